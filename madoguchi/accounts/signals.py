@@ -1,0 +1,36 @@
+"""Write sign-in, sign-out and failed sign-in to the audit log."""
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from madoguchi.audit import actions
+from madoguchi.audit.services import record
+
+
+def _ip(request: HttpRequest | None) -> str | None:
+    # REMOTE_ADDR only: forwarded headers are trusted solely behind a configured proxy.
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+@receiver(user_logged_in)
+def _logged_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    record(actor=user, action=actions.USER_LOGGED_IN, ip_address=_ip(request))
+
+
+@receiver(user_logged_out)
+def _logged_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        record(actor=user, action=actions.USER_LOGGED_OUT, ip_address=_ip(request))
+
+
+@receiver(user_login_failed)
+def _login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    label = str(credentials.get("username", ""))[:254]
+    record(
+        actor=None, action=actions.USER_LOGIN_FAILED, ip_address=_ip(request), actor_label=label
+    )

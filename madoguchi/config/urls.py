@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from madoguchi.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("madoguchi.accounts.urls")),
+    path("", include("madoguchi.conversations.urls")),
+    path("", include("madoguchi.customers.urls")),
+]
+
+handler404 = "madoguchi.core.views.not_found"

@@ -1,0 +1,226 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.conversations.querysets import TicketQuerySet
+from madoguchi.tenancy.scoping import ShopScopedManager
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    WEB_FORM = "web_form", _("Web form")
+    CHAT = "chat", _("Chat")
+    LINE = "line", _("LINE")
+    PHONE = "phone", _("Phone")
+    OTHER = "other", _("Other")
+
+
+class Category(models.Model):
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "name"], name="category_unique_name")
+        ]
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=50)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["shop", "name"], name="tag_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    """One conversation with a customer, numbered per shop (#TEA-1234)."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        OPEN = "open", _("Open")
+        PENDING = "pending", _("Pending")
+        ON_HOLD = "on_hold", _("On hold")
+        SOLVED = "solved", _("Solved")
+        CLOSED = "closed", _("Closed")
+
+    class Priority(models.TextChoices):
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+        URGENT = "urgent", _("Urgent")
+
+    UNSOLVED_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveIntegerField(_("number"))
+    subject = models.CharField(_("subject"), max_length=255)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.NEW
+    )
+    priority = models.CharField(
+        _("priority"), max_length=16, choices=Priority.choices, default=Priority.NORMAL
+    )
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("category")
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets", verbose_name=_("tags"))
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("customer"),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    language = models.CharField(_("language"), max_length=10, default="ja")
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(auto_now=True)
+    last_activity_at = models.DateTimeField(_("last activity"))
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShopScopedManager(models.Manager.from_queryset(TicketQuerySet))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "number"], name="ticket_unique_number")
+        ]
+        indexes = [
+            # The inbox reads newest activity first within the user's shops; the keyset cursor
+            # is (last_activity_at, id). One index per common filter keeps each page a range scan.
+            models.Index(
+                fields=["shop", "-last_activity_at", "-id"], name="ticket_shop_activity"
+            ),
+            models.Index(
+                fields=["shop", "status", "-last_activity_at", "-id"],
+                name="ticket_shop_status_activity",
+            ),
+            models.Index(
+                fields=["assignee", "status", "-last_activity_at", "-id"],
+                name="ticket_assignee_activity",
+            ),
+            models.Index(fields=["-last_activity_at", "-id"], name="ticket_activity"),
+            models.Index(fields=["customer", "-last_activity_at"], name="ticket_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def is_unsolved(self) -> bool:
+        return self.status in self.UNSOLVED_STATUSES
+
+    @property
+    def reference(self) -> str:
+        """The ticket tag customers see, for example `#TEA-1234` (needs `shop` loaded)."""
+        return f"#{self.shop.ticket_prefix}-{self.number}"
+
+
+class Message(models.Model):
+    """One entry of a ticket's conversation: from the customer, to the customer, or a note."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("From customer")
+        OUTBOUND = "outbound", _("Reply")
+        NOTE = "note", _("Internal note")
+
+    class DeliveryStatus(models.TextChoices):
+        NOT_APPLICABLE = "", _("—")
+        STORED = "stored", _("Stored")
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    author_customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(
+        _("sanitized HTML"), blank=True, help_text=_("Only ever stored after nh3 sanitizing.")
+    )
+    external_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=_("The channel's id for this message (Message-ID, LINE webhookEventId, ...)."),
+    )
+    delivery_status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, blank=True, default=""
+    )
+    created_at = models.DateTimeField()
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_timeline")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "channel", "external_id"],
+                condition=~Q(external_id=""),
+                name="message_unique_external_id",
+            )
+        ]
+
+    @property
+    def is_note(self) -> bool:
+        return self.direction == self.Direction.NOTE
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    """Store under a random name: the display name never reaches the file system."""
+    return f"attachments/{instance.shop_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=127)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=attachment_upload_to, max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ShopScopedManager()
+
+    def __str__(self) -> str:
+        return self.filename

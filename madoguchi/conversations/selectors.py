@@ -1,0 +1,147 @@
+"""Reads of tickets shaped for the inbox, the ticket page and the customer page."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass
+from django.db.models import Q, QuerySet
+
+from madoguchi.conversations.models import Message, Ticket
+from madoguchi.core.errors import NotFoundError, ValidationError
+from madoguchi.tenancy.access import Actor
+
+
+class InboxView:
+    """The saved views of the inbox; `ALL` names them in menu order."""
+
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    OPEN = "open"
+    PENDING = "pending"
+    SOLVED = "solved"
+    ALL = (MINE, UNASSIGNED, OPEN, PENDING, SOLVED)
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    view: str = InboxView.OPEN
+    shop_id: int | None = None
+    status: str = ""
+    priority: str = ""
+    channel: str = ""
+    assignee_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    raw = json.dumps([ticket.last_activity_at.isoformat(), ticket.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        activity, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
+        return dt.datetime.fromisoformat(activity), int(ticket_id)
+    except (ValueError, TypeError) as error:
+        raise ValidationError("The page link is not valid.") from error
+
+
+def inbox_queryset(*, actor: Actor, filters: InboxFilters) -> QuerySet[Ticket]:
+    """Return the tickets of the inbox view, newest activity first, within the actor's shops."""
+    shop_ids: tuple[int, ...] = actor.shop_ids
+    if filters.shop_id is not None:
+        shop_ids = tuple(s for s in shop_ids if s == filters.shop_id)
+    tickets = Ticket.objects.filter(shop_id__in=shop_ids)
+    view = filters.view
+    if view == InboxView.MINE:
+        user_id = actor.user.id if actor.user else 0
+        tickets = tickets.assigned_to(user_id).unsolved()
+    elif view == InboxView.UNASSIGNED:
+        tickets = tickets.unassigned().unsolved()
+    elif view == InboxView.OPEN:
+        tickets = tickets.unsolved()
+    elif view == InboxView.PENDING:
+        tickets = tickets.filter(status=Ticket.Status.PENDING)
+    elif view == InboxView.SOLVED:
+        tickets = tickets.filter(status__in=(Ticket.Status.SOLVED, Ticket.Status.CLOSED))
+    else:
+        raise ValidationError("Unknown view.")
+    if filters.status:
+        tickets = tickets.filter(status=filters.status)
+    if filters.priority:
+        tickets = tickets.filter(priority=filters.priority)
+    if filters.channel:
+        tickets = tickets.filter(channel=filters.channel)
+    if filters.assignee_id is not None:
+        tickets = tickets.filter(assignee_id=filters.assignee_id)
+    return tickets.by_activity()  # type: ignore[no-any-return]
+
+
+def inbox_page(
+    *, actor: Actor, filters: InboxFilters, cursor: str | None = None, page_size: int = 25
+) -> InboxPage:
+    """Return one page of the inbox after `cursor` (keyset pagination on activity, id)."""
+    tickets = inbox_queryset(actor=actor, filters=filters)
+    if cursor:
+        activity, ticket_id = decode_cursor(cursor)
+        tickets = tickets.filter(
+            Q(last_activity_at__lt=activity) | Q(last_activity_at=activity, id__lt=ticket_id)
+        )
+    rows = list(
+        tickets.select_related("shop", "customer", "assignee", "category")[: page_size + 1]
+    )
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    return InboxPage(tickets=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None)
+
+
+def inbox_counts(*, actor: Actor) -> dict[str, int]:
+    """Return the number of tickets in each saved view, for the sidebar."""
+    counts: dict[str, int] = {}
+    for view in InboxView.ALL:
+        if view == InboxView.SOLVED:
+            continue
+        counts[view] = inbox_queryset(actor=actor, filters=InboxFilters(view=view)).count()
+    return counts
+
+
+def access_ticket(*, actor: Actor, shop_slug: str, number: int) -> Ticket:
+    """Return the ticket `number` of the shop `shop_slug` if the actor may see it, else 404."""
+    ticket = (
+        Ticket.objects.filter(shop__slug=shop_slug, number=number, shop_id__in=actor.shop_ids)
+        .select_related("shop", "customer", "assignee", "category")
+        .first()
+    )
+    if ticket is None:
+        raise NotFoundError("Ticket not found")
+    return ticket
+
+
+def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[Message]:
+    """Return the ticket's messages oldest first; internal notes only for staff."""
+    messages = (
+        Message.objects.filter(ticket=ticket)
+        .select_related("author_user", "author_customer")
+        .prefetch_related("attachments")
+        .order_by("created_at", "id")
+    )
+    if not actor.sees_internal_notes(ticket.shop_id):
+        messages = messages.exclude(direction=Message.Direction.NOTE)
+    return list(messages)
+
+
+def customer_tickets(*, customer_id: int, shop_id: int) -> QuerySet[Ticket]:
+    """Return a customer's tickets, newest activity first."""
+    return (
+        Ticket.objects.filter(shop_id=shop_id, customer_id=customer_id)
+        .select_related("assignee")
+        .order_by("-last_activity_at", "-id")
+    )

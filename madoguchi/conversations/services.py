@@ -1,0 +1,537 @@
+"""Every write of tickets and messages: one service per user intent.
+
+Each service is atomic, appends the events that analytics, SLAs and live updates read, and writes
+the audit record. Inbound contact from any channel enters through `receive_inbound`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from madoguchi.audit import actions
+from madoguchi.audit.services import record
+from madoguchi.conversations.models import Category, Channel, Message, Tag, Ticket
+from madoguchi.conversations.sanitize import sanitize_html
+from madoguchi.core.errors import PermissionDeniedError, ValidationError
+from madoguchi.customers.services import IdentityInput, customer_find_or_create
+from madoguchi.events.models import ActorKind
+from madoguchi.events.services import event_append
+from madoguchi.tenancy.access import Actor, actor_for_user, require_staff
+from madoguchi.tenancy.models import Shop
+
+if TYPE_CHECKING:
+    from madoguchi.accounts.models import User
+    from madoguchi.customers.models import Customer
+
+Status = Ticket.Status
+MAX_BODY_CHARS = 200_000
+MAX_SUBJECT_CHARS = 255
+
+
+def _next_ticket_number(shop: Shop) -> int:
+    """Take the shop's next ticket number; the row update serialises concurrent writers."""
+    Shop.objects.filter(pk=shop.pk).update(last_ticket_number=F("last_ticket_number") + 1)
+    number: int = Shop.objects.values_list("last_ticket_number", flat=True).get(pk=shop.pk)
+    return number
+
+
+def _clean_subject(subject: str) -> str:
+    # Control characters (CR/LF included) never reach a subject: it ends up in mail headers.
+    text = "".join(ch if ch.isprintable() else " " for ch in subject).strip()
+    return " ".join(text.split())[:MAX_SUBJECT_CHARS]
+
+
+def _clean_body(body: str) -> str:
+    text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(text) > MAX_BODY_CHARS:
+        raise ValidationError("The message is too long.")
+    return text
+
+
+def _actor_kind(actor: Actor, shop_id: int) -> ActorKind:
+    return ActorKind.OPERATOR if actor.is_staff_for(shop_id) else ActorKind.CLIENT
+
+
+def _touch(ticket: Ticket, at: dt.datetime) -> None:
+    if at > ticket.last_activity_at:
+        ticket.last_activity_at = at
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer's message as any connector hands it over, already decoded and sanitized."""
+
+    shop_id: int
+    channel: str
+    external_id: str
+    body_text: str
+    identities: Sequence[IdentityInput]
+    customer_name: str = ""
+    subject: str = ""
+    body_html: str = ""
+    received_at: dt.datetime | None = None
+    ticket_id: int | None = None
+    language: str = "ja"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    ticket: Ticket
+    message: Message
+    is_new_ticket: bool
+    is_duplicate: bool
+
+
+def _existing_inbound(shop_id: int, channel: str, external_id: str) -> Message | None:
+    if not external_id:
+        return None
+    return (
+        Message.objects.filter(shop_id=shop_id, channel=channel, external_id=external_id)
+        .select_related("ticket", "ticket__shop")
+        .first()
+    )
+
+
+def receive_inbound(inbound: InboundMessage) -> InboundResult:
+    """Store a customer's message: find or create the customer and the ticket, append events.
+
+    Idempotent on (shop, channel, external_id): a repeated delivery returns the stored message.
+    A message for a solved ticket reopens it; one for a closed ticket starts a new ticket.
+    """
+    existing = _existing_inbound(inbound.shop_id, inbound.channel, inbound.external_id)
+    if existing is not None:
+        return InboundResult(existing.ticket, existing, is_new_ticket=False, is_duplicate=True)
+    try:
+        with transaction.atomic():
+            return _receive_inbound(inbound)
+    except IntegrityError:
+        existing = _existing_inbound(inbound.shop_id, inbound.channel, inbound.external_id)
+        if existing is None:
+            raise
+        return InboundResult(existing.ticket, existing, is_new_ticket=False, is_duplicate=True)
+
+
+def _receive_inbound(inbound: InboundMessage) -> InboundResult:
+    if inbound.channel not in Channel.values:
+        raise ValidationError(f"Unknown channel {inbound.channel!r}")
+    shop = Shop.objects.get(pk=inbound.shop_id)
+    at = inbound.received_at or timezone.now()
+    customer, _ = customer_find_or_create(
+        shop=shop, name=inbound.customer_name, identities=inbound.identities
+    )
+    ticket = None
+    if inbound.ticket_id is not None:
+        ticket = (
+            Ticket.objects.filter(shop=shop, pk=inbound.ticket_id)
+            .exclude(status=Status.CLOSED)
+            .first()
+        )
+    is_new_ticket = ticket is None
+    if ticket is None:
+        ticket = _ticket_open(
+            shop=shop,
+            customer=customer,
+            channel=inbound.channel,
+            subject=inbound.subject or _subject_from_body(inbound.body_text),
+            language=inbound.language,
+            at=at,
+            actor_kind=ActorKind.CUSTOMER,
+            via="inbound",
+        )
+    message = Message.objects.create(
+        shop=shop,
+        ticket=ticket,
+        direction=Message.Direction.INBOUND,
+        channel=inbound.channel,
+        author_customer=customer,
+        body_text=_clean_body(inbound.body_text),
+        body_html=sanitize_html(inbound.body_html) if inbound.body_html else "",
+        external_id=inbound.external_id,
+        created_at=at,
+    )
+    event_append(
+        shop=shop,
+        ticket=ticket,
+        type="message.received",
+        actor_kind=ActorKind.CUSTOMER,
+        actor_customer=customer,
+        payload={"message_id": message.id, "channel": inbound.channel},
+        occurred_at=at,
+    )
+    if not is_new_ticket and ticket.status in (Status.PENDING, Status.SOLVED):
+        _set_status(ticket, Status.OPEN, actor_kind=ActorKind.CUSTOMER, user=None)
+    _touch(ticket, at)
+    ticket.save()
+    return InboundResult(ticket, message, is_new_ticket=is_new_ticket, is_duplicate=False)
+
+
+def _subject_from_body(body: str) -> str:
+    first_line = next((line for line in body.splitlines() if line.strip()), "")
+    return _clean_subject(first_line)[:60] or "(no subject)"
+
+
+def _ticket_open(
+    *,
+    shop: Shop,
+    customer: Customer,
+    channel: str,
+    subject: str,
+    language: str,
+    at: dt.datetime,
+    actor_kind: ActorKind,
+    via: str,
+    user: User | None = None,
+    priority: str = Ticket.Priority.NORMAL,
+    category: Category | None = None,
+    assignee: User | None = None,
+) -> Ticket:
+    ticket = Ticket.objects.create(
+        shop=shop,
+        number=_next_ticket_number(shop),
+        subject=_clean_subject(subject) or "(no subject)",
+        status=Status.NEW,
+        priority=priority,
+        category=category,
+        assignee=assignee,
+        customer=customer,
+        channel=channel,
+        language=language,
+        created_at=at,
+        last_activity_at=at,
+    )
+    event_append(
+        shop=shop,
+        ticket=ticket,
+        type="ticket.created",
+        actor_kind=actor_kind,
+        actor_user=user,
+        actor_customer=customer if actor_kind == ActorKind.CUSTOMER else None,
+        payload={"channel": channel, "subject": ticket.subject, "via": via},
+        occurred_at=at,
+    )
+    if assignee is not None:
+        event_append(
+            shop=shop,
+            ticket=ticket,
+            type="ticket.assigned",
+            actor_kind=actor_kind,
+            actor_user=user,
+            payload={"old_user_id": None, "new_user_id": assignee.id},
+            occurred_at=at,
+        )
+    return ticket
+
+
+def _set_status(ticket: Ticket, status: str, *, actor_kind: ActorKind, user: User | None) -> None:
+    old = ticket.status
+    if old == status:
+        return
+    now = timezone.now()
+    ticket.status = status
+    if status == Status.SOLVED:
+        ticket.solved_at = now
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+    elif old in (Status.SOLVED, Status.CLOSED):
+        ticket.solved_at = None
+        ticket.closed_at = None
+    event_append(
+        shop=ticket.shop,
+        ticket=ticket,
+        type="ticket.status_changed",
+        actor_kind=actor_kind,
+        actor_user=user,
+        payload={"old": old, "new": status},
+        occurred_at=now,
+    )
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor: Actor,
+    shop: Shop,
+    channel: str,
+    subject: str,
+    body_text: str,
+    customer: Customer | None = None,
+    customer_name: str = "",
+    identities: Sequence[IdentityInput] = (),
+    priority: str = Ticket.Priority.NORMAL,
+    category: Category | None = None,
+    assign_to_self: bool = False,
+) -> Ticket:
+    """Open a ticket by hand, for example from a phone call; `body_text` is the customer's request
+    (call notes), stored as the first inbound message, logged by the operator."""
+    require_staff(actor=actor, shop_id=shop.id)
+    user = actor.user
+    if channel not in Channel.values:
+        raise ValidationError("Unknown channel.")
+    if priority not in Ticket.Priority.values:
+        raise ValidationError("Unknown priority.")
+    body = _clean_body(body_text)
+    if not body:
+        raise ValidationError("Write what the customer asked.")
+    if not _clean_subject(subject):
+        raise ValidationError("A subject is required.")
+    if customer is None:
+        if not customer_name.strip() and not identities:
+            raise ValidationError("Choose a customer or enter their name or contact.")
+        customer, _ = customer_find_or_create(
+            shop=shop, name=customer_name, identities=identities, actor=user
+        )
+    elif customer.shop_id != shop.id:
+        raise ValidationError("The customer belongs to another shop.")
+    if category is not None and category.shop_id != shop.id:
+        raise ValidationError("The category belongs to another shop.")
+    at = timezone.now()
+    ticket = _ticket_open(
+        shop=shop,
+        customer=customer,
+        channel=channel,
+        subject=subject,
+        language=shop.default_language,
+        at=at,
+        actor_kind=ActorKind.OPERATOR,
+        via="manual",
+        user=user,
+        priority=priority,
+        category=category,
+        assignee=user if assign_to_self else None,
+    )
+    message = Message.objects.create(
+        shop=shop,
+        ticket=ticket,
+        direction=Message.Direction.INBOUND,
+        channel=channel,
+        author_customer=customer,
+        author_user=user,
+        body_text=body,
+        created_at=at,
+    )
+    event_append(
+        shop=shop,
+        ticket=ticket,
+        type="message.received",
+        actor_kind=ActorKind.OPERATOR,
+        actor_user=user,
+        payload={"message_id": message.id, "channel": channel, "logged_by_staff": True},
+        occurred_at=at,
+    )
+    if assign_to_self:
+        _set_status(ticket, Status.OPEN, actor_kind=ActorKind.OPERATOR, user=user)
+        ticket.save()
+    record(actor=user, action=actions.TICKET_CREATED, target=ticket, shop=shop)
+    return ticket
+
+
+@transaction.atomic
+def message_reply(
+    *, actor: Actor, ticket: Ticket, body_text: str, status: str | None = None
+) -> Message:
+    """Answer the customer on the ticket's channel; optionally set the status in the same step.
+
+    The reply is stored here; the channel connector sends it (delivery status on the message).
+    """
+    if not actor.can_reply(ticket.shop_id):
+        raise PermissionDeniedError("You may not reply on this ticket.")
+    body = _clean_body(body_text)
+    if not body:
+        raise ValidationError("The reply is empty.")
+    user = actor.user
+    at = timezone.now()
+    ticket = _lock(ticket)
+    message = Message.objects.create(
+        shop_id=ticket.shop_id,
+        ticket=ticket,
+        direction=Message.Direction.OUTBOUND,
+        channel=ticket.channel,
+        author_user=user,
+        body_text=body,
+        delivery_status=Message.DeliveryStatus.STORED,
+        created_at=at,
+    )
+    kind = _actor_kind(actor, ticket.shop_id)
+    event_append(
+        shop=ticket.shop,
+        ticket=ticket,
+        type="message.replied",
+        actor_kind=kind,
+        actor_user=user,
+        payload={"message_id": message.id, "channel": ticket.channel},
+        occurred_at=at,
+    )
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = at
+    new_status = status or (Status.OPEN if ticket.status == Status.NEW else ticket.status)
+    if new_status not in Status.values:
+        raise ValidationError("Unknown status.")
+    _set_status(ticket, new_status, actor_kind=kind, user=user)
+    _touch(ticket, at)
+    ticket.save()
+    record(
+        actor=user,
+        action=actions.MESSAGE_ADDED,
+        target=message,
+        shop=ticket.shop,
+        changes={"direction": "outbound", "ticket": ticket.number},
+    )
+    return message
+
+
+@transaction.atomic
+def message_note(*, actor: Actor, ticket: Ticket, body_text: str) -> Message:
+    """Add an internal note that the customer never sees."""
+    require_staff(actor=actor, shop_id=ticket.shop_id)
+    body = _clean_body(body_text)
+    if not body:
+        raise ValidationError("The note is empty.")
+    at = timezone.now()
+    ticket = _lock(ticket)
+    message = Message.objects.create(
+        shop_id=ticket.shop_id,
+        ticket=ticket,
+        direction=Message.Direction.NOTE,
+        channel=ticket.channel,
+        author_user=actor.user,
+        body_text=body,
+        created_at=at,
+    )
+    event_append(
+        shop=ticket.shop,
+        ticket=ticket,
+        type="message.noted",
+        actor_kind=ActorKind.OPERATOR,
+        actor_user=actor.user,
+        payload={"message_id": message.id},
+        occurred_at=at,
+    )
+    _touch(ticket, at)
+    ticket.save()
+    record(
+        actor=actor.user,
+        action=actions.MESSAGE_ADDED,
+        target=message,
+        shop=ticket.shop,
+        changes={"direction": "note", "ticket": ticket.number},
+    )
+    return message
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Re-read the ticket under a row lock so concurrent edits apply one after the other."""
+    return Ticket.objects.select_for_update().select_related("shop").get(pk=ticket.pk)
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def ticket_update(
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    status: str = _UNSET,
+    priority: str = _UNSET,
+    assignee: User | None = _UNSET,
+    category: Category | None = _UNSET,
+    tag_names: Sequence[str] = _UNSET,
+) -> Ticket:
+    """Change any of the ticket's working fields; each change becomes an event and an audit entry.
+
+    Only staff of the shop may change them; an assignee must work the ticket's shop.
+    """
+    require_staff(actor=actor, shop_id=ticket.shop_id)
+    user = actor.user
+    ticket = _lock(ticket)
+    shop = ticket.shop
+    changes: dict[str, Any] = {}
+    if status is not _UNSET and status != ticket.status:
+        if status not in Status.values:
+            raise ValidationError("Unknown status.")
+        changes["status"] = [ticket.status, status]
+        _set_status(ticket, status, actor_kind=ActorKind.OPERATOR, user=user)
+    if priority is not _UNSET and priority != ticket.priority:
+        if priority not in Ticket.Priority.values:
+            raise ValidationError("Unknown priority.")
+        changes["priority"] = [ticket.priority, priority]
+        event_append(
+            shop=shop,
+            ticket=ticket,
+            type="ticket.priority_changed",
+            actor_kind=ActorKind.OPERATOR,
+            actor_user=user,
+            payload={"old": ticket.priority, "new": priority},
+        )
+        ticket.priority = priority
+    if assignee is not _UNSET and (assignee.id if assignee else None) != ticket.assignee_id:
+        if assignee is not None and not actor_for_user(assignee).is_staff_for(shop.id):
+            raise ValidationError("That person does not work this shop.")
+        changes["assignee"] = [ticket.assignee_id, assignee.id if assignee else None]
+        event_append(
+            shop=shop,
+            ticket=ticket,
+            type="ticket.assigned",
+            actor_kind=ActorKind.OPERATOR,
+            actor_user=user,
+            payload={
+                "old_user_id": ticket.assignee_id,
+                "new_user_id": assignee.id if assignee else None,
+            },
+        )
+        ticket.assignee = assignee
+        if assignee is not None and ticket.status == Status.NEW:
+            _set_status(ticket, Status.OPEN, actor_kind=ActorKind.OPERATOR, user=user)
+    if category is not _UNSET and (category.id if category else None) != ticket.category_id:
+        if category is not None and category.shop_id != shop.id:
+            raise ValidationError("The category belongs to another shop.")
+        changes["category"] = [ticket.category_id, category.id if category else None]
+        event_append(
+            shop=shop,
+            ticket=ticket,
+            type="ticket.category_changed",
+            actor_kind=ActorKind.OPERATOR,
+            actor_user=user,
+            payload={"old": ticket.category_id, "new": category.id if category else None},
+        )
+        ticket.category = category
+    if tag_names is not _UNSET:
+        tag_changes = _set_tags(ticket, tag_names, user=user)
+        if tag_changes:
+            changes["tags"] = tag_changes
+    if changes:
+        ticket.save()
+        action = actions.TICKET_ASSIGNED if set(changes) == {"assignee"} else actions.TICKET_UPDATED
+        record(actor=user, action=action, target=ticket, shop=shop, changes=changes)
+    return ticket
+
+
+def _set_tags(ticket: Ticket, tag_names: Sequence[str], *, user: User | None) -> dict[str, list[str]]:
+    wanted = {" ".join(name.split())[:50] for name in tag_names if name.strip()}
+    current = {tag.name: tag for tag in ticket.tags.all()}
+    added = sorted(wanted - set(current))
+    removed = sorted(set(current) - wanted)
+    if not added and not removed:
+        return {}
+    for name in added:
+        tag, _ = Tag.objects.get_or_create(shop_id=ticket.shop_id, name=name)
+        ticket.tags.add(tag)
+    if removed:
+        ticket.tags.remove(*(current[name] for name in removed))
+    event_append(
+        shop=ticket.shop,
+        ticket=ticket,
+        type="ticket.tags_changed",
+        actor_kind=ActorKind.OPERATOR,
+        actor_user=user,
+        payload={"added": added, "removed": removed},
+    )
+    return {"added": added, "removed": removed}

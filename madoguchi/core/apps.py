@@ -1,0 +1,16 @@
+import datetime as dt
+
+from django.apps import AppConfig
+from django.conf import settings
+
+
+class CoreConfig(AppConfig):
+    name = "madoguchi.core"
+    label = "core"
+
+    def ready(self) -> None:
+        from madoguchi.core.scheduler import register_periodic
+        from madoguchi.core.tasks import prune_task_results
+
+        if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
+            register_periodic("prune_task_results", dt.timedelta(days=1), prune_task_results.enqueue)

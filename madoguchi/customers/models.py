@@ -1,0 +1,57 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.tenancy.scoping import ShopScopedManager
+
+
+class Customer(models.Model):
+    """One person who contacts a shop, across every channel. Never shared between shops."""
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    name_kana = models.CharField(_("name reading (kana)"), max_length=200, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "name"], name="customer_shop_name")]
+
+    def __str__(self) -> str:
+        return self.name or _("(no name)")
+
+
+class ContactIdentity(models.Model):
+    """A way to reach a customer on one channel: an email address, a phone number, a LINE user."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        LINE = "line", _("LINE")
+        CHAT = "chat", _("Chat visitor")
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    value = models.CharField(
+        _("value"), max_length=254, help_text=_("Normalised: lower-case email, digits-only phone.")
+    )
+    display_value = models.CharField(_("as entered"), max_length=254)
+    display_name = models.CharField(_("name on this channel"), max_length=200, blank=True)
+    is_undeliverable = models.BooleanField(_("undeliverable"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "kind", "value"], name="identity_unique_per_shop"
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "kind"], name="identity_customer_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.display_value}"

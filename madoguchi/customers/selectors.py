@@ -1,0 +1,42 @@
+"""Reads of customers shaped for the pages that show them."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from madoguchi.core.errors import NotFoundError
+from madoguchi.customers.models import ContactIdentity, Customer
+from madoguchi.customers.normalize import normalize_email, normalize_phone
+from madoguchi.tenancy.access import Actor
+
+
+def access_customer(*, actor: Actor, shop_id: int, customer_id: int) -> Customer:
+    """Return the customer if the actor may see its shop; otherwise raise NotFoundError."""
+    if shop_id not in actor.grants:
+        raise NotFoundError("Customer not found")
+    customer = (
+        Customer.objects.filter(shop_id=shop_id, id=customer_id)
+        .select_related("shop")
+        .prefetch_related(
+            Prefetch("identities", queryset=ContactIdentity.objects.order_by("kind", "id"))
+        )
+        .first()
+    )
+    if customer is None:
+        raise NotFoundError("Customer not found")
+    return customer
+
+
+def customer_search(*, shop_id: int, query: str, limit: int = 10) -> QuerySet[Customer]:
+    """Return the shop's customers whose name or contact value contains `query`."""
+    query = query.strip()
+    if not query:
+        return Customer.objects.none()
+    conditions = Q(name__icontains=query) | Q(name_kana__icontains=query)
+    conditions |= Q(identities__value__icontains=normalize_email(query))
+    digits = normalize_phone(query)
+    if len(digits) >= 4:
+        conditions |= Q(identities__kind="phone", identities__value__contains=digits)
+    return (
+        Customer.objects.filter(conditions, shop_id=shop_id)
+        .distinct()
+        .order_by("name", "id")[:limit]
+    )

@@ -1,0 +1,132 @@
+"""Create and find customers; every write of a customer goes through here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+
+from madoguchi.audit import actions
+from madoguchi.audit.services import record
+from madoguchi.core.errors import ValidationError
+from madoguchi.customers.models import ContactIdentity, Customer
+from madoguchi.customers.normalize import normalize_identity
+from madoguchi.events.models import ActorKind
+from madoguchi.events.services import event_append
+
+if TYPE_CHECKING:
+    from madoguchi.accounts.models import User
+    from madoguchi.tenancy.models import Shop
+
+
+@dataclass(frozen=True)
+class IdentityInput:
+    """A contact value as a channel or a person gave it."""
+
+    kind: str
+    value: str
+    display_name: str = ""
+
+
+def _clean_identities(identities: Sequence[IdentityInput]) -> list[tuple[IdentityInput, str]]:
+    cleaned = []
+    for identity in identities:
+        if identity.kind not in ContactIdentity.Kind.values:
+            raise ValidationError(f"Unknown contact kind {identity.kind!r}")
+        value = normalize_identity(identity.kind, identity.value)
+        if value:
+            cleaned.append((identity, value))
+    return cleaned
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    shop: Shop,
+    name: str,
+    name_kana: str = "",
+    identities: Sequence[IdentityInput] = (),
+    actor: User | None = None,
+) -> Customer:
+    """Create a customer with its contact identities in `shop`."""
+    customer = Customer.objects.create(shop=shop, name=name.strip(), name_kana=name_kana.strip())
+    for identity, value in _clean_identities(identities):
+        ContactIdentity.objects.create(
+            shop=shop,
+            customer=customer,
+            kind=identity.kind,
+            value=value,
+            display_value=identity.value.strip(),
+            display_name=identity.display_name.strip(),
+        )
+    event_append(
+        shop=shop,
+        type="customer.created",
+        actor_kind=ActorKind.OPERATOR if actor else ActorKind.SYSTEM,
+        actor_user=actor,
+        payload={"customer_id": customer.id},
+    )
+    record(actor=actor, action=actions.CUSTOMER_CREATED, target=customer, shop=shop)
+    return customer
+
+
+def customer_find(*, shop: Shop, identities: Sequence[IdentityInput]) -> Customer | None:
+    """Return the shop's customer reached by any of these identities, if there is one."""
+    for identity, value in _clean_identities(identities):
+        found = (
+            ContactIdentity.objects.filter(shop=shop, kind=identity.kind, value=value)
+            .select_related("customer")
+            .first()
+        )
+        if found is not None:
+            return found.customer
+    return None
+
+
+def customer_find_or_create(
+    *,
+    shop: Shop,
+    name: str,
+    identities: Sequence[IdentityInput],
+    actor: User | None = None,
+) -> tuple[Customer, bool]:
+    """Return the customer for these identities in `shop`, creating one if none matches.
+
+    Identities the customer lacks are added. A concurrent creation of the same identity is
+    resolved by the unique constraint: the loser reads the winner's customer.
+    """
+    existing = customer_find(shop=shop, identities=identities)
+    if existing is not None:
+        _add_missing_identities(customer=existing, identities=identities)
+        return existing, False
+    try:
+        with transaction.atomic():
+            return (
+                customer_create(shop=shop, name=name, identities=identities, actor=actor),
+                True,
+            )
+    except IntegrityError:
+        existing = customer_find(shop=shop, identities=identities)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _add_missing_identities(*, customer: Customer, identities: Sequence[IdentityInput]) -> None:
+    for identity, value in _clean_identities(identities):
+        try:
+            with transaction.atomic():
+                ContactIdentity.objects.get_or_create(
+                    shop_id=customer.shop_id,
+                    kind=identity.kind,
+                    value=value,
+                    defaults={
+                        "customer": customer,
+                        "display_value": identity.value.strip(),
+                        "display_name": identity.display_name.strip(),
+                    },
+                )
+        except IntegrityError:
+            continue

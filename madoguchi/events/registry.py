@@ -1,0 +1,35 @@
+"""The one registry of event types: dotted names with the version of their payload.
+
+Readers (websocket catch-up, SLA clocks, analytics, billing) dispatch on `type` and
+`payload_version`; a payload change bumps the version here and readers handle both.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    version: int
+    description: str
+
+
+_TYPES = [
+    EventType("ticket.created", 1, "A ticket was opened (payload: channel, subject, via)."),
+    EventType("message.received", 1, "The customer wrote (payload: message_id, channel)."),
+    EventType("message.replied", 1, "Staff replied to the customer (payload: message_id)."),
+    EventType("message.noted", 1, "Staff added an internal note (payload: message_id)."),
+    EventType("ticket.status_changed", 1, "Status changed (payload: old, new)."),
+    EventType("ticket.priority_changed", 1, "Priority changed (payload: old, new)."),
+    EventType("ticket.assigned", 1, "Assignee changed (payload: old_user_id, new_user_id)."),
+    EventType("ticket.category_changed", 1, "Category changed (payload: old, new)."),
+    EventType("ticket.tags_changed", 1, "Tags changed (payload: added, removed)."),
+    EventType("customer.created", 1, "A customer record was created (payload: customer_id)."),
+]
+
+EVENT_TYPES: dict[str, EventType] = {event_type.name: event_type for event_type in _TYPES}
+
+
+def get_event_type(name: str) -> EventType:
+    """Return the registered type `name`, or raise KeyError for an unknown one."""
+    return EVENT_TYPES[name]
