@@ -31,6 +31,4 @@ def _login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     label = str(credentials.get("username", ""))[:254]
-    record(
-        actor=None, action=actions.USER_LOGIN_FAILED, ip_address=_ip(request), actor_label=label
-    )
+    record(actor=None, action=actions.USER_LOGIN_FAILED, ip_address=_ip(request), actor_label=label)

@@ -10,7 +10,7 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise TypeError(f"{self.model.__name__} rows are append-only")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise TypeError(f"{self.model.__name__} rows are append-only")
 
 
@@ -27,9 +27,7 @@ class AuditEntry(models.Model):
     )
     actor_label = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=64)
-    shop = models.ForeignKey(
-        "tenancy.Shop", null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    shop = models.ForeignKey("tenancy.Shop", null=True, on_delete=models.PROTECT, related_name="+")
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     changes = models.JSONField(default=dict, blank=True)
@@ -40,8 +38,11 @@ class AuditEntry(models.Model):
     class Meta:
         indexes = [models.Index(fields=["shop", "occurred_at"], name="audit_shop_time")]
 
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
+        if not self._state.adding:
             raise TypeError("AuditEntry rows are append-only")
         super().save(*args, **kwargs)
 

@@ -104,7 +104,7 @@ class Ticket(models.Model):
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ShopScopedManager(models.Manager.from_queryset(TicketQuerySet))
+    objects = ShopScopedManager.from_queryset(TicketQuerySet)()
 
     class Meta:
         constraints = [
@@ -113,9 +113,7 @@ class Ticket(models.Model):
         indexes = [
             # The inbox reads newest activity first within the user's shops; the keyset cursor
             # is (last_activity_at, id). One index per common filter keeps each page a range scan.
-            models.Index(
-                fields=["shop", "-last_activity_at", "-id"], name="ticket_shop_activity"
-            ),
+            models.Index(fields=["shop", "-last_activity_at", "-id"], name="ticket_shop_activity"),
             models.Index(
                 fields=["shop", "status", "-last_activity_at", "-id"],
                 name="ticket_shop_status_activity",
@@ -199,6 +197,9 @@ class Message(models.Model):
                 name="message_unique_external_id",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.created_at:%Y-%m-%d %H:%M}"
 
     @property
     def is_note(self) -> bool:

@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import json
 from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 
 from madoguchi.conversations.models import Message, Ticket
@@ -82,7 +83,7 @@ def inbox_queryset(*, actor: Actor, filters: InboxFilters) -> QuerySet[Ticket]:
         tickets = tickets.filter(channel=filters.channel)
     if filters.assignee_id is not None:
         tickets = tickets.filter(assignee_id=filters.assignee_id)
-    return tickets.by_activity()  # type: ignore[no-any-return]
+    return tickets.by_activity()
 
 
 def inbox_page(
@@ -95,9 +96,7 @@ def inbox_page(
         tickets = tickets.filter(
             Q(last_activity_at__lt=activity) | Q(last_activity_at=activity, id__lt=ticket_id)
         )
-    rows = list(
-        tickets.select_related("shop", "customer", "assignee", "category")[: page_size + 1]
-    )
+    rows = list(tickets.select_related("shop", "customer", "assignee", "category")[: page_size + 1])
     has_more = len(rows) > page_size
     rows = rows[:page_size]
     return InboxPage(tickets=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None)
@@ -115,7 +114,7 @@ def inbox_counts(*, actor: Actor) -> dict[str, int]:
 
 def access_ticket(*, actor: Actor, shop_slug: str, number: int) -> Ticket:
     """Return the ticket `number` of the shop `shop_slug` if the actor may see it, else 404."""
-    ticket = (
+    ticket: Ticket | None = (
         Ticket.objects.filter(shop__slug=shop_slug, number=number, shop_id__in=actor.shop_ids)
         .select_related("shop", "customer", "assignee", "category")
         .first()

@@ -428,7 +428,8 @@ def message_note(*, actor: Actor, ticket: Ticket, body_text: str) -> Message:
 
 def _lock(ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock so concurrent edits apply one after the other."""
-    return Ticket.objects.select_for_update().select_related("shop").get(pk=ticket.pk)
+    locked: Ticket = Ticket.objects.select_for_update().select_related("shop").get(pk=ticket.pk)
+    return locked
 
 
 _UNSET: Any = object()
@@ -514,7 +515,9 @@ def ticket_update(
     return ticket
 
 
-def _set_tags(ticket: Ticket, tag_names: Sequence[str], *, user: User | None) -> dict[str, list[str]]:
+def _set_tags(
+    ticket: Ticket, tag_names: Sequence[str], *, user: User | None
+) -> dict[str, list[str]]:
     wanted = {" ".join(name.split())[:50] for name in tag_names if name.strip()}
     current = {tag.name: tag for tag in ticket.tags.all()}
     added = sorted(wanted - set(current))

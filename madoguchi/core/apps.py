@@ -13,4 +13,6 @@ class CoreConfig(AppConfig):
         from madoguchi.core.tasks import prune_task_results
 
         if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
-            register_periodic("prune_task_results", dt.timedelta(days=1), prune_task_results.enqueue)
+            register_periodic(
+                "prune_task_results", dt.timedelta(days=1), prune_task_results.enqueue
+            )

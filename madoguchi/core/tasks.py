@@ -6,10 +6,8 @@ from typing import Any
 
 from django.db import transaction
 
-try:  # pragma: no cover - Django 6 ships the API itself
-    from django.tasks import task  # type: ignore[import-not-found, unused-ignore]
-except ImportError:
-    from django_tasks import task
+# Django 6 ships this API as `django.tasks`; switching is a change of this one import.
+from django_tasks import task
 
 __all__ = ["enqueue_on_commit", "task"]
 

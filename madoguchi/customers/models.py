@@ -20,7 +20,7 @@ class Customer(models.Model):
         indexes = [models.Index(fields=["shop", "name"], name="customer_shop_name")]
 
     def __str__(self) -> str:
-        return self.name or _("(no name)")
+        return self.name or str(_("(no name)"))
 
 
 class ContactIdentity(models.Model):

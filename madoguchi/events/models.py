@@ -47,7 +47,7 @@ class Event(models.Model):
     payload_version = models.PositiveSmallIntegerField(default=1)
     payload = models.JSONField(default=dict)
 
-    objects = ShopScopedManager(models.Manager.from_queryset(AppendOnlyQuerySet))
+    objects = ShopScopedManager.from_queryset(AppendOnlyQuerySet)()
 
     class Meta:
         indexes = [
@@ -56,8 +56,11 @@ class Event(models.Model):
             models.Index(fields=["shop", "type", "occurred_at"], name="event_shop_type_time"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.type} #{self.id}"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
+        if not self._state.adding:
             raise TypeError("Event rows are append-only")
         super().save(*args, **kwargs)
 

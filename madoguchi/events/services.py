@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def event_append(
     *,
     shop: Shop,
-    type: str,  # noqa: A002 - the field's name in the contract
+    type: str,
     actor_kind: ActorKind,
     ticket: Ticket | None = None,
     actor_user: User | None = None,

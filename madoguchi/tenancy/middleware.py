@@ -16,7 +16,7 @@ class ShopScopeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user if request.user.is_authenticated else None
-        actor = actor_for_user(user)  # type: ignore[arg-type]
+        actor = actor_for_user(user)
         request.actor = actor  # type: ignore[attr-defined]
         with shop_scope(actor.shop_ids):
             return self.get_response(request)

@@ -49,7 +49,7 @@ class Shop(models.Model):
 
 
 class Engagement(models.Model):
-    """An agency works a client's shop: 受託型 from its own workspace or 常駐型 inside the shop's."""
+    """An agency works a client's shop: 受託型 from its workspace, 常駐型 inside the shop's."""
 
     class Mode(models.TextChoices):
         OUTSOURCED = "outsourced", _("Outsourced (受託型)")
@@ -120,3 +120,6 @@ class ShopAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["membership", "shop"], name="assignment_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} → {self.shop_id}"

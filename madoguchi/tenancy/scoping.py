@@ -8,15 +8,33 @@ that really spans shops (migrations of data, the demo loader, benchmarks).
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TypeVar
 
 from django.db import models
-from django_scopes import ScopedManager, scope, scopes_disabled
+from django_scopes import scope, scopes_disabled
+from django_scopes.manager import DisabledQuerySet
+from django_scopes.state import get_scope
+
+_M = TypeVar("_M", bound=models.Model)
 
 
-def ShopScopedManager(manager_class: type[models.Manager[Any]] = models.Manager) -> Any:  # noqa: N802
-    """Return a manager that filters on the active shop scope and refuses to work without one."""
-    return ScopedManager(_manager_class=manager_class, shop="shop")
+class ShopScopedManager(models.Manager[_M]):
+    """Filter every query on the active shop scope; without a scope every query raises.
+
+    The same rule as django-scopes' `ScopedManager(shop="shop")`, written as a class so that
+    `from_queryset` and the type checker see it.
+    """
+
+    def get_queryset(self) -> models.QuerySet[_M]:
+        current = get_scope()
+        if not current.get("_enabled", True):
+            return super().get_queryset()
+        if "shop" not in current:
+            return DisabledQuerySet(self.model, using=self._db, missing_scopes={"shop"})  # type: ignore[no-any-return]
+        shop_ids = current["shop"]
+        if not isinstance(shop_ids, tuple):
+            raise TypeError("The shop scope must be a tuple of ids; use shop_scope()")
+        return super().get_queryset().filter(shop_id__in=shop_ids)
 
 
 @contextmanager

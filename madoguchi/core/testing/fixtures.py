@@ -40,7 +40,10 @@ def world(db: None) -> World:
             workspace=tea_owner, name="山田園 茶舗", slug="tea", ticket_prefix="TEA"
         )
         ceramics = factories.ShopFactory(
-            workspace=ceramics_owner, name="青木陶房 オンライン", slug="ceramics", ticket_prefix="CER"
+            workspace=ceramics_owner,
+            name="青木陶房 オンライン",
+            slug="ceramics",
+            ticket_prefix="CER",
         )
         factories.EngagementFactory(agency=agency, shop=tea)
         factories.EngagementFactory(agency=agency, shop=ceramics)
