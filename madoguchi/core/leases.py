@@ -9,19 +9,20 @@ from django.utils import timezone
 from madoguchi.core.models import Lease
 
 
-def lease_acquire(*, name: str, holder: str, ttl: dt.timedelta) -> bool:
-    """Take or renew the lease `name` for `holder` if it is free, expired or already theirs."""
+def lease_acquire(*, name: str, holder: str, ttl: dt.timedelta, renew: bool = True) -> bool:
+    """Take or renew the lease `name` for `holder` if it is free, expired or already theirs.
+
+    With `renew=False` a lease still held, even by `holder` itself, is not taken again: the
+    caller acts at most once per time-to-live (the scheduler's once-per-interval rule).
+    """
     now = timezone.now()
     try:
         with transaction.atomic():
             Lease.objects.get_or_create(name=name, defaults={"holder": "", "expires_at": now})
     except IntegrityError:
         pass  # created concurrently; the UPDATE below decides
-    taken = (
-        Lease.objects.filter(name=name)
-        .filter(Q(expires_at__lte=now) | Q(holder=holder))
-        .update(holder=holder, expires_at=now + ttl)
-    )
+    free = Q(expires_at__lte=now) | Q(holder=holder) if renew else Q(expires_at__lte=now)
+    taken = Lease.objects.filter(free, name=name).update(holder=holder, expires_at=now + ttl)
     return taken == 1
 
 

@@ -41,7 +41,8 @@ def run_due_jobs(*, holder: str) -> list[str]:
     """Enqueue every job whose lease this holder could take; return their names."""
     enqueued = []
     for job in periodic_jobs():
-        if lease_acquire(name=f"periodic:{job.name}", holder=holder, ttl=job.interval):
+        # No renewal: the holder's own next tick within the interval must not enqueue again.
+        if lease_acquire(name=f"periodic:{job.name}", holder=holder, ttl=job.interval, renew=False):
             try:
                 job.enqueue()
                 enqueued.append(job.name)
