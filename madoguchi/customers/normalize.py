@@ -19,7 +19,9 @@ def normalize_phone(raw: str) -> str:
     text = unicodedata.normalize("NFKC", raw).strip()
     digits = _NON_DIGITS.sub("", text)
     if text.startswith("+81") or (digits.startswith("81") and len(digits) in (11, 12)):
-        digits = "0" + digits[2:]
+        # "+81 (0)90-..." writes the trunk 0 as well; keep exactly one.
+        national = digits[2:]
+        digits = national if national.startswith("0") else "0" + national
     return digits
 
 
