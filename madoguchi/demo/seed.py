@@ -1,0 +1,458 @@
+"""Load the demo: an agency, two client shops, four people and ~40 tickets per shop.
+
+Idempotent: workspaces, shops and people are found by their unique keys, and a ticket whose
+subject already exists in its shop is skipped, so a second run changes nothing. Tickets, messages,
+customers, events and audit entries are written through the services, inside the shop's scope,
+with the clock set to the moment each step happened so the timeline spans the last weeks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from unittest import mock
+
+from django.db import transaction
+from django.utils import timezone
+
+from madoguchi.accounts.models import User
+from madoguchi.conversations.models import Category, Channel, Ticket
+from madoguchi.conversations.services import (
+    InboundMessage,
+    message_note,
+    message_reply,
+    receive_inbound,
+    ticket_create,
+    ticket_update,
+)
+from madoguchi.customers.models import ContactIdentity, Customer
+from madoguchi.customers.services import IdentityInput, customer_create, customer_find
+from madoguchi.demo import content
+from madoguchi.demo.content import CustomerSpec, ShopSpec, Story
+from madoguchi.tenancy.access import actor_for_user
+from madoguchi.tenancy.models import Engagement, Membership, Shop, ShopAssignment, Workspace
+from madoguchi.tenancy.scoping import in_shop, unscoped
+
+TICKETS_PER_SHOP = 40
+DAYS_OF_HISTORY = 28
+Status = Ticket.Status
+
+
+@dataclass(frozen=True)
+class Login:
+    email: str
+    display_name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    tickets_created: int
+    logins: list[Login]
+
+
+@contextmanager
+def _clock(at: dt.datetime) -> Iterator[None]:
+    """Let every service see `at` as the current time.
+
+    The services stamp replies, notes, events and audit entries with `timezone.now()`; a demo
+    whose every reply happened "just now" would not show what the inbox looks like in use.
+    """
+    with mock.patch("django.utils.timezone.now", return_value=at):
+        yield
+
+
+def seed_demo(*, password: str = content.DEMO_PASSWORD) -> SeedResult:
+    """Create whatever part of the demo is missing and return the logins to print."""
+    now = timezone.now().replace(microsecond=0)
+    with unscoped("demo data: workspaces, shops and people span shops"):
+        shops, people = _seed_organisation(password=password, today=timezone.localdate())
+    created = 0
+    for spec in content.SHOPS:
+        shop = shops[spec.key]
+        with in_shop(shop.id):
+            customers = [_customer(shop, customer) for customer in content.CUSTOMERS[spec.key]]
+            categories = {
+                name: Category.objects.get_or_create(shop=shop, name=name)[0]
+                for name in spec.categories
+            }
+            created += _seed_tickets(
+                shop=shop,
+                spec=spec,
+                customers=customers,
+                categories=categories,
+                people=people,
+                now=now,
+            )
+    return SeedResult(tickets_created=created, logins=_logins(people))
+
+
+def _seed_organisation(*, password: str, today: dt.date) -> tuple[dict[str, Shop], dict[str, User]]:
+    agency, _ = Workspace.objects.get_or_create(
+        slug=content.AGENCY_SLUG,
+        defaults={"name": content.AGENCY_NAME, "kind": Workspace.Kind.AGENCY},
+    )
+    workspaces = {"agency": agency}
+    shops: dict[str, Shop] = {}
+    for spec in content.SHOPS:
+        owner, _ = Workspace.objects.get_or_create(
+            slug=spec.owner_slug,
+            defaults={"name": spec.owner_name, "kind": Workspace.Kind.MERCHANT},
+        )
+        workspaces[spec.key] = owner
+        shop, _ = Shop.objects.get_or_create(
+            slug=spec.slug,
+            defaults={"workspace": owner, "name": spec.name, "ticket_prefix": spec.ticket_prefix},
+        )
+        shops[spec.key] = shop
+        Engagement.objects.get_or_create(
+            agency=agency,
+            shop=shop,
+            defaults={
+                "mode": Engagement.Mode.OUTSOURCED,
+                "starts_on": today - dt.timedelta(days=365),
+            },
+        )
+    people: dict[str, User] = {}
+    for person in content.PEOPLE:
+        user = User.objects.filter(email=person.email).first()
+        if user is None:
+            user = User.objects.create_user(
+                person.email, password, display_name=person.display_name
+            )
+        people[person.key] = user
+        membership, _ = Membership.objects.get_or_create(
+            user=user, workspace=workspaces[person.workspace], defaults={"role": person.role}
+        )
+        for shop_key in person.assigned_shops:
+            ShopAssignment.objects.get_or_create(membership=membership, shop=shops[shop_key])
+    return shops, people
+
+
+def _logins(people: dict[str, User]) -> list[Login]:
+    descriptions = {
+        "admin": f"admin of {content.AGENCY_NAME} (both shops)",
+        "supervisor": "supervisor at the agency (both shops)",
+        "operator": "operator at the agency, assigned to the tea shop only",
+        "client": "owner of the tea shop (client role: sees the tea shop only)",
+    }
+    return [
+        Login(email=user.email, display_name=user.display_name, description=descriptions[key])
+        for key, user in people.items()
+    ]
+
+
+def _line_user_id(spec: CustomerSpec) -> str:
+    # LINE user ids are "U" and 32 hex digits; derive a stable fake one from the email.
+    return "U" + hashlib.sha256(spec.email.encode()).hexdigest()[:32]
+
+
+def _chat_visitor_id(spec: CustomerSpec) -> str:
+    return "visitor-" + spec.email.split("@")[0].replace(".", "-")
+
+
+def _customer(shop: Shop, spec: CustomerSpec) -> tuple[CustomerSpec, Customer]:
+    email = IdentityInput(kind=ContactIdentity.Kind.EMAIL, value=spec.email)
+    existing = customer_find(shop=shop, identities=[email])
+    if existing is not None:
+        return spec, existing
+    identities = [email, IdentityInput(kind=ContactIdentity.Kind.PHONE, value=spec.phone)]
+    if spec.line_name:
+        identities.append(
+            IdentityInput(
+                kind=ContactIdentity.Kind.LINE,
+                value=_line_user_id(spec),
+                display_name=spec.line_name,
+            )
+        )
+    identities.append(IdentityInput(kind=ContactIdentity.Kind.CHAT, value=_chat_visitor_id(spec)))
+    customer = customer_create(
+        shop=shop, name=spec.name, name_kana=spec.kana, identities=identities
+    )
+    return spec, customer
+
+
+@dataclass(frozen=True)
+class _Plan:
+    index: int
+    story: Story
+    subject: str
+    product: str
+    order: str
+    channel: str
+    customer: CustomerSpec
+    received_at: dt.datetime
+    status: str
+    assignee_key: str | None
+
+
+def _plans(*, spec: ShopSpec, customers: list[CustomerSpec], now: dt.datetime) -> list[_Plan]:
+    """Lay out the shop's tickets: deterministic, so the same run gives the same demo."""
+    rng = random.Random(f"madoguchi-demo-{spec.slug}")
+    stories = content.COMMON_STORIES + (
+        content.TEA_STORIES if spec.key == "tea" else content.CERAMICS_STORIES
+    )
+    ages = sorted(rng.uniform(0.3, DAYS_OF_HISTORY * 24.0) for _ in range(TICKETS_PER_SHOP))
+    staff = (
+        ("operator", "operator", "operator", "supervisor")
+        if spec.key == "tea"
+        else (
+            "supervisor",
+            "supervisor",
+            "admin",
+        )
+    )
+    plans: list[_Plan] = []
+    subjects: set[str] = set()
+    for index, age_hours in enumerate(ages):
+        story = stories[(index * 7) % len(stories)]
+        order = f"{spec.order_prefix}{20260100 + index * 37 % 900:08d}"
+        subject = ""
+        product = ""
+        for offset in range(len(spec.products)):
+            product = spec.products[(index + offset) % len(spec.products)]
+            subject = story.subject.format(product=f"「{product}」", order=order)
+            if subject not in subjects:
+                break
+        subjects.add(subject)
+        customer = customers[rng.randrange(len(customers))]
+        channel = rng.choices(
+            [Channel.EMAIL, Channel.WEB_FORM, Channel.LINE, Channel.CHAT, Channel.PHONE],
+            weights=[40, 20, 15, 15, 10],
+        )[0]
+        if channel == Channel.LINE and not customer.line_name:
+            channel = Channel.EMAIL
+        if index < 6:
+            status = Status.NEW
+        elif index < 26:
+            status = rng.choices([Status.OPEN, Status.PENDING, Status.ON_HOLD], weights=[5, 4, 1])[
+                0
+            ]
+        elif index < 36:
+            status = Status.SOLVED
+        else:
+            status = Status.CLOSED
+        assignee_key = None if status == Status.NEW else rng.choice(staff)
+        if status == Status.OPEN and index % 5 == 0:
+            assignee_key = None  # open but nobody took it yet: the "unassigned" view
+        plans.append(
+            _Plan(
+                index=index,
+                story=story,
+                subject=subject,
+                product=product,
+                order=order,
+                channel=str(channel),
+                customer=customer,
+                received_at=now - dt.timedelta(hours=age_hours),
+                status=str(status),
+                assignee_key=assignee_key,
+            )
+        )
+    return plans
+
+
+def _seed_tickets(
+    *,
+    shop: Shop,
+    spec: ShopSpec,
+    customers: list[tuple[CustomerSpec, Customer]],
+    categories: dict[str, Category],
+    people: dict[str, User],
+    now: dt.datetime,
+) -> int:
+    by_spec = dict(customers)
+    created = 0
+    plans = _plans(spec=spec, customers=[c for c, _ in customers], now=now)
+    # Oldest first, so ticket numbers grow with time as they would have.
+    for plan in sorted(plans, key=lambda plan: plan.received_at):
+        if Ticket.objects.filter(shop=shop, subject=plan.subject).exists():
+            continue
+        with transaction.atomic():
+            _play(
+                shop=shop,
+                plan=plan,
+                customer=by_spec[plan.customer],
+                category=categories[plan.story.category],
+                people=people,
+                now=now,
+            )
+        created += 1
+    return created
+
+
+def _fill(text: str, plan: _Plan, shop: Shop) -> str:
+    ordered_on = timezone.localtime(plan.received_at) - dt.timedelta(days=3)
+    return text.format(
+        product=f"「{plan.product}」",
+        order=plan.order,
+        shop=shop.name,
+        date=f"{ordered_on.month}月{ordered_on.day}日",
+    )
+
+
+def _inquiry_text(plan: _Plan, shop: Shop) -> str:
+    inquiry = _fill(plan.story.inquiry, plan, shop)
+    name = plan.customer.name
+    if plan.channel == Channel.EMAIL:
+        return (
+            f"{shop.name} ご担当者様\n\nいつもお世話になっております。{name}と申します。\n\n"
+            f"{inquiry}\n\nどうぞよろしくお願いいたします。\n\n{name}\n{plan.customer.phone}"
+        )
+    if plan.channel == Channel.WEB_FORM:
+        return (
+            f"【お名前】{name}（{plan.customer.kana}）\n【メールアドレス】{plan.customer.email}\n"
+            f"【お問い合わせ種別】{plan.story.category}\n【注文番号】{plan.order}\n"
+            f"【お問い合わせ内容】\n{inquiry}"
+        )
+    if plan.channel == Channel.PHONE:
+        return f"お電話にて受付（{name}様）。\n{inquiry}"
+    return f"こんにちは。{inquiry}"
+
+
+def _reply_text(text: str, plan: _Plan, shop: Shop, agent: User) -> str:
+    body = _fill(text, plan, shop)
+    name = plan.customer.name.split()[0]
+    if plan.channel in (Channel.EMAIL, Channel.WEB_FORM):
+        return (
+            f"{name}様\n\nこの度は{shop.name}をご利用いただき、誠にありがとうございます。\n"
+            f"カスタマーサポートの{agent.display_name.split()[0]}でございます。\n\n{body}\n\n"
+            f"ご不明な点がございましたら、お気軽にお問い合わせください。\n\n"
+            f"{shop.name} カスタマーサポート\n{agent.display_name}"
+        )
+    if plan.channel == Channel.PHONE:
+        return f"{name}様\nお電話でご案内した内容をお送りします。\n{body}"
+    return f"{name}様、お問い合わせありがとうございます。{body}"
+
+
+def _identity(plan: _Plan) -> IdentityInput:
+    if plan.channel == Channel.LINE:
+        return IdentityInput(
+            kind=ContactIdentity.Kind.LINE,
+            value=_line_user_id(plan.customer),
+            display_name=plan.customer.line_name,
+        )
+    if plan.channel == Channel.CHAT:
+        return IdentityInput(kind=ContactIdentity.Kind.CHAT, value=_chat_visitor_id(plan.customer))
+    return IdentityInput(kind=ContactIdentity.Kind.EMAIL, value=plan.customer.email)
+
+
+def _play(
+    *,
+    shop: Shop,
+    plan: _Plan,
+    customer: Customer,
+    category: Category,
+    people: dict[str, User],
+    now: dt.datetime,
+) -> None:
+    """Replay one ticket's story step by step, each at its own moment."""
+    rng = random.Random(f"{shop.slug}-{plan.index}")
+    story = plan.story
+    agent = people[plan.assignee_key or ("operator" if shop.slug == "tea" else "supervisor")]
+    actor = actor_for_user(agent, on=timezone.localdate(plan.received_at))
+    latest = now - dt.timedelta(minutes=2)
+    moment = plan.received_at
+
+    def later(low_minutes: int, high_minutes: int) -> dt.datetime:
+        nonlocal moment
+        step = dt.timedelta(minutes=rng.randint(low_minutes, high_minutes))
+        # Squeeze the steps of recent tickets into the time that has passed since they came in.
+        moment = min(moment + step, moment + (latest - moment) / 3)
+        return moment
+
+    if plan.channel == Channel.PHONE:
+        with _clock(moment):
+            ticket = ticket_create(
+                actor=actor,
+                shop=shop,
+                channel=plan.channel,
+                subject=plan.subject,
+                body_text=_inquiry_text(plan, shop),
+                customer=customer,
+            )
+    else:
+        with _clock(moment):
+            result = receive_inbound(
+                InboundMessage(
+                    shop_id=shop.id,
+                    channel=plan.channel,
+                    external_id=f"demo-{shop.slug}-{plan.index:03d}",
+                    body_text=_inquiry_text(plan, shop),
+                    identities=[_identity(plan)],
+                    customer_name=customer.name,
+                    subject=plan.subject,
+                    received_at=moment,
+                )
+            )
+        if result.is_duplicate:
+            return
+        ticket = result.ticket
+    if plan.status == Status.NEW:
+        return
+
+    with _clock(later(5, 90)):
+        ticket = ticket_update(
+            actor=actor,
+            ticket=ticket,
+            assignee=agent if plan.assignee_key else None,
+            category=category,
+            tag_names=list(story.tags),
+        )
+    if story.note and rng.random() < 0.7:
+        with _clock(later(2, 30)):
+            message_note(actor=actor, ticket=ticket, body_text=_fill(story.note, plan, shop))
+    first_status = Status.PENDING if plan.status == Status.PENDING else None
+    if plan.status == Status.SOLVED and not story.follow_up:
+        first_status = Status.SOLVED
+    with _clock(later(20, 360)):
+        message_reply(
+            actor=actor,
+            ticket=ticket,
+            body_text=_reply_text(story.reply, plan, shop, agent),
+            status=first_status,
+        )
+    if story.follow_up and plan.status in (Status.OPEN, Status.SOLVED, Status.CLOSED):
+        follow_up = _fill(story.follow_up, plan, shop)
+        if plan.channel == Channel.EMAIL:
+            follow_up = f"{follow_up}\n\n{plan.customer.name}"
+        replied_at = later(120, 1800)
+        with _clock(replied_at):
+            receive_inbound(
+                InboundMessage(
+                    shop_id=shop.id,
+                    channel=plan.channel,
+                    external_id=f"demo-{shop.slug}-{plan.index:03d}-2",
+                    body_text=follow_up,
+                    identities=[_identity(plan)],
+                    customer_name=customer.name,
+                    subject=f"Re: {plan.subject}",
+                    received_at=replied_at,
+                    ticket_id=ticket.id,
+                )
+            )
+        if story.second_reply and plan.status != Status.OPEN:
+            with _clock(later(15, 240)):
+                message_reply(
+                    actor=actor,
+                    ticket=ticket,
+                    body_text=_reply_text(story.second_reply, plan, shop, agent),
+                    status=Status.SOLVED,
+                )
+    if plan.status in (Status.ON_HOLD, Status.SOLVED, Status.CLOSED):
+        if plan.status == Status.ON_HOLD:
+            with _clock(later(5, 60)):
+                message_note(
+                    actor=actor,
+                    ticket=ticket,
+                    body_text="先方（店舗様）の確認待ちのため保留にします。回答があり次第再開。",
+                )
+        with _clock(later(5, 60)):
+            ticket_update(actor=actor, ticket=ticket, status=Status.SOLVED)
+        if plan.status != Status.SOLVED:
+            with _clock(later(30, 120)):
+                ticket_update(actor=actor, ticket=ticket, status=plan.status)

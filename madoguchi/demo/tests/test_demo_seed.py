@@ -1,0 +1,116 @@
+"""The demo loader: idempotent, and it respects who may see which shop."""
+
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+
+from madoguchi.accounts.models import User
+from madoguchi.audit.models import AuditEntry
+from madoguchi.conversations.models import Message, Tag, Ticket
+from madoguchi.conversations.selectors import InboxFilters, InboxView, inbox_queryset
+from madoguchi.customers.models import ContactIdentity, Customer
+from madoguchi.demo import content
+from madoguchi.demo.seed import seed_demo
+from madoguchi.events.models import Event
+from madoguchi.tenancy.access import actor_for_user
+from madoguchi.tenancy.models import Membership, Shop
+from madoguchi.tenancy.scoping import unscoped
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts() -> dict[str, int]:
+    with unscoped("test: count every shop's rows"):
+        return {
+            "users": User.objects.count(),
+            "memberships": Membership.objects.count(),
+            "shops": Shop.objects.count(),
+            "customers": Customer.objects.count(),
+            "identities": ContactIdentity.objects.count(),
+            "tickets": Ticket.objects.count(),
+            "messages": Message.objects.count(),
+            "tags": Tag.objects.count(),
+            "events": Event.objects.count(),
+            "audit": AuditEntry.objects.count(),
+        }
+
+
+def test_second_run_changes_nothing() -> None:
+    first = seed_demo()
+    after_first = _counts()
+    second = seed_demo()
+
+    assert first.tickets_created == 80
+    assert second.tickets_created == 0
+    assert _counts() == after_first
+    assert after_first["shops"] == 2
+    assert after_first["users"] == 4
+    assert after_first["tickets"] == 80
+
+
+def test_each_shop_has_forty_tickets_in_every_status_and_channel() -> None:
+    seed_demo()
+    with unscoped("test: inspect both shops"):
+        for slug in ("tea", "ceramics"):
+            tickets = Ticket.objects.filter(shop__slug=slug)
+            statuses = Counter(tickets.values_list("status", flat=True))
+            channels = set(tickets.values_list("channel", flat=True))
+            assert tickets.count() == 40
+            assert statuses == {
+                "new": 6,
+                "open": 10,
+                "pending": 8,
+                "on_hold": 2,
+                "solved": 10,
+                "closed": 4,
+            }
+            assert channels == {"email", "web_form", "chat", "line", "phone"}
+        directions = set(Message.objects.values_list("direction", flat=True))
+        assert directions == {"inbound", "outbound", "note"}
+        tea = Shop.objects.get(slug="tea")
+        assert [t.reference for t in Ticket.objects.filter(shop=tea).order_by("created_at")][
+            :3
+        ] == ["#TEA-1", "#TEA-2", "#TEA-3"]
+
+
+def test_operator_sees_only_the_tea_shop() -> None:
+    seed_demo()
+    operator = User.objects.get(email="operator@madoguchi-support.example")
+    actor = actor_for_user(operator)
+    with unscoped("test: read what the inbox would show"):
+        tea = Shop.objects.get(slug="tea")
+        tickets = inbox_queryset(actor=actor, filters=InboxFilters(view=InboxView.OPEN))
+        shop_ids = set(tickets.values_list("shop_id", flat=True))
+        open_count = tickets.count()
+        expected = Ticket.objects.filter(shop=tea).unsolved().count()
+    assert actor.shop_ids == (tea.id,)
+    assert shop_ids == {tea.id}
+    assert open_count == expected == 26
+
+
+def test_client_sees_only_the_tea_shop_and_does_not_work_tickets() -> None:
+    seed_demo()
+    client = User.objects.get(email="owner@yamada-en.example")
+    actor = actor_for_user(client)
+    with unscoped("test: look up the shops"):
+        tea = Shop.objects.get(slug="tea")
+        ceramics = Shop.objects.get(slug="ceramics")
+    assert actor.shop_ids == (tea.id,)
+    assert actor.role_for(ceramics.id) is None
+    assert actor.is_staff_for(tea.id) is False
+
+
+def test_demo_users_sign_in_with_the_shared_password() -> None:
+    seed_demo(password="another-demo-pass")
+    for person in content.PEOPLE:
+        assert User.objects.get(email=person.email).check_password("another-demo-pass")
+
+
+def test_command_prints_the_logins(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("demo_seed")
+    out = capsys.readouterr().out
+    assert "Demo data ready (80 tickets created)." in out
+    assert "Demo logins (password: madoguchi-demo)" in out
+    for person in content.PEOPLE:
+        assert person.email in out
