@@ -1,2 +1,25 @@
+from django.urls import path
+
+from madoguchi.conversations import views
+
 app_name = "conversations"
-urlpatterns: list[object] = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("tickets/new/", views.ticket_new, name="ticket_new"),
+    path("shops/<slug:shop_slug>/tickets/<int:number>/", views.ticket_detail, name="ticket"),
+    path(
+        "shops/<slug:shop_slug>/tickets/<int:number>/reply/",
+        views.ticket_reply,
+        name="ticket_reply",
+    ),
+    path(
+        "shops/<slug:shop_slug>/tickets/<int:number>/note/",
+        views.ticket_note,
+        name="ticket_note",
+    ),
+    path(
+        "shops/<slug:shop_slug>/tickets/<int:number>/properties/",
+        views.ticket_properties,
+        name="ticket_properties",
+    ),
+]

@@ -1,2 +1,8 @@
+from django.urls import path
+
+from madoguchi.customers import views
+
 app_name = "customers"
-urlpatterns: list[object] = []
+urlpatterns = [
+    path("shops/<slug:shop_slug>/customers/<int:pk>/", views.customer_detail, name="detail"),
+]

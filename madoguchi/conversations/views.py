@@ -1,0 +1,465 @@
+"""The operator UI of tickets: inbox, ticket page, reply, note, properties, new ticket.
+
+Each view parses input, fetches what the user names through an `access_*` function, calls one
+service and renders. htmx requests get the fragment they swap; plain requests get whole pages
+and Post/Redirect/Get.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from madoguchi.accounts.models import User
+from madoguchi.conversations.forms import (
+    VIEW_LABELS,
+    InboxFilterForm,
+    NoteForm,
+    ReplyForm,
+    TicketNewForm,
+    TicketPropertiesForm,
+)
+from madoguchi.conversations.models import Category, Channel, Message, Ticket
+from madoguchi.conversations.selectors import (
+    InboxFilters,
+    InboxView,
+    access_ticket,
+    customer_tickets,
+    inbox_counts,
+    inbox_page,
+    ticket_timeline,
+)
+from madoguchi.conversations.services import (
+    message_note,
+    message_reply,
+    ticket_create,
+    ticket_update,
+)
+from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from madoguchi.customers.models import ContactIdentity
+from madoguchi.customers.selectors import access_customer
+from madoguchi.customers.services import IdentityInput
+from madoguchi.events.models import ActorKind, Event
+from madoguchi.events.selectors import ticket_events
+from madoguchi.tenancy.access import Actor, access_shop, require_staff, shop_staff, visible_shops
+
+if TYPE_CHECKING:
+    from madoguchi.customers.models import Customer
+    from madoguchi.tenancy.models import Shop
+
+OTHER_TICKETS_SHOWN = 5
+
+
+def _actor(request: HttpRequest) -> Actor:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    return actor
+
+
+def _is_partial(request: HttpRequest) -> bool:
+    """Whether to answer with a fragment: an htmx request that is not a history restore."""
+    htmx = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
+
+
+# Inbox ------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    """List the tickets of one saved view with filters; htmx swaps the list or appends a page."""
+    actor = _actor(request)
+    shops = visible_shops(actor)
+    form = InboxFilterForm(request.GET, shop_choices=[(shop.slug, shop.name) for shop in shops])
+    form.is_valid()
+    view = form.value("view") or InboxView.OPEN
+    shop_slug = form.value("shop")
+    shop = access_shop(actor=actor, slug=shop_slug) if shop_slug else None
+    filters = InboxFilters(
+        view=view,
+        shop_id=shop.id if shop else None,
+        status=form.value("status"),
+        priority=form.value("priority"),
+        channel=form.value("channel"),
+    )
+    cursor = form.value("cursor")
+    page = inbox_page(
+        actor=actor,
+        filters=filters,
+        cursor=cursor or None,
+        page_size=settings.MADOGUCHI["INBOX_PAGE_SIZE"],
+    )
+    if _is_partial(request):
+        template = "conversations/_inbox_rows.html" if cursor else "conversations/_inbox_list.html"
+        context: dict[str, Any] = {"page": page, "current_view": view}
+    else:
+        template = "conversations/inbox.html"
+        counts = inbox_counts(actor=actor)
+        context = {
+            "page": page,
+            "form": form,
+            "current_view": view,
+            "current_shop": shop,
+            "shops": shops,
+            "saved_views": [
+                {"key": key, "label": VIEW_LABELS[key], "count": counts.get(key)}
+                for key in InboxView.ALL
+            ],
+            "can_create_tickets": any(actor.is_staff_for(s.id) for s in shops),
+        }
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# Ticket page ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of the ticket timeline: a message or a system line made from an event."""
+
+    kind: str  # "message" or "event"
+    message: Message | None = None
+    event: Event | None = None
+    text: str = ""
+
+
+def _actor_label(event: Event) -> str:
+    if event.actor_user is not None:
+        return str(event.actor_user)
+    if event.actor_kind == ActorKind.CUSTOMER:
+        return gettext("The customer")
+    return gettext("The system")
+
+
+def _event_text(event: Event, users: dict[int, User], categories: dict[int, Category]) -> str:
+    """Describe an event in one sentence, or return "" for events the timeline does not show."""
+    payload = event.payload or {}
+    actor = _actor_label(event)
+    statuses: dict[Any, Any] = dict(Ticket.Status.choices)
+    priorities: dict[Any, Any] = dict(Ticket.Priority.choices)
+    if event.type == "ticket.created":
+        channel = dict(Channel.choices).get(payload.get("channel", ""), payload.get("channel", ""))
+        return gettext("Ticket opened via %(channel)s") % {"channel": channel}
+    if event.type == "ticket.status_changed":
+        return gettext("%(actor)s changed the status from %(old)s to %(new)s") % {
+            "actor": actor,
+            "old": statuses.get(payload.get("old"), payload.get("old")),
+            "new": statuses.get(payload.get("new"), payload.get("new")),
+        }
+    if event.type == "ticket.priority_changed":
+        return gettext("%(actor)s changed the priority from %(old)s to %(new)s") % {
+            "actor": actor,
+            "old": priorities.get(payload.get("old"), payload.get("old")),
+            "new": priorities.get(payload.get("new"), payload.get("new")),
+        }
+    if event.type == "ticket.assigned":
+        new_user = users.get(payload.get("new_user_id") or 0)
+        if new_user is None:
+            return gettext("%(actor)s unassigned the ticket") % {"actor": actor}
+        return gettext("%(actor)s assigned the ticket to %(assignee)s") % {
+            "actor": actor,
+            "assignee": str(new_user),
+        }
+    if event.type == "ticket.category_changed":
+        category = categories.get(payload.get("new") or 0)
+        if category is None:
+            return gettext("%(actor)s removed the category") % {"actor": actor}
+        return gettext("%(actor)s set the category to %(category)s") % {
+            "actor": actor,
+            "category": category.name,
+        }
+    if event.type == "ticket.tags_changed":
+        parts = []
+        if payload.get("added"):
+            parts.append(gettext("added %(tags)s") % {"tags": ", ".join(payload["added"])})
+        if payload.get("removed"):
+            parts.append(gettext("removed %(tags)s") % {"tags": ", ".join(payload["removed"])})
+        return gettext("%(actor)s changed the tags: %(changes)s") % {
+            "actor": actor,
+            "changes": gettext(", ").join(parts),
+        }
+    return ""
+
+
+def _timeline(actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
+    """Merge the messages the actor may see with the ticket's events, oldest first."""
+    rows: list[tuple[Any, int, TimelineEntry]] = [
+        (message.created_at, 1, TimelineEntry(kind="message", message=message))
+        for message in ticket_timeline(actor=actor, ticket=ticket)
+    ]
+    events = [e for e in ticket_events(ticket_id=ticket.id) if not e.type.startswith("message.")]
+    user_ids = {e.payload.get("new_user_id") for e in events if e.type == "ticket.assigned"}
+    users = User.objects.in_bulk([i for i in user_ids if i])
+    category_ids = {e.payload.get("new") for e in events if e.type == "ticket.category_changed"}
+    categories = Category.objects.in_bulk([i for i in category_ids if i])
+    for event in events:
+        text = _event_text(event, users, categories)
+        if text:
+            # A ticket opens before its first message; other events follow what caused them.
+            order = 0 if event.type == "ticket.created" else 2
+            rows.append(
+                (event.occurred_at, order, TimelineEntry(kind="event", event=event, text=text))
+            )
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [entry for _, _, entry in rows]
+
+
+def _properties_form(ticket: Ticket, data: Any = None) -> TicketPropertiesForm:
+    staff = shop_staff(shop_id=ticket.shop_id)
+    return TicketPropertiesForm(
+        data,
+        assignee_choices=[(user.id, str(user)) for user in staff],
+        categories=Category.objects.filter(shop_id=ticket.shop_id),
+        initial={
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "assignee": ticket.assignee_id,
+            "category": ticket.category_id,
+            "tags": ", ".join(tag.name for tag in ticket.tags.all()),
+        },
+    )
+
+
+def _render_ticket(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    reply_form: ReplyForm | None = None,
+    note_form: NoteForm | None = None,
+    properties_form: TicketPropertiesForm | None = None,
+) -> HttpResponse:
+    actor = _actor(request)
+    is_staff = actor.is_staff_for(ticket.shop_id)
+    customer = access_customer(actor=actor, shop_id=ticket.shop_id, customer_id=ticket.customer_id)
+    other_tickets = list(
+        customer_tickets(customer_id=customer.id, shop_id=ticket.shop_id).exclude(id=ticket.id)[
+            :OTHER_TICKETS_SHOWN
+        ]
+    )
+    context = {
+        "ticket": ticket,
+        "shop": ticket.shop,
+        "timeline": _timeline(actor, ticket),
+        "customer": customer,
+        "identities": list(customer.identities.all()),
+        "other_tickets": other_tickets,
+        "tags": list(ticket.tags.all()),
+        "is_staff": is_staff,
+        "can_reply": actor.can_reply(ticket.shop_id),
+        "reply_form": reply_form or ReplyForm(),
+        "note_form": note_form or NoteForm(),
+        "properties_form": (properties_form or _properties_form(ticket)) if is_staff else None,
+    }
+    template = (
+        "conversations/_ticket_workspace.html"
+        if _is_partial(request)
+        else "conversations/ticket.html"
+    )
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _ticket_url(ticket: Ticket) -> str:
+    return reverse(
+        "conversations:ticket",
+        kwargs={"shop_slug": ticket.shop.slug, "number": ticket.number},
+    )
+
+
+def _after_change(request: HttpRequest, ticket: Ticket, notice: str) -> HttpResponse:
+    """Answer a successful change: the fresh fragment for htmx, a redirect (PRG) otherwise."""
+    messages.success(request, notice)
+    if _is_partial(request):
+        fresh = access_ticket(
+            actor=_actor(request), shop_slug=ticket.shop.slug, number=ticket.number
+        )
+        return _render_ticket(request, fresh)
+    return redirect(_ticket_url(ticket))
+
+
+@login_required
+@require_GET
+def ticket_detail(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
+    """Show one ticket: timeline, reply and note forms, properties, the customer."""
+    ticket = access_ticket(actor=_actor(request), shop_slug=shop_slug, number=number)
+    return _render_ticket(request, ticket)
+
+
+@login_required
+@require_POST
+def ticket_reply(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
+    """Reply to the customer, optionally setting the status in the same step."""
+    actor = _actor(request)
+    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
+    if not actor.can_reply(ticket.shop_id):
+        raise PermissionDeniedError("You may not reply on this ticket.")
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            message_reply(
+                actor=actor,
+                ticket=ticket,
+                body_text=form.cleaned_data["body"],
+                status=form.cleaned_data["status"] or None,
+            )
+        except ValidationError as error:
+            form.add_error(None, gettext(error.message))
+        else:
+            return _after_change(request, ticket, gettext("Your reply was saved."))
+    return _render_ticket(request, ticket, reply_form=form)
+
+
+@login_required
+@require_POST
+def ticket_note(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
+    """Add an internal note (staff only)."""
+    actor = _actor(request)
+    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
+    require_staff(actor=actor, shop_id=ticket.shop_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            message_note(actor=actor, ticket=ticket, body_text=form.cleaned_data["body"])
+        except ValidationError as error:
+            form.add_error(None, gettext(error.message))
+        else:
+            return _after_change(request, ticket, gettext("Your note was added."))
+    return _render_ticket(request, ticket, note_form=form)
+
+
+@login_required
+@require_POST
+def ticket_properties(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
+    """Change status, priority, assignee, category and tags (staff only)."""
+    actor = _actor(request)
+    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
+    require_staff(actor=actor, shop_id=ticket.shop_id)
+    form = _properties_form(ticket, request.POST)
+    if form.is_valid():
+        assignee_id = form.cleaned_data["assignee"]
+        assignee = next(
+            (user for user in shop_staff(shop_id=ticket.shop_id) if user.id == assignee_id),
+            None,
+        )
+        try:
+            ticket_update(
+                actor=actor,
+                ticket=ticket,
+                status=form.cleaned_data["status"],
+                priority=form.cleaned_data["priority"],
+                assignee=assignee,
+                category=form.cleaned_data["category"],
+                tag_names=form.tag_names(),
+            )
+        except ValidationError as error:
+            form.add_error(None, gettext(error.message))
+        else:
+            return _after_change(request, ticket, gettext("The ticket was updated."))
+    return _render_ticket(request, ticket, properties_form=form)
+
+
+# New ticket -------------------------------------------------------------------------------------
+
+
+def _prefill(request: HttpRequest, actor: Actor) -> tuple[Shop | None, Customer | None]:
+    """Read `?shop=<slug>&customer=<id>`: both must be visible to the actor, else 404."""
+    shop_slug = request.GET.get("shop", "")
+    if not shop_slug:
+        return None, None
+    shop = access_shop(actor=actor, slug=shop_slug)
+    require_staff(actor=actor, shop_id=shop.id)
+    customer_param = request.GET.get("customer", "")
+    if not customer_param:
+        return shop, None
+    if not customer_param.isdigit():
+        raise NotFoundError("Customer not found")
+    customer = access_customer(actor=actor, shop_id=shop.id, customer_id=int(customer_param))
+    return shop, customer
+
+
+def _identities(cleaned: dict[str, Any]) -> list[IdentityInput]:
+    identities = []
+    if cleaned.get("customer_email"):
+        identities.append(
+            IdentityInput(kind=ContactIdentity.Kind.EMAIL, value=cleaned["customer_email"])
+        )
+    if cleaned.get("customer_phone"):
+        identities.append(
+            IdentityInput(kind=ContactIdentity.Kind.PHONE, value=cleaned["customer_phone"])
+        )
+    return identities
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    """Write a ticket by hand (a phone call, a letter) for a new or an existing customer."""
+    actor = _actor(request)
+    staff_shops = [shop for shop in visible_shops(actor) if actor.is_staff_for(shop.id)]
+    prefill_shop, prefill_customer = _prefill(request, actor)
+    if not staff_shops:
+        raise PermissionDeniedError("Only support staff may do this.")
+    shop_choices = [(shop.slug, shop.name) for shop in staff_shops]
+    if request.method == "POST":
+        form = TicketNewForm(request.POST, shop_choices=shop_choices)
+        if form.is_valid():
+            ticket = _create_from_form(actor, form)
+            if ticket is not None:
+                messages.success(request, gettext("The ticket was created."))
+                return redirect(_ticket_url(ticket))
+    else:
+        initial: dict[str, Any] = {}
+        if prefill_shop is not None:
+            initial["shop"] = prefill_shop.slug
+        if prefill_customer is not None:
+            initial["customer"] = prefill_customer.id
+        form = TicketNewForm(initial=initial, shop_choices=shop_choices)
+    return render(
+        request,
+        "conversations/ticket_new.html",
+        {"form": form, "prefill_customer": prefill_customer, "prefill_shop": prefill_shop},
+    )
+
+
+def _create_from_form(actor: Actor, form: TicketNewForm) -> Ticket | None:
+    """Call `ticket_create` with the form's data; put a refusal on the form and return None."""
+    cleaned = form.cleaned_data
+    shop = access_shop(actor=actor, slug=cleaned["shop"])
+    customer = None
+    if cleaned.get("customer"):
+        try:
+            customer = access_customer(
+                actor=actor, shop_id=shop.id, customer_id=cleaned["customer"]
+            )
+        except NotFoundError:
+            form.add_error(None, gettext("The customer belongs to another shop."))
+            return None
+    try:
+        return ticket_create(
+            actor=actor,
+            shop=shop,
+            channel=cleaned["channel"],
+            subject=cleaned["subject"],
+            body_text=cleaned["body"],
+            customer=customer,
+            customer_name=cleaned.get("customer_name") or "",
+            identities=_identities(cleaned),
+            priority=cleaned["priority"],
+            assign_to_self=bool(cleaned.get("assign_to_self")),
+        )
+    except ValidationError as error:
+        form.add_error(None, gettext(error.message))
+        return None
