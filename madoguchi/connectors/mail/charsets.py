@@ -1,0 +1,447 @@
+"""Decode the bytes of Japanese mail: bodies in any label, RFC 2047 headers, raw 8-bit headers.
+
+The rules follow reference/japan-ec.md §2.3:
+
+- Shift_JIS labels are read as CP932 (Windows writes CP932 whatever the label says).
+- ISO-2022-JP is tried with the strict codec first; when the stream holds NEC/IBM extension
+  characters (①, ㈱, 髙, CP50220/50221 style) the JIS stream is converted to Shift_JIS bytes and
+  decoded as CP932.
+- An ISO-2022-JP label on a part without ESC but with 8-bit bytes is a mislabel: the bytes are
+  sniffed (UTF-8, then CP932).
+- EUC-JP: strict codec, then EUC-JIS-2004, then CP51932 style (EUC bytes mapped to CP932).
+- Missing or unknown charsets are sniffed.
+- The CP932 user-defined area (0xF040-0xF9FC, carrier emoji) maps to the Private Use Area
+  U+E000.. as Windows does; any other unmappable double-byte becomes 〓 (U+3013); only a byte
+  that is really broken becomes U+FFFD.
+
+Every function returns the text and a list of problems (strings) instead of raising.
+"""
+
+import base64
+import binascii
+import codecs
+import re
+from dataclasses import dataclass, field
+
+GETA = "\u3013"  # 〓, the customary Japanese placeholder for an unmappable character
+REPLACEMENT = "\ufffd"
+
+_SHIFT_JIS_LABELS = frozenset(
+    {
+        "shift_jis",
+        "shift-jis",
+        "sjis",
+        "s_jis",
+        "x-sjis",
+        "x_sjis",
+        "ms_kanji",
+        "ms-kanji",
+        "csshiftjis",
+        "windows-31j",
+        "cp932",
+        "ms932",
+        "x-ms-cp932",
+        "shift_jis-2004",
+        "shift_jisx0213",
+        "x-sjis-docomo",
+        "x-sjis-kddi",
+        "x-sjis-softbank",
+        "x-sjis-jp",
+    }
+)
+_EUC_JP_LABELS = frozenset(
+    {"euc-jp", "euc_jp", "x-euc-jp", "eucjp", "ujis", "cseucpkdfmtjapanese", "cp51932"}
+)
+# Labels whose bytes are better read by a superset codec (WHATWG-style aliases).
+_SUPERSETS = {
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "ascii",
+    "ascii": "ascii",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+    "big5": "big5hkscs",
+    "x-unknown": "",
+    "unknown-8bit": "",
+    "x-user-defined": "",
+    "default": "",
+}
+_ASCII_COMPATIBLE_CHECK = re.compile(rb"[\x80-\xff]")
+_ESCAPE = b"\x1b"
+
+
+@dataclass
+class Decoded:
+    """Text decoded from bytes, the charset that was actually used and what went wrong."""
+
+    text: str
+    charset: str
+    problems: list[str] = field(default_factory=list)
+
+
+def _cp932_error_handler(error: UnicodeError) -> tuple[str, int]:
+    """Map the CP932 user-defined area to the PUA, other valid double-bytes to 〓, else U+FFFD."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    data = error.object
+    start = error.start
+    lead = data[start]
+    trail = data[start + 1] if start + 1 < len(data) else -1
+    is_trail = 0x40 <= trail <= 0x7E or 0x80 <= trail <= 0xFC
+    if 0xF0 <= lead <= 0xF9 and is_trail:
+        index = (lead - 0xF0) * 188 + (trail - 0x40 if trail < 0x7F else trail - 0x41)
+        return chr(0xE000 + index), start + 2
+    if (0x81 <= lead <= 0x9F or 0xE0 <= lead <= 0xFC) and is_trail:
+        return GETA, start + 2
+    return REPLACEMENT, start + 1
+
+
+codecs.register_error("madoguchi-cp932", _cp932_error_handler)
+
+
+def _decode_cp932(data: bytes) -> Decoded:
+    try:
+        return Decoded(data.decode("cp932"), "cp932")
+    except UnicodeDecodeError:
+        text = data.decode("cp932", "madoguchi-cp932")
+    problems = []
+    if REPLACEMENT in text:
+        problems.append("invalid cp932 bytes replaced with U+FFFD")
+    return Decoded(text, "cp932", problems)
+
+
+def _jis_pair_to_sjis(first: int, second: int) -> bytes:
+    """Return the Shift_JIS (CP932) bytes of one JIS X 0208 row/cell pair (0x21..0x7E each)."""
+    lead = (first - 0x21) // 2 + 0x81
+    if lead > 0x9F:
+        lead += 0x40
+    if first % 2:  # odd row
+        trail = second + 0x1F
+        if trail >= 0x7F:
+            trail += 1
+    else:
+        trail = second + 0x7E
+    return bytes((lead, trail))
+
+
+_JIS_SEQUENCE = re.compile(rb"\x1b(\$@|\$B|\$\(D|\$\(Q|\$\(O|\(B|\(J|\(I|\(H)")
+
+
+def jis_to_sjis(data: bytes) -> tuple[bytes, list[str]]:
+    """Convert an ISO-2022-JP byte stream to CP932 bytes (keeps NEC/IBM extension characters).
+
+    JIS X 0212 (ESC $ ( D) has no CP932 form: its characters become 〓 in CP932 bytes (0x81AC).
+    """
+    output = bytearray()
+    problems: list[str] = []
+    mode = "ascii"
+    position = 0
+    length = len(data)
+    while position < length:
+        byte = data[position]
+        if byte == 0x1B:
+            match = _JIS_SEQUENCE.match(data, position)
+            if match is None:
+                problems.append("unknown ISO-2022-JP escape sequence")
+                position += 1
+                continue
+            designation = match.group(1)
+            if designation in (b"$@", b"$B", b"$(Q", b"$(O"):
+                mode = "double"
+            elif designation == b"$(D":
+                mode = "jisx0212"
+            elif designation == b"(I":
+                mode = "kana"
+            else:
+                mode = "ascii"
+            position = match.end()
+            continue
+        if byte == 0x0E:  # SO: half-width katakana (some carriers)
+            mode = "kana"
+            position += 1
+            continue
+        if byte == 0x0F:  # SI
+            mode = "ascii"
+            position += 1
+            continue
+        if byte in (0x0A, 0x0D):
+            # A line end resets nothing in strict ISO-2022-JP, but broken writers forget ESC ( B.
+            output.append(byte)
+            if mode != "ascii" and mode != "kana":
+                mode = "ascii"
+            position += 1
+            continue
+        if mode in ("double", "jisx0212"):
+            if (
+                position + 1 < length
+                and 0x21 <= byte <= 0x7E
+                and 0x21 <= data[position + 1] <= 0x7E
+            ):
+                if mode == "double":
+                    output += _jis_pair_to_sjis(byte, data[position + 1])
+                else:
+                    output += b"\x81\xac"  # 〓
+                position += 2
+                continue
+            output.append(byte)
+            position += 1
+            continue
+        if mode == "kana" and 0x21 <= byte <= 0x5F:
+            output.append(byte + 0x80)
+            position += 1
+            continue
+        output.append(byte)
+        position += 1
+    return bytes(output), problems
+
+
+def _euc_to_sjis(data: bytes) -> bytes:
+    """Convert EUC-JP bytes to CP932 bytes (CP51932: NEC row 13 survives)."""
+    output = bytearray()
+    position = 0
+    length = len(data)
+    while position < length:
+        byte = data[position]
+        if byte == 0x8E and position + 1 < length:  # half-width katakana
+            output.append(data[position + 1])
+            position += 2
+        elif byte == 0x8F and position + 2 < length:  # JIS X 0212: no CP932 form
+            output += b"\x81\xac"
+            position += 3
+        elif 0xA1 <= byte <= 0xFE and position + 1 < length and 0xA1 <= data[position + 1] <= 0xFE:
+            output += _jis_pair_to_sjis(byte - 0x80, data[position + 1] - 0x80)
+            position += 2
+        else:
+            output.append(byte)
+            position += 1
+    return bytes(output)
+
+
+def _decode_iso2022jp(data: bytes) -> Decoded:
+    if _ESCAPE not in data:
+        if _ASCII_COMPATIBLE_CHECK.search(data):
+            sniffed = sniff_decode(data)
+            sniffed.problems.insert(
+                0, f"labelled ISO-2022-JP but holds 8-bit bytes; read as {sniffed.charset}"
+            )
+            return sniffed
+        return Decoded(data.decode("ascii"), "iso-2022-jp")
+    try:
+        return Decoded(data.decode("iso2022_jp"), "iso-2022-jp")
+    except UnicodeDecodeError:
+        pass
+    sjis, problems = jis_to_sjis(data)
+    decoded = _decode_cp932(sjis)
+    return Decoded(decoded.text, "iso-2022-jp", problems + decoded.problems)
+
+
+def _decode_euc_jp(data: bytes) -> Decoded:
+    for codec in ("euc_jp", "euc_jis_2004"):
+        try:
+            return Decoded(data.decode(codec), "euc-jp")
+        except UnicodeDecodeError:
+            continue
+    decoded = _decode_cp932(_euc_to_sjis(data))
+    return Decoded(decoded.text, "euc-jp", decoded.problems)
+
+
+def _decode_utf8(data: bytes) -> Decoded:
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    text = data.decode("utf-8", "replace")
+    return Decoded(text, "utf-8", ["invalid UTF-8 bytes replaced with U+FFFD"])
+
+
+def _looks_like_euc_jp(data: bytes) -> bool:
+    """Return True when every 8-bit byte fits EUC-JP and none fits only Shift_JIS leads."""
+    high = [byte for byte in data if byte >= 0x80]
+    return bool(high) and all(byte >= 0xA1 or byte in (0x8E, 0x8F) for byte in high)
+
+
+def sniff_decode(data: bytes) -> Decoded:
+    """Decode bytes whose charset is missing, unknown or wrong: JIS, UTF-8, EUC-JP, CP932."""
+    if not _ASCII_COMPATIBLE_CHECK.search(data):
+        if _ESCAPE in data and b"\x1b$" in data:
+            return _decode_iso2022jp(data)
+        return Decoded(data.decode("ascii"), "ascii")
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    if _looks_like_euc_jp(data):
+        try:
+            return Decoded(data.decode("euc_jp"), "euc-jp")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return Decoded(data.decode("cp932"), "cp932")
+    except UnicodeDecodeError:
+        pass
+    # Mostly valid UTF-8 with a few broken bytes (truncated mail) stays UTF-8.
+    utf8 = data.decode("utf-8", "replace")
+    cp932 = _decode_cp932(data)
+    if utf8.count(REPLACEMENT) <= cp932.text.count(REPLACEMENT) + cp932.text.count(GETA):
+        return Decoded(utf8, "utf-8", ["invalid UTF-8 bytes replaced with U+FFFD"])
+    return cp932
+
+
+def normalize_label(charset: str | None) -> str:
+    """Return the charset label lower-cased, without quotes, spaces or RFC 2231 language."""
+    if not charset:
+        return ""
+    label = charset.strip().strip("\"'").strip().lower()
+    return label.split("*", 1)[0]
+
+
+def decode_bytes(data: bytes, charset: str | None) -> Decoded:
+    """Decode `data` declared as `charset` (may be None or bogus) without ever raising."""
+    label = normalize_label(charset)
+    if label in _SHIFT_JIS_LABELS:
+        if _ESCAPE in data and not _ASCII_COMPATIBLE_CHECK.search(data):
+            return _decode_iso2022jp(data)
+        return _decode_cp932(data)
+    if label.startswith("iso-2022-jp") or label.startswith("iso2022jp") or label == "csiso2022jp":
+        return _decode_iso2022jp(data)
+    if label in _EUC_JP_LABELS:
+        return _decode_euc_jp(data)
+    if label in ("utf-8", "utf8", "unicode-1-1-utf-8", "x-unicode20utf8"):
+        if _ESCAPE in data and b"\x1b$B" in data and not _ASCII_COMPATIBLE_CHECK.search(data):
+            return _decode_iso2022jp(data)
+        return _decode_utf8(data)
+    label = _SUPERSETS.get(label, label)
+    if label in ("", "ascii"):
+        return sniff_decode(data)
+    try:
+        codec = codecs.lookup(label)
+    except LookupError:
+        decoded = sniff_decode(data)
+        decoded.problems.insert(0, f"unknown charset {label[:40]!r}; read as {decoded.charset}")
+        return decoded
+    if codec.name in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"):
+        pass  # not ASCII-compatible, but a real label: decode as asked
+    try:
+        return Decoded(data.decode(codec.name), codec.name)
+    except UnicodeDecodeError:
+        text = data.decode(codec.name, "replace")
+        return Decoded(text, codec.name, [f"invalid {codec.name} bytes replaced with U+FFFD"])
+    except Exception:  # a codec that cannot decode at all (e.g. a text transform)
+        decoded = sniff_decode(data)
+        decoded.problems.insert(0, f"unusable charset {label[:40]!r}")
+        return decoded
+
+
+# RFC 2047 encoded words; the charset may carry an RFC 2231 language suffix (*ja).
+_ENCODED_WORD = re.compile(
+    r"=\?(?P<charset>[^?\s*]+)(?:\*[^?\s]*)?\?(?P<encoding>[bBqQ])\?(?P<text>[^?\s]*)\?="
+)
+_BETWEEN_WORDS = re.compile(r"[ \t\r\n]*")
+_Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def _decode_q(text: str) -> bytes:
+    data = text.replace("_", " ").encode("ascii", "surrogateescape")
+    return _Q_ESCAPE.sub(lambda match: bytes((int(match.group(1), 16),)), data)
+
+
+def decode_base64(text: str | bytes) -> tuple[bytes, list[str]]:
+    """Decode base64 leniently: ignore junk characters, repair missing padding."""
+    data = text.encode("ascii", "ignore") if isinstance(text, str) else text
+    cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    problems = []
+    if len(cleaned) % 4 == 1:
+        cleaned = cleaned[:-1]
+        problems.append("invalid base64 length; last character dropped")
+    padded = cleaned + b"=" * (-len(cleaned) % 4)
+    try:
+        return base64.b64decode(padded), problems
+    except (binascii.Error, ValueError):
+        return b"", [*problems, "invalid base64"]
+
+
+def _decode_word_bytes(charset: str, encoding: str, text: str) -> tuple[bytes, list[str]]:
+    if encoding in "bB":
+        return decode_base64(text)
+    return _decode_q(text), []
+
+
+def decode_encoded_words(text: str) -> Decoded:
+    """Decode the RFC 2047 encoded words in `text`, joining adjacent words of one charset.
+
+    Adjacent words are decoded together because ISO-2022-JP and multi-byte writers split a
+    character or an escape sequence across two words.
+    """
+    if "=?" not in text:
+        return Decoded(text, "")
+    pieces: list[str] = []
+    problems: list[str] = []
+    position = 0
+    pending_charset = ""
+    pending = bytearray()
+
+    def flush() -> None:
+        nonlocal pending_charset
+        if pending_charset:
+            decoded = decode_bytes(bytes(pending), pending_charset)
+            pieces.append(decoded.text)
+            problems.extend(decoded.problems)
+        pending.clear()
+        pending_charset = ""
+
+    for match in _ENCODED_WORD.finditer(text):
+        gap = text[position : match.start()]
+        if gap and (not pending_charset or _BETWEEN_WORDS.fullmatch(gap) is None):
+            flush()
+            pieces.append(gap)
+        charset = normalize_label(match.group("charset"))
+        if pending_charset and charset != pending_charset:
+            flush()
+        data, word_problems = _decode_word_bytes(charset, match.group("encoding"), match["text"])
+        problems.extend(word_problems)
+        pending_charset = charset
+        pending.extend(data)
+        position = match.end()
+    flush()
+    pieces.append(text[position:])
+    return Decoded("".join(pieces), "", problems)
+
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\x85]")
+
+
+def raw_header_text(value: str) -> Decoded:
+    """Return a raw header value (from `msg.raw_items()`, surrogate-escaped) as text, unfolded.
+
+    8-bit header bytes (raw UTF-8 or Shift_JIS written by careless mailers) and raw ISO-2022-JP
+    escapes are decoded by sniffing; encoded words are left for the caller.
+    """
+    value = _FOLD.sub("", value)
+    if value.isascii() and "\x1b" not in value:
+        return Decoded(value, "ascii")
+    data = value.encode("utf-8", "surrogateescape")
+    decoded = sniff_decode(data)
+    if decoded.charset not in ("ascii", "utf-8"):
+        decoded.problems.insert(0, f"raw 8-bit header read as {decoded.charset}")
+    return decoded
+
+
+def clean_line(text: str) -> str:
+    """Return `text` as one header line: CR/LF and control characters become spaces."""
+    text = _LINE_BREAKS.sub(" ", text.replace("\t", " "))
+    return _CONTROL.sub(" ", text).strip()
+
+
+def decode_header_value(value: str) -> Decoded:
+    """Decode a raw header value to one clean line: 8-bit bytes, RFC 2047, no CR/LF."""
+    raw = raw_header_text(value)
+    words = decode_encoded_words(raw.text)
+    return Decoded(clean_line(words.text), raw.charset, raw.problems + words.problems)
