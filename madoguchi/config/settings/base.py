@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "madoguchi.customers",
     "madoguchi.conversations",
     "madoguchi.demo",
+    "madoguchi.search",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,260 @@
+"""The engine-specific half of search: writing tokens and finding candidate documents.
+
+Both engines read the same tokens. Candidates come newest first (document id descending, which
+is activity order, see `SearchDocument`), `count` at a time below a cursor id, so that the
+selector can check phrases on each page and ask for more.
+
+SQLite: FTS5 walks its doclists in rowid order, so `ORDER BY rowid DESC LIMIT n` stops after n
+hits however common the words are; private tokens for the shop and the kind (`_s12`,
+`_kticket`) let FTS5 itself skip other shops' documents.
+
+PostgreSQL: a GIN index answers "which rows match" but not in any order, and the planner,
+guessing selectivity, picks between a GIN bitmap (fast for rare words, slow to sort for common
+ones) and a backward id walk with a filter (the reverse). The query is therefore shaped by hand:
+first the newest `RECENT_WINDOW` documents in scope are checked (enough for common words), and
+only if they hold too few hits does a materialised GIN match (then rare, so small) get sorted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from madoguchi.search.query import ParsedQuery
+
+RECENT_WINDOW = 2000
+TABLE = "search_searchdocument"
+COLUMNS = (
+    "d.id, d.shop_id, d.kind, d.object_id, d.is_internal, d.number, d.title, d.status, "
+    "d.channel, d.activity_at, d.content"
+)
+
+
+def shop_token(shop_id: int) -> str:
+    return f"_s{shop_id}"
+
+
+def kind_token(kind: str) -> str:
+    return f"_k{kind}"
+
+
+def document_tokens(*, shop_id: int, kind: str, tokens: Sequence[str]) -> list[str]:
+    """Return the tokens stored for a document: its text's tokens plus shop and kind."""
+    return [shop_token(shop_id), kind_token(kind), *tokens]
+
+
+def index_insert(entries: Sequence[tuple[int, Sequence[str]]]) -> None:
+    """Add (document id, tokens) pairs to the engine's index."""
+    if not entries:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.executemany(
+                "INSERT INTO search_fts (rowid, tokens) VALUES (%s, %s)",
+                [(doc_id, " ".join(tokens)) for doc_id, tokens in entries],
+            )
+        elif connection.vendor == "postgresql":
+            cursor.executemany(
+                f"UPDATE {TABLE} SET search_vector = array_to_tsvector(%s::text[]) WHERE id = %s",  # noqa: S608
+                [(list(dict.fromkeys(tokens)), doc_id) for doc_id, tokens in entries],
+            )
+
+
+def index_delete(entries: Sequence[tuple[int, Sequence[str]]]) -> None:
+    """Remove (document id, tokens) pairs from the index before their rows are deleted.
+
+    The FTS5 table is contentless, so a delete must name the tokens that were inserted; they
+    are recomputed from the stored content. PostgreSQL's vector goes with its row.
+    """
+    if not entries or connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO search_fts (search_fts, rowid, tokens) VALUES ('delete', %s, %s)",
+            [(doc_id, " ".join(tokens)) for doc_id, tokens in entries],
+        )
+
+
+def index_clear() -> None:
+    """Empty the whole index (before a full rebuild)."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which documents of one kind a search may return; shop ids come from the actor."""
+
+    kind: str
+    staff_shop_ids: tuple[int, ...]
+    client_shop_ids: tuple[int, ...]
+    status: str = ""
+    channel: str = ""
+    active_from: dt.datetime | None = None
+    active_before: dt.datetime | None = None
+
+    @property
+    def shop_ids(self) -> tuple[int, ...]:
+        return tuple(sorted({*self.staff_shop_ids, *self.client_shop_ids}))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    shop_id: int
+    kind: str
+    object_id: int
+    is_internal: bool
+    number: int | None
+    title: str
+    status: str
+    channel: str
+    activity_at: dt.datetime
+    content: str
+
+
+def _in_list(column: str, values: Sequence[int], params: list[Any]) -> str:
+    params.extend(values)
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
+def _scope_sql(scope: Scope, before_id: int | None, params: list[Any]) -> str:
+    """Return the WHERE conditions on document columns; the shop filter is always present."""
+    visible = []
+    if scope.staff_shop_ids:
+        visible.append(_in_list("d.shop_id", scope.staff_shop_ids, params))
+    if scope.client_shop_ids:
+        clients = _in_list("d.shop_id", scope.client_shop_ids, params)
+        visible.append(f"({clients} AND NOT d.is_internal)")
+    conditions = [f"({' OR '.join(visible)})", "d.kind = %s"]
+    params.append(scope.kind)
+    if scope.status:
+        conditions.append("d.status = %s")
+        params.append(scope.status)
+    if scope.channel:
+        conditions.append("d.channel = %s")
+        params.append(scope.channel)
+    if scope.active_from is not None:
+        conditions.append("d.activity_at >= %s")
+        params.append(scope.active_from)
+    if scope.active_before is not None:
+        conditions.append("d.activity_at < %s")
+        params.append(scope.active_before)
+    if before_id is not None:
+        conditions.append("d.id < %s")
+        params.append(before_id)
+    return " AND ".join(conditions)
+
+
+def _fts5_group(tokens: Sequence[str], operator: str) -> str:
+    # Tokens hold only letters, digits and '_' (see tokens.py), never a double quote.
+    return "(" + f" {operator} ".join(f'"{token}"' for token in tokens) + ")"
+
+
+def fts5_expression(query: ParsedQuery, scope: Scope) -> str:
+    """Return the FTS5 MATCH expression: all required tokens, shop and kind, minus exclusions."""
+    required = [token for term in query.required for token in term.tokens]
+    expression = " AND ".join(
+        [
+            _fts5_group(required, "AND"),
+            _fts5_group([shop_token(shop_id) for shop_id in scope.shop_ids], "OR"),
+            _fts5_group([kind_token(scope.kind)], "AND"),
+        ]
+    )
+    for term in query.excluded:
+        expression = f"({expression}) NOT {_fts5_group(term.tokens, 'AND')}"
+    return expression
+
+
+def _tsquery_lexeme(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsquery_expression(query: ParsedQuery) -> str:
+    """Return the tsquery text: all required lexemes, minus the excluded groups."""
+    required = [token for term in query.required for token in term.tokens]
+    parts = [" & ".join(_tsquery_lexeme(token) for token in dict.fromkeys(required))]
+    for term in query.excluded:
+        parts.append("!(" + " & ".join(_tsquery_lexeme(token) for token in term.tokens) + ")")
+    return " & ".join(parts)
+
+
+# The SQL below interpolates only module constants and conditions built of "%s" placeholders
+# (`_scope_sql`); every value travels as a parameter.
+
+
+def _rows(sql: str, params: Sequence[Any]) -> list[Candidate]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Candidate(*row) for row in cursor.fetchall()]
+
+
+def candidates(
+    query: ParsedQuery, scope: Scope, *, before_id: int | None, count: int
+) -> list[Candidate]:
+    """Return up to `count` documents in scope holding the query's tokens, newest first."""
+    if query.is_empty or not scope.shop_ids:
+        return []
+    if connection.vendor == "sqlite":
+        return _sqlite_candidates(query, scope, before_id=before_id, count=count)
+    return _postgres_candidates(query, scope, before_id=before_id, count=count)
+
+
+def _sqlite_candidates(
+    query: ParsedQuery, scope: Scope, *, before_id: int | None, count: int
+) -> list[Candidate]:
+    params: list[Any] = [fts5_expression(query, scope)]
+    where = _scope_sql(scope, before_id, params)
+    params.append(count)
+    sql = (
+        f"SELECT {COLUMNS} FROM search_fts f JOIN {TABLE} d ON d.id = f.rowid "  # noqa: S608
+        f"WHERE search_fts MATCH %s AND {where} ORDER BY f.rowid DESC LIMIT %s"
+    )
+    return _rows(sql, params)
+
+
+def _postgres_candidates(
+    query: ParsedQuery, scope: Scope, *, before_id: int | None, count: int
+) -> list[Candidate]:
+    tsquery = tsquery_expression(query)
+    params: list[Any] = []
+    where = _scope_sql(scope, before_id, params)
+    recent_sql = (
+        f"WITH recent AS MATERIALIZED (SELECT d.id FROM {TABLE} d WHERE {where} "  # noqa: S608
+        "ORDER BY d.id DESC LIMIT %s) "
+        f"SELECT {COLUMNS}, (SELECT count(*) FROM recent) FROM recent "
+        f"JOIN {TABLE} d ON d.id = recent.id "
+        "WHERE d.search_vector @@ %s::tsquery ORDER BY d.id DESC LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(recent_sql, [*params, RECENT_WINDOW, tsquery, count])
+        rows = cursor.fetchall()
+    found = [Candidate(*row[:-1]) for row in rows]
+    if len(found) >= count:
+        return found
+    if rows and rows[0][-1] < RECENT_WINDOW:
+        return found  # the window held every document in scope
+    if not rows and not _scope_has_more_than(where, params, RECENT_WINDOW):
+        return found
+    params = []
+    where = _scope_sql(scope, before_id, params)
+    hits_sql = (
+        f"WITH hits AS MATERIALIZED (SELECT d.id FROM {TABLE} d "  # noqa: S608
+        f"WHERE d.search_vector @@ %s::tsquery AND {where}) "
+        f"SELECT {COLUMNS} FROM hits JOIN {TABLE} d ON d.id = hits.id "
+        "ORDER BY d.id DESC LIMIT %s"
+    )
+    return _rows(hits_sql, [tsquery, *params, count])
+
+
+def _scope_has_more_than(where: str, params: Sequence[Any], count: int) -> bool:
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} d WHERE {where} LIMIT %s) limited"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, count + 1])
+        row = cursor.fetchone()
+    return bool(row and row[0] > count)

@@ -1,0 +1,70 @@
+"""The one text normalisation that indexing and querying share.
+
+Two steps, kept apart so that stored text stays readable:
+
+- `normalize_text` gives the stored, displayed form: NFKC (５４３２１ -> 54321, ﾍﾝﾋﾟﾝ -> ヘンピン),
+  one wave dash (～ / 〜 / ∼ -> ~), one hyphen for the dash variants (‐ – — ― − ...) except after
+  kana, where a dash is a long-vowel mark (ー), and whitespace collapsed to single spaces.
+  Kanji variants are not folded: 髙 and 高 stay distinct (NFKC keeps them apart too).
+- `fold` maps the normalised text character by character (same length, so positions found in
+  the folded text mark the normalised text) to lower case and katakana to hiragana, so that a
+  reading typed in either script (へんぴん / ヘンピン) matches.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+WAVE_DASHES = "~\u301c\uff5e\u223c\u3030\u2053"
+DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe63\uff0d\u30fc\uff70"
+LONG_VOWEL = "\u30fc"
+
+_WAVE_TABLE = str.maketrans(dict.fromkeys(WAVE_DASHES, "~"))
+_WHITESPACE = re.compile(r"\s+")
+_DASH_RUN = re.compile(f"[{re.escape(DASHES)}]")
+
+# Katakana ァ..ヶ (U+30A1..U+30F6) sit exactly 0x60 above hiragana ぁ..ゖ; the iteration marks
+# ヽヾ follow the same offset (U+30FD..U+30FE -> U+309D..U+309E).
+_KANA_TABLE = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+_KANA_TABLE.update({0x30FD: 0x309D, 0x30FE: 0x309E})
+
+
+def is_kana(char: str) -> bool:
+    """Whether `char` is hiragana, katakana or the long-vowel mark."""
+    return "\u3041" <= char <= "\u30ff" and char not in "\u30fb\u30a0"
+
+
+def normalize_text(raw: str) -> str:
+    """Return the stored and displayed form of `raw` (see the module docstring)."""
+    text = unicodedata.normalize("NFKC", raw).translate(_WAVE_TABLE)
+    text = _WHITESPACE.sub(" ", text).strip()
+    if not _DASH_RUN.search(text):
+        return text
+    chars = list(text)
+    for index, char in enumerate(chars):
+        if char in DASHES:
+            previous = chars[index - 1] if index else ""
+            chars[index] = LONG_VOWEL if previous and is_kana(previous) else "-"
+    return "".join(chars)
+
+
+def _fold_char(char: str) -> str:
+    lower = char.lower()
+    # A few characters lower-case into two (İ -> i̇); keep the original to keep positions.
+    return lower if len(lower) == 1 else char
+
+
+def fold(text: str) -> str:
+    """Return `text` (already normalised) lower-cased, katakana as hiragana; same length."""
+    folded = text.translate(_KANA_TABLE)
+    lowered = folded.lower()
+    # Lower-casing only ever lengthens a character, so equal lengths mean a 1:1 mapping.
+    if len(lowered) == len(folded):
+        return lowered
+    return "".join(_fold_char(char) for char in folded)
+
+
+def search_form(raw: str) -> str:
+    """Return the form tokens are cut from: normalised, then folded."""
+    return fold(normalize_text(raw))
