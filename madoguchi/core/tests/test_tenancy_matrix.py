@@ -1,0 +1,264 @@
+"""Every view of the URLconf against every kind of visitor: deny by default, 404 for strangers.
+
+The matrix walks the resolver, so a new URL pattern fails `test_every_url_pattern_is_in_the_matrix`
+until it is described here: either as public, or with how to call it for the tea shop.
+
+Visitors: anonymous (redirected to sign in), the operator of the other shop and the client
+(owner) of the other shop (both 404, as if the object did not exist), and the right user (200 or
+302). A refused POST leaves no trace: messages, events, audit entries, tickets are unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from madoguchi.audit.models import AuditEntry
+from madoguchi.conversations.models import Message, Ticket
+from madoguchi.customers.models import Customer
+from madoguchi.events.models import Event
+from madoguchi.tenancy.scoping import unscoped
+
+
+def walk(patterns: list[Any], namespace: str = "", prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Yield (name, route) for every URL pattern; unnamed patterns are named by their route."""
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(part for part in (namespace, pattern.namespace or "") if part)
+            yield from walk(pattern.url_patterns, inner, route)
+        elif isinstance(pattern, URLPattern):
+            if pattern.name:
+                yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), route
+            else:
+                yield route, route
+
+
+def resolved_names() -> set[str]:
+    return {name for name, _ in walk(get_resolver().url_patterns)}
+
+
+@dataclass(frozen=True)
+class Route:
+    """How to call one view for the tea shop, and what the right user gets."""
+
+    method: str
+    url: Callable[[Any], str]
+    data: Callable[[Any], dict[str, str]] = field(default=lambda world: {})
+    expected: int = 200
+
+
+def _ticket_kwargs(world: Any) -> dict[str, Any]:
+    return {"shop_slug": world.tea.slug, "number": world.tea_ticket.number}
+
+
+def _new_ticket_url(world: Any) -> str:
+    return (
+        reverse("conversations:ticket_new")
+        + f"?shop={world.tea.slug}&customer={world.tea_ticket.customer_id}"
+    )
+
+
+# Views reachable without signing in; each is checked for anonymous visitors below.
+PUBLIC = {
+    "healthz": ("GET", 200),
+    "set_language": ("POST", 302),
+    "accounts:login": ("GET", 200),
+    "accounts:logout": ("POST", 302),
+}
+
+# Views of one shop's data, called for the tea shop.
+SHOP_ROUTES: dict[str, Route] = {
+    "conversations:inbox": Route(
+        "GET", lambda world: reverse("conversations:inbox") + f"?shop={world.tea.slug}"
+    ),
+    "conversations:ticket": Route(
+        "GET", lambda world: reverse("conversations:ticket", kwargs=_ticket_kwargs(world))
+    ),
+    "conversations:ticket_reply": Route(
+        "POST",
+        lambda world: reverse("conversations:ticket_reply", kwargs=_ticket_kwargs(world)),
+        lambda world: {"body": "マトリクスからの返信", "status": "solved"},
+        302,
+    ),
+    "conversations:ticket_note": Route(
+        "POST",
+        lambda world: reverse("conversations:ticket_note", kwargs=_ticket_kwargs(world)),
+        lambda world: {"body": "マトリクスのメモ"},
+        302,
+    ),
+    "conversations:ticket_properties": Route(
+        "POST",
+        lambda world: reverse("conversations:ticket_properties", kwargs=_ticket_kwargs(world)),
+        lambda world: {"status": "pending", "priority": "urgent", "tags": "matrix"},
+        302,
+    ),
+    "conversations:ticket_new": Route(
+        "POST",
+        _new_ticket_url,
+        lambda world: {
+            "shop": world.tea.slug,
+            "channel": "phone",
+            "customer": str(world.tea_ticket.customer_id),
+            "subject": "電話の記録",
+            "body": "折り返し希望",
+            "priority": "normal",
+        },
+        302,
+    ),
+    "customers:detail": Route(
+        "GET",
+        lambda world: reverse(
+            "customers:detail",
+            kwargs={"shop_slug": world.tea.slug, "pk": world.tea_ticket.customer_id},
+        ),
+    ),
+    "search:results": Route(
+        "GET",
+        lambda world: reverse("search:results") + f"?q={quote('お茶')}&shop={world.tea.slug}",
+    ),
+}
+
+# Views without a shop in the request: strangers get a page, but never the tea shop's data.
+GLOBAL_ROUTES: dict[str, Route] = {
+    "conversations:inbox (no shop)": Route("GET", lambda world: reverse("conversations:inbox")),
+    "conversations:ticket_new (no shop)": Route(
+        "GET", lambda world: reverse("conversations:ticket_new")
+    ),
+}
+
+KNOWN = set(PUBLIC) | set(SHOP_ROUTES)
+
+TEA_SECRET = "お茶が届きません"  # the tea ticket's subject: must never reach a stranger
+
+
+def test_every_url_pattern_is_in_the_matrix() -> None:
+    unknown = sorted(resolved_names() - KNOWN)
+    assert unknown == [], (
+        "Describe these URL patterns in core/tests/test_tenancy_matrix.py "
+        f"(PUBLIC or SHOP_ROUTES): {unknown}"
+    )
+
+
+def present(names: dict[str, Any]) -> list[str]:
+    """The described routes that the URLconf has (routes of unfinished apps are left out)."""
+    available = resolved_names()
+    return [name for name in names if name.split(" ")[0] in available]
+
+
+def snapshot(world: Any) -> tuple[Any, ...]:
+    """Everything a refused request must leave unchanged."""
+    with unscoped("test assertion"):
+        tickets = tuple(
+            Ticket.objects.order_by("id").values_list(
+                "id", "status", "priority", "assignee_id", "category_id", "last_activity_at"
+            )
+        )
+        tags = tuple(Ticket.tags.through.objects.order_by("id").values_list("id", flat=True))
+        return (
+            Message.objects.count(),
+            Event.objects.count(),
+            AuditEntry.objects.exclude(action__startswith="user.").count(),
+            Customer.objects.count(),
+            tickets,
+            tags,
+        )
+
+
+def call(client: Any, route: Route, world: Any) -> Any:
+    url = route.url(world)
+    if route.method == "POST":
+        return client.post(url, route.data(world))
+    return client.get(url)
+
+
+@pytest.fixture
+def english(client: Any) -> Any:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+@pytest.mark.parametrize("name", present(SHOP_ROUTES) + present(GLOBAL_ROUTES))
+def test_anonymous_is_sent_to_sign_in(english: Any, world: Any, name: str) -> None:
+    route = {**SHOP_ROUTES, **GLOBAL_ROUTES}[name]
+    before = snapshot(world)
+    response = call(english, route, world)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login") + "?next=")
+    assert snapshot(world) == before
+
+
+@pytest.mark.parametrize("stranger", ["operator_ceramics", "client_ceramics"])
+@pytest.mark.parametrize("name", present(SHOP_ROUTES))
+def test_strangers_get_404_and_change_nothing(
+    english: Any, world: Any, name: str, stranger: str
+) -> None:
+    route = SHOP_ROUTES[name]
+    english.force_login(getattr(world, stranger))
+    before = snapshot(world)
+    response = call(english, route, world)
+    assert response.status_code == 404
+    assert TEA_SECRET not in response.text
+    assert snapshot(world) == before
+
+
+@pytest.mark.parametrize("stranger", ["operator_ceramics", "client_ceramics"])
+@pytest.mark.parametrize("name", present(GLOBAL_ROUTES))
+def test_strangers_never_see_the_other_shop_on_global_pages(
+    english: Any, world: Any, name: str, stranger: str
+) -> None:
+    english.force_login(getattr(world, stranger))
+    response = call(english, GLOBAL_ROUTES[name], world)
+    assert response.status_code in (200, 403)
+    assert TEA_SECRET not in response.text
+
+
+@pytest.mark.parametrize("name", present(SHOP_ROUTES) + present(GLOBAL_ROUTES))
+def test_the_right_user_is_served(english: Any, world: Any, name: str) -> None:
+    route = {**SHOP_ROUTES, **GLOBAL_ROUTES}[name]
+    english.force_login(world.operator_tea)
+    before = snapshot(world)
+    response = call(english, route, world)
+    assert response.status_code == route.expected
+    if route.method == "POST":
+        assert snapshot(world) != before  # the same request from a stranger changed nothing
+    elif name in SHOP_ROUTES and name != "search:results":
+        assert TEA_SECRET in response.text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "conversations:ticket_note",
+        "conversations:ticket_properties",
+        "conversations:ticket_reply",  # an agency works the tea shop: its owner only reads
+        "conversations:ticket_new",
+    ],
+)
+def test_the_shops_own_client_may_not_change_tickets(english: Any, world: Any, name: str) -> None:
+    english.force_login(world.client_tea)
+    before = snapshot(world)
+    response = call(english, SHOP_ROUTES[name], world)
+    assert response.status_code == 403
+    assert snapshot(world) == before
+
+
+@pytest.mark.parametrize("name", ["conversations:ticket", "customers:detail"])
+def test_the_shops_own_client_may_read(english: Any, world: Any, name: str) -> None:
+    english.force_login(world.client_tea)
+    response = call(english, SHOP_ROUTES[name], world)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_public_views_answer_anonymous_visitors(english: Any, world: Any, name: str) -> None:
+    method, expected = PUBLIC[name]
+    url = reverse(name)
+    response = english.post(url, {"language": "en"}) if method == "POST" else english.get(url)
+    assert response.status_code == expected
