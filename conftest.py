@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["madoguchi.core.testing.fixtures"]
+pytest_plugins = ["madoguchi.core.testing.fixtures", "madoguchi.core.testing.live_server"]
 
 
 def _engine() -> str:

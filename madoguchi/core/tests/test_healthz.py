@@ -1,0 +1,36 @@
+"""GET /healthz: 200 when the database answers, 503 when it does not; nothing else disclosed."""
+
+import json
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_ok_when_the_database_answers(client: Client) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_healthz_answers_503_when_the_database_fails(client: Client) -> None:
+    broken = mock.MagicMock()
+    broken.__enter__.return_value.execute.side_effect = OperationalError("server closed")
+    with mock.patch("madoguchi.core.views.connection.cursor", return_value=broken):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert json.loads(response.content) == {"status": "error"}
+    assert b"server closed" not in response.content
+
+
+def test_healthz_refuses_post(client: Client) -> None:
+    response = client.post("/healthz")
+
+    assert response.status_code == 405
