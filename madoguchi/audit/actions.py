@@ -10,6 +10,9 @@ MESSAGE_ADDED = "message.added"
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_VIEWED = "customer.viewed"
 DEMO_LOADED = "demo.loaded"
+# mail
+MAIL_REPROCESSED = "mail.reprocessed"
+MAIL_SETTINGS_CHANGED = "mail.settings_changed"
 
 ALL = frozenset(
     {
@@ -23,5 +26,7 @@ ALL = frozenset(
         CUSTOMER_CREATED,
         CUSTOMER_VIEWED,
         DEMO_LOADED,
+        MAIL_REPROCESSED,
+        MAIL_SETTINGS_CHANGED,
     }
 )

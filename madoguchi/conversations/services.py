@@ -18,6 +18,7 @@ from django.utils import timezone
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
 from madoguchi.conversations.models import Category, Channel, Message, Tag, Ticket
+from madoguchi.conversations.outbound import dispatch_outbound
 from madoguchi.conversations.sanitize import sanitize_html
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
 from madoguchi.customers.services import IdentityInput, customer_find_or_create
@@ -384,6 +385,8 @@ def message_reply(
         shop=ticket.shop,
         changes={"direction": "outbound", "ticket": ticket.number},
     )
+    # The channel's connector queues the sending in this same transaction (its outbox row).
+    dispatch_outbound(message)
     return message
 
 

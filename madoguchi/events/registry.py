@@ -25,6 +25,21 @@ _TYPES = [
     EventType("ticket.category_changed", 1, "Category changed (payload: old, new)."),
     EventType("ticket.tags_changed", 1, "Tags changed (payload: added, removed)."),
     EventType("customer.created", 1, "A customer record was created (payload: customer_id)."),
+    EventType(
+        "mail.bounced",
+        1,
+        "A mail we sent bounced (payload: raw_mail_id, status, recipient, is_permanent).",
+    ),
+    EventType(
+        "mail.acknowledged",
+        1,
+        "An automatic acknowledgement was queued (payload: outbound_mail_id, to).",
+    ),
+    EventType(
+        "mail.loop_detected",
+        1,
+        "The loop breaker held back automatic mail to a sender (payload: address, count).",
+    ),
 ]
 
 EVENT_TYPES: dict[str, EventType] = {event_type.name: event_type for event_type in _TYPES}

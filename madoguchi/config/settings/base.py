@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "madoguchi.events",
     "madoguchi.customers",
     "madoguchi.conversations",
+    "madoguchi.connectors.mail",
     "madoguchi.demo",
     "madoguchi.search",
 ]
@@ -152,7 +153,25 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Outgoing mail (replies, acknowledgements): Django's email settings, read from the environment.
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@madoguchi.localhost")
+
 MADOGUCHI = {
     "INBOX_PAGE_SIZE": env.int("MADOGUCHI_INBOX_PAGE_SIZE", default=25),
     "ATTACHMENT_MAX_BYTES": env.int("MADOGUCHI_ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024),
+    # Email channel: our Message-ID domain, size and time limits, the acknowledgement loop breaker.
+    "MAIL_MESSAGE_ID_DOMAIN": env.str(
+        "MADOGUCHI_MAIL_MESSAGE_ID_DOMAIN", default="madoguchi.localhost"
+    ),
+    "MAIL_MAX_BYTES": env.int("MADOGUCHI_MAIL_MAX_BYTES", default=25 * 1024 * 1024),
+    "MAIL_PROCESS_TIMEOUT": env.float("MADOGUCHI_MAIL_PROCESS_TIMEOUT", default=60.0),
+    "MAIL_ACK_LIMIT_PER_HOUR": env.int("MADOGUCHI_MAIL_ACK_LIMIT_PER_HOUR", default=5),
+    "MAIL_IMAP_POLL_SECONDS": env.int("MADOGUCHI_MAIL_IMAP_POLL_SECONDS", default=60),
 }

@@ -1,0 +1,149 @@
+"""Pull mail from the shops' IMAP mailboxes into the inbound pipeline (imapclient).
+
+Per mailbox: select the folder, compare UIDVALIDITY (a change means the UIDs were renumbered:
+start again, the unique key keeps already stored mail from coming back as duplicates), read the
+sizes of the new UIDs first and never download a mail over the limit (it is quarantined with a
+notice instead), download each mail, commit it through `ingest_raw`, and only then flag or move
+it and remember its UID. A crash between the commit and the flag fetches the mail again on the
+next run, where the unique key turns it into a duplicate: no second ticket, no second
+acknowledgement. Two fetchers running at once meet at the same unique key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import ssl
+from dataclasses import dataclass
+
+from django.utils import timezone
+from imapclient import IMAPClient
+
+from madoguchi.connectors.mail.models import Mailbox, RawMail
+from madoguchi.connectors.mail.pipeline import ingest_raw
+from madoguchi.core.leases import lease_acquire, lease_release
+from madoguchi.tenancy.scoping import in_shop, unscoped
+
+logger = logging.getLogger(__name__)
+
+PROCESSED_FLAG = b"$MadoguchiProcessed"
+BATCH = 50
+
+
+@dataclass
+class PollResult:
+    stored: int = 0
+    duplicates: int = 0
+    oversized: int = 0
+
+
+def _connect(mailbox: Mailbox) -> IMAPClient:
+    is_ssl = mailbox.security == Mailbox.Security.SSL
+    context = ssl.create_default_context() if is_ssl else None
+    client = IMAPClient(
+        mailbox.host, port=mailbox.port, ssl=is_ssl, ssl_context=context, timeout=60
+    )
+    if mailbox.security == Mailbox.Security.STARTTLS:
+        client.starttls(ssl.create_default_context())
+    client.login(mailbox.username, mailbox.password)
+    return client
+
+
+def _oversize_notice(mailbox: Mailbox, uid_validity: int, uid: int, size: int) -> bytes:
+    # A stand-in for the mail we refused to download: it shows in the failed list, and its
+    # fixed key makes the notice appear once however often the mailbox is polled.
+    return (
+        f"Subject: Mail too large ({size} bytes)\r\n"
+        f"X-Madoguchi-Oversize: mailbox={mailbox.id} uidvalidity={uid_validity} uid={uid}\r\n"
+        f"Message-ID: <oversize.{mailbox.id}.{uid_validity}.{uid}@madoguchi.invalid>\r\n"
+        "\r\n"
+        f"A mail of {size} bytes in {mailbox} was over the limit of "
+        f"{mailbox.max_message_bytes} bytes and was not downloaded.\r\n"
+    ).encode()
+
+
+def _mark_processed(client: IMAPClient, mailbox: Mailbox, uid: int) -> None:
+    if mailbox.processed_folder:
+        client.move([uid], mailbox.processed_folder)
+    else:
+        client.add_flags([uid], [b"\\Seen", PROCESSED_FLAG])
+
+
+def mailbox_poll(*, mailbox: Mailbox, client: IMAPClient | None = None) -> PollResult:
+    """Pull the new mail of one mailbox (inside the mailbox's shop scope)."""
+    result = PollResult()
+    own_client = client is None
+    client = client or _connect(mailbox)
+    try:
+        info = client.select_folder(mailbox.folder)
+        uid_validity = int(info[b"UIDVALIDITY"])
+        last_seen = mailbox.last_seen_uid
+        if mailbox.uid_validity != uid_validity:
+            last_seen = 0
+            Mailbox.objects.filter(pk=mailbox.pk).update(uid_validity=uid_validity, last_seen_uid=0)
+        # `N:*` always matches the highest UID, even below N: filter again.
+        criteria = ["UID", f"{last_seen + 1}:*", "NOT", "DELETED", "NOT", "KEYWORD",
+                    PROCESSED_FLAG.decode()]  # fmt: skip
+        uids = sorted(uid for uid in client.search(criteria) if uid > last_seen)
+        for start in range(0, len(uids), BATCH):
+            batch = uids[start : start + BATCH]
+            sizes = client.fetch(batch, ["RFC822.SIZE"])
+            for uid in batch:
+                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                if size > mailbox.max_message_bytes:
+                    raw = _oversize_notice(mailbox, uid_validity, uid, size)
+                    stored = ingest_raw(shop_ids=[mailbox.shop_id], raw=raw, source="imap",
+                                        process=False)  # fmt: skip
+                    RawMail.objects.filter(pk=stored[0].raw_mail_id, attempts=0).update(
+                        status=RawMail.Status.FAILED,
+                        outcome=RawMail.Outcome.OVERSIZE,
+                        last_error=f"Not downloaded: {size} bytes is over the mailbox limit.",
+                    )
+                    result.oversized += 1
+                else:
+                    fetched = client.fetch([uid], ["BODY.PEEK[]"])
+                    raw = fetched.get(uid, {}).get(b"BODY[]")
+                    if raw is None:
+                        continue  # expunged meanwhile
+                    stored = ingest_raw(shop_ids=[mailbox.shop_id], raw=bytes(raw), source="imap")
+                    if stored[0].is_duplicate:
+                        result.duplicates += 1
+                    else:
+                        result.stored += 1
+                _mark_processed(client, mailbox, uid)
+                Mailbox.objects.filter(pk=mailbox.pk, last_seen_uid__lt=uid).update(
+                    last_seen_uid=uid
+                )
+        Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=timezone.now(), last_error="")
+    finally:
+        if own_client:
+            try:
+                client.logout()
+            except Exception:  # the connection may already be gone
+                logger.debug("IMAP logout failed", exc_info=True)
+    return result
+
+
+def poll_all_mailboxes(*, holder: str = "poll") -> int:
+    """Poll every active mailbox; one failing mailbox does not stop the others."""
+    with unscoped("list the active mailboxes of every shop"):
+        mailboxes = list(Mailbox.objects.filter(is_active=True).values_list("shop_id", "id"))
+    stored = 0
+    for shop_id, mailbox_id in mailboxes:
+        lease = f"imap:{mailbox_id}"
+        if not lease_acquire(name=lease, holder=holder, ttl=dt.timedelta(minutes=10)):
+            continue
+        try:
+            with in_shop(shop_id):
+                mailbox = Mailbox.objects.get(pk=mailbox_id)
+                try:
+                    stored += mailbox_poll(mailbox=mailbox).stored
+                except Exception as error:
+                    logger.exception("Polling mailbox %s failed", mailbox_id)
+                    Mailbox.objects.filter(pk=mailbox_id).update(
+                        last_error=f"{type(error).__name__}: {error}"[:2000],
+                        last_polled_at=timezone.now(),
+                    )
+        finally:
+            lease_release(name=lease, holder=holder)
+    return stored

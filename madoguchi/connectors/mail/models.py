@@ -1,0 +1,285 @@
+"""State of the email channel: addresses, mailboxes, raw inbound mail, the outbox, the loop log.
+
+Raw inbound mail and outbound mail are durable work (DESIGN.md "Durable work"): each row carries
+its status, attempts, next_attempt_at and last error, so a killed worker loses nothing and a
+poison row stops after its attempts and shows in the failed-mail list.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.tenancy.scoping import ShopScopedManager
+
+
+class MailAddress(models.Model):
+    """An address of a shop: mail to it becomes the shop's tickets; a verified one may send."""
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    address = models.EmailField(
+        _("address"), unique=True, help_text=_("Lower-case; one address belongs to one shop.")
+    )
+    display_name = models.CharField(_("sender name"), max_length=200, blank=True)
+    is_verified = models.BooleanField(
+        _("verified sender"),
+        default=False,
+        help_text=_("Replies may go out from this address only when it is verified."),
+    )
+    is_default_sender = models.BooleanField(_("default sender"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name_plural = _("mail addresses")
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Mailbox(models.Model):
+    """An IMAP account the shop's mail is pulled from.
+
+    The password is stored as given (plain text) for now; encrypting secrets at rest belongs to
+    the PII-encryption work of the security issue.
+    """
+
+    class Security(models.TextChoices):
+        SSL = "ssl", _("SSL/TLS")
+        STARTTLS = "starttls", _("STARTTLS")
+        NONE = "none", _("None (loopback only)")
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    host = models.CharField(_("host"), max_length=255)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    security = models.CharField(
+        _("security"), max_length=16, choices=Security.choices, default=Security.SSL
+    )
+    username = models.CharField(_("user name"), max_length=255)
+    password = models.CharField(_("password"), max_length=255)
+    folder = models.CharField(_("folder"), max_length=255, default="INBOX")
+    processed_folder = models.CharField(
+        _("move processed mail to"),
+        max_length=255,
+        blank=True,
+        help_text=_("Empty: processed mail stays and is flagged."),
+    )
+    max_message_bytes = models.PositiveIntegerField(
+        _("size limit (bytes)"), default=25 * 1024 * 1024
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    uid_validity = models.BigIntegerField(null=True, blank=True, editable=False)
+    last_seen_uid = models.BigIntegerField(default=0, editable=False)
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        verbose_name_plural = _("mailboxes")
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.host}/{self.folder}"
+
+
+class RawMail(models.Model):
+    """One received mail for one shop, stored before anything else happens to it.
+
+    `idempotency_key` is the Message-ID (or the sha256 of the bytes when there is none): the
+    unique constraint makes a second delivery of the same mail to the same shop a duplicate,
+    whichever fetcher or receiver saw it. A mail for no known shop is quarantined with no shop.
+    """
+
+    class Source(models.TextChoices):
+        IMAP = "imap", _("IMAP")
+        SMTP = "smtp", _("SMTP")
+        IMPORT = "import", _("Import")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSING = "processing", _("Processing")
+        PROCESSED = "processed", _("Processed")
+        FAILED = "failed", _("Failed")
+        DUPLICATE = "duplicate", _("Duplicate")
+        AUTOMATED = "automated", _("Automated")
+        QUARANTINED = "quarantined", _("Quarantined")
+
+    class Outcome(models.TextChoices):
+        NONE = "", _("—")
+        CREATED = "created", _("New ticket")
+        APPENDED = "appended", _("Added to a ticket")
+        DUPLICATE = "duplicate", _("Duplicate")
+        AUTOMATED = "automated", _("Automated mail")
+        BOUNCE = "bounce", _("Bounce")
+        DROPPED = "dropped", _("Dropped (mail loop)")
+        OVERSIZE = "oversize", _("Too large, not downloaded")
+
+    shop = models.ForeignKey(
+        "tenancy.Shop", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    raw = models.BinaryField(_("raw message"))
+    size = models.PositiveIntegerField(_("size"), default=0)
+    sha256 = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=255)
+    internet_message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
+    envelope_recipients = models.TextField(blank=True)
+    from_address = models.CharField(max_length=254, blank=True)
+    reply_to_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    references = models.TextField(blank=True, help_text=_("Message-IDs, one per line."))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    ticket = models.ForeignKey(
+        "conversations.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.ForeignKey(
+        "conversations.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    received_at = models.DateTimeField(_("received"))
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "idempotency_key"], name="rawmail_unique_key_per_shop"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="rawmail_due"),
+            models.Index(fields=["shop", "status", "-received_at"], name="rawmail_shop_status"),
+            models.Index(fields=["ticket", "-received_at"], name="rawmail_ticket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.idempotency_key} ({self.status})"
+
+    @property
+    def is_reprocessable(self) -> bool:
+        return (
+            self.status == self.Status.FAILED
+            and self.shop_id is not None
+            and self.outcome != self.Outcome.OVERSIZE
+        )
+
+
+class OutboundMail(models.Model):
+    """One mail waiting in (or gone from) the outbox: a reply or an automatic acknowledgement.
+
+    The complete message bytes, with our Message-ID, are composed once when the row is queued,
+    so a retry sends exactly the same mail.
+    """
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", _("Reply")
+        ACKNOWLEDGEMENT = "ack", _("Acknowledgement")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey("conversations.Ticket", on_delete=models.CASCADE, related_name="+")
+    message = models.OneToOneField(
+        "conversations.Message",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="outbound_mail",
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REPLY)
+    internet_message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+    from_address = models.CharField(max_length=254)
+    to_address = models.CharField(max_length=254)
+    subject = models.CharField(max_length=998)
+    raw = models.BinaryField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    smtp_response = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbound_due"),
+            models.Index(fields=["shop", "internet_message_id"], name="outbound_shop_message_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_id} ({self.status})"
+
+
+class MailSettings(models.Model):
+    """A shop's choices for the email channel: the acknowledgement and threading by subject."""
+
+    shop = models.OneToOneField("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    is_ack_enabled = models.BooleanField(_("send an acknowledgement for new tickets"), default=True)
+    ack_subject = models.CharField(_("acknowledgement subject"), max_length=255, blank=True)
+    ack_body = models.TextField(
+        _("acknowledgement text"),
+        blank=True,
+        help_text=_(
+            "Empty uses the default text. Placeholders: {customer_name}, {shop_name}, "
+            "{ticket_reference}, {subject}."
+        ),
+    )
+    is_subject_threading_enabled = models.BooleanField(
+        _("thread by subject from the same customer"), default=False
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ShopScopedManager()
+
+    def __str__(self) -> str:
+        return f"mail settings of shop {self.shop_id}"
+
+
+class AutoReplyLog(models.Model):
+    """Each automatic mail we sent, or held back, per sender: the loop breaker counts these."""
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    address = models.CharField(max_length=254)
+    ticket = models.ForeignKey(
+        "conversations.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_suppressed = models.BooleanField(
+        default=False, help_text=_("Held back by the loop breaker: an operator alert.")
+    )
+    created_at = models.DateTimeField()
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop", "address", "-created_at"], name="autoreply_sender"),
+            models.Index(
+                fields=["shop", "-created_at"],
+                condition=Q(is_suppressed=True),
+                name="autoreply_alerts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} {self.created_at:%Y-%m-%d %H:%M}"

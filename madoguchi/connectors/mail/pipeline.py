@@ -1,0 +1,455 @@
+"""The one inbound pipeline for IMAP, the SMTP receiver and imports: store raw, then process.
+
+`ingest_raw` commits one `RawMail` row per shop the mail was addressed to before anything else
+happens (the SMTP receiver answers 250 and the IMAP fetcher flags the mail only after that
+commit). `raw_mail_process` then handles one row: parse with a time limit, recognise loops,
+bounces and automated mail, find the ticket the mail continues, hand it to
+`conversations.services.receive_inbound`, save attachments and queue the acknowledgement, all in
+one transaction. A failing mail is marked failed with its error and keeps its raw bytes; the next
+mail goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from madoguchi.connectors.mail import parsing
+from madoguchi.connectors.mail.autoreply import ack_send, mail_settings_for
+from madoguchi.connectors.mail.models import MailAddress, OutboundMail, RawMail
+from madoguchi.connectors.mail.parsing import ParsedMail
+from madoguchi.connectors.mail.sending import is_our_message_id
+from madoguchi.connectors.mail.thread_matching import find_ticket
+from madoguchi.conversations.models import Attachment, Channel, Message, Ticket
+from madoguchi.conversations.services import MAX_BODY_CHARS, InboundMessage, receive_inbound
+from madoguchi.core.tasks import enqueue_on_commit
+from madoguchi.customers.models import ContactIdentity
+from madoguchi.customers.normalize import normalize_email
+from madoguchi.customers.services import IdentityInput
+from madoguchi.events.models import ActorKind
+from madoguchi.events.services import event_append
+from madoguchi.tenancy.models import Shop
+from madoguchi.tenancy.scoping import in_shop, unscoped
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAYS = (dt.timedelta(minutes=1), dt.timedelta(minutes=10))
+# A new row's task normally runs at once; the sweeper steps in only after this grace period.
+SWEEP_GRACE = dt.timedelta(minutes=2)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+PROCESSING_TIMEOUT = dt.timedelta(minutes=15)
+TRUNCATION_NOTICE = "\n\n[… The text was shortened here; the original mail keeps all of it.]"
+
+
+class MailProcessingError(Exception):
+    """The mail itself cannot be processed (a retry will not help)."""
+
+
+@dataclass(frozen=True)
+class IngestedMail:
+    """What `ingest_raw` did for one shop: a new row to process, or an earlier duplicate."""
+
+    shop_id: int | None
+    raw_mail_id: int
+    is_duplicate: bool
+
+
+def _header_block(raw: bytes) -> Any:
+    # compat32 and headers only: cheap, and it never decodes or validates anything.
+    return BytesHeaderParser(policy=compat32).parsebytes(raw)
+
+
+def _clean_id(value: str) -> str:
+    return "".join(value.split()).strip("<>")
+
+
+def read_message_id(raw: bytes) -> str:
+    """Return the mail's Message-ID without angle brackets, or "" when it has none."""
+    value = _header_block(raw).get("Message-ID")
+    return _clean_id(str(value)) if value is not None else ""
+
+
+def idempotency_key(message_id: str, raw: bytes) -> str:
+    """Return the key one mail has in one shop: its Message-ID, or the sha256 of its bytes."""
+    if message_id and len(message_id) <= 240:
+        return message_id
+    if message_id:
+        return "sha256-id:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def shops_for_recipients(addresses: Sequence[str]) -> list[int]:
+    """Return the shops whose addresses are among `addresses` (each shop once, in order)."""
+    wanted = [normalize_email(address) for address in addresses if address]
+    with unscoped("route inbound mail by recipient address"):
+        found = dict(
+            MailAddress.objects.filter(address__in=wanted).values_list("address", "shop_id")
+        )
+    shop_ids: list[int] = []
+    for address in wanted:
+        shop_id = found.get(address)
+        if shop_id is not None and shop_id not in shop_ids:
+            shop_ids.append(shop_id)
+    return shop_ids
+
+
+def ingest_raw(
+    *,
+    shop_ids: Sequence[int],
+    raw: bytes,
+    source: str,
+    envelope_recipients: Sequence[str] = (),
+    process: bool = True,
+) -> list[IngestedMail]:
+    """Store the mail once per shop (UNIQUE shop + key), then queue its processing after commit.
+
+    A mail for no shop is quarantined (stored without a shop), never given to a default tenant.
+    A second delivery of the same mail to the same shop is reported as a duplicate and not
+    stored or processed again, whichever process saw it first.
+    """
+    message_id = read_message_id(raw)
+    key = idempotency_key(message_id, raw)
+    common = {
+        "source": source,
+        "raw": raw,
+        "size": len(raw),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "idempotency_key": key,
+        "internet_message_id": message_id[:255],
+        "envelope_recipients": "\n".join(envelope_recipients)[:10_000],
+        "received_at": timezone.now(),
+        "next_attempt_at": timezone.now() + SWEEP_GRACE,
+    }
+    if not shop_ids:
+        with unscoped("quarantine mail for an unknown recipient"):
+            row = RawMail.objects.create(
+                shop=None,
+                status=RawMail.Status.QUARANTINED,
+                last_error="No shop has this recipient address.",
+                **common,
+            )
+        return [IngestedMail(shop_id=None, raw_mail_id=row.id, is_duplicate=False)]
+    results = []
+    for shop_id in dict.fromkeys(shop_ids):
+        with in_shop(shop_id):
+            try:
+                with transaction.atomic():
+                    row = RawMail.objects.create(shop_id=shop_id, **common)
+            except IntegrityError:
+                earlier = RawMail.objects.filter(shop_id=shop_id, idempotency_key=key).first()
+                if earlier is None:
+                    raise
+                results.append(IngestedMail(shop_id, earlier.id, is_duplicate=True))
+                continue
+        if process:
+            _enqueue_processing(shop_id, row.id)
+        results.append(IngestedMail(shop_id, row.id, is_duplicate=False))
+    return results
+
+
+def _enqueue_processing(shop_id: int, raw_mail_id: int) -> None:
+    from madoguchi.connectors.mail.tasks import process_raw_mail_task
+
+    enqueue_on_commit(process_raw_mail_task, shop_id, raw_mail_id)
+
+
+def parse_with_time_limit(raw: bytes, *, timeout: float) -> ParsedMail:
+    """Parse in a worker thread and give up after `timeout` seconds.
+
+    A thread cannot be killed, but the pipeline no longer waits for it: the mail is marked
+    failed and the next one goes on (reference/security.md §2.3, a "MIME of death").
+    """
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["parsed"] = parsing.parse_mail(raw)
+        except BaseException as error:  # the parser must never take the pipeline down
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name="mail-parse", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise MailProcessingError(f"Parsing took longer than {timeout:g} s.")
+    if "error" in outcome:
+        error = outcome["error"]
+        raise MailProcessingError(f"The parser failed: {type(error).__name__}: {error}")
+    parsed: ParsedMail = outcome["parsed"]
+    return parsed
+
+
+def raw_mail_process(*, raw_mail_id: int) -> str:
+    """Process one stored mail if nobody else is; return its status afterwards.
+
+    The row is claimed by a conditional UPDATE (received -> processing), so two workers never
+    process the same mail. Runs inside the mail's shop scope.
+    """
+    now = timezone.now()
+    claimed = RawMail.objects.filter(pk=raw_mail_id, status=RawMail.Status.RECEIVED).update(
+        status=RawMail.Status.PROCESSING,
+        processing_started_at=now,
+        attempts=F("attempts") + 1,
+    )
+    row = RawMail.objects.select_related("shop").get(pk=raw_mail_id)
+    if not claimed:
+        return row.status
+    timeout: float = settings.MADOGUCHI["MAIL_PROCESS_TIMEOUT"]
+    try:
+        parsed = parse_with_time_limit(bytes(row.raw), timeout=timeout)
+        with transaction.atomic():
+            status = _apply(row, parsed)
+    except OperationalError as error:
+        # The database was busy or went away: worth another attempt.
+        return _failed(row, error, retry=True)
+    except Exception as error:
+        logger.exception("Mail %s could not be processed", row.id)
+        return _failed(row, error, retry=False)
+    return status
+
+
+def _failed(row: RawMail, error: Exception, *, retry: bool) -> str:
+    text = str(error)
+    if not isinstance(error, MailProcessingError):
+        text = f"{type(error).__name__}: {error}"
+    if retry and row.attempts < MAX_ATTEMPTS:
+        status = RawMail.Status.RECEIVED
+        next_attempt_at = timezone.now() + RETRY_DELAYS[row.attempts - 1]
+    else:
+        status = RawMail.Status.FAILED
+        next_attempt_at = None
+    RawMail.objects.filter(pk=row.pk).update(
+        status=status, last_error=text[:4000], next_attempt_at=next_attempt_at
+    )
+    return status
+
+
+def _parsed_date(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value if timezone.is_aware(value) else None
+    if isinstance(value, str) and value:
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if timezone.is_aware(parsed) else None
+    return None
+
+
+def _truncated(text: str) -> str:
+    if len(text) <= MAX_BODY_CHARS:
+        return text
+    return text[: MAX_BODY_CHARS - len(TRUNCATION_NOTICE)] + TRUNCATION_NOTICE
+
+
+def _is_from_us(address: str) -> bool:
+    if not address:
+        return False
+    with unscoped("recognise our own addresses across shops"):
+        return MailAddress.objects.filter(address=normalize_email(address)).exists()
+
+
+def _apply(row: RawMail, parsed: ParsedMail) -> str:
+    assert row.shop is not None
+    shop: Shop = row.shop
+    message_id = parsed.message_id or ""
+    sender = normalize_email(parsed.from_address or "")
+    reply_to = next((address for address in parsed.reply_to if address), "")
+    references = [_clean_id(reference) for reference in parsed.references if reference]
+    details: dict[str, Any] = {
+        "from_address": sender[:254],
+        "reply_to_address": normalize_email(reply_to)[:254],
+        "subject": (parsed.subject or "")[:255],
+        "references": "\n".join(references)[:10_000],
+        "processed_at": timezone.now(),
+        "last_error": "",
+    }
+    is_automated = bool(parsed.auto_submitted)
+    if message_id and is_our_message_id(message_id) and (is_automated or _is_from_us(sender)):
+        return _finish(row, RawMail.Status.AUTOMATED, RawMail.Outcome.DROPPED, details)
+    if parsed.is_bounce:
+        ticket = _bounce(row)
+        details["ticket"] = ticket
+        return _finish(row, RawMail.Status.AUTOMATED, RawMail.Outcome.BOUNCE, details)
+    mail_settings = mail_settings_for(shop)
+    ticket = find_ticket(
+        shop=shop,
+        in_reply_to=parsed.in_reply_to,
+        references=references,
+        subject=parsed.subject or "",
+        sender=sender,
+        thread_by_subject=mail_settings.is_subject_threading_enabled,
+    )
+    identities = (
+        [IdentityInput(kind="email", value=sender, display_name=parsed.from_name or "")]
+        if sender
+        else []
+    )
+    received_at = row.received_at
+    if row.source == RawMail.Source.IMPORT:
+        received_at = _parsed_date(parsed.date) or row.received_at
+    result = receive_inbound(
+        InboundMessage(
+            shop_id=shop.id,
+            channel=Channel.EMAIL,
+            external_id=row.idempotency_key,
+            body_text=_truncated(parsed.body_text or ""),
+            body_html=parsed.body_html or "",
+            identities=identities,
+            customer_name=parsed.from_name or "",
+            subject=parsed.subject or "",
+            received_at=received_at,
+            ticket_id=ticket.id if ticket is not None else None,
+            metadata={"raw_mail_id": row.id, "is_automated": is_automated},
+        )
+    )
+    details["ticket"] = result.ticket
+    details["message"] = result.message
+    if result.is_duplicate:
+        return _finish(row, RawMail.Status.DUPLICATE, RawMail.Outcome.DUPLICATE, details)
+    _save_attachments(result.message, parsed)
+    if is_automated:
+        return _finish(row, RawMail.Status.AUTOMATED, RawMail.Outcome.AUTOMATED, details)
+    if result.is_new_ticket and row.source != RawMail.Source.IMPORT:
+        # Imported history is past mail: nobody is waiting for an acknowledgement.
+        ack_send(
+            ticket=result.ticket,
+            sender=sender,
+            customer_name=parsed.from_name or "",
+            is_automated=is_automated,
+            is_bounce=False,
+            in_reply_to=message_id,
+            references=references,
+        )
+    if result.is_new_ticket:
+        return _finish(row, RawMail.Status.PROCESSED, RawMail.Outcome.CREATED, details)
+    return _finish(row, RawMail.Status.PROCESSED, RawMail.Outcome.APPENDED, details)
+
+
+def _finish(row: RawMail, status: str, outcome: str, details: dict[str, Any]) -> str:
+    RawMail.objects.filter(pk=row.pk).update(status=status, outcome=outcome, **details)
+    return status
+
+
+def _save_attachments(message: Message, parsed: ParsedMail) -> None:
+    for attachment in parsed.attachments:
+        data = attachment.content
+        stored = Attachment(
+            shop_id=message.shop_id,
+            message=message,
+            filename=(attachment.filename or "attachment")[:255],
+            content_type=(attachment.content_type or "application/octet-stream")[:127],
+            size=attachment.size,
+            sha256=attachment.sha256,
+        )
+        # The storage name comes from `attachment_upload_to` (random); the display name is data.
+        stored.file.save("attachment", ContentFile(data), save=False)
+        stored.save()
+
+
+def _bounce(row: RawMail) -> Ticket | None:
+    """Record a bounce on the ticket of the mail it reports; block 5.x.x recipients only."""
+    shop = row.shop
+    assert shop is not None
+    report = parsing.parse_bounce(bytes(row.raw))
+    original = _clean_id(report.original_message_id or "") if report is not None else ""
+    recipients = list(report.recipients) if report is not None else []
+    ticket = None
+    if original:
+        ticket_id = (
+            OutboundMail.objects.filter(shop=shop, internet_message_id=original)
+            .values_list("ticket_id", flat=True)
+            .first()
+        )
+        if ticket_id is None:
+            ticket_id = (
+                Message.objects.filter(shop=shop, channel=Channel.EMAIL, external_id=original)
+                .values_list("ticket_id", flat=True)
+                .first()
+            )
+        if ticket_id is not None:
+            ticket = Ticket.objects.filter(shop=shop, pk=ticket_id).first()
+    for recipient in recipients:
+        status = recipient.status
+        address = normalize_email(recipient.recipient)
+        is_permanent = status.startswith("5")
+        if is_permanent and address:
+            ContactIdentity.objects.filter(
+                shop=shop, kind=ContactIdentity.Kind.EMAIL, value=address
+            ).update(is_undeliverable=True)
+        event_append(
+            shop=shop,
+            ticket=ticket,
+            type="mail.bounced",
+            actor_kind=ActorKind.SYSTEM,
+            payload={
+                "raw_mail_id": row.id,
+                "status": status,
+                "recipient": address,
+                "is_permanent": is_permanent,
+            },
+        )
+    if not recipients:
+        event_append(
+            shop=shop,
+            ticket=ticket,
+            type="mail.bounced",
+            actor_kind=ActorKind.SYSTEM,
+            payload={"raw_mail_id": row.id, "status": "", "recipient": "", "is_permanent": False},
+        )
+    return ticket
+
+
+def raw_mail_reprocess(*, raw_mail: RawMail) -> None:
+    """Put a failed mail back in the queue (the failed-mail list's button)."""
+    if not raw_mail.is_reprocessable:
+        return
+    RawMail.objects.filter(pk=raw_mail.pk, status=RawMail.Status.FAILED).update(
+        status=RawMail.Status.RECEIVED, next_attempt_at=timezone.now(), last_error=""
+    )
+    if raw_mail.shop_id is not None:
+        _enqueue_processing(raw_mail.shop_id, raw_mail.pk)
+
+
+def raw_mail_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Re-queue due rows and rows a dead worker left in "processing"."""
+    now = now or timezone.now()
+    with unscoped("sweep the inbound mail queue of every shop"):
+        stale = RawMail.objects.filter(
+            status=RawMail.Status.PROCESSING, processing_started_at__lt=now - PROCESSING_TIMEOUT
+        )
+        stale_count = 0
+        for row in stale:
+            next_status = (
+                RawMail.Status.RECEIVED if row.attempts < MAX_ATTEMPTS else RawMail.Status.FAILED
+            )
+            stale_count += RawMail.objects.filter(
+                pk=row.pk, status=RawMail.Status.PROCESSING
+            ).update(
+                status=next_status,
+                next_attempt_at=now,
+                last_error="The worker stopped while processing this mail.",
+            )
+        due = list(
+            RawMail.objects.filter(
+                status=RawMail.Status.RECEIVED, shop__isnull=False, next_attempt_at__lte=now
+            ).values_list("shop_id", "id")
+        )
+    from madoguchi.connectors.mail.tasks import process_raw_mail_task
+
+    for shop_id, raw_mail_id in due:
+        process_raw_mail_task.enqueue(shop_id, raw_mail_id)
+    return {"stale": stale_count, "requeued": len(due)}

@@ -1,0 +1,395 @@
+"""Send replies and acknowledgements by SMTP, through the outbox.
+
+A reply is composed once, with our Message-ID, when `message_reply` stores it; the bytes wait in
+an `OutboundMail` row and a task sends them. Transient SMTP errors retry with backoff in the row;
+permanent ones (5xx) fail at once.
+
+At most once, never twice: a row is claimed by a conditional UPDATE (queued -> sending). If the
+worker dies after the SMTP server accepted the mail but before the row says "sent", the row stays
+in "sending"; the sweeper does not resend it blindly (the customer would get the mail twice) but
+marks it failed as "delivery unknown", which the operator sees on the message and may send again
+(with the same Message-ID, so the customer's client can recognise a repeat).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import smtplib
+import ssl
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formataddr, formatdate
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from madoguchi.connectors.mail.models import MailAddress, OutboundMail, RawMail
+from madoguchi.connectors.mail.thread_matching import strip_reply_prefixes
+from madoguchi.conversations.models import Message, Ticket
+from madoguchi.conversations.outbound import delivery_status_set
+from madoguchi.core.tasks import enqueue_on_commit
+from madoguchi.customers.models import ContactIdentity
+from madoguchi.customers.normalize import normalize_email
+from madoguchi.tenancy.models import Shop
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAYS = (
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+    dt.timedelta(hours=6),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+SENDING_TIMEOUT = dt.timedelta(minutes=15)
+MAX_HEADER_CHARS = 900
+DELIVERY_UNKNOWN = (
+    "Delivery unknown: the worker stopped while sending, so the mail may have gone out. "
+    "Check before sending it again."
+)
+
+_ADDRESS = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$|^[^@\s]+@localhost$")
+_MESSAGE_ID_CHARS = re.compile(r"[^\x21-\x7e]|[<>]")
+
+
+def clean_header(value: str) -> str:
+    """Collapse CR, LF and every other control or separator character into single spaces.
+
+    Whatever reaches a header (a customer's subject, a display name) can then never start a new
+    header line (CVE-2024-6923 style injection).
+    """
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in value)
+    return " ".join(text.split())[:MAX_HEADER_CHARS]
+
+
+def clean_message_id(value: str) -> str:
+    """Return a Message-ID without angle brackets, spaces or control characters."""
+    return _MESSAGE_ID_CHARS.sub("", value)[:250]
+
+
+def is_plain_address(address: str) -> bool:
+    return bool(_ADDRESS.match(address))
+
+
+def message_id_domain() -> str:
+    domain: str = settings.MADOGUCHI["MAIL_MESSAGE_ID_DOMAIN"]
+    return domain
+
+
+def make_message_id() -> str:
+    """Return a new Message-ID of ours (without angle brackets)."""
+    return f"{uuid.uuid4().hex}@{message_id_domain()}"
+
+
+def is_our_message_id(message_id: str) -> bool:
+    return message_id.lower().endswith("@" + message_id_domain().lower())
+
+
+def sender_address(shop: Shop) -> MailAddress | None:
+    """Return the shop's verified address replies go out from (the default one first)."""
+    return (
+        MailAddress.objects.filter(shop=shop, is_verified=True)
+        .order_by("-is_default_sender", "id")
+        .first()
+    )
+
+
+def last_inbound_mail(ticket: Ticket) -> RawMail | None:
+    """Return the customer's latest mail on the ticket: replies answer it."""
+    return (
+        RawMail.objects.filter(shop_id=ticket.shop_id, ticket=ticket)
+        .filter(outcome__in=[RawMail.Outcome.CREATED, RawMail.Outcome.APPENDED])
+        .order_by("-received_at", "-id")
+        .first()
+    )
+
+
+def reply_subject(ticket: Ticket) -> str:
+    """Return `Re: <subject> [#TEA-12]` for a reply on the ticket."""
+    base = strip_reply_prefixes(ticket.subject) or ticket.subject
+    return clean_header(f"Re: {base} [{ticket.reference}]")
+
+
+def compose(
+    *,
+    sender: MailAddress,
+    to_address: str,
+    subject: str,
+    body_text: str,
+    message_id: str,
+    in_reply_to: str = "",
+    references: Sequence[str] = (),
+    is_automatic: bool = False,
+) -> bytes:
+    """Return the bytes of a UTF-8 text mail; every header value is cleaned first."""
+    mail = EmailMessage(policy=SMTP_POLICY)
+    mail["From"] = formataddr((clean_header(sender.display_name), sender.address))
+    mail["To"] = to_address
+    mail["Subject"] = clean_header(subject)
+    mail["Date"] = formatdate(localtime=True)
+    mail["Message-ID"] = f"<{clean_message_id(message_id)}>"
+    parent = clean_message_id(in_reply_to)
+    if parent:
+        mail["In-Reply-To"] = f"<{parent}>"
+    chain = [clean_message_id(reference) for reference in references]
+    chain = [reference for reference in chain if reference][-20:]
+    if chain:
+        mail["References"] = " ".join(f"<{reference}>" for reference in chain)
+    if is_automatic:
+        # RFC 3834: mark our automatic mail, and ask Exchange-style responders not to answer.
+        mail["Auto-Submitted"] = "auto-replied"
+        mail["X-Auto-Response-Suppress"] = "All"
+    mail.set_content(body_text, charset="utf-8")
+    return mail.as_bytes()
+
+
+def _fail_without_row(message: Message, error: str) -> OutboundMail:
+    outbound = OutboundMail.objects.create(
+        shop_id=message.shop_id,
+        ticket_id=message.ticket_id,
+        message=message,
+        kind=OutboundMail.Kind.REPLY,
+        internet_message_id=make_message_id(),
+        from_address="",
+        to_address="",
+        subject="",
+        raw=b"",
+        status=OutboundMail.Status.FAILED,
+        last_error=error,
+        created_at=timezone.now(),
+    )
+    delivery_status_set(message_id=message.id, status=Message.DeliveryStatus.FAILED)
+    return outbound
+
+
+def recipient_for(ticket: Ticket, last: RawMail | None) -> str:
+    """Return where a reply goes: the Reply-To or sender of the last mail, else the customer."""
+    if last is not None:
+        candidate = last.reply_to_address or last.from_address
+        if candidate:
+            return candidate
+    identity = (
+        ContactIdentity.objects.filter(
+            shop_id=ticket.shop_id, customer_id=ticket.customer_id, kind=ContactIdentity.Kind.EMAIL
+        )
+        .order_by("id")
+        .first()
+    )
+    return identity.value if identity else ""
+
+
+def _is_undeliverable(shop_id: int, address: str) -> bool:
+    return ContactIdentity.objects.filter(
+        shop_id=shop_id,
+        kind=ContactIdentity.Kind.EMAIL,
+        value=normalize_email(address),
+        is_undeliverable=True,
+    ).exists()
+
+
+def reply_queue(message: Message) -> OutboundMail | None:
+    """Queue an operator's reply (called by `message_reply` inside its transaction).
+
+    A shop with no mail address at all has not set up the email channel: the reply stays
+    "stored", as on channels without a connector. With addresses but none verified it fails.
+    """
+    ticket = Ticket.objects.select_related("shop").get(pk=message.ticket_id)
+    shop = ticket.shop
+    if not MailAddress.objects.filter(shop=shop).exists():
+        return None
+    sender = sender_address(shop)
+    if sender is None:
+        return _fail_without_row(message, "The shop has no verified sender address.")
+    last = last_inbound_mail(ticket)
+    to_address = recipient_for(ticket, last)
+    if not to_address or not is_plain_address(to_address):
+        return _fail_without_row(message, "The customer has no usable email address.")
+    if _is_undeliverable(shop.id, to_address):
+        return _fail_without_row(message, "Earlier mail to this address bounced permanently.")
+    references = last.references.split() if last is not None else []
+    parent = last.internet_message_id if last is not None else ""
+    if parent:
+        references = [*references, parent]
+    message_id = make_message_id()
+    subject = reply_subject(ticket)
+    raw = compose(
+        sender=sender,
+        to_address=to_address,
+        subject=subject,
+        body_text=message.body_text,
+        message_id=message_id,
+        in_reply_to=parent,
+        references=references,
+    )
+    now = timezone.now()
+    outbound = OutboundMail.objects.create(
+        shop=shop,
+        ticket=ticket,
+        message=message,
+        kind=OutboundMail.Kind.REPLY,
+        internet_message_id=message_id,
+        from_address=sender.address,
+        to_address=to_address,
+        subject=subject,
+        raw=raw,
+        status=OutboundMail.Status.QUEUED,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    delivery_status_set(message_id=message.id, status=Message.DeliveryStatus.QUEUED)
+    outbound_enqueue(outbound)
+    return outbound
+
+
+def outbound_enqueue(outbound: OutboundMail) -> None:
+    from madoguchi.connectors.mail.tasks import send_outbound_mail_task
+
+    enqueue_on_commit(send_outbound_mail_task, outbound.shop_id, outbound.id)
+
+
+def _smtp_send(*, from_address: str, to_address: str, raw: bytes) -> str:
+    """Hand the bytes to the configured SMTP server; return its final response."""
+    host, port, timeout = settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT
+    client: smtplib.SMTP
+    if settings.EMAIL_USE_SSL:
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
+    try:
+        client.ehlo_or_helo_if_needed()
+        if settings.EMAIL_USE_TLS:
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+        if settings.EMAIL_HOST_USER:
+            client.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
+        code, response = client.mail(from_address)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, response, from_address)
+        code, response = client.rcpt(to_address)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({to_address: (code, response)})
+        code, response = client.data(raw)
+        if code != 250:
+            raise smtplib.SMTPDataError(code, response)
+        return f"{code} {response.decode('utf-8', 'replace')}"
+    finally:
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+
+
+def _smtp_code(error: Exception) -> int | None:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return codes[0] if codes else None
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code
+    return None
+
+
+def outbound_send(*, outbound_id: int) -> str:
+    """Send one queued mail if it is due; return the row's status afterwards.
+
+    Safe to call twice: only the caller whose UPDATE claims the queued row sends.
+    """
+    now = timezone.now()
+    claimed = (
+        OutboundMail.objects.filter(pk=outbound_id, status=OutboundMail.Status.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(
+            status=OutboundMail.Status.SENDING,
+            sending_started_at=now,
+            attempts=F("attempts") + 1,
+        )
+    )
+    outbound = OutboundMail.objects.get(pk=outbound_id)
+    if not claimed:
+        return outbound.status
+    try:
+        response = _smtp_send(
+            from_address=outbound.from_address,
+            to_address=outbound.to_address,
+            raw=bytes(outbound.raw),
+        )
+    except (smtplib.SMTPException, OSError) as error:
+        code = _smtp_code(error)
+        is_permanent = code is not None and 500 <= code < 600
+        if is_permanent or outbound.attempts >= MAX_ATTEMPTS:
+            status = OutboundMail.Status.FAILED
+            next_attempt_at = None
+        else:
+            status = OutboundMail.Status.QUEUED
+            next_attempt_at = timezone.now() + RETRY_DELAYS[outbound.attempts - 1]
+        logger.warning("Sending outbound mail %s failed: %s", outbound.id, error)
+        OutboundMail.objects.filter(pk=outbound.id).update(
+            status=status,
+            next_attempt_at=next_attempt_at,
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+            sending_started_at=None,
+        )
+        if status == OutboundMail.Status.FAILED:
+            _message_status(outbound, Message.DeliveryStatus.FAILED)
+        return status
+    OutboundMail.objects.filter(pk=outbound.id).update(
+        status=OutboundMail.Status.SENT,
+        sent_at=timezone.now(),
+        smtp_response=response[:2000],
+        last_error="",
+        next_attempt_at=None,
+    )
+    _message_status(outbound, Message.DeliveryStatus.SENT)
+    return OutboundMail.Status.SENT
+
+
+def _message_status(outbound: OutboundMail, status: str) -> None:
+    if outbound.message_id is not None:
+        delivery_status_set(message_id=outbound.message_id, status=status)
+
+
+def outbound_requeue(*, outbound: OutboundMail) -> None:
+    """Put a failed mail back in the queue (an operator's decision, for example after
+    "delivery unknown")."""
+    if outbound.status != OutboundMail.Status.FAILED or not outbound.raw:
+        return
+    OutboundMail.objects.filter(pk=outbound.pk, status=OutboundMail.Status.FAILED).update(
+        status=OutboundMail.Status.QUEUED,
+        next_attempt_at=timezone.now(),
+        attempts=0,
+        last_error="",
+    )
+    _message_status(outbound, Message.DeliveryStatus.QUEUED)
+    outbound_enqueue(outbound)
+
+
+def outbound_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Re-queue due rows and settle rows a dead worker left in "sending" (see module doc)."""
+    now = now or timezone.now()
+    stale = list(
+        OutboundMail.objects.filter(
+            status=OutboundMail.Status.SENDING, sending_started_at__lt=now - SENDING_TIMEOUT
+        )
+    )
+    for outbound in stale:
+        updated = OutboundMail.objects.filter(
+            pk=outbound.pk, status=OutboundMail.Status.SENDING
+        ).update(status=OutboundMail.Status.FAILED, last_error=DELIVERY_UNKNOWN)
+        if updated:
+            _message_status(outbound, Message.DeliveryStatus.FAILED)
+    due = list(
+        OutboundMail.objects.filter(
+            status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now
+        ).values_list("shop_id", "id")
+    )
+    from madoguchi.connectors.mail.tasks import send_outbound_mail_task
+
+    for shop_id, outbound_id in due:
+        send_outbound_mail_task.enqueue(shop_id, outbound_id)
+    return {"stale": len(stale), "requeued": len(due)}
