@@ -51,6 +51,17 @@ def test_scope_is_restored_after_the_block(world):
         Ticket.objects.count()
 
 
+def test_reverse_relations_and_prefetch_are_scoped(world):
+    with in_shop(world.tea.id):
+        ticket = Ticket.objects.get()
+        assert [m.body_text for m in ticket.messages.all()] == ["注文した商品がまだ届きません。"]
+        prefetched = Ticket.objects.prefetch_related("messages").get()
+        assert len(prefetched.messages.all()) == 1
+    with shop_scope(()):
+        # The ticket object is in hand, but its messages stay behind the (empty) scope.
+        assert list(ticket.messages.all()) == []
+
+
 def test_unscoped_needs_a_reason(world):
     with pytest.raises(ValueError, match="needs a reason"), unscoped(""):
         pass  # pragma: no cover
