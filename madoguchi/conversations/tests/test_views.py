@@ -171,7 +171,36 @@ def test_ticket_page_shows_timeline_properties_and_customer(client, world):
 
 def test_ticket_of_another_shop_is_404(client, world):
     client.force_login(world.operator_tea)
-    assert client.get(ticket_url(world.ceramics_ticket)).status_code == 404
+    response = client.get(ticket_url(world.ceramics_ticket))
+    assert response.status_code == 404
+    assert 'data-testid="not-found"' in response.text
+    assert "Page not found" in response.text
+    assert "器が割れていました" not in response.text
+
+
+def test_not_found_page_speaks_japanese_by_default(client, world):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ja"
+    client.force_login(world.operator_tea)
+    response = client.get(ticket_url(world.ceramics_ticket))
+    assert response.status_code == 404
+    assert '<h1 class="error-box__title">ページが見つかりません</h1>' in response.text
+
+
+def test_not_found_for_htmx_is_a_fragment(client, world):
+    client.force_login(world.operator_tea)
+    response = client.get(ticket_url(world.ceramics_ticket), **HTMX)
+    assert response.status_code == 404
+    assert 'data-testid="not-found"' in response.text
+    assert "<html" not in response.text
+
+
+def test_refusal_for_htmx_is_an_error_fragment(client, world):
+    client.force_login(world.client_tea)
+    response = client.post(ticket_url(world.tea_ticket, "properties"), {"status": "solved"}, **HTMX)
+    assert response.status_code == 403
+    assert 'data-testid="error"' in response.text
+    assert "Only support staff may do this." in response.text
+    assert "<html" not in response.text
 
 
 def test_client_sees_the_ticket_read_only_without_notes(client, world):
