@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("madoguchi.accounts.urls")),
     path("", include("madoguchi.conversations.urls")),
     path("", include("madoguchi.customers.urls")),
+    path("search/", include("madoguchi.search.urls")),
 ]
 
 handler404 = "madoguchi.core.views.not_found"

@@ -24,6 +24,7 @@ from madoguchi.core.errors import PermissionDeniedError, ValidationError
 from madoguchi.customers.services import IdentityInput, customer_find_or_create
 from madoguchi.events.models import ActorKind
 from madoguchi.events.services import event_append
+from madoguchi.search.services import search_index_ticket_on_commit
 from madoguchi.tenancy.access import Actor, actor_for_user, require_staff
 from madoguchi.tenancy.models import Shop
 
@@ -171,6 +172,7 @@ def _receive_inbound(inbound: InboundMessage) -> InboundResult:
         _set_status(ticket, Status.OPEN, actor_kind=ActorKind.CUSTOMER, user=None)
     _touch(ticket, at)
     ticket.save()
+    search_index_ticket_on_commit(ticket.id)
     return InboundResult(ticket, message, is_new_ticket=is_new_ticket, is_duplicate=False)
 
 
@@ -331,6 +333,7 @@ def ticket_create(
         _set_status(ticket, Status.OPEN, actor_kind=ActorKind.OPERATOR, user=user)
         ticket.save()
     record(actor=user, action=actions.TICKET_CREATED, target=ticket, shop=shop)
+    search_index_ticket_on_commit(ticket.id)
     return ticket
 
 
@@ -385,6 +388,7 @@ def message_reply(
         shop=ticket.shop,
         changes={"direction": "outbound", "ticket": ticket.number},
     )
+    search_index_ticket_on_commit(ticket.id)
     # The channel's connector queues the sending in this same transaction (its outbox row).
     dispatch_outbound(message)
     return message
@@ -426,6 +430,7 @@ def message_note(*, actor: Actor, ticket: Ticket, body_text: str) -> Message:
         shop=ticket.shop,
         changes={"direction": "note", "ticket": ticket.number},
     )
+    search_index_ticket_on_commit(ticket.id)
     return message
 
 
@@ -515,6 +520,7 @@ def ticket_update(
         ticket.save()
         action = actions.TICKET_ASSIGNED if set(changes) == {"assignee"} else actions.TICKET_UPDATED
         record(actor=user, action=action, target=ticket, shop=shop, changes=changes)
+        search_index_ticket_on_commit(ticket.id)
     return ticket
 
 

@@ -15,6 +15,7 @@ from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.customers.normalize import normalize_identity
 from madoguchi.events.models import ActorKind
 from madoguchi.events.services import event_append
+from madoguchi.search.services import search_index_customer_on_commit
 
 if TYPE_CHECKING:
     from madoguchi.accounts.models import User
@@ -69,6 +70,7 @@ def customer_create(
         payload={"customer_id": customer.id},
     )
     record(actor=actor, action=actions.CUSTOMER_CREATED, target=customer, shop=shop)
+    search_index_customer_on_commit(customer.id)
     return customer
 
 
@@ -100,6 +102,7 @@ def customer_find_or_create(
     existing = customer_find(shop=shop, identities=identities)
     if existing is not None:
         _add_missing_identities(customer=existing, identities=identities)
+        search_index_customer_on_commit(existing.id)
         return existing, False
     try:
         with transaction.atomic():

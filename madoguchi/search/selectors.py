@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString
 from django_scopes.exceptions import ScopeError
 from django_scopes.state import get_scope
 
+from madoguchi.conversations.models import Channel, Ticket
 from madoguchi.search import fulltext
 from madoguchi.search.highlight import contains_all, highlight, snippet
 from madoguchi.search.models import SearchDocument
@@ -50,6 +51,14 @@ class SearchHit:
     channel: str
     activity_at: dt.datetime
     is_internal: bool
+
+    @property
+    def status_label(self) -> str:
+        return str(Ticket.Status(self.status).label) if self.status in Ticket.Status.values else ""
+
+    @property
+    def channel_label(self) -> str:
+        return str(Channel(self.channel).label) if self.channel in Channel.values else ""
 
     @property
     def reference(self) -> str:
