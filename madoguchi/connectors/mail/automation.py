@@ -44,7 +44,9 @@ def automation_reasons(headers: Headers) -> list[str]:
     """Return why the mail looks machine-written (empty for mail from a person)."""
     reasons: list[str] = []
     for value in header_values(headers, "auto-submitted"):
-        keyword = value.split(";", 1)[0].strip().lower()
+        # "auto-replied; owner-email=..." or "no (comment)": the keyword is the first token.
+        match = re.match(r"\s*([A-Za-z0-9-]+)", value)
+        keyword = match.group(1).lower() if match else value.strip()[:40].lower()
         if keyword and keyword != "no":
             reasons.append(f"Auto-Submitted: {keyword[:40]}")
     for name in ("precedence", "x-precedence"):

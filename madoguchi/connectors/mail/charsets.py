@@ -221,6 +221,14 @@ def _euc_to_sjis(data: bytes) -> bytes:
     return bytes(output)
 
 
+# Python's JIS X 0208 tables and CP932 differ for six characters (japan-ec.md §2.1); Windows and
+# iPhone write the CP932 forms (WAVE DASH 〜 is read as FULLWIDTH TILDE ～, and so on).
+_JIS_TO_CP932_FORMS = str.maketrans(
+    {"\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d", "\u00a2": "\uffe0",
+     "\u00a3": "\uffe1", "\u00ac": "\uffe2"}
+)  # fmt: skip
+
+
 def _decode_iso2022jp(data: bytes) -> Decoded:
     if _ESCAPE not in data:
         if _ASCII_COMPATIBLE_CHECK.search(data):
@@ -231,7 +239,8 @@ def _decode_iso2022jp(data: bytes) -> Decoded:
             return sniffed
         return Decoded(data.decode("ascii"), "iso-2022-jp")
     try:
-        return Decoded(data.decode("iso2022_jp"), "iso-2022-jp")
+        # The same mapping as the CP932 fallback below, so one character has one form.
+        return Decoded(data.decode("iso2022_jp").translate(_JIS_TO_CP932_FORMS), "iso-2022-jp")
     except UnicodeDecodeError:
         pass
     sjis, problems = jis_to_sjis(data)

@@ -40,6 +40,7 @@ from madoguchi.connectors.mail.automation import (
 from madoguchi.connectors.mail.bodies import html_to_text
 from madoguchi.connectors.mail.charsets import (
     clean_line,
+    decode_base64,
     decode_bytes,
     decode_header_value,
     raw_header_text,
@@ -285,6 +286,13 @@ def _raw(message: Message, name: str) -> str:
 
 
 def _payload_bytes(part: _Part, defects: _Defects) -> bytes:
+    raw = part.message.get_payload()
+    encoding = str(part.message.get("content-transfer-encoding", "")).strip().lower()
+    if encoding == "base64" and isinstance(raw, str):
+        # The email package returns undecodable base64 as it is; decode what can be decoded.
+        data, problems = decode_base64(raw)
+        defects.extend("transfer_encoding", problems, where=part.path)
+        return data
     try:
         payload = part.message.get_payload(decode=True)
     except Exception as error:  # a transfer encoding the email package chokes on
@@ -292,7 +300,6 @@ def _payload_bytes(part: _Part, defects: _Defects) -> bytes:
         payload = None
     if isinstance(payload, bytes):
         return payload
-    raw = part.message.get_payload()
     if isinstance(raw, str):
         return raw.encode("utf-8", "surrogateescape")
     return b""
@@ -407,6 +414,24 @@ _REDUNDANT_ALTERNATIVES = frozenset(
 )
 
 
+def _collect_email_defects(part: _Part, state: _State) -> None:
+    for defect in getattr(part.message, "defects", []):
+        kind = _EMAIL_DEFECT_KINDS.get(type(defect), "mime_structure")
+        state.defects.add(kind, f"{part.path}: {type(defect).__name__}")
+
+
+def _walk_leaf(part: _Part, state: _State) -> None:
+    content_type = part.content_type.value
+    if content_type.startswith("multipart/"):
+        state.defects.add("mime_structure", f"{part.path}: multipart without parts")
+        state.plain.append(_text_of(part, state.defects))
+    elif _is_body_text(part):
+        text = _text_of(part, state.defects)
+        (state.html if content_type == "text/html" else state.plain).append(text)
+    else:
+        _add_attachment(part, state)
+
+
 def _walk(part: _Part, depth: int, state: _State) -> None:
     """Collect body texts and attachments, bounded in depth and part count."""
     if state.part_count >= MAX_PARTS:
@@ -415,23 +440,16 @@ def _walk(part: _Part, depth: int, state: _State) -> None:
             state.is_limited = True
         return
     state.part_count += 1
-    for defect in getattr(part.message, "defects", []):
-        kind = _EMAIL_DEFECT_KINDS.get(type(defect), "mime_structure")
-        state.defects.add(kind, f"{part.path}: {type(defect).__name__}")
     content_type = part.content_type.value
     if not part.message.is_multipart():
-        if content_type.startswith("multipart/"):
-            state.defects.add("mime_structure", f"{part.path}: multipart without parts")
-            state.plain.append(_text_of(part, state.defects))
-        elif _is_body_text(part):
-            text = _text_of(part, state.defects)
-            (state.html if content_type == "text/html" else state.plain).append(text)
-        else:
-            _add_attachment(part, state)
+        _walk_leaf(part, state)
+        _collect_email_defects(part, state)
         return
+    _collect_email_defects(part, state)
     if content_type.startswith("message/"):
         _add_attachment(part, state)
         return
+
     if depth >= MAX_DEPTH:
         state.defects.add("nesting_too_deep", f"{part.path}: deeper than {MAX_DEPTH} levels")
         return
@@ -572,7 +590,8 @@ def _parse(raw: bytes, defects: _Defects) -> ParsedMail:
     if has_tree:
         _walk(_describe(message, "1"), 0, state)
     else:
-        state.plain.append(sniff_decode(_body_after_headers(raw)[:MAX_BODY_LENGTH]).text)
+        text = sniff_decode(_body_after_headers(raw)[:MAX_BODY_LENGTH]).text
+        state.plain.append(text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", ""))
 
     html_source = "\n".join(state.html)
     body_html = sanitize_html(html_source) if html_source.strip() else None
