@@ -1,0 +1,25 @@
+"""Settings for `make bench`: production-like request handling against a seeded database.
+
+DEBUG stays off so that query logging and debug pages do not count in the timings; the
+in-process test client's host is allowed; rate limits are raised so that hundreds of requests
+per second from one user measure the server, not the throttle.
+"""
+
+import warnings
+
+from .base import *  # noqa: F403
+from .base import ALLOWED_HOSTS, MADOGUCHI
+
+DEBUG = False
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+MADOGUCHI = {**MADOGUCHI, "RATE_LIMIT_MULTIPLIER": 1000}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"handlers": [], "level": "WARNING"},
+}
+
+# Static files are not collected for benchmarks; WhiteNoise would warn on every start.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
