@@ -4,5 +4,6 @@ from madoguchi.customers import views
 
 app_name = "customers"
 urlpatterns = [
+    path("customers/search/", views.customer_picker, name="picker"),
     path("shops/<slug:shop_slug>/customers/<int:pk>/", views.customer_detail, name="detail"),
 ]

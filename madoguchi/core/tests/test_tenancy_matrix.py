@@ -52,6 +52,8 @@ class Route:
     url: Callable[[Any], str]
     data: Callable[[Any], dict[str, str]] = field(default=lambda world: {})
     expected: int = 200
+    # Text of the tea shop the right user's GET shows, and a stranger's answer never does.
+    marker: Callable[[Any], str] = field(default=lambda world: TEA_SECRET)
 
 
 def _ticket_kwargs(world: Any) -> dict[str, Any]:
@@ -64,6 +66,8 @@ def _new_ticket_url(world: Any) -> str:
         + f"?shop={world.tea.slug}&customer={world.tea_ticket.customer_id}"
     )
 
+
+TEA_SECRET = "お茶が届きません"  # the tea ticket's subject: must never reach a stranger
 
 # Views reachable without signing in; each is checked for anonymous visitors below.
 PUBLIC = {
@@ -119,9 +123,18 @@ SHOP_ROUTES: dict[str, Route] = {
             kwargs={"shop_slug": world.tea.slug, "pk": world.tea_ticket.customer_id},
         ),
     ),
+    "customers:picker": Route(
+        "GET",
+        lambda world: (
+            reverse("customers:picker")
+            + f"?shop={world.tea.slug}&q={quote(world.tea_ticket.customer.name)}"
+        ),
+        marker=lambda world: world.tea_ticket.customer.name,
+    ),
     "search:results": Route(
         "GET",
         lambda world: reverse("search:results") + f"?q={quote('お茶')}&shop={world.tea.slug}",
+        marker=lambda world: world.tea.name,  # the shop filter names the shop
     ),
 }
 
@@ -129,13 +142,13 @@ SHOP_ROUTES: dict[str, Route] = {
 GLOBAL_ROUTES: dict[str, Route] = {
     "conversations:inbox (no shop)": Route("GET", lambda world: reverse("conversations:inbox")),
     "conversations:ticket_new (no shop)": Route(
-        "GET", lambda world: reverse("conversations:ticket_new")
+        "GET",
+        lambda world: reverse("conversations:ticket_new"),
+        marker=lambda world: world.tea.name,  # the shop choice
     ),
 }
 
 KNOWN = set(PUBLIC) | set(SHOP_ROUTES)
-
-TEA_SECRET = "お茶が届きません"  # the tea ticket's subject: must never reach a stranger
 
 
 def test_every_url_pattern_is_in_the_matrix() -> None:
@@ -205,6 +218,7 @@ def test_strangers_get_404_and_change_nothing(
     response = call(english, route, world)
     assert response.status_code == 404
     assert TEA_SECRET not in response.text
+    assert route.marker(world) not in response.text
     assert snapshot(world) == before
 
 
@@ -228,8 +242,8 @@ def test_the_right_user_is_served(english: Any, world: Any, name: str) -> None:
     assert response.status_code == route.expected
     if route.method == "POST":
         assert snapshot(world) != before  # the same request from a stranger changed nothing
-    elif name in SHOP_ROUTES and name != "search:results":
-        assert TEA_SECRET in response.text
+    else:
+        assert route.marker(world) in response.text
 
 
 @pytest.mark.parametrize(

@@ -77,3 +77,30 @@ def test_customer_page_needs_a_sign_in(client, world, customer):
     response = client.get(customer_url("tea", customer.id))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login") + "?next=")
+
+
+def test_picker_finds_customers_by_name_and_contact(client, world, customer):
+    client.force_login(world.operator_tea)
+    url = reverse("customers:picker")
+    response = client.get(url, {"shop": "tea", "q": "taro@example"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response.text.startswith('<div id="customer-results"')
+    choices = response.text.count('data-testid="customer-choice"')
+    assert choices == 1
+    prefill = reverse("conversations:ticket_new") + f"?shop=tea&amp;customer={customer.id}"
+    assert f'href="{prefill}"' in response.text
+    response = client.get(url, {"shop": "tea", "q": "1234-5678"})
+    assert "<html" in response.text
+    assert response.text.count('data-testid="customer-choice"') == 1
+    response = client.get(url, {"shop": "tea", "q": "存在しない"}, HTTP_HX_REQUEST="true")
+    assert 'data-testid="customer-choice"' not in response.text
+    assert "No customer matches" in response.text
+
+
+def test_picker_never_searches_another_shop(client, world, customer):
+    client.force_login(world.operator_ceramics)
+    url = reverse("customers:picker")
+    assert client.get(url, {"shop": "tea", "q": customer.name}).status_code == 404
+    response = client.get(url, {"shop": "ceramics", "q": customer.name})
+    assert response.status_code == 200
+    assert 'data-testid="customer-choice"' not in response.text
