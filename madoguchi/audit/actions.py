@@ -13,6 +13,21 @@ DEMO_LOADED = "demo.loaded"
 # mail
 MAIL_REPROCESSED = "mail.reprocessed"
 MAIL_SETTINGS_CHANGED = "mail.settings_changed"
+# commerce
+ORDER_CREATED = "order.created"
+ORDER_UPDATED = "order.updated"
+ORDER_PAYMENT_RECORDED = "order.payment_recorded"
+ORDER_REQUEST_CREATED = "order.request_created"
+ORDER_REQUEST_UPDATED = "order.request_updated"
+ORDER_ADDRESS_CHANGE_REQUESTED = "order.address_change_requested"
+ORDER_CANCELLATION_REQUESTED = "order.cancellation_requested"
+SHIPMENT_CREATED = "shipment.created"
+DEPOSITS_IMPORTED = "deposits.imported"
+DEPOSIT_CONFIRMED = "deposit.confirmed"
+DEPOSIT_DISMISSED = "deposit.dismissed"
+ORDERS_IMPORTED = "orders.imported"
+TICKET_ORDER_LINKED = "ticket.order_linked"
+ORDER_NOTICE_SENT = "order.notice_sent"
 
 ALL = frozenset(
     {
@@ -28,5 +43,19 @@ ALL = frozenset(
         DEMO_LOADED,
         MAIL_REPROCESSED,
         MAIL_SETTINGS_CHANGED,
+        ORDER_CREATED,
+        ORDER_UPDATED,
+        ORDER_PAYMENT_RECORDED,
+        ORDER_REQUEST_CREATED,
+        ORDER_REQUEST_UPDATED,
+        ORDER_ADDRESS_CHANGE_REQUESTED,
+        ORDER_CANCELLATION_REQUESTED,
+        SHIPMENT_CREATED,
+        DEPOSITS_IMPORTED,
+        DEPOSIT_CONFIRMED,
+        DEPOSIT_DISMISSED,
+        ORDERS_IMPORTED,
+        TICKET_ORDER_LINKED,
+        ORDER_NOTICE_SENT,
     }
 )

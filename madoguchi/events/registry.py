@@ -40,6 +40,11 @@ _TYPES = [
         1,
         "The loop breaker held back automatic mail to a sender (payload: address, count).",
     ),
+    EventType("order.created", 1, "An order was recorded (payload: order_id, number)."),
+    EventType("order.status_changed", 1, "Order status changed (payload: order_id, old, new)."),
+    EventType("order.paid", 1, "An order was paid in full (payload: order_id, deposit_id)."),
+    EventType("shipment.created", 1, "A shipment was recorded (payload: order_id, carrier)."),
+    EventType("deposit.review", 1, "A deposit waits for review (payload: deposit_id)."),
 ]
 
 EVENT_TYPES: dict[str, EventType] = {event_type.name: event_type for event_type in _TYPES}

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "madoguchi.events",
     "madoguchi.customers",
     "madoguchi.conversations",
+    "madoguchi.commerce",
     "madoguchi.connectors.mail",
     "madoguchi.demo",
     "madoguchi.search",
