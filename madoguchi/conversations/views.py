@@ -216,8 +216,11 @@ def _timeline(actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
     return [entry for _, _, entry in rows]
 
 
-def _properties_form(ticket: Ticket, data: Any = None) -> TicketPropertiesForm:
-    staff = shop_staff(shop_id=ticket.shop_id)
+def _properties_form(
+    ticket: Ticket, data: Any = None, staff: list[User] | None = None
+) -> TicketPropertiesForm:
+    if staff is None:
+        staff = shop_staff(shop_id=ticket.shop_id)
     return TicketPropertiesForm(
         data,
         assignee_choices=[(user.id, str(user)) for user in staff],
@@ -347,13 +350,12 @@ def ticket_properties(request: HttpRequest, shop_slug: str, number: int) -> Http
     actor = _actor(request)
     ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
     require_staff(actor=actor, shop_id=ticket.shop_id)
-    form = _properties_form(ticket, request.POST)
+    staff = shop_staff(shop_id=ticket.shop_id)
+    form = _properties_form(ticket, request.POST, staff)
     if form.is_valid():
+        # The form only accepts ids of the shop's staff: the choice maps back to the user.
         assignee_id = form.cleaned_data["assignee"]
-        assignee = next(
-            (user for user in shop_staff(shop_id=ticket.shop_id) if user.id == assignee_id),
-            None,
-        )
+        assignee = next((user for user in staff if user.id == assignee_id), None)
         try:
             ticket_update(
                 actor=actor,

@@ -531,3 +531,26 @@ def test_clients_cannot_open_tickets(client, world):
     client.force_login(world.client_tea)
     assert client.get(reverse("conversations:ticket_new")).status_code == 403
     assert "/tickets/new/" not in client.get(reverse("conversations:inbox")).text
+
+
+def _queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_inbox_and_ticket_page_queries_do_not_grow_with_rows(client, world):
+    client.force_login(world.operator_tea)
+    inbox, page = reverse("conversations:inbox"), ticket_url(world.tea_ticket)
+    _queries(client, inbox)  # warm the session and the content-type caches
+    inbox_before, page_before = _queries(client, inbox), _queries(client, page)
+    with unscoped("test setup"):
+        for _ in range(5):
+            factories.TicketFactory(shop=world.tea, assignee=world.operator_tea)
+            factories.MessageFactory(ticket=world.tea_ticket, direction="outbound")
+            factories.MessageFactory(ticket=world.tea_ticket, direction="note")
+    assert _queries(client, inbox) == inbox_before
+    assert _queries(client, page) == page_before
