@@ -51,7 +51,8 @@ def _clean_subject(subject: str) -> str:
 
 
 def _clean_body(body: str) -> str:
-    text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    # NUL never reaches a text column: PostgreSQL refuses it, and a mail may carry one.
+    text = body.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > MAX_BODY_CHARS:
         raise ValidationError("The message is too long.")
     return text

@@ -799,3 +799,17 @@ def test_concurrent_duplicate_inbound_stores_one_message(world, monkeypatch):
             6,
         ]
         assert Event.objects.filter(type="message.received").count() == rounds
+
+
+@pytest.mark.django_db
+def test_nul_characters_never_reach_the_database(world):
+    # PostgreSQL refuses NUL in text; a mail body carrying one must still be stored.
+    with in_shop(world.tea.id):
+        result = receive_inbound(
+            _inbound(world.tea, "nul@example.jp", subject="件名\x00", body_text="本文\x00続き")
+        )
+        reply = message_reply(
+            actor=actor_for_user(world.operator_tea), ticket=result.ticket, body_text="返信\x00"
+        )
+    assert (result.ticket.subject, result.message.body_text) == ("件名", "本文続き")
+    assert reply.body_text == "返信"
