@@ -3,11 +3,14 @@
 import datetime as dt
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from madoguchi.core import scheduler
 from madoguchi.core.models import Lease
 from madoguchi.core.scheduler import periodic_jobs, register_periodic, run_due_jobs
+from madoguchi.core.tasks import enqueue_on_commit, prune_task_results
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +54,57 @@ def test_a_failing_enqueue_is_logged_and_other_jobs_still_run(jobs, caplog):
     assert jobs == ["count"]
     assert [job.name for job in periodic_jobs()] == ["count", "broken"]
     assert "Could not enqueue periodic job broken" in caplog.text
+
+
+class _RecordingTask:
+    def __init__(self) -> None:
+        self.calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
+
+    def enqueue(self, *args: object, **kwargs: object) -> None:
+        self.calls.append((args, kwargs))
+
+
+def test_enqueue_on_commit_waits_for_the_commit(django_capture_on_commit_callbacks):
+    recording = _RecordingTask()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueue_on_commit(recording, 7, shop_id=3)
+        assert recording.calls == []  # nothing leaves before the transaction commits
+    assert len(callbacks) == 1
+    assert recording.calls == [((7,), {"shop_id": 3})]
+
+
+def test_enqueue_on_commit_is_dropped_on_rollback(django_capture_on_commit_callbacks):
+    recording = _RecordingTask()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                enqueue_on_commit(recording)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    assert (callbacks, recording.calls) == ([], [])
+
+
+def test_prune_task_results_deletes_finished_results_older_than_a_week():
+    now = timezone.now()
+
+    def result(status: str, finished_days_ago: int | None) -> DBTaskResult:
+        return DBTaskResult.objects.create(
+            status=status,
+            finished_at=now - dt.timedelta(days=finished_days_ago)
+            if finished_days_ago is not None
+            else None,
+            args_kwargs={"args": [], "kwargs": {}},
+            task_path="madoguchi.core.tasks.prune_task_results",
+            backend_name="default",
+            run_after=now,
+        )
+
+    old_success = result("SUCCESSFUL", 8)
+    old_failure = result("FAILED", 30)
+    recent = result("SUCCESSFUL", 6)
+    waiting = result("READY", None)
+    assert prune_task_results.call() == 2
+    remaining = set(DBTaskResult.objects.values_list("id", flat=True))
+    assert remaining == {recent.id, waiting.id}
+    assert old_success.id not in remaining and old_failure.id not in remaining
