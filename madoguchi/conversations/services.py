@@ -548,3 +548,35 @@ def _set_tags(
         payload={"added": added, "removed": removed},
     )
     return {"added": added, "removed": removed}
+
+
+@transaction.atomic
+def ticket_route(*, ticket_id: int, assignee: User, rule: str) -> Ticket | None:
+    """Assign a still-unassigned ticket on behalf of the shop's routing rule (a system change).
+
+    Returns None when someone assigned the ticket first; the caller checked `assignee` works
+    the shop.
+    """
+    ticket: Ticket = Ticket.objects.select_for_update().select_related("shop").get(pk=ticket_id)
+    if ticket.assignee_id is not None or not ticket.is_unsolved:
+        return None
+    event_append(
+        shop=ticket.shop,
+        ticket=ticket,
+        type="ticket.assigned",
+        actor_kind=ActorKind.SYSTEM,
+        payload={"old_user_id": None, "new_user_id": assignee.id, "rule": rule},
+    )
+    ticket.assignee = assignee
+    if ticket.status == Status.NEW:
+        _set_status(ticket, Status.OPEN, actor_kind=ActorKind.SYSTEM, user=None)
+    ticket.save()
+    record(
+        actor=None,
+        actor_label=f"routing:{rule}",
+        action=actions.TICKET_ASSIGNED,
+        target=ticket,
+        shop=ticket.shop,
+        changes={"assignee": [None, assignee.id]},
+    )
+    return ticket

@@ -66,3 +66,14 @@ class Event(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError("Event rows are append-only")
+
+
+class ConsumerCursor(models.Model):
+    """How far a background reader (SLA clocks, reports, webhooks) has read the event log."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.position}"

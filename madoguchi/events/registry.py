@@ -40,6 +40,9 @@ _TYPES = [
         1,
         "The loop breaker held back automatic mail to a sender (payload: address, count).",
     ),
+    EventType(
+        "sla.breached", 1, "An SLA target passed unmet (payload: metric, cycle, due_at, policy_id)."
+    ),
     EventType("order.created", 1, "An order was recorded (payload: order_id, number)."),
     EventType("order.status_changed", 1, "Order status changed (payload: order_id, old, new)."),
     EventType("order.paid", 1, "An order was paid in full (payload: order_id, deposit_id)."),

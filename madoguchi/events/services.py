@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from madoguchi.events.models import ActorKind, Event
+from madoguchi.events.models import ActorKind, ConsumerCursor, Event
 from madoguchi.events.registry import get_event_type
 
 if TYPE_CHECKING:
@@ -43,3 +43,14 @@ def event_append(
         payload_version=event_type.version,
         payload=payload or {},
     )
+
+
+def consumer_position(*, name: str) -> int:
+    """Return the id up to which the consumer `name` has processed events (0 when new)."""
+    cursor, _ = ConsumerCursor.objects.get_or_create(name=name)
+    return cursor.position
+
+
+def consumer_advance(*, name: str, position: int) -> None:
+    """Move the consumer's cursor forward (never backwards)."""
+    ConsumerCursor.objects.filter(name=name, position__lt=position).update(position=position)

@@ -18,5 +18,5 @@ class ShopScopeMiddleware:
         user = request.user if request.user.is_authenticated else None
         actor = actor_for_user(user)
         request.actor = actor  # type: ignore[attr-defined]
-        with shop_scope(actor.shop_ids):
+        with shop_scope(actor.shop_ids, workspace_ids=tuple(sorted(actor.workspace_ids))):
             return self.get_response(request)

@@ -18,30 +18,55 @@ from django_scopes.state import get_scope
 _M = TypeVar("_M", bound=models.Model)
 
 
-class ShopScopedManager(models.Manager[_M]):
-    """Filter every query on the active shop scope; without a scope every query raises.
+class _TenantScopedManager(models.Manager[_M]):
+    """Filter every query on one dimension of the active scope; without it every query raises.
 
-    The same rule as django-scopes' `ScopedManager(shop="shop")`, written as a class so that
-    `from_queryset` and the type checker see it.
+    The same rule as django-scopes' `ScopedManager`, written as classes so that `from_queryset`
+    and the type checker see them.
     """
+
+    dimension = ""
+    # Not `field`: a reverse related manager subclasses this one and sets `self.field`.
+    scope_field = ""
 
     def get_queryset(self) -> models.QuerySet[_M]:
         current = get_scope()
         if not current.get("_enabled", True):
             return super().get_queryset()
-        if "shop" not in current:
-            return DisabledQuerySet(self.model, using=self._db, missing_scopes={"shop"})  # type: ignore[no-any-return]
-        shop_ids = current["shop"]
-        if not isinstance(shop_ids, tuple):
-            raise TypeError("The shop scope must be a tuple of ids; use shop_scope()")
-        return super().get_queryset().filter(shop_id__in=shop_ids)
+        if self.dimension not in current:
+            return DisabledQuerySet(self.model, using=self._db, missing_scopes={self.dimension})  # type: ignore[no-any-return]
+        ids = current[self.dimension]
+        if not isinstance(ids, tuple):
+            raise TypeError(f"The {self.dimension} scope must be a tuple of ids; use shop_scope()")
+        return super().get_queryset().filter(**{f"{self.scope_field}__in": ids})
+
+
+class ShopScopedManager(_TenantScopedManager[_M]):
+    """For rows owned by a shop (`shop` foreign key)."""
+
+    dimension = "shop"
+    scope_field = "shop_id"
+
+
+class WorkspaceScopedManager(_TenantScopedManager[_M]):
+    """For rows owned by a workspace (`workspace` foreign key): shifts, skills, contracts."""
+
+    dimension = "workspace"
+    scope_field = "workspace_id"
 
 
 @contextmanager
-def shop_scope(shop_ids: Collection[int]) -> Iterator[None]:
-    """Let queries see exactly these shops (an empty collection sees nothing)."""
-    # A tuple is essential: django-scopes treats None as "no filter".
-    with scope(shop=tuple(shop_ids)):
+def shop_scope(shop_ids: Collection[int], *, workspace_ids: Collection[int] = ()) -> Iterator[None]:
+    """Let queries see exactly these shops and workspaces (empty collections see nothing)."""
+    # Tuples are essential: django-scopes treats None as "no filter".
+    with scope(shop=tuple(shop_ids), workspace=tuple(workspace_ids)):
+        yield
+
+
+@contextmanager
+def in_workspace(workspace_id: int) -> Iterator[None]:
+    """Re-enter one workspace's scope (no shop rows), as a background task does."""
+    with shop_scope((), workspace_ids=(workspace_id,)):
         yield
 
 

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "madoguchi.conversations",
     "madoguchi.commerce",
     "madoguchi.connectors.mail",
+    "madoguchi.operations",
     "madoguchi.demo",
     "madoguchi.search",
 ]

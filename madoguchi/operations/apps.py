@@ -1,0 +1,14 @@
+import datetime as dt
+
+from django.apps import AppConfig
+
+
+class OperationsConfig(AppConfig):
+    name = "madoguchi.operations"
+    label = "operations"
+
+    def ready(self) -> None:
+        from madoguchi.core.scheduler import register_periodic
+        from madoguchi.operations.tasks import process_operations
+
+        register_periodic("operations", dt.timedelta(seconds=10), process_operations.enqueue)

@@ -1,0 +1,225 @@
+"""A shop's business calendar and SLA policies, and the SLA measures stored per ticket."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.tenancy.scoping import ShopScopedManager, WorkspaceScopedManager
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class BusinessCalendarSettings(models.Model):
+    """The shop's calendar: time zone, whether national holidays close it, 24/365 or not."""
+
+    shop = models.OneToOneField(
+        "tenancy.Shop", on_delete=models.CASCADE, related_name="business_calendar"
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Tokyo")
+    observes_national_holidays = models.BooleanField(_("closed on national holidays"), default=True)
+    always_open = models.BooleanField(_("open 24/365"), default=False)
+
+    objects = ShopScopedManager()
+
+    def __str__(self) -> str:
+        return f"calendar of shop {self.shop_id}"
+
+
+class OpeningHours(models.Model):
+    """One opening interval on a weekday; several per day make breaks and split shifts."""
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens_at = models.TimeField(_("opens"))
+    closes_at = models.TimeField(_("closes"), help_text=_("00:00 means midnight at day's end."))
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        ordering = ["weekday", "opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")) | Q(closes_at="00:00"),
+                name="opening_hours_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class Closure(models.Model):
+    """Days the shop is closed: 年末年始, お盆, stock-taking (inclusive dates)."""
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("to"))
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        ordering = ["starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="closure_period_ordered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.starts_on}–{self.ends_on}"
+
+
+class SlaPolicy(models.Model):
+    """Targets for tickets of a shop, chosen by priority and channel (blank matches any).
+
+    The most specific matching policy wins (priority and channel both set, then one, then none);
+    `position` orders policies of equal specificity.
+    """
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    priority = models.CharField(_("priority"), max_length=16, blank=True)
+    channel = models.CharField(_("channel"), max_length=16, blank=True)
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response (minutes)"), null=True, blank=True
+    )
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response (minutes)"), null=True, blank=True
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution (minutes)"), null=True, blank=True
+    )
+    in_business_hours = models.BooleanField(_("count business hours only"), default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaMeasureRecord(models.Model):
+    """A ticket's SLA measure as last computed: what reports read for attainment."""
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(
+        "conversations.Ticket", on_delete=models.CASCADE, related_name="sla_measures"
+    )
+    policy = models.ForeignKey(SlaPolicy, null=True, on_delete=models.SET_NULL, related_name="+")
+    metric = models.CharField(max_length=32)
+    cycle = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True)
+    completed_at = models.DateTimeField(null=True)
+    is_breached = models.BooleanField(default=False)
+    breach_notified_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "metric", "cycle"], name="sla_measure_unique_cycle"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["shop", "due_at"],
+                name="sla_open_due",
+                condition=Q(completed_at__isnull=True),
+            ),
+            models.Index(fields=["shop", "policy", "started_at"], name="sla_attainment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric}#{self.cycle} of ticket {self.ticket_id}"
+
+
+class RoutingSettings(models.Model):
+    """How a shop's new tickets find an operator."""
+
+    class Mode(models.TextChoices):
+        MANUAL = "manual", _("Manual")
+        ROUND_ROBIN = "round_robin", _("Round robin")
+        LEAST_LOAD = "least_load", _("Least load")
+
+    shop = models.OneToOneField("tenancy.Shop", on_delete=models.CASCADE, related_name="routing")
+    mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, default=Mode.MANUAL)
+    max_open_per_operator = models.PositiveSmallIntegerField(
+        _("open tickets per operator (limit)"), null=True, blank=True
+    )
+    requires_language_skill = models.BooleanField(_("match the ticket's language"), default=True)
+    last_assigned_user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    promises_24_7 = models.BooleanField(_("contract promises 24/365 coverage"), default=False)
+
+    objects = ShopScopedManager()
+
+    def __str__(self) -> str:
+        return f"routing of shop {self.shop_id}: {self.mode}"
+
+
+class OperatorProfile(models.Model):
+    """An agency member's working state: on-duty status and language skills."""
+
+    class Duty(models.TextChoices):
+        AVAILABLE = "available", _("Available")
+        AWAY = "away", _("Away")
+        OFFLINE = "offline", _("Offline")
+
+    workspace = models.ForeignKey("tenancy.Workspace", on_delete=models.CASCADE, related_name="+")
+    membership = models.OneToOneField(
+        "tenancy.Membership", on_delete=models.CASCADE, related_name="operator_profile"
+    )
+    duty = models.CharField(_("status"), max_length=16, choices=Duty.choices, default=Duty.OFFLINE)
+    duty_changed_at = models.DateTimeField(null=True, blank=True)
+    languages = models.JSONField(
+        _("languages"), default=list, help_text=_('Language codes, e.g. ["ja", "en"].')
+    )
+
+    objects = WorkspaceScopedManager()
+
+    def __str__(self) -> str:
+        return f"profile of membership {self.membership_id}"
+
+
+class Shift(models.Model):
+    """One scheduled period on duty (day, night, weekend shifts are rows like any other)."""
+
+    workspace = models.ForeignKey("tenancy.Workspace", on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(
+        "tenancy.Membership", on_delete=models.CASCADE, related_name="shifts"
+    )
+    label = models.CharField(_("label"), max_length=50, blank=True)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+
+    objects = WorkspaceScopedManager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["workspace", "starts_at", "ends_at"], name="shift_period")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="shift_period_ordered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"

@@ -1,0 +1,89 @@
+"""Reads that turn a shop's rows into a calendar, a policy and a ticket's SLA history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import QuerySet
+
+from madoguchi.conversations.models import Ticket
+from madoguchi.events.models import Event
+from madoguchi.operations.calendar import BusinessCalendar
+from madoguchi.operations.models import (
+    BusinessCalendarSettings,
+    Closure,
+    OpeningHours,
+    SlaMeasureRecord,
+    SlaPolicy,
+)
+from madoguchi.operations.sla import StatusChange, TicketHistory
+
+# A shop that has not set its hours yet: weekdays 10:00-18:00 with a lunch break.
+DEFAULT_HOURS = ((dt.time(10), dt.time(12)), (dt.time(13), dt.time(18)))
+
+
+def calendar_for_shop(*, shop_id: int) -> BusinessCalendar:
+    """Return the shop's business calendar (the default hours when none are set)."""
+    settings = BusinessCalendarSettings.objects.filter(shop_id=shop_id).first()
+    weekly: dict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
+    for hours in OpeningHours.objects.filter(shop_id=shop_id):
+        weekly[hours.weekday].append((hours.opens_at, hours.closes_at))
+    if not weekly and (settings is None or not settings.always_open):
+        weekly = defaultdict(list, {weekday: list(DEFAULT_HOURS) for weekday in range(5)})
+    closures = [
+        (closure.starts_on, closure.ends_on) for closure in Closure.objects.filter(shop_id=shop_id)
+    ]
+    return BusinessCalendar(
+        time_zone=settings.time_zone if settings else "Asia/Tokyo",
+        weekly_hours=dict(weekly),
+        closures=closures,
+        observes_national_holidays=settings.observes_national_holidays if settings else True,
+        always_open=settings.always_open if settings else False,
+    )
+
+
+def policy_for_ticket(*, ticket: Ticket) -> SlaPolicy | None:
+    """Return the most specific active policy matching the ticket's priority and channel."""
+    candidates = SlaPolicy.objects.filter(shop_id=ticket.shop_id, is_active=True)
+    best: tuple[int, int, int] | None = None
+    chosen = None
+    for policy in candidates:
+        if policy.priority and policy.priority != ticket.priority:
+            continue
+        if policy.channel and policy.channel != ticket.channel:
+            continue
+        rank = (-(bool(policy.priority) + bool(policy.channel)), policy.position, policy.id)
+        if best is None or rank < best:
+            best, chosen = rank, policy
+    return chosen
+
+
+def ticket_history(*, ticket: Ticket) -> TicketHistory:
+    """Return the ticket's SLA-relevant history, read from its events."""
+    customer_messages = []
+    replies = []
+    changes = []
+    events = Event.objects.filter(ticket_id=ticket.id).order_by("id")
+    for event in events.only("type", "occurred_at", "payload"):
+        if event.type == "message.received":
+            customer_messages.append(event.occurred_at)
+        elif event.type == "message.replied":
+            replies.append(event.occurred_at)
+        elif event.type == "ticket.status_changed":
+            changes.append(
+                StatusChange(event.occurred_at, event.payload["old"], event.payload["new"])
+            )
+    return TicketHistory(
+        created_at=ticket.created_at,
+        customer_messages=customer_messages,
+        replies=replies,
+        status_changes=changes,
+    )
+
+
+def ticket_sla_measures(*, ticket_id: int) -> QuerySet[SlaMeasureRecord]:
+    """Return the stored measures of a ticket, unfinished first, soonest due first."""
+    return SlaMeasureRecord.objects.filter(ticket_id=ticket_id).order_by(
+        "completed_at", "due_at", "metric", "cycle"
+    )

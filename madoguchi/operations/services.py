@@ -1,0 +1,240 @@
+"""Keep SLA measures current from the event log and raise breach events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from madoguchi.accounts.models import User
+from madoguchi.conversations.models import Ticket
+from madoguchi.conversations.services import ticket_route
+from madoguchi.events.models import ActorKind, Event
+from madoguchi.events.services import consumer_advance, consumer_position, event_append
+from madoguchi.operations.models import (
+    OperatorProfile,
+    RoutingSettings,
+    Shift,
+    SlaMeasureRecord,
+)
+from madoguchi.operations.routing import Candidate, eligible, pick_least_load, pick_round_robin
+from madoguchi.operations.selectors import calendar_for_shop, policy_for_ticket, ticket_history
+from madoguchi.operations.sla import SlaTargets, compute_measures
+from madoguchi.tenancy.access import shop_staff
+from madoguchi.tenancy.models import Membership, Shop
+from madoguchi.tenancy.scoping import in_shop, unscoped
+
+logger = logging.getLogger(__name__)
+
+SLA_EVENT_TYPES = (
+    "ticket.created",
+    "message.received",
+    "message.replied",
+    "ticket.status_changed",
+    "ticket.priority_changed",
+)
+CURSOR = "operations.sla"
+
+
+def _minutes(value: int | None) -> dt.timedelta | None:
+    return dt.timedelta(minutes=value) if value is not None else None
+
+
+@transaction.atomic
+def sla_refresh(*, ticket_id: int, now: dt.datetime | None = None) -> list[SlaMeasureRecord]:
+    """Recompute the ticket's SLA measures from its events and store them (idempotent)."""
+    now = now or timezone.now()
+    ticket = Ticket.objects.select_related("shop").get(pk=ticket_id)
+    policy = policy_for_ticket(ticket=ticket)
+    if policy is None:
+        SlaMeasureRecord.objects.filter(ticket=ticket).delete()
+        return []
+    targets = SlaTargets(
+        first_response=_minutes(policy.first_response_minutes),
+        next_response=_minutes(policy.next_response_minutes),
+        resolution=_minutes(policy.resolution_minutes),
+        in_business_hours=policy.in_business_hours,
+    )
+    measures = compute_measures(
+        ticket_history(ticket=ticket), targets, calendar_for_shop(shop_id=ticket.shop_id)
+    )
+    records = []
+    kept = []
+    for measure in measures:
+        record, _ = SlaMeasureRecord.objects.update_or_create(
+            ticket=ticket,
+            metric=measure.metric,
+            cycle=measure.cycle,
+            defaults={
+                "shop_id": ticket.shop_id,
+                "policy": policy,
+                "started_at": measure.started_at,
+                "due_at": measure.due_at,
+                "completed_at": measure.completed_at,
+                "is_breached": measure.is_breached(now),
+                "computed_at": now,
+            },
+        )
+        records.append(record)
+        kept.append(record.pk)
+    SlaMeasureRecord.objects.filter(ticket=ticket).exclude(pk__in=kept).delete()
+    return records
+
+
+def sla_process_new_events(*, batch_size: int = 500) -> int:
+    """Refresh the SLAs of tickets touched by events since the consumer cursor; return how many.
+
+    The periodic job that calls this runs under its own lease, so one process reads at a time.
+    """
+    cursor = consumer_position(name=CURSOR)
+    with unscoped("SLA clocks read every shop's new events"):
+        rows = list(
+            Event.objects.filter(id__gt=cursor, type__in=SLA_EVENT_TYPES, ticket__isnull=False)
+            .order_by("id")
+            .values_list("id", "shop_id", "ticket_id")[:batch_size]
+        )
+    touched = {(shop_id, ticket_id) for _id, shop_id, ticket_id in rows}
+    for shop_id, ticket_id in sorted(touched):
+        with in_shop(shop_id):
+            sla_refresh(ticket_id=ticket_id)
+    if rows:
+        consumer_advance(name=CURSOR, position=rows[-1][0])
+    return len(touched)
+
+
+def sla_check_breaches(*, now: dt.datetime | None = None) -> int:
+    """Append one `sla.breached` event for each measure that missed its due time; return how many.
+
+    A measure is breached when it is unfinished past its due time or was finished late; the
+    event is written once (`breach_notified_at`), whichever of refresh or sweep noticed first.
+    """
+    now = now or timezone.now()
+    missed = Q(completed_at__isnull=True) | Q(completed_at__gt=F("due_at"))
+    with unscoped("SLA breach sweep over every shop"):
+        due = list(
+            SlaMeasureRecord.objects.filter(
+                missed, due_at__lte=now, breach_notified_at__isnull=True
+            ).values_list("pk", "shop_id")
+        )
+    notified = 0
+    for record_id, shop_id in due:
+        with in_shop(shop_id), transaction.atomic():
+            record = (
+                SlaMeasureRecord.objects.select_for_update()
+                .select_related("ticket__shop")
+                .filter(pk=record_id, breach_notified_at__isnull=True)
+                .first()
+            )
+            if record is None:
+                continue
+            record.is_breached = True
+            record.breach_notified_at = now
+            record.save(update_fields=["is_breached", "breach_notified_at"])
+            event_append(
+                shop=record.ticket.shop,
+                ticket=record.ticket,
+                type="sla.breached",
+                actor_kind=ActorKind.SYSTEM,
+                payload={
+                    "metric": record.metric,
+                    "cycle": record.cycle,
+                    "due_at": record.due_at.isoformat() if record.due_at else None,
+                    "policy_id": record.policy_id,
+                },
+                occurred_at=now,
+            )
+            notified += 1
+    return notified
+
+
+ROUTING_CURSOR = "operations.routing"
+
+
+def routing_candidates(*, shop: Shop, now: dt.datetime) -> list[Candidate]:
+    """Return the shop's operators with duty, skills and open-ticket load at `now`.
+
+    On duty means: status "available" and a shift covering `now`. Load counts unsolved tickets
+    assigned to the operator in every shop they work, hence the unscoped count.
+    """
+    staff_ids = [user.id for user in shop_staff(shop_id=shop.id)]
+    with unscoped("routing reads operators' duty and load across their shops"):
+        memberships = list(
+            Membership.objects.filter(
+                user_id__in=staff_ids, role=Membership.Role.OPERATOR, is_active=True
+            ).select_related("operator_profile")
+        )
+        on_shift = set(
+            Shift.objects.filter(
+                membership__in=memberships, starts_at__lte=now, ends_at__gt=now
+            ).values_list("membership_id", flat=True)
+        )
+        loads = dict(
+            Ticket.objects.filter(assignee_id__in=staff_ids)
+            .unsolved()
+            .values("assignee_id")
+            .annotate(count=models.Count("id"))
+            .values_list("assignee_id", "count")
+        )
+    candidates: dict[int, Candidate] = {}
+    for membership in memberships:
+        profile: OperatorProfile | None = getattr(membership, "operator_profile", None)
+        is_available = profile is not None and profile.duty == OperatorProfile.Duty.AVAILABLE
+        candidate = Candidate(
+            user_id=membership.user_id,
+            is_on_duty=is_available and membership.id in on_shift,
+            languages=frozenset(profile.languages if profile else ()),
+            open_tickets=loads.get(membership.user_id, 0),
+        )
+        current = candidates.get(candidate.user_id)
+        if current is None or (candidate.is_on_duty and not current.is_on_duty):
+            candidates[candidate.user_id] = candidate
+    return list(candidates.values())
+
+
+def route_ticket(*, ticket_id: int, now: dt.datetime | None = None) -> User | None:
+    """Assign a new unassigned ticket by the shop's routing rule; return the assignee or None."""
+    now = now or timezone.now()
+    ticket = Ticket.objects.select_related("shop").get(pk=ticket_id)
+    settings = RoutingSettings.objects.filter(shop_id=ticket.shop_id).first()
+    if settings is None or settings.mode == RoutingSettings.Mode.MANUAL:
+        return None
+    if ticket.assignee_id is not None or not ticket.is_unsolved:
+        return None
+    pool = eligible(
+        routing_candidates(shop=ticket.shop, now=now),
+        language=ticket.language,
+        max_open=settings.max_open_per_operator,
+        requires_language=settings.requires_language_skill,
+    )
+    pick = pick_least_load if settings.mode == RoutingSettings.Mode.LEAST_LOAD else pick_round_robin
+    user_id = pick(pool, last_user_id=settings.last_assigned_user_id)
+    if user_id is None:
+        return None
+    assignee = User.objects.get(pk=user_id)
+    with transaction.atomic():
+        if ticket_route(ticket_id=ticket.id, assignee=assignee, rule=settings.mode) is None:
+            return None
+        RoutingSettings.objects.filter(pk=settings.pk).update(last_assigned_user=assignee)
+    return assignee
+
+
+def route_new_tickets(*, batch_size: int = 500) -> int:
+    """Route tickets created since the routing cursor; return how many were assigned."""
+    cursor = consumer_position(name=ROUTING_CURSOR)
+    with unscoped("routing reads every shop's new tickets"):
+        rows = list(
+            Event.objects.filter(id__gt=cursor, type="ticket.created")
+            .order_by("id")
+            .values_list("id", "shop_id", "ticket_id")[:batch_size]
+        )
+    assigned = 0
+    for _event_id, shop_id, ticket_id in rows:
+        with in_shop(shop_id):
+            if route_ticket(ticket_id=ticket_id) is not None:
+                assigned += 1
+    if rows:
+        consumer_advance(name=ROUTING_CURSOR, position=rows[-1][0])
+    return assigned
