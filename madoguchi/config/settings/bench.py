@@ -22,4 +22,4 @@ LOGGING = {
 }
 
 # Static files are not collected for benchmarks; WhiteNoise would warn on every start.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at: ")
