@@ -129,8 +129,9 @@ def test_subject_tag_threads_only_for_the_tickets_customer(mail_world, deliver):
     deliver(make_mail(), mail_world.tea)
     (_, ticket) = tickets_of(mail_world.tea)
     tag = f"[#TEA-{ticket.number}]"
-    deliver(make_mail(subject=f"Ｒｅ：{tag} 続き", message_id="tagged@mail.example.com"),
-            mail_world.tea)  # fmt: skip
+    deliver(
+        make_mail(subject=f"Ｒｅ：{tag} 続き", message_id="tagged@mail.example.com"), mail_world.tea
+    )
     deliver(
         make_mail(
             sender="stranger@evil.example",
@@ -148,8 +149,9 @@ def test_subject_tag_threads_only_for_the_tickets_customer(mail_world, deliver):
 
 
 def test_a_reference_to_another_shops_ticket_never_crosses_shops(mail_world, deliver):
-    deliver(make_mail(to=CERAMICS_ADDRESS, message_id="ceramics@mail.example.com"),
-            mail_world.ceramics)  # fmt: skip
+    deliver(
+        make_mail(to=CERAMICS_ADDRESS, message_id="ceramics@mail.example.com"), mail_world.ceramics
+    )
     (_, ceramics_ticket) = tickets_of(mail_world.ceramics)
     hijack = make_mail(
         subject=f"Re: [#CER-{ceramics_ticket.number}] 注文",
@@ -289,8 +291,9 @@ def test_crash_after_commit_before_the_flag_makes_no_duplicate(mail_world, deliv
 
 def test_the_same_row_claimed_twice_is_processed_once(mail_world):
     with scopes_disabled():
-        stored = ingest_raw(shop_ids=[mail_world.tea.id], raw=make_mail(), source="imap",
-                            process=False)  # fmt: skip
+        stored = ingest_raw(
+            shop_ids=[mail_world.tea.id], raw=make_mail(), source="imap", process=False
+        )
         results = [raw_mail_process(raw_mail_id=stored[0].raw_mail_id) for _ in range(2)]
     assert results == ["processed", "processed"]
     assert len(tickets_of(mail_world.tea)) == 2
@@ -417,8 +420,9 @@ def test_attachments_are_stored_under_random_names(mail_world, deliver):
     mail["Subject"] = "請求書"
     mail["Message-ID"] = "<attach@mail.example.com>"
     mail.set_content("添付します。")
-    mail.add_attachment(b"%PDF-1.4 test", maintype="application", subtype="pdf",
-                        filename="請求書.pdf")  # fmt: skip
+    mail.add_attachment(
+        b"%PDF-1.4 test", maintype="application", subtype="pdf", filename="請求書.pdf"
+    )
     deliver(mail.as_bytes(), mail_world.tea)
 
     with scopes_disabled():

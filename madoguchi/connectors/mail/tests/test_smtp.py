@@ -186,16 +186,28 @@ def test_a_row_left_in_sending_is_not_resent_blindly(
     with scopes_disabled():
         # A worker claimed the row and died, perhaps after the server accepted the mail.
         message = Message.objects.create(
-            shop=world.tea, ticket=ticket, direction="outbound", channel="email",
-            body_text="x", delivery_status="queued", created_at=timezone.now(),
-        )  # fmt: skip
+            shop=world.tea,
+            ticket=ticket,
+            direction="outbound",
+            channel="email",
+            body_text="x",
+            delivery_status="queued",
+            created_at=timezone.now(),
+        )
         outbound = OutboundMail.objects.create(
-            shop=world.tea, ticket=ticket, message=message,
-            internet_message_id="x@madoguchi.localhost", from_address=TEA_ADDRESS,
-            to_address="hanako@example.com", subject="s", raw=b"x",
-            status="sending", attempts=1, created_at=timezone.now(),
+            shop=world.tea,
+            ticket=ticket,
+            message=message,
+            internet_message_id="x@madoguchi.localhost",
+            from_address=TEA_ADDRESS,
+            to_address="hanako@example.com",
+            subject="s",
+            raw=b"x",
+            status="sending",
+            attempts=1,
+            created_at=timezone.now(),
             sending_started_at=timezone.now() - dt.timedelta(hours=1),
-        )  # fmt: skip
+        )
         assert outbound_sweep() == {"stale": 1, "requeued": 0}
         outbound.refresh_from_db()
         message.refresh_from_db()

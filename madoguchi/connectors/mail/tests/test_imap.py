@@ -1,0 +1,402 @@
+"""IMAP pull against a real Dovecot on loopback (Debian `dovecot-imapd`).
+
+The fixture starts Dovecot in the foreground with its own config directory, a free port, a
+passwd-file user and a Maildir in a temporary directory, as a non-root mail user (Dovecot
+refuses uid 0). Checklist A 1-3 and 8 of reference/security.md.
+"""
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django_scopes import scopes_disabled
+from imapclient import IMAPClient
+
+from madoguchi.connectors.mail import imap, parsing
+from madoguchi.connectors.mail.models import Mailbox, OutboundMail, RawMail
+from madoguchi.connectors.mail.tests.mail_builders import mail_setup, make_mail
+from madoguchi.conversations.models import Ticket
+from madoguchi.tenancy.scoping import in_shop
+
+DOVECOT = "/usr/sbin/dovecot"
+USER, PASSWORD = "tea", "secret-pass"
+
+CONFIG = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u
+mail_uid = {uid}
+mail_gid = {gid}
+first_valid_uid = {uid}
+{login_users}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = 0
+  }}
+}}
+service submission-login {{
+  inet_listener submission {{
+    port = 0
+  }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _mail_user() -> tuple[int, int, str]:
+    if os.geteuid() != 0:  # running unprivileged: Dovecot runs everything as us
+        me = pwd.getpwuid(os.geteuid())
+        return (
+            me.pw_uid,
+            me.pw_gid,
+            f"default_login_user = {me.pw_name}\ndefault_internal_user = {me.pw_name}",
+        )
+    for name in ("mail", "nobody"):
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return entry.pw_uid, entry.pw_gid, ""
+    pytest.skip("no non-root user (mail or nobody) for Dovecot's mail_uid")
+
+
+@pytest.fixture
+def dovecot():
+    if not Path(DOVECOT).exists():
+        pytest.skip("Dovecot is not installed (Debian package dovecot-imapd)")
+    uid, gid, login_users = _mail_user()
+    # Short path: Dovecot's unix sockets live in base_dir (108-byte limit).
+    root = Path(tempfile.mkdtemp(prefix="dv", dir="/tmp"))
+    root.chmod(0o755)
+    (root / "mail").mkdir()
+    os.chown(root / "mail", uid, gid)
+    (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+    port = free_port()
+    config = root / "dovecot.conf"
+    config.write_text(
+        CONFIG.format(root=root, uid=uid, gid=gid, port=port, login_users=login_users)
+    )
+    process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)])
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    log = (
+                        (root / "dovecot.log").read_text()
+                        if (root / "dovecot.log").exists()
+                        else ""
+                    )
+                    pytest.fail(f"Dovecot did not start: {log}")
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def imap_client(port: int) -> IMAPClient:
+    client = IMAPClient("127.0.0.1", port=port, ssl=False)
+    client.login(USER, PASSWORD)
+    return client
+
+
+def append(port: int, *mails: bytes, folder: str = "INBOX") -> None:
+    client = imap_client(port)
+    for raw in mails:
+        client.append(folder, raw)
+    client.logout()
+
+
+def flags(port: int) -> dict[int, set[bytes]]:
+    client = imap_client(port)
+    client.select_folder("INBOX", readonly=True)
+    result = {
+        uid: set(data[b"FLAGS"])
+        for uid, data in client.fetch(client.search(["ALL"]), ["FLAGS"]).items()
+    }
+    client.logout()
+    return result
+
+
+@pytest.fixture
+def mailbox(world, dovecot, settings):
+    settings.EMAIL_PORT = free_port()  # acknowledgements stay queued
+    mail_setup(world)
+    with scopes_disabled():
+        return Mailbox.objects.create(
+            shop=world.tea,
+            name="support",
+            host="127.0.0.1",
+            port=dovecot,
+            security=Mailbox.Security.NONE,
+            username=USER,
+            password=PASSWORD,
+        )
+
+
+@pytest.fixture
+def poll(mailbox, django_capture_on_commit_callbacks):
+    def poll():
+        with in_shop(mailbox.shop_id), django_capture_on_commit_callbacks(execute=True):
+            fresh = Mailbox.objects.get(pk=mailbox.pk)
+            return imap.mailbox_poll(mailbox=fresh)
+
+    return poll
+
+
+def tickets(shop):
+    with scopes_disabled():
+        return list(
+            Ticket.objects.filter(shop=shop).order_by("number").values_list("subject", flat=True)
+        )
+
+
+def raw_rows(shop):
+    with scopes_disabled():
+        return list(
+            RawMail.objects.filter(shop=shop).order_by("id").values_list("status", "outcome")
+        )
+
+
+def ack_count(shop):
+    with scopes_disabled():
+        return OutboundMail.objects.filter(shop=shop, kind="ack").count()
+
+
+PROCESSED = {b"\\Seen", imap.PROCESSED_FLAG}
+
+
+@pytest.mark.django_db
+def test_poll_stores_new_mail_flags_it_and_remembers_the_uid(world, mailbox, poll, dovecot):
+    append(
+        dovecot,
+        make_mail(message_id="m1@x.example", subject="一通目"),
+        make_mail(message_id="m2@x.example", subject="二通目", sender="b@example.com"),
+    )
+
+    first = poll()
+    second = poll()
+
+    assert (first.stored, first.duplicates, second.stored, second.duplicates) == (2, 0, 0, 0)
+    assert tickets(world.tea)[1:] == ["一通目", "二通目"]
+    assert flags(dovecot) == {1: PROCESSED, 2: PROCESSED}
+    with scopes_disabled():
+        mailbox.refresh_from_db()
+    assert (mailbox.last_seen_uid, mailbox.uid_validity is not None, mailbox.last_error) == (
+        2,
+        True,
+        "",
+    )
+
+
+@pytest.mark.django_db
+def test_poison_mail_between_two_good_ones(world, mailbox, poll, dovecot, monkeypatch):
+    real_parse = parsing.parse_mail
+
+    def parse(raw):
+        if b"POISON" in raw:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_parse(raw)
+
+    monkeypatch.setattr(parsing, "parse_mail", parse)
+    append(
+        dovecot,
+        make_mail(message_id="g1@x.example", subject="good one"),
+        make_mail(message_id="bad@x.example", subject="POISON"),
+        make_mail(message_id="g2@x.example", subject="good two", sender="c@example.com"),
+    )
+
+    poll()
+    # A later run that lost its memory (flags cleared, UID forgotten) imports nothing twice.
+    client = imap_client(dovecot)
+    client.select_folder("INBOX")
+    client.remove_flags([1, 2, 3], [b"\\Seen", imap.PROCESSED_FLAG])
+    client.logout()
+    with scopes_disabled():
+        Mailbox.objects.filter(pk=mailbox.pk).update(last_seen_uid=0)
+    again = poll()
+
+    assert tickets(world.tea)[1:] == ["good one", "good two"]
+    assert raw_rows(world.tea) == [
+        ("processed", "created"),
+        ("failed", ""),
+        ("processed", "created"),
+    ]
+    assert (again.stored, again.duplicates) == (0, 3)
+    assert ack_count(world.tea) == 2
+    with scopes_disabled():
+        failed = RawMail.objects.get(shop=world.tea, status="failed")
+    assert b"Subject: POISON" in bytes(failed.raw)
+
+
+@pytest.mark.django_db
+def test_crash_after_commit_before_flag(world, mailbox, poll, dovecot, monkeypatch):
+    append(dovecot, make_mail(message_id="crash@x.example"))
+
+    def crash(client, mailbox, uid):
+        raise ConnectionResetError("worker killed")
+
+    monkeypatch.setattr(imap, "_mark_processed", crash)
+    with pytest.raises(ConnectionResetError):
+        poll()
+    assert flags(dovecot) == {1: set()}
+    monkeypatch.undo()
+    rerun = poll()
+
+    assert (rerun.stored, rerun.duplicates) == (0, 1)
+    assert len(tickets(world.tea)) == 2
+    assert ack_count(world.tea) == 1
+    assert flags(dovecot) == {1: PROCESSED}
+
+
+@pytest.mark.django_db
+def test_two_fetchers_at_once_make_one_ticket_per_message(
+    world, mailbox, poll, dovecot, monkeypatch
+):
+    append(
+        dovecot,
+        make_mail(message_id="c1@x.example", subject="一"),
+        make_mail(message_id="c2@x.example", subject="二", sender="d@example.com"),
+    )
+    real_ingest = imap.ingest_raw
+    interleaved = []
+
+    def ingest(**kwargs):
+        # Fetcher A has listed and downloaded the mail; fetcher B runs completely right now.
+        if not interleaved:
+            interleaved.append(None)
+            interleaved[0] = poll()
+        return real_ingest(**kwargs)
+
+    monkeypatch.setattr(imap, "ingest_raw", ingest)
+    first = poll()
+
+    assert (interleaved[0].stored, first.stored, first.duplicates) == (2, 0, 2)
+    assert tickets(world.tea)[1:] == ["一", "二"]
+    assert ack_count(world.tea) == 2
+    assert raw_rows(world.tea) == [("processed", "created")] * 2
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_fetcher_threads_at_once_make_one_ticket_per_message(world, mailbox, dovecot):
+    append(
+        dovecot,
+        *[
+            make_mail(message_id=f"t{n}@x.example", subject=f"件名{n}", sender=f"u{n}@example.com")
+            for n in range(5)
+        ],
+    )
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def fetch():
+        try:
+            barrier.wait(10)
+            with in_shop(mailbox.shop_id):
+                imap.mailbox_poll(mailbox=Mailbox.objects.get(pk=mailbox.pk))
+        except Exception as error:
+            errors.append(error)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    threads = [threading.Thread(target=fetch) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    assert sorted(tickets(world.tea)[1:]) == [f"件名{n}" for n in range(5)]
+    assert ack_count(world.tea) == 5
+
+
+@pytest.mark.django_db
+def test_oversized_mail_is_not_downloaded(world, mailbox, poll, dovecot, monkeypatch):
+    with scopes_disabled():
+        Mailbox.objects.filter(pk=mailbox.pk).update(max_message_bytes=4000)
+    big = make_mail(message_id="big@x.example", body="大" * 3000)
+    append(dovecot, big, make_mail(message_id="small@x.example", subject="小さい"))
+    downloads = []
+    real_fetch = IMAPClient.fetch
+
+    def fetch(self, messages, data, modifiers=None):
+        if "BODY.PEEK[]" in data:
+            downloads.extend(messages)
+        return real_fetch(self, messages, data, modifiers)
+
+    monkeypatch.setattr(IMAPClient, "fetch", fetch)
+    result = poll()
+    poll()
+
+    assert downloads == [2]
+    assert (result.stored, result.oversized) == (1, 1)
+    assert tickets(world.tea)[1:] == ["小さい"]
+    with scopes_disabled():
+        notice = RawMail.objects.get(shop=world.tea, outcome="oversize")
+    assert notice.status == "failed"
+    size = int(notice.last_error.split()[2])
+    assert notice.last_error == f"Not downloaded: {size} bytes is over the mailbox limit."
+    assert size == len(big)
+    assert notice.is_reprocessable is False
+    assert flags(dovecot) == {1: PROCESSED, 2: PROCESSED}
+
+
+@pytest.mark.django_db
+def test_processed_mail_can_be_moved_to_a_folder(world, mailbox, poll, dovecot):
+    client = imap_client(dovecot)
+    client.create_folder("Processed")
+    client.logout()
+    with scopes_disabled():
+        Mailbox.objects.filter(pk=mailbox.pk).update(processed_folder="Processed")
+    append(dovecot, make_mail(message_id="move@x.example"))
+
+    poll()
+
+    client = imap_client(dovecot)
+    inbox = client.select_folder("INBOX")[b"EXISTS"]
+    moved = client.select_folder("Processed")[b"EXISTS"]
+    client.logout()
+    assert (inbox, moved) == (0, 1)
+    assert len(tickets(world.tea)) == 2
