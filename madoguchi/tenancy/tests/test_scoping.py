@@ -94,7 +94,7 @@ def test_middleware_gives_an_anonymous_request_an_empty_scope(world):
     response = ShopScopeMiddleware(_middleware_probe(seen))(request)
     assert response.status_code == 200
     assert seen["actor"] is ANONYMOUS
-    assert seen["scope"]["shop"] == ()
+    assert (seen["scope"]["shop"], seen["scope"]["workspace"]) == ((), ())
     assert seen["tickets"] == []
     # Outside the request the scope is gone again.
     with pytest.raises(ScopeError):
@@ -107,4 +107,5 @@ def test_middleware_scopes_a_signed_in_user_to_their_shops(world):
     request.user = world.operator_tea
     ShopScopeMiddleware(_middleware_probe(seen))(request)
     assert seen["scope"]["shop"] == (world.tea.id,)
+    assert seen["scope"]["workspace"] == (world.agency.id,)
     assert seen["tickets"] == [world.tea_ticket]
