@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from madoguchi.accounts.models import User
+from madoguchi.commerce.selectors import orders_for_ticket
 from madoguchi.conversations.forms import (
     VIEW_LABELS,
     InboxFilterForm,
@@ -264,6 +265,8 @@ def _render_ticket(
         "reply_form": reply_form or ReplyForm(),
         "note_form": note_form or NoteForm(),
         "properties_form": (properties_form or _properties_form(ticket)) if is_staff else None,
+        # Orders are staff pages (commerce): the panel follows the same rule.
+        "ticket_orders": orders_for_ticket(ticket) if is_staff else None,
     }
     template = (
         "conversations/_ticket_workspace.html"

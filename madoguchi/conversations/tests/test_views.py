@@ -554,3 +554,30 @@ def test_inbox_and_ticket_page_queries_do_not_grow_with_rows(client, world):
             factories.MessageFactory(ticket=world.tea_ticket, direction="note")
     assert _queries(client, inbox) == inbox_before
     assert _queries(client, page) == page_before
+
+
+def test_ticket_page_shows_the_customers_orders_to_staff_only(client, world):
+    import datetime as dt
+
+    from madoguchi.commerce.services import LineInput, OrderInput, order_create
+
+    with unscoped("test setup"):
+        order_create(
+            shop=world.tea,
+            data=OrderInput(
+                number="YE-2001",
+                placed_at=dt.datetime(2026, 11, 1, 1, 0, tzinfo=dt.UTC),
+                payment_method="bank_transfer",
+                lines=[LineInput(name="煎茶", unit_price=1080, tax_rate=8)],
+                customer=world.tea_ticket.customer,
+            ),
+        )
+    client.force_login(world.operator_tea)
+    page = client.get(ticket_url(world.tea_ticket))
+    assert 'data-testid="orders-panel"' in page.text
+    assert 'data-order="YE-2001"' in page.text
+    assert "¥1,080" in page.text
+    client.force_login(world.client_tea)
+    page = client.get(ticket_url(world.tea_ticket))
+    assert 'data-testid="orders-panel"' not in page.text
+    assert "YE-2001" not in page.text
