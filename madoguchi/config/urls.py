@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("madoguchi.accounts.urls")),
     path("", include("madoguchi.conversations.urls")),
     path("", include("madoguchi.customers.urls")),
+    path("mail/", include("madoguchi.connectors.mail.urls")),
     path("", include("madoguchi.commerce.urls")),
     path("search/", include("madoguchi.search.urls")),
 ]

@@ -30,6 +30,7 @@ from madoguchi.customers.normalize import normalize_email
 from madoguchi.events.models import ActorKind
 from madoguchi.events.services import event_append
 from madoguchi.tenancy.models import Shop
+from madoguchi.tenancy.scoping import unscoped
 
 LOOP_WINDOW = dt.timedelta(hours=1)
 
@@ -85,9 +86,10 @@ def ack_refusal(*, sender: str, is_automated: bool, is_bounce: bool) -> str:
         return "no usable sender"
     if is_noreply_address(sender):
         return "noreply address"
-    if MailAddress.objects.filter(address__iexact=sender).exists() or normalize_email(
-        sender
-    ) == normalize_email(settings.DEFAULT_FROM_EMAIL):
+    address = normalize_email(sender)
+    with unscoped("recognise the addresses of every shop as our own"):
+        is_ours = MailAddress.objects.filter(address=address).exists()
+    if is_ours or address == normalize_email(settings.DEFAULT_FROM_EMAIL):
         return "our own address"
     return ""
 

@@ -1,0 +1,95 @@
+"""Mail pages: the failed-mail list with reprocess and loop alerts, and the shop's mail settings.
+
+Views parse input, authorise through `access_*`, call one service and render.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from madoguchi.connectors.mail import selectors, services
+from madoguchi.connectors.mail.autoreply import (
+    DEFAULT_ACK_BODY,
+    DEFAULT_ACK_SUBJECT,
+    mail_settings_for,
+)
+from madoguchi.core.errors import NotFoundError
+from madoguchi.tenancy.access import Actor, access_shop
+from madoguchi.tenancy.models import Shop
+
+
+def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    shop = access_shop(actor=actor, slug=shop_slug)
+    if not actor.is_staff_for(shop.id):
+        raise NotFoundError("Shop not found")
+    return actor, shop
+
+
+@login_required
+@require_GET
+def failed_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    _, shop = _staff_shop(request, shop_slug)
+    context = {
+        "shop": shop,
+        "failed": selectors.failed_mail(shop=shop),
+        "alerts": selectors.loop_alerts(shop=shop),
+    }
+    return render(request, "mail/failed_list.html", context)
+
+
+@login_required
+@require_POST
+def failed_reprocess(request: HttpRequest, shop_slug: str, raw_mail_id: int) -> HttpResponse:
+    actor, shop = _staff_shop(request, shop_slug)
+    raw_mail = selectors.access_raw_mail(actor=actor, shop=shop, raw_mail_id=raw_mail_id)
+    services.failed_mail_reprocess(actor=actor, raw_mail=raw_mail)
+    messages.success(request, _("The mail will be processed again."))
+    return HttpResponseRedirect(reverse("mail:failed", args=[shop.slug]))
+
+
+@login_required
+@require_GET
+def failed_raw(request: HttpRequest, shop_slug: str, raw_mail_id: int) -> HttpResponse:
+    """Download the original mail, inert: an attachment of type message/rfc822, never rendered."""
+    actor, shop = _staff_shop(request, shop_slug)
+    raw_mail = selectors.access_raw_mail(actor=actor, shop=shop, raw_mail_id=raw_mail_id)
+    response = HttpResponse(bytes(raw_mail.raw), content_type="message/rfc822")
+    response["Content-Disposition"] = f'attachment; filename="mail-{raw_mail.id}.eml"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    actor, shop = _staff_shop(request, shop_slug)
+    current = mail_settings_for(shop)
+    if request.method == "POST":
+        services.mail_settings_update(
+            actor=actor,
+            shop=shop,
+            is_ack_enabled=request.POST.get("is_ack_enabled") == "on",
+            ack_subject=request.POST.get("ack_subject", ""),
+            ack_body=request.POST.get("ack_body", ""),
+            is_subject_threading_enabled=request.POST.get("is_subject_threading_enabled") == "on",
+        )
+        messages.success(request, _("The mail settings were saved."))
+        return HttpResponseRedirect(reverse("mail:settings", args=[shop.slug]))
+    context = {
+        "shop": shop,
+        "settings": current,
+        "can_edit": actor.is_lead_for(shop.id),
+        "addresses": selectors.mail_addresses(shop=shop),
+        "mailboxes": selectors.mailboxes(actor=actor, shop=shop),
+        "default_subject": DEFAULT_ACK_SUBJECT,
+        "default_body": DEFAULT_ACK_BODY,
+    }
+    return render(request, "mail/settings.html", context)
