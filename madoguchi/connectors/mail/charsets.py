@@ -360,10 +360,17 @@ def _decode_q(text: str) -> bytes:
     return _Q_ESCAPE.sub(lambda match: bytes((int(match.group(1), 16),)), data)
 
 
+_NOT_BASE64 = bytes(
+    byte
+    for byte in range(256)
+    if not (chr(byte).isascii() and (chr(byte).isalnum() or chr(byte) in "+/"))
+)
+
+
 def decode_base64(text: str | bytes) -> tuple[bytes, list[str]]:
     """Decode base64 leniently: ignore junk characters, repair missing padding."""
     data = text.encode("ascii", "ignore") if isinstance(text, str) else text
-    cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    cleaned = data.translate(None, _NOT_BASE64)
     problems = []
     if len(cleaned) % 4 == 1:
         cleaned = cleaned[:-1]

@@ -12,6 +12,7 @@
 - `parser_error`: an unexpected error; the best-effort object is still returned
 """
 
+import binascii
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -59,8 +60,10 @@ MAX_REFERENCES = 100
 MAX_BODY_LENGTH = 5_000_000
 MAX_HEADER_LENGTH = 2000
 
-_PARSER = BytesParser(policy=policy.default)
-_HEADERS_ONLY_PARSER = BytesParser(policy=policy.default)
+# compat32 builds the same MIME tree as policy.default without header objects, which cost more
+# than the rest of the parse; every header is read raw (`raw_items()`) and decoded here.
+_PARSER = BytesParser(policy=policy.compat32)
+_HEADERS_ONLY_PARSER = BytesParser(policy=policy.compat32)
 _MULTIPART_HEADER = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?(?:multipart|message)/")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 
@@ -258,6 +261,7 @@ def _flowed(text: str, *, delete_space: bool) -> str:
 class _Part:
     message: Message
     path: str
+    headers: dict[str, str]  # lower-case name -> first raw value
     content_type: Parameters
     disposition: Parameters
 
@@ -273,36 +277,41 @@ class _State:
 
 
 def _describe(message: Message, path: str) -> _Part:
-    content_type = parse_parameters(_raw(message, "content-type") or "text/plain")
-    disposition = parse_parameters(_raw(message, "content-disposition"))
-    return _Part(message, path, content_type, disposition)
+    # Raw values only: `message.get()` builds header objects, the slowest part of `email`.
+    headers: dict[str, str] = {}
+    for name, value in message.raw_items():
+        headers.setdefault(name.lower(), str(value))
+    content_type = parse_parameters(headers.get("content-type") or "text/plain")
+    disposition = parse_parameters(headers.get("content-disposition", ""))
+    return _Part(message, path, headers, content_type, disposition)
 
 
-def _raw(message: Message, name: str) -> str:
-    for key, value in message.raw_items():
-        if key.lower() == name:
-            return str(value)
-    return ""
+_UUENCODE = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
 
 
 def _payload_bytes(part: _Part, defects: _Defects) -> bytes:
-    raw = part.message.get_payload()
-    encoding = str(part.message.get("content-transfer-encoding", "")).strip().lower()
-    if encoding == "base64" and isinstance(raw, str):
-        # The email package returns undecodable base64 as it is; decode what can be decoded.
-        data, problems = decode_base64(raw)
+    """Return the transfer-decoded bytes of a leaf part, leniently."""
+    # `_payload` is read directly: `get_payload()` without decode re-decodes 8-bit text lossily.
+    raw = getattr(part.message, "_payload", None)
+    if not isinstance(raw, str | bytes):
+        return b""
+    data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
+    encoding = clean_line(raw_header_text(part.headers.get("content-transfer-encoding", "")).text)
+    encoding = encoding.split("(", 1)[0].strip().lower()
+    if encoding == "base64":
+        decoded, problems = decode_base64(data)
         defects.extend("transfer_encoding", problems, where=part.path)
-        return data
-    try:
-        payload = part.message.get_payload(decode=True)
-    except Exception as error:  # a transfer encoding the email package chokes on
-        defects.add("transfer_encoding", f"{part.path}: {type(error).__name__}")
-        payload = None
-    if isinstance(payload, bytes):
-        return payload
-    if isinstance(raw, str):
-        return raw.encode("utf-8", "surrogateescape")
-    return b""
+        return decoded
+    if encoding == "quoted-printable":
+        return binascii.a2b_qp(data)
+    if encoding in _UUENCODE:
+        try:
+            payload = part.message.get_payload(decode=True)
+        except Exception as error:  # uuencode is rare and the stdlib decoder strict
+            defects.add("transfer_encoding", f"{part.path}: {type(error).__name__}")
+            return data
+        return payload if isinstance(payload, bytes) else data
+    return data
 
 
 def _text_of(part: _Part, defects: _Defects) -> str:
@@ -375,7 +384,7 @@ def _add_attachment(part: _Part, state: _State) -> None:
     size = len(content)
     if size > MAX_ATTACHMENT_SIZE:
         defects.add("attachment_too_large", f"{part.path}: {size} bytes > {MAX_ATTACHMENT_SIZE}")
-    content_id_values = _message_ids(decode_header_value(_raw(part.message, "content-id")).text)
+    content_id_values = _message_ids(decode_header_value(part.headers.get("content-id", "")).text)
     content_id = content_id_values[0] if content_id_values else None
     disposition = part.disposition.value
     state.attachments.append(
@@ -397,9 +406,7 @@ def _is_body_text(part: _Part) -> bool:
     if part.disposition.value == "attachment":
         return False
     has_name = bool(part.disposition.params.get("filename") or part.content_type.params.get("name"))
-    return not has_name or (
-        part.disposition.value == "inline" and not part.message.get("content-id")
-    )
+    return not has_name or (part.disposition.value == "inline" and "content-id" not in part.headers)
 
 
 def _children(part: _Part) -> list[Message]:
