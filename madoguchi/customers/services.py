@@ -31,12 +31,17 @@ class IdentityInput:
     display_name: str = ""
 
 
+def _text(value: str) -> str:
+    """Return `value` trimmed and without NUL, which channels may send and PostgreSQL refuses."""
+    return value.replace("\x00", "").strip()
+
+
 def _clean_identities(identities: Sequence[IdentityInput]) -> list[tuple[IdentityInput, str]]:
     cleaned = []
     for identity in identities:
         if identity.kind not in ContactIdentity.Kind.values:
             raise ValidationError(f"Unknown contact kind {identity.kind!r}")
-        value = normalize_identity(identity.kind, identity.value)
+        value = normalize_identity(identity.kind, _text(identity.value))
         if value:
             cleaned.append((identity, value))
     return cleaned
@@ -52,15 +57,15 @@ def customer_create(
     actor: User | None = None,
 ) -> Customer:
     """Create a customer with its contact identities in `shop`."""
-    customer = Customer.objects.create(shop=shop, name=name.strip(), name_kana=name_kana.strip())
+    customer = Customer.objects.create(shop=shop, name=_text(name), name_kana=_text(name_kana))
     for identity, value in _clean_identities(identities):
         ContactIdentity.objects.create(
             shop=shop,
             customer=customer,
             kind=identity.kind,
             value=value,
-            display_value=identity.value.strip(),
-            display_name=identity.display_name.strip(),
+            display_value=_text(identity.value),
+            display_name=_text(identity.display_name),
         )
     event_append(
         shop=shop,
@@ -127,8 +132,8 @@ def _add_missing_identities(*, customer: Customer, identities: Sequence[Identity
                     value=value,
                     defaults={
                         "customer": customer,
-                        "display_value": identity.value.strip(),
-                        "display_name": identity.display_name.strip(),
+                        "display_value": _text(identity.value),
+                        "display_name": _text(identity.display_name),
                     },
                 )
         except IntegrityError:

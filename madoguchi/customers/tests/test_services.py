@@ -128,3 +128,20 @@ def test_without_identities_each_call_creates_a_customer(world):
         first, _ = customer_find_or_create(shop=world.tea, name="名無し", identities=[])
         second, created = customer_find_or_create(shop=world.tea, name="名無し", identities=[])
         assert created is True and first != second
+
+
+def test_nul_characters_are_dropped_from_names_and_identities(world):
+    # A chat or LINE payload may carry U+0000; PostgreSQL refuses it in text columns.
+    with in_shop(world.tea.id):
+        customer, created = customer_find_or_create(
+            shop=world.tea,
+            name="山田\x00太郎",
+            identities=[IdentityInput(kind="line", value="U1234\x00", display_name="やまだ\x00")],
+        )
+        assert created is True
+        assert customer.name == "山田太郎"
+        assert _identities(customer) == [("line", "U1234", "U1234", "やまだ")]
+        found, created = customer_find_or_create(
+            shop=world.tea, name="", identities=[IdentityInput(kind="line", value="U1234")]
+        )
+        assert (found, created) == (customer, False)
