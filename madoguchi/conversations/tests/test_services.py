@@ -813,3 +813,37 @@ def test_nul_characters_never_reach_the_database(world):
         )
     assert (result.ticket.subject, result.message.body_text) == ("件名", "本文続き")
     assert reply.body_text == "返信"
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_new_tickets_take_distinct_sequential_numbers(world):
+    threads_count = 4
+    numbers: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads_count)
+
+    def deliver(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            with in_shop(world.tea.id):
+                inbound = _inbound(
+                    world.tea,
+                    f"parallel{index}@example.jp",
+                    identities=[IdentityInput(kind="email", value=f"p{index}@example.jp")],
+                )
+                numbers.append(receive_inbound(inbound).ticket.number)
+        except BaseException as error:  # reported by the test thread below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sorted(numbers) == [2, 3, 4, 5]
+    world.tea.refresh_from_db()
+    assert world.tea.last_ticket_number == 5
