@@ -38,13 +38,23 @@ def shop_token(shop_id: int) -> str:
     return f"_s{shop_id}"
 
 
-def kind_token(kind: str) -> str:
-    return f"_k{kind}"
+# Each kind but tickets gets its own token namespace, so that a customer search reads only
+# customer postings: the index never intersects with a list as long as "every ticket".
+KIND_PREFIXES = {"ticket": "", "customer": "_c", "order": "_o"}
+# Up to this many shops, the shop tokens go into the FTS5 expression (other shops' postings are
+# skipped inside the index); beyond it, the OR of many long lists costs more than it saves.
+MAX_SHOP_TOKENS = 5
+
+
+def kind_tokens(kind: str, tokens: Sequence[str]) -> list[str]:
+    prefix = KIND_PREFIXES[kind]
+    return [prefix + token for token in tokens] if prefix else list(tokens)
 
 
 def document_tokens(*, shop_id: int, kind: str, tokens: Sequence[str]) -> list[str]:
-    """Return the tokens stored for a document: its text's tokens plus shop and kind."""
-    return [shop_token(shop_id), kind_token(kind), *tokens]
+    """Return the tokens stored for a document: its text's tokens in the kind's namespace,
+    and its shop."""
+    return [shop_token(shop_id), *kind_tokens(kind, tokens)]
 
 
 def index_insert(entries: Sequence[tuple[int, Sequence[str]]]) -> None:
@@ -157,17 +167,16 @@ def _fts5_group(tokens: Sequence[str], operator: str) -> str:
 
 
 def fts5_expression(query: ParsedQuery, scope: Scope) -> str:
-    """Return the FTS5 MATCH expression: all required tokens, shop and kind, minus exclusions."""
-    required = [token for term in query.required for token in term.tokens]
-    expression = " AND ".join(
-        [
-            _fts5_group(required, "AND"),
-            _fts5_group([shop_token(shop_id) for shop_id in scope.shop_ids], "OR"),
-            _fts5_group([kind_token(scope.kind)], "AND"),
-        ]
-    )
+    """Return the FTS5 MATCH expression: all required tokens (and shops), minus exclusions."""
+    required = kind_tokens(scope.kind, [token for term in query.required for token in term.tokens])
+    groups = [_fts5_group(required, "AND")]
+    if len(scope.shop_ids) <= MAX_SHOP_TOKENS:
+        groups.append(_fts5_group([shop_token(shop_id) for shop_id in scope.shop_ids], "OR"))
+    expression = " AND ".join(groups)
     for term in query.excluded:
-        expression = f"({expression}) NOT {_fts5_group(term.tokens, 'AND')}"
+        expression = (
+            f"({expression}) NOT {_fts5_group(kind_tokens(scope.kind, term.tokens), 'AND')}"
+        )
     return expression
 
 
@@ -175,12 +184,13 @@ def _tsquery_lexeme(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def tsquery_expression(query: ParsedQuery) -> str:
+def tsquery_expression(query: ParsedQuery, kind: str) -> str:
     """Return the tsquery text: all required lexemes, minus the excluded groups."""
-    required = [token for term in query.required for token in term.tokens]
+    required = kind_tokens(kind, [token for term in query.required for token in term.tokens])
     parts = [" & ".join(_tsquery_lexeme(token) for token in dict.fromkeys(required))]
     for term in query.excluded:
-        parts.append("!(" + " & ".join(_tsquery_lexeme(token) for token in term.tokens) + ")")
+        excluded = kind_tokens(kind, term.tokens)
+        parts.append("!(" + " & ".join(_tsquery_lexeme(token) for token in excluded) + ")")
     return " & ".join(parts)
 
 
@@ -221,7 +231,7 @@ def _sqlite_candidates(
 def _postgres_candidates(
     query: ParsedQuery, scope: Scope, *, before_id: int | None, count: int
 ) -> list[Candidate]:
-    tsquery = tsquery_expression(query)
+    tsquery = tsquery_expression(query, scope.kind)
     params: list[Any] = []
     where = _scope_sql(scope, before_id, params)
     recent_sql = (

@@ -20,9 +20,10 @@ WAVE_DASHES = "~\u301c\uff5e\u223c\u3030\u2053"
 DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe63\uff0d\u30fc\uff70"
 LONG_VOWEL = "\u30fc"
 
-_WAVE_TABLE = str.maketrans(dict.fromkeys(WAVE_DASHES, "~"))
+_WAVES = re.compile(f"[{re.escape(WAVE_DASHES[1:])}]")
 _WHITESPACE = re.compile(r"\s+")
-_DASH_RUN = re.compile(f"[{re.escape(DASHES)}]")
+_DASH = re.compile(f"[{re.escape(DASHES)}]")
+_KATAKANA_RUN = re.compile("[\u30a1-\u30f6\u30fd\u30fe]+")
 
 # Katakana ァ..ヶ (U+30A1..U+30F6) sit exactly 0x60 above hiragana ぁ..ゖ; the iteration marks
 # ヽヾ follow the same offset (U+30FD..U+30FE -> U+309D..U+309E).
@@ -37,16 +38,14 @@ def is_kana(char: str) -> bool:
 
 def normalize_text(raw: str) -> str:
     """Return the stored and displayed form of `raw` (see the module docstring)."""
-    text = unicodedata.normalize("NFKC", raw).translate(_WAVE_TABLE)
+    text = _WAVES.sub("~", unicodedata.normalize("NFKC", raw))
     text = _WHITESPACE.sub(" ", text).strip()
-    if not _DASH_RUN.search(text):
-        return text
-    chars = list(text)
-    for index, char in enumerate(chars):
-        if char in DASHES:
-            previous = chars[index - 1] if index else ""
-            chars[index] = LONG_VOWEL if previous and is_kana(previous) else "-"
-    return "".join(chars)
+
+    def dash(match: re.Match[str]) -> str:
+        start = match.start()
+        return LONG_VOWEL if start and is_kana(text[start - 1]) else "-"
+
+    return _DASH.sub(dash, text)
 
 
 def _fold_char(char: str) -> str:
@@ -57,7 +56,8 @@ def _fold_char(char: str) -> str:
 
 def fold(text: str) -> str:
     """Return `text` (already normalised) lower-cased, katakana as hiragana; same length."""
-    folded = text.translate(_KANA_TABLE)
+    # str.translate walks every character in Python; translating only katakana runs is faster.
+    folded = _KATAKANA_RUN.sub(lambda match: match.group().translate(_KANA_TABLE), text)
     lowered = folded.lower()
     # Lower-casing only ever lengthens a character, so equal lengths mean a 1:1 mapping.
     if len(lowered) == len(folded):

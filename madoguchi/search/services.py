@@ -93,7 +93,9 @@ def _ticket_documents(ticket: Ticket) -> list[SearchDocument]:
 
 
 def _customer_document(customer: Customer) -> SearchDocument:
-    parts = [customer.name, customer.name_kana]
+    # Names are typed with and without a space between family and given name (山田 太郎).
+    names = [normalize_text(customer.name), normalize_text(customer.name_kana)]
+    parts = [*names, *(name.replace(" ", "") for name in names if " " in name)]
     for identity in ContactIdentity.objects.filter(customer=customer).order_by("id"):
         parts.append(identity.display_value)
         if identity.value != identity.display_value and identity.kind != "line":

@@ -28,7 +28,7 @@ CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 def _cjk_tokens(run: str, *, for_query: bool) -> list[str]:
     if len(run) == 1:
         return [run]
-    bigrams = [run[index : index + 2] for index in range(len(run) - 1)]
+    bigrams = list(map(str.__add__, run, run[1:]))
     if for_query:
         return bigrams
     return [*run, *bigrams]

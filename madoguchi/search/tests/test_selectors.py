@@ -222,6 +222,16 @@ def test_customers_by_name_kana_email_phone_and_line_name(
     assert found_customer_ids(world.operator_tea, "高田") == []
 
 
+def test_customer_names_match_with_or_without_the_space(
+    world: Any, make_customer: MakeCustomer
+) -> None:
+    hanako = make_customer("佐藤　花子", name_kana="サトウ ハナコ")
+    assert found_customer_ids(world.operator_tea, "佐藤花子") == [hanako.id]
+    assert found_customer_ids(world.operator_tea, "佐藤 花子") == [hanako.id]
+    assert found_customer_ids(world.operator_tea, "さとうはなこ") == [hanako.id]
+    assert found_customer_ids(world.operator_tea, "藤花") == [hanako.id]
+
+
 def test_status_filter_lists_no_customers(world: Any, make_customer: MakeCustomer) -> None:
     make_customer("山田太郎")
     assert run(world.operator_tea, "山田", status="open").customers.hits == []
