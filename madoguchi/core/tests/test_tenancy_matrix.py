@@ -19,6 +19,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from madoguchi.audit.models import AuditEntry
 from madoguchi.conversations.models import Message, Ticket
@@ -120,6 +121,29 @@ def _tea_deposit(world: Any) -> None:
         )
 
 
+def _tea_raw_mail(world: Any) -> None:
+    from madoguchi.connectors.mail.models import RawMail
+
+    raw = b"Subject: matrix\r\n\r\nmatrix-raw-body\r\n"
+    with unscoped("test setup"):
+        RawMail.objects.create(
+            id=9001,
+            shop=world.tea,
+            source="smtp",
+            raw=raw,
+            size=len(raw),
+            sha256="0" * 64,
+            idempotency_key="matrix",
+            subject="マトリクスの失敗メール",
+            status="failed",
+            received_at=timezone.now(),
+        )
+
+
+def _mail(name: str, **kwargs: Any) -> Callable[[Any], str]:
+    return lambda world: reverse(f"mail:{name}", kwargs={"shop_slug": world.tea.slug, **kwargs})
+
+
 def _commerce(name: str, **kwargs: Any) -> Callable[[Any], str]:
     return lambda world: reverse(f"commerce:{name}", kwargs={"shop_slug": world.tea.slug, **kwargs})
 
@@ -218,6 +242,19 @@ SHOP_ROUTES: dict[str, Route] = {
         302,
         setup=_tea_deposit,
     ),
+    "mail:failed": Route(
+        "GET", _mail("failed"), marker=lambda world: "マトリクスの失敗メール", setup=_tea_raw_mail
+    ),
+    "mail:raw": Route(
+        "GET",
+        _mail("raw", raw_mail_id=9001),
+        marker=lambda world: "matrix-raw-body",
+        setup=_tea_raw_mail,
+    ),
+    "mail:reprocess": Route(
+        "POST", _mail("reprocess", raw_mail_id=9001), expected=302, setup=_tea_raw_mail
+    ),
+    "mail:settings": Route("GET", _mail("settings"), **_SHOP_NAME),
     "search:results": Route(
         "GET",
         lambda world: reverse("search:results") + f"?q={quote('お茶')}&shop={world.tea.slug}",
@@ -261,6 +298,11 @@ def snapshot(world: Any) -> tuple[Any, ...]:
             )
         )
         tags = tuple(Ticket.tags.through.objects.order_by("id").values_list("id", flat=True))
+        mail: tuple[Any, ...] = ()
+        if apps.is_installed("madoguchi.connectors.mail"):
+            from madoguchi.connectors.mail.models import RawMail
+
+            mail = tuple(RawMail.objects.order_by("id").values_list("id", "status", "attempts"))
         commerce: tuple[Any, ...] = ()
         if apps.is_installed("madoguchi.commerce"):
             from madoguchi.commerce.models import Deposit, Order
@@ -270,6 +312,7 @@ def snapshot(world: Any) -> tuple[Any, ...]:
                 tuple(Deposit.objects.order_by("id").values_list("id", "match_state")),
             )
         return (
+            mail,
             commerce,
             Message.objects.count(),
             Event.objects.count(),
