@@ -261,7 +261,7 @@ def webhook(request: HttpRequest, token: str) -> HttpResponse:
         )
     if connection is None:
         return HttpResponse(status=404)
-    headers = {key: value for key, value in request.headers.items()}
+    headers = request.headers  # case-insensitive, as HTTP header names are
     if not verify(connection, raw_body, headers):
         return HttpResponse(status=401)
     with in_shop(connection.shop_id):

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -54,7 +55,7 @@ def verify_eccube(raw_body: bytes, header: str, secret: str) -> bool:
     return hmac.compare_digest(mac, (header or "").strip().lower())
 
 
-def verify(connection: CommerceConnection, raw_body: bytes, headers: dict[str, str]) -> bool:
+def verify(connection: CommerceConnection, raw_body: bytes, headers: Mapping[str, str]) -> bool:
     """Check the delivery's signature with the connection's secret."""
     if connection.platform == CommerceConnection.Platform.SHOPIFY:
         return verify_shopify(
@@ -64,7 +65,7 @@ def verify(connection: CommerceConnection, raw_body: bytes, headers: dict[str, s
 
 
 def delivery_store(
-    *, connection: CommerceConnection, raw_body: bytes, headers: dict[str, str]
+    *, connection: CommerceConnection, raw_body: bytes, headers: Mapping[str, str]
 ) -> tuple[WebhookDelivery, bool]:
     """Store a verified delivery; return (delivery, created). A repeated id is stored once."""
     names = SHOPIFY_HEADERS if connection.platform == "shopify" else ECCUBE_HEADERS

@@ -77,8 +77,10 @@ def _yen(raw: str) -> int:
     text = text.replace("円", "").strip()
     if not text:
         return 0
+    if not re.fullmatch(r"\d+(?:\.0+)?", text):
+        raise ValueError(f"not a yen amount: {raw!r}")
     value = float(text)
-    if value < 0 or value != int(value):
+    if value != int(value):
         raise ValueError(f"not a yen amount: {raw!r}")
     return int(value)
 
@@ -89,7 +91,10 @@ def _when(raw: str, tz: ZoneInfo) -> dt.datetime:
         raise ValueError("no order date")
     text = re.sub(r"^(\d{4})/(\d{1,2})/(\d{1,2})", r"\1-\2-\3", text)
     text = re.sub(r"-(\d)(?=\D|$)", r"-0\1", text)
-    parsed = dt.datetime.fromisoformat(text.replace(" +", "+").replace(" -", "-"))
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace(" +", "+").replace(" -", "-"))
+    except ValueError as error:
+        raise ValueError(f"not a date: {raw!r}") from error
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed
