@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from madoguchi.audit.models import AuditEntry
 from madoguchi.commerce.banking import zengin
@@ -11,7 +12,7 @@ from madoguchi.commerce.models import Deposit, Order, OrderImport, OrderRequest,
 from madoguchi.commerce.tests.helpers import make_order
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
-TODAY = dt.date.today()
+TODAY = timezone.localdate()
 
 
 @pytest.fixture
@@ -196,7 +197,11 @@ def test_reminder_list_shows_overdue_transfers_only(operator, world, tea_order):
 def test_order_csv_upload_shows_progress_and_errors(
     operator, world, django_capture_on_commit_callbacks
 ):
-    content = "Name,Created at,Lineitem name,Lineitem price,Lineitem quantity\n#1,2026-11-01 10:00:00,茶,1080,1\n#2,x,茶,1080,1\n"
+    content = (
+        "Name,Created at,Lineitem name,Lineitem price,Lineitem quantity\n"
+        "#1,2026-11-01 10:00:00,茶,1080,1\n"
+        "#2,x,茶,1080,1\n"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = operator.post(
             "/commerce/tea/orders/import/",
