@@ -499,6 +499,7 @@ def ticket_update(
         )
         ticket.assignee = assignee
         if assignee is not None and ticket.status == Status.NEW:
+            changes["status"] = [ticket.status, Status.OPEN]
             _set_status(ticket, Status.OPEN, actor_kind=ActorKind.OPERATOR, user=user)
     if category is not _UNSET and (category.id if category else None) != ticket.category_id:
         if category is not None and category.shop_id != shop.id:
@@ -519,7 +520,8 @@ def ticket_update(
             changes["tags"] = tag_changes
     if changes:
         ticket.save()
-        action = actions.TICKET_ASSIGNED if set(changes) == {"assignee"} else actions.TICKET_UPDATED
+        only_assignment = status is _UNSET and set(changes) <= {"assignee", "status"}
+        action = actions.TICKET_ASSIGNED if only_assignment else actions.TICKET_UPDATED
         record(actor=user, action=action, target=ticket, shop=shop, changes=changes)
         search_index_ticket_on_commit(ticket.id)
     return ticket

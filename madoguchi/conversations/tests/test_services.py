@@ -652,7 +652,7 @@ def test_update_assignee_opens_a_new_ticket(world):
             world.tea.id,
             "conversations.ticket",
             str(ticket.id),
-            {"assignee": [None, operator.id]},
+            {"assignee": [None, operator.id], "status": ["new", "open"]},
         )
     ]
     unassigned = _update(world, assignee=None)
