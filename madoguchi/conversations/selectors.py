@@ -108,13 +108,18 @@ def inbox_page(
     return InboxPage(tickets=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None)
 
 
-def inbox_counts(*, actor: Actor) -> dict[str, int]:
-    """Return the number of tickets in each saved view, for the sidebar."""
+def inbox_counts(*, actor: Actor, cap: int | None = None) -> dict[str, int]:
+    """Return the number of tickets in each saved view, for the sidebar.
+
+    With `cap`, each count stops at `cap` (show it as "999+" for a cap of 1000): the database
+    then reads at most `cap` index entries per view instead of every open ticket.
+    """
     counts: dict[str, int] = {}
     for view in InboxView.ALL:
         if view == InboxView.SOLVED:
             continue
-        counts[view] = inbox_queryset(actor=actor, filters=InboxFilters(view=view)).count()
+        tickets = inbox_queryset(actor=actor, filters=InboxFilters(view=view)).order_by()
+        counts[view] = (tickets[:cap] if cap is not None else tickets).count()
     return counts
 
 

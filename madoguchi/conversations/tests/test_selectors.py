@@ -162,6 +162,17 @@ def test_inbox_counts(world, inbox):
         assert inbox_counts(actor=admin) == {"mine": 0, "unassigned": 4, "open": 8, "pending": 2}
 
 
+def test_inbox_counts_stop_at_the_cap(world, inbox):
+    admin = actor_for_user(world.admin)
+    with shop_scope(admin.shop_ids):
+        assert inbox_counts(actor=admin, cap=3) == {
+            "mine": 0,
+            "unassigned": 3,
+            "open": 3,
+            "pending": 2,
+        }
+
+
 def test_keyset_pagination_walks_every_ticket_once_in_order(world):
     # 60 tickets in groups of three that tie on activity; odd groups carry microseconds.
     with unscoped("test setup: many tickets"):
