@@ -17,7 +17,51 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _SKIPPED_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
-MAX_HTML_TO_TEXT_LENGTH = 5_000_000
+# Beyond these the HTML is not rendered (zammad's 5,000-link rule, security.md A.9): the
+# sanitizer and HTMLParser grow faster than linearly with nesting depth and size.
+MAX_HTML_LENGTH = 1_000_000
+MAX_HTML_DEPTH = 300
+MAX_HTML_TAGS = 50_000
+MAX_HTML_LINKS = 5_000
+_VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+     "source", "track", "wbr"}
+)  # fmt: skip
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+
+
+def html_complexity_problem(html: str) -> str | None:
+    """Return why `html` is too big or too deep to render, or None when it is fine."""
+    if len(html) > MAX_HTML_LENGTH:
+        return f"HTML of {len(html)} characters exceeds {MAX_HTML_LENGTH}"
+    depth = 0
+    links = 0
+    for count, match in enumerate(_TAG.finditer(html), start=1):
+        if count > MAX_HTML_TAGS:
+            return f"more than {MAX_HTML_TAGS} HTML tags"
+        name = match.group(2).lower()
+        if match.group(1):
+            depth = max(0, depth - 1)
+            continue
+        if name == "a":
+            links += 1
+            if links > MAX_HTML_LINKS:
+                return f"more than {MAX_HTML_LINKS} links"
+        if name in _VOID_TAGS or match.group(3):
+            continue
+        depth += 1
+        if depth > MAX_HTML_DEPTH:
+            return f"HTML nested deeper than {MAX_HTML_DEPTH} elements"
+    return None
+
+
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+def html_to_text_quickly(html: str) -> str:
+    """Return the text of HTML too complex for `html_to_text`: tags dropped by one regex."""
+    text = unescape(_ANY_TAG.sub(" ", html))
+    return _MANY_BLANK_LINES.sub("\n\n", re.sub(r"[ \t]+", " ", text)).strip()
 
 
 class _TextExtractor(HTMLParser):
@@ -64,8 +108,8 @@ _MANY_BLANK_LINES = re.compile(r"\n[ \t\u3000]*(?:\n[ \t\u3000]*){2,}")
 
 def html_to_text(html: str) -> str:
     """Return readable plain text for an HTML body (scripts and styles dropped)."""
-    if len(html) > MAX_HTML_TO_TEXT_LENGTH:
-        html = html[:MAX_HTML_TO_TEXT_LENGTH]
+    if html_complexity_problem(html):
+        return html_to_text_quickly(html)
     extractor = _TextExtractor()
     try:
         extractor.feed(html)

@@ -7,7 +7,7 @@
 - `address`: an address that was rejected as ambiguous or invalid; `missing_from`
 - `date`, `message_id`: unusable values
 - `body_charset`, `transfer_encoding`, `mime_structure`: body and MIME problems
-- `too_many_parts`, `nesting_too_deep`, `message_too_large`: limits that were applied
+- `too_many_parts`, `nesting_too_deep`, `message_too_large`, `html_too_complex`: limits applied
 - `attachment_name`, `attachment_type`, `attachment_too_large`: attachment findings
 - `parser_error`: an unexpected error; the best-effort object is still returned
 """
@@ -38,7 +38,11 @@ from madoguchi.connectors.mail.automation import (
     bounce_report,
     looks_like_bounce,
 )
-from madoguchi.connectors.mail.bodies import html_to_text
+from madoguchi.connectors.mail.bodies import (
+    html_complexity_problem,
+    html_to_text,
+    html_to_text_quickly,
+)
 from madoguchi.connectors.mail.charsets import (
     clean_line,
     decode_base64,
@@ -601,10 +605,15 @@ def _parse(raw: bytes, defects: _Defects) -> ParsedMail:
         state.plain.append(text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", ""))
 
     html_source = "\n".join(state.html)
-    body_html = sanitize_html(html_source) if html_source.strip() else None
+    body_html = None
+    html_problem = html_complexity_problem(html_source) if html_source.strip() else None
+    if html_problem:
+        defects.add("html_too_complex", f"{html_problem}; the HTML is not shown")
+    elif html_source.strip():
+        body_html = sanitize_html(html_source)
     body_text = "\n".join(text for text in state.plain if text.strip()) if state.plain else ""
     if not body_text.strip() and html_source.strip():
-        body_text = html_to_text(html_source)
+        body_text = html_to_text_quickly(html_source) if html_problem else html_to_text(html_source)
 
     reasons = automation_reasons(headers)
     is_bounce = has_tree and looks_like_bounce(message, headers, subject)

@@ -356,3 +356,24 @@ def test_empty_input():
     parsed = parse_mail(b"")
     assert parsed.body_text == ""
     assert parsed.defects == (Defect("missing_from", "no From header"),)
+
+
+@pytest.mark.parametrize(
+    ("html", "detail"),
+    [
+        ("<div>" * 20_000 + "深い" + "</div>" * 20_000, "HTML nested deeper than 300 elements"),
+        ("<b><p>" * 5_000 + "深い", "HTML nested deeper than 300 elements"),
+        (
+            "".join(f'<a href="https://e.example/{i}">l</a>' for i in range(5_001)) + "深い",
+            "more than 5000 links",
+        ),
+        ("<p>x</p>" * 60_000 + "深い", "more than 50000 HTML tags"),
+        ("&amp;" * 210_000 + "深い", "HTML of 1050002 characters exceeds 1000000"),
+    ],
+)
+def test_pathological_html_falls_back_to_text(html, detail):
+    raw = build(["From: a@example.jp", "Content-Type: text/html; charset=utf-8"], html)
+    parsed = parse_mail(raw)
+    assert parsed.body_html is None
+    assert parsed.body_text.endswith("深い")
+    assert parsed.defects == (Defect("html_too_complex", f"{detail}; the HTML is not shown"),)
