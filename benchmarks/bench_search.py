@@ -91,7 +91,7 @@ CHANNELS = ["email", "email", "email", "web_form", "line", "phone"]
 
 
 def run(scale: str) -> list[Result]:
-    return run_engines(__name__, scale, dataset="search")
+    return run_engines(__name__, scale, dataset="search_v2")
 
 
 @dataclass(frozen=True)
@@ -156,8 +156,11 @@ def _documents(total_tickets: int, shop_ids: Sequence[int]) -> Iterator[_Documen
             "tracking": "-".join(str(rng.randint(1000, 9999)) for _ in range(3)),
         }
         subject = rng.choice(SUBJECTS).format(**values)
+        inquiry = rng.choice(INQUIRIES)
+        if "{order}" not in inquiry:
+            inquiry += "（注文番号：{order}）"
         messages = [
-            rng.choice(INQUIRIES).format(**values),
+            inquiry.format(**values),
             rng.choice(REPLIES).format(**values),
             rng.choice(FOLLOW_UPS).format(**values),
         ]
@@ -208,7 +211,7 @@ def _cached_documents(total_tickets: int, shop_ids: Sequence[int]) -> Iterator[_
 
     Cutting the tokens is the slow part of seeding; both engines read the same file.
     """
-    path = BENCH_DIR / f"search-documents-v2-{total_tickets}-{'-'.join(map(str, shop_ids))}.tsv"
+    path = BENCH_DIR / f"search-documents-v3-{total_tickets}-{'-'.join(map(str, shop_ids))}.tsv"
     if not path.exists():
         partial = path.with_suffix(".partial")
         with partial.open("w", encoding="utf-8") as out:

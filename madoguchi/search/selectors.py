@@ -122,10 +122,12 @@ def _scope_for(
     )
 
 
-def _search_kind(
-    parsed: ParsedQuery, scope: fulltext.Scope, shops: dict[int, Shop], limit: int
-) -> SearchGroup:
-    group = SearchGroup(kind=scope.kind)
+def _matching_rows(
+    parsed: ParsedQuery, scope: fulltext.Scope, limit: int
+) -> tuple[list[fulltext.Candidate], bool]:
+    """Return up to `limit` matching documents (one per object), newest first, and whether
+    there are more."""
+    accepted: list[fulltext.Candidate] = []
     seen: set[int] = set()
     verify = parsed.needs_verification
     batch = limit * 4 if verify else limit + 1
@@ -139,28 +141,29 @@ def _search_kind(
                 continue
             if verify and not contains_all(row.content, parsed.required):
                 continue
-            if len(group.hits) == limit:
-                group.has_more = True
-                return group
+            if len(accepted) == limit:
+                return accepted, True
             seen.add(row.object_id)
-            group.hits.append(
-                SearchHit(
-                    kind=row.kind,
-                    object_id=row.object_id,
-                    shop=shops[row.shop_id],
-                    number=row.number,
-                    title_html=highlight(normalize_text(row.title), parsed.required),
-                    snippet_html=snippet(row.content, parsed.required),
-                    status=row.status,
-                    channel=row.channel,
-                    activity_at=row.activity_at,
-                    is_internal=row.is_internal,
-                )
-            )
+            accepted.append(row)
         if len(rows) < batch:
             break
         before_id = rows[-1].id
-    return group
+    return accepted, False
+
+
+def _hit(row: fulltext.Candidate, shop: Shop, parsed: ParsedQuery) -> SearchHit:
+    return SearchHit(
+        kind=row.kind,
+        object_id=row.object_id,
+        shop=shop,
+        number=row.number,
+        title_html=highlight(normalize_text(row.title), parsed.required),
+        snippet_html=snippet(row.content, parsed.required),
+        status=row.status,
+        channel=row.channel,
+        activity_at=row.activity_at,
+        is_internal=row.is_internal,
+    )
 
 
 def search(
@@ -188,8 +191,13 @@ def search(
         shop_ids = tuple(s for s in shop_ids if s == filters.shop_id)
     if parsed.is_empty or not shop_ids:
         return results
-    shops = Shop.objects.in_bulk(shop_ids)
-    for kind in kinds:
-        scope = _scope_for(kind, actor, shop_ids, filters)
-        groups[kind] = _search_kind(parsed, scope, shops, limit)
+    found = {
+        kind: _matching_rows(parsed, _scope_for(kind, actor, shop_ids, filters), limit)
+        for kind in kinds
+    }
+    hit_shop_ids = {row.shop_id for rows, _ in found.values() for row in rows}
+    shops = Shop.objects.in_bulk(hit_shop_ids) if hit_shop_ids else {}
+    for kind, (rows, has_more) in found.items():
+        hits = [_hit(row, shops[row.shop_id], parsed) for row in rows]
+        groups[kind] = SearchGroup(kind=kind, hits=hits, has_more=has_more)
     return results
