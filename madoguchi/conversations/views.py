@@ -117,6 +117,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
                 for key in InboxView.ALL
             ],
             "can_create_tickets": any(actor.is_staff_for(s.id) for s in shops),
+            "works_current_shop": shop is not None and actor.is_staff_for(shop.id),
         }
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))

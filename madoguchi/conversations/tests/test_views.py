@@ -69,6 +69,18 @@ def test_inbox_of_a_supervisor_lists_both_shops(client, world):
     assert references(response) == ["#CER-1"]
 
 
+def test_inbox_links_the_shop_tools_of_the_selected_shop_for_staff(client, world):
+    client.force_login(world.operator_tea)
+    response = client.get(reverse("conversations:inbox"), {"shop": "tea"})
+    assert 'data-testid="shop-tools"' in response.text
+    assert f'href="{reverse("commerce:order_list", args=["tea"])}"' in response.text
+    assert 'data-testid="shop-tools"' not in client.get(reverse("conversations:inbox")).text
+    client.force_login(world.client_tea)
+    response = client.get(reverse("conversations:inbox"), {"shop": "tea"})
+    assert response.status_code == 200
+    assert 'data-testid="shop-tools"' not in response.text
+
+
 def test_inbox_filter_for_a_shop_of_another_tenant_is_404(client, world):
     client.force_login(world.operator_tea)
     response = client.get(reverse("conversations:inbox"), {"shop": "ceramics"})
