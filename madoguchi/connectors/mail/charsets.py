@@ -302,12 +302,33 @@ def sniff_decode(data: bytes) -> Decoded:
     return cp932
 
 
+# Python codecs that are no mail charset: transforms and escapes, read by sniffing instead.
+_NOT_MAIL_CODECS = frozenset(
+    {"idna", "punycode", "raw-unicode-escape", "unicode-escape", "undefined"}
+)
+_LABEL = re.compile(r"[a-z0-9][a-z0-9_.:+\-]{0,39}")
+
+
 def normalize_label(charset: str | None) -> str:
     """Return the charset label lower-cased, without quotes, spaces or RFC 2231 language."""
     if not charset:
         return ""
     label = charset.strip().strip("\"'").strip().lower()
     return label.split("*", 1)[0]
+
+
+def _decode_with(codec_name: str, data: bytes) -> Decoded | None:
+    """Decode with a Python codec; None when the codec cannot decode these bytes at all."""
+    try:
+        return Decoded(data.decode(codec_name), codec_name)
+    except UnicodeDecodeError:
+        problem = f"invalid {codec_name} bytes replaced with U+FFFD"
+        try:
+            return Decoded(data.decode(codec_name, "replace"), codec_name, [problem])
+        except Exception:  # a codec without "replace" support (idna-like)
+            return None
+    except Exception:  # a codec that is no text encoding (a bytes transform)
+        return None
 
 
 def decode_bytes(data: bytes, charset: str | None) -> Decoded:
@@ -329,22 +350,23 @@ def decode_bytes(data: bytes, charset: str | None) -> Decoded:
     if label in ("", "ascii"):
         return sniff_decode(data)
     try:
+        if not _LABEL.fullmatch(label):
+            raise LookupError(label)
         codec = codecs.lookup(label)
     except LookupError:
         decoded = sniff_decode(data)
         decoded.problems.insert(0, f"unknown charset {label[:40]!r}; read as {decoded.charset}")
         return decoded
-    if codec.name in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"):
-        pass  # not ASCII-compatible, but a real label: decode as asked
-    try:
-        return Decoded(data.decode(codec.name), codec.name)
-    except UnicodeDecodeError:
-        text = data.decode(codec.name, "replace")
-        return Decoded(text, codec.name, [f"invalid {codec.name} bytes replaced with U+FFFD"])
-    except Exception:  # a codec that cannot decode at all (e.g. a text transform)
+    if codec.name in _NOT_MAIL_CODECS:
         decoded = sniff_decode(data)
-        decoded.problems.insert(0, f"unusable charset {label[:40]!r}")
+        decoded.problems.insert(0, f"unusable charset {label!r}")
         return decoded
+    decoded_by_codec = _decode_with(codec.name, data)
+    if decoded_by_codec is not None:
+        return decoded_by_codec
+    decoded = sniff_decode(data)
+    decoded.problems.insert(0, f"unusable charset {label[:40]!r}")
+    return decoded
 
 
 # RFC 2047 encoded words; the charset may carry an RFC 2231 language suffix (*ja).

@@ -154,3 +154,13 @@ def test_folded_header_is_unfolded():
 def test_invalid_base64_in_encoded_word_is_repaired():
     decoded = decode_header_value("=?UTF-8?B?5rOo5paH?= =?UTF-8?B?5rOo5pa?=")
     assert decoded.text == "注文注\ufffd"
+
+
+def test_labels_that_are_no_mail_charset_are_sniffed():
+    for label in ("base64", "rot13", "idna", "unicode_escape", "undefined", "zlib"):
+        decoded = decode_bytes("注文".encode(), label)
+        assert decoded.text == "注文"
+        assert decoded.problems == [f"unusable charset {label!r}"]
+    decoded = decode_bytes("注文".encode(), "utf\x00-8")
+    assert decoded.text == "注文"
+    assert decoded.problems == ["unknown charset 'utf\\x00-8'; read as utf-8"]
