@@ -11,6 +11,7 @@ alone, an amount alone, a partial or an over-payment is never applied.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable
@@ -33,6 +34,8 @@ SCORE_NAME_COMBINED = 90
 SCORE_PARTIAL_NAME_AMOUNT = 70
 SCORE_NUMBER_AMOUNT_DIFFERS = 60
 SCORE_NAME_AMOUNT_DIFFERS = 50
+SCORE_SIMILAR_NAME_AMOUNT = 75
+SIMILAR_NAME_RATIO = 0.75
 SCORE_AMOUNT_ONLY = 40
 SCORE_AMOUNT_FEE_ONLY = 30
 CERTAIN_SCORE = 90
@@ -195,7 +198,14 @@ class Matcher:
                     distance = (received_on - self.orders[order_id].placed_on).days
                     amount_only.append((distance, order_id, fee))
         for _, order_id, fee in sorted(amount_only)[:MAX_AMOUNT_ONLY]:
-            if fee:
+            # A misspelt name (one kana off) ranks the order first; a person still decides.
+            if remitter.key and any(
+                difflib.SequenceMatcher(None, remitter.key, key).ratio() >= SIMILAR_NAME_RATIO
+                for key in self.orders[order_id].name_keys
+            ):
+                reasons = ("similar_name", "amount" if not fee else "amount_less_fee")
+                offer((order_id,), SCORE_SIMILAR_NAME_AMOUNT, reasons, fee)
+            elif fee:
                 offer((order_id,), SCORE_AMOUNT_FEE_ONLY, ("amount_less_fee",), fee)
             else:
                 offer((order_id,), SCORE_AMOUNT_ONLY, ("amount",), 0)
@@ -207,7 +217,10 @@ class Matcher:
         if not ranked:
             return Decision(state="unmatched")
         best = ranked[0]
-        rivals = [c for c in ranked[1:] if c.score >= RIVAL_SCORE]
+        # A near-miss spelling is weaker than an exact reading: it ranks, it does not block.
+        rivals = [
+            c for c in ranked[1:] if c.score >= RIVAL_SCORE and "similar_name" not in c.reasons
+        ]
         numbered_set = set(numbered)
         points_elsewhere = bool(numbered_set) and not numbered_set & set(best.order_ids)
         if best.score >= CERTAIN_SCORE and not rivals and not points_elsewhere:

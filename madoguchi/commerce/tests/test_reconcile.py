@@ -129,3 +129,21 @@ def test_a_number_pointing_elsewhere_blocks_the_name_match(world):
         deposit(world.tea, 5400, "10002ﾔﾏﾀﾞﾀﾛｳ", "conflict")
         states = reconcile(world.tea)
         assert states["conflict"].match_state == "review"
+
+
+def test_a_misspelt_name_ranks_its_order_first_but_is_not_applied(world):
+    with in_shop(world.tea.id):
+        make_order(world.tea, 10001, 5400, kana="ヤマダ タロウ")
+        make_order(world.tea, 10002, 5400, kana="スズキ ハナコ")
+        deposit(world.tea, 5400, "ﾔﾏﾀﾞ ﾀﾛﾇ", "typo")
+        states = reconcile(world.tea)
+        assert states["typo"].match_state == "review"
+        ranked = [
+            (c.score, c.reasons, [o.number for o in c.orders.all()])
+            for c in states["typo"].candidates.all()
+        ]
+        assert ranked == [
+            (75, ["similar_name", "amount"], ["10001"]),
+            (40, ["amount"], ["10002"]),
+        ]
+        assert Payment.objects.count() == 0

@@ -20,6 +20,10 @@ def test_a_month_of_deposits_is_reconciled_without_a_wrong_match(world):
         result = deposits_reconcile(shop=world.tea)
         counts = evaluate(month=month, shop=world.tea)
     print(counts)
+    # The seeded month: 774 deposits, 659 with enough evidence to apply without a person.
+    assert (counts["deposits"], counts["matchable"]) == (774, 659)
+    assert (counts["matchable_applied_correctly"], counts["matchable_in_review"]) == (649, 10)
+    assert (counts["other_in_review"], counts["other_unmatched"]) == (75, 40)
     assert counts["applied_wrong"] == 0
     assert counts["matchable"] > 600
     assert counts["matchable_applied_correctly"] * 100 >= counts["matchable"] * 98
