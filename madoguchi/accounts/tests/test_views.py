@@ -20,6 +20,8 @@ def test_login_page_renders(english, world):
     assert 'name="username"' in response.text
     assert 'type="password"' in response.text
     assert "Sign out" not in response.text
+    assert "{#" not in response.text  # a template comment never leaks into the page
+    assert '"allowEval":false' in response.text  # htmx configured for a strict CSP
 
 
 def test_sign_in_with_email_and_password_lands_in_the_inbox(english, world):
