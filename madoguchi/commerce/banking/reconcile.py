@@ -203,8 +203,8 @@ class Matcher:
                 difflib.SequenceMatcher(None, remitter.key, key).ratio() >= SIMILAR_NAME_RATIO
                 for key in self.orders[order_id].name_keys
             ):
-                reasons = ("similar_name", "amount" if not fee else "amount_less_fee")
-                offer((order_id,), SCORE_SIMILAR_NAME_AMOUNT, reasons, fee)
+                similar = ("similar_name", "amount" if not fee else "amount_less_fee")
+                offer((order_id,), SCORE_SIMILAR_NAME_AMOUNT, similar, fee)
             elif fee:
                 offer((order_id,), SCORE_AMOUNT_FEE_ONLY, ("amount_less_fee",), fee)
             else:
