@@ -9,6 +9,7 @@ TICKET_ASSIGNED = "ticket.assigned"
 MESSAGE_ADDED = "message.added"
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_VIEWED = "customer.viewed"
+CUSTOMER_MERGED = "customer.merged"
 DEMO_LOADED = "demo.loaded"
 # mail
 MAIL_REPROCESSED = "mail.reprocessed"
@@ -40,6 +41,7 @@ ALL = frozenset(
         MESSAGE_ADDED,
         CUSTOMER_CREATED,
         CUSTOMER_VIEWED,
+        CUSTOMER_MERGED,
         DEMO_LOADED,
         MAIL_REPROCESSED,
         MAIL_SETTINGS_CHANGED,

@@ -9,6 +9,9 @@ urlpatterns = [
     path("", include("madoguchi.conversations.urls")),
     path("", include("madoguchi.customers.urls")),
     path("mail/", include("madoguchi.connectors.mail.urls")),
+    path("line/", include("madoguchi.connectors.line.urls")),
+    path("", include("madoguchi.connectors.webform.urls")),
+    path("phone/", include("madoguchi.connectors.phone.urls")),
     path("", include("madoguchi.commerce.urls")),
     path("search/", include("madoguchi.search.urls")),
 ]

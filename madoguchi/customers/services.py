@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import ForeignObjectRel
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
@@ -19,6 +20,7 @@ from madoguchi.search.services import search_index_customer_on_commit
 
 if TYPE_CHECKING:
     from madoguchi.accounts.models import User
+    from madoguchi.tenancy.access import Actor
     from madoguchi.tenancy.models import Shop
 
 
@@ -138,3 +140,59 @@ def _add_missing_identities(*, customer: Customer, identities: Sequence[Identity
                 )
         except IntegrityError:
             continue
+
+
+@transaction.atomic
+def customer_merge(*, actor: Actor, source: Customer, target: Customer) -> Customer:
+    """Merge `source` into `target` (same shop): its identities, tickets and every other row
+    that points at it move to `target`, then `source` is deleted. Staff of the shop only."""
+    from madoguchi.tenancy.access import require_staff
+
+    require_staff(actor=actor, shop_id=source.shop_id)
+    if source.shop_id != target.shop_id:
+        raise ValidationError("Both customers must belong to the same shop.")
+    if source.pk == target.pk:
+        raise ValidationError("A customer cannot be merged into itself.")
+    locked = list(
+        Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
+    )
+    if len(locked) != 2:
+        raise ValidationError("The customer no longer exists.")
+    moved: dict[str, int] = {}
+    # Every foreign key to Customer, including those without a reverse accessor ("+").
+    for relation in Customer._meta.get_fields(include_hidden=True):
+        if relation.concrete or not (relation.one_to_many or relation.one_to_one):
+            continue
+        if not isinstance(relation, ForeignObjectRel):
+            continue
+        related_model = relation.related_model
+        if isinstance(related_model, str):
+            continue
+        manager = related_model._base_manager
+        count = manager.filter(**{relation.field.name: source}).update(
+            **{relation.field.name: target}
+        )
+        if count:
+            moved[f"{related_model._meta.label_lower}.{relation.field.name}"] = count
+    if not target.name and source.name:
+        target.name = source.name
+        target.save(update_fields=["name", "updated_at"])
+    source_id = source.pk
+    event_append(
+        shop=target.shop,
+        type="customer.merged",
+        actor_kind=ActorKind.OPERATOR,
+        actor_user=actor.user,
+        payload={"source_id": source_id, "target_id": target.pk},
+    )
+    record(
+        actor=actor.user,
+        action=actions.CUSTOMER_MERGED,
+        target=target,
+        shop=target.shop,
+        changes={"source_id": source_id, "moved": moved},
+    )
+    source.delete()
+    search_index_customer_on_commit(source_id)
+    search_index_customer_on_commit(target.pk)
+    return target

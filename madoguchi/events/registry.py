@@ -26,6 +26,21 @@ _TYPES = [
     EventType("ticket.tags_changed", 1, "Tags changed (payload: added, removed)."),
     EventType("customer.created", 1, "A customer record was created (payload: customer_id)."),
     EventType(
+        "customer.merged",
+        1,
+        "A customer was merged into another and deleted (payload: source_id, target_id).",
+    ),
+    EventType(
+        "line.followed",
+        1,
+        "A LINE user added the shop's account (payload: line_event_id, customer_id, is_unblocked).",
+    ),
+    EventType(
+        "line.unfollowed",
+        1,
+        "A LINE user blocked the shop's account (payload: line_event_id, customer_id).",
+    ),
+    EventType(
         "mail.bounced",
         1,
         "A mail we sent bounced (payload: raw_mail_id, status, recipient, is_permanent).",

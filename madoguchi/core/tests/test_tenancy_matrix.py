@@ -140,6 +140,13 @@ def _tea_raw_mail(world: Any) -> None:
         )
 
 
+def _tea_second_customer(world: Any) -> None:
+    from madoguchi.customers.models import Customer
+
+    with unscoped("test setup"):
+        Customer.objects.get_or_create(id=9001, defaults={"shop": world.tea, "name": "LINE客"})
+
+
 def _mail(name: str, **kwargs: Any) -> Callable[[Any], str]:
     return lambda world: reverse(f"mail:{name}", kwargs={"shop_slug": world.tea.slug, **kwargs})
 
@@ -161,6 +168,10 @@ PUBLIC: dict[str, Route] = {
     # Shops' carts call it; the token in the path is the credential, an unknown one is 404.
     "commerce:webhook": Route(
         "POST", lambda world: reverse("commerce:webhook", args=["unknown-token"]), expected=404
+    ),
+    # LINE calls it; the channel's public id is in the path, the signature is the credential.
+    "line:webhook": Route(
+        "POST", lambda world: reverse("line:webhook", args=["unknown-channel"]), expected=404
     ),
 }
 
@@ -255,6 +266,16 @@ SHOP_ROUTES: dict[str, Route] = {
         "POST", _mail("reprocess", raw_mail_id=9001), expected=302, setup=_tea_raw_mail
     ),
     "mail:settings": Route("GET", _mail("settings"), **_SHOP_NAME),
+    "line:deliveries": Route(
+        "GET", lambda world: reverse("line:deliveries", args=[world.tea.slug]), **_SHOP_NAME
+    ),
+    "line:customer_merge": Route(
+        "POST",
+        lambda world: reverse("line:customer_merge", args=[world.tea.slug, 9001]),
+        lambda world: {"target": str(world.tea_ticket.customer_id)},
+        302,
+        setup=_tea_second_customer,
+    ),
     "search:results": Route(
         "GET",
         lambda world: reverse("search:results") + f"?q={quote('お茶')}&shop={world.tea.slug}",

@@ -1,0 +1,345 @@
+"""Turn stored LINE webhook deliveries into customers, tickets and messages.
+
+`webhook_store` keeps the raw body first; `webhook_process` handles each event once (the unique
+`(channel, webhookEventId)` row is written in the same transaction as the message). Images are
+downloaded from the content API when the event arrives: LINE deletes them after a while.
+A failing event leaves the delivery failed with its error and is retried; events already done
+are skipped on the retry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from madoguchi.connectors.line import client
+from madoguchi.connectors.line.models import LineChannel, LineEvent, LineInbound, LineWebhook
+from madoguchi.connectors.mail.attachments import effective_content_type
+from madoguchi.conversations.models import Attachment, Channel, Message, Ticket
+from madoguchi.conversations.services import InboundMessage, receive_inbound
+from madoguchi.core.tasks import enqueue_on_commit
+from madoguchi.customers.models import ContactIdentity, Customer
+from madoguchi.customers.services import IdentityInput, customer_find, customer_find_or_create
+from madoguchi.events.models import ActorKind
+from madoguchi.events.services import event_append
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAYS = (
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}
+
+
+def webhook_store(*, channel: LineChannel, body: bytes) -> LineWebhook:
+    """Store a verified delivery and queue its processing after the commit."""
+    from madoguchi.connectors.line.tasks import process_webhook_task
+
+    row = LineWebhook.objects.create(
+        shop_id=channel.shop_id, channel=channel, body=body, received_at=timezone.now()
+    )
+    enqueue_on_commit(process_webhook_task, row.shop_id, row.id)
+    return row
+
+
+def _event_time(event: dict[str, Any]) -> dt.datetime:
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, int | float) and timestamp > 0:
+        return dt.datetime.fromtimestamp(timestamp / 1000, tz=dt.UTC)
+    return timezone.now()
+
+
+def _event_key(event: dict[str, Any]) -> str:
+    key = event.get("webhookEventId")
+    if isinstance(key, str) and key:
+        return key[:128]
+    canonical = json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+
+
+def _source(event: dict[str, Any]) -> tuple[str, str]:
+    """Return (the LINE user id, where a push goes: the user, group or room)."""
+    source = event.get("source")
+    if not isinstance(source, dict):
+        return "", ""
+    user_id = str(source.get("userId", ""))[:64]
+    kind = source.get("type")
+    target = {"group": source.get("groupId"), "room": source.get("roomId")}.get(str(kind))
+    return user_id, str(target or user_id)[:64]
+
+
+@dataclass
+class Prepared:
+    """What an event needs from the network, fetched before its transaction."""
+
+    display_name: str = ""
+    content: client.Content | None = None
+
+
+def _prepare(channel: LineChannel, event: dict[str, Any]) -> Prepared:
+    prepared = Prepared()
+    user_id, _ = _source(event)
+    if user_id and event.get("type") in ("follow", "message", "postback"):
+        try:
+            prepared.display_name = client.profile_display_name(channel, user_id)
+        except (client.LineApiError, ValueError) as error:
+            logger.info("LINE profile of %s not fetched: %s", user_id, error)
+    message = event.get("message")
+    if event.get("type") == "message" and isinstance(message, dict):
+        provider = message.get("contentProvider") or {}
+        if message.get("type") == "image" and provider.get("type", "line") == "line":
+            max_bytes: int = settings.MADOGUCHI["ATTACHMENT_MAX_BYTES"]
+            try:
+                prepared.content = client.message_content(
+                    channel, str(message.get("id", "")), max_bytes=max_bytes
+                )
+            except client.LineApiError as error:
+                if error.status is None and "larger" in error.detail:
+                    prepared.content = None  # too large: the text says so, nothing to retry
+                else:
+                    raise
+    return prepared
+
+
+def message_text(message: dict[str, Any], *, has_content: bool = True) -> str:
+    """Render a LINE message object as the text the operator reads."""
+    kind = message.get("type")
+    if kind == "text":
+        return str(message.get("text", ""))
+    if kind == "image":
+        return "[画像]" if has_content else "[画像] (取得できませんでした)"
+    if kind == "sticker":
+        keywords = message.get("keywords")
+        label = str(message.get("text") or "")
+        if not label and isinstance(keywords, list) and keywords:
+            label = ", ".join(str(word) for word in keywords[:3])
+        return f"[スタンプ] {label}".strip()
+    if kind == "location":
+        parts = [str(message.get("title") or ""), str(message.get("address") or "")]
+        place = " ".join(part for part in parts if part)
+        position = f"({message.get('latitude')},{message.get('longitude')})"
+        return f"[位置情報] {place} {position}".replace("  ", " ")
+    if kind == "video":
+        return "[動画]"
+    if kind == "audio":
+        return "[音声]"
+    if kind == "file":
+        return f"[ファイル] {message.get('fileName', '')}".strip()
+    return f"[未対応のメッセージ: {str(kind)[:32]}]"
+
+
+def _open_ticket_id(customer: Customer | None) -> int | None:
+    """The customer's latest LINE ticket that is not closed: new messages join it."""
+    if customer is None:
+        return None
+    ticket_id: int | None = (
+        Ticket.objects.filter(shop_id=customer.shop_id, customer=customer, channel=Channel.LINE)
+        .exclude(status=Ticket.Status.CLOSED)
+        .order_by("-last_activity_at", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return ticket_id
+
+
+def _save_image(message: Message, content: client.Content, message_id: str) -> None:
+    content_type, _ = effective_content_type(content.content_type, content.data)
+    extension = IMAGE_EXTENSIONS.get(content_type, "bin")
+    stored = Attachment(
+        shop_id=message.shop_id,
+        message=message,
+        filename=f"line-{message_id}.{extension}"[:255],
+        content_type=content_type[:127] or "application/octet-stream",
+        size=len(content.data),
+        sha256=hashlib.sha256(content.data).hexdigest(),
+    )
+    stored.file.save("attachment", ContentFile(content.data), save=False)
+    stored.save()
+
+
+def _handle(
+    channel: LineChannel, webhook: LineWebhook | None, event: dict[str, Any], prepared: Prepared
+) -> str:
+    kind = str(event.get("type", ""))[:32]
+    mode = str(event.get("mode", ""))[:16]
+    key = _event_key(event)
+    _, push_to = _source(event)
+    at = _event_time(event)
+    shop = channel.shop
+    row = LineEvent.objects.create(
+        shop=shop,
+        channel=channel,
+        webhook=webhook,
+        webhook_event_id=key,
+        type=kind,
+        mode=mode,
+        source_id=push_to,
+        outcome=LineEvent.Outcome.IGNORED,
+        occurred_at=at,
+    )
+    identities = (
+        [
+            IdentityInput(
+                kind=ContactIdentity.Kind.LINE, value=push_to, display_name=prepared.display_name
+            )
+        ]
+        if push_to
+        else []
+    )
+    if kind in ("follow", "unfollow"):
+        if not identities:
+            return "ignored"
+        customer: Customer | None
+        if kind == "follow":
+            customer, _ = customer_find_or_create(
+                shop=shop, name=prepared.display_name, identities=identities
+            )
+        else:
+            customer = customer_find(shop=shop, identities=identities)
+        outcome = LineEvent.Outcome.FOLLOW if kind == "follow" else LineEvent.Outcome.UNFOLLOW
+        LineEvent.objects.filter(pk=row.pk).update(outcome=outcome)
+        event_append(
+            shop=shop,
+            type=f"line.{kind}ed",
+            actor_kind=ActorKind.CUSTOMER,
+            actor_customer=customer,
+            payload={
+                "line_event_id": row.id,
+                "customer_id": customer.id if customer else None,
+                "is_unblocked": bool((event.get("follow") or {}).get("isUnblocked", False)),
+            },
+            occurred_at=at,
+        )
+        return kind
+    if kind == "message" and isinstance(event.get("message"), dict):
+        message = event["message"]
+        body = message_text(message, has_content=prepared.content is not None)
+        external_id = str(message.get("id") or key)
+        quote_token = str(message.get("quoteToken", ""))[:255]
+    elif kind == "postback" and isinstance(event.get("postback"), dict):
+        body = f"[ポストバック] {event['postback'].get('data', '')}"
+        external_id = key
+        quote_token = ""
+    else:
+        return "ignored"
+    if not identities:
+        return "ignored"
+    existing = customer_find(shop=shop, identities=identities)
+    result = receive_inbound(
+        InboundMessage(
+            shop_id=shop.id,
+            channel=Channel.LINE,
+            external_id=external_id[:255],
+            body_text=body or "[空のメッセージ]",
+            identities=identities,
+            customer_name=prepared.display_name,
+            received_at=at,
+            ticket_id=_open_ticket_id(existing),
+        )
+    )
+    LineEvent.objects.filter(pk=row.pk).update(
+        outcome=LineEvent.Outcome.MESSAGE, message=result.message
+    )
+    if result.is_duplicate:
+        return "duplicate"
+    if prepared.content is not None:
+        _save_image(result.message, prepared.content, external_id)
+    reply_token = event.get("replyToken") if mode != "standby" else ""
+    LineInbound.objects.create(
+        shop=shop,
+        message=result.message,
+        channel=channel,
+        push_to=push_to,
+        reply_token=str(reply_token or "")[:255],
+        quote_token=quote_token,
+        received_at=timezone.now(),
+    )
+    return "message"
+
+
+def event_process(
+    channel: LineChannel, event: dict[str, Any], webhook: LineWebhook | None = None
+) -> str:
+    """Handle one event once; return what happened ("duplicate" for an event seen before)."""
+    key = _event_key(event)
+    if LineEvent.objects.filter(channel=channel, webhook_event_id=key).exists():
+        return "duplicate"
+    prepared = _prepare(channel, event)
+    try:
+        with transaction.atomic():
+            return _handle(channel, webhook, event, prepared)
+    except IntegrityError:
+        if LineEvent.objects.filter(channel=channel, webhook_event_id=key).exists():
+            return "duplicate"
+        raise
+
+
+def webhook_process(*, webhook_id: int) -> str:
+    """Process a stored delivery; safe to run again (done events are skipped)."""
+    row = LineWebhook.objects.select_related("channel", "channel__shop").get(pk=webhook_id)
+    if row.status == LineWebhook.Status.PROCESSED:
+        return row.status
+    LineWebhook.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+    attempts = row.attempts + 1
+    errors: list[str] = []
+    try:
+        payload = json.loads(bytes(row.body).decode("utf-8"))
+        events = payload.get("events") if isinstance(payload, dict) else None
+    except (UnicodeDecodeError, ValueError) as error:
+        events, errors = None, [f"Unreadable body: {error}"]
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict):
+            continue
+        try:
+            event_process(row.channel, event, row)
+        except Exception as error:
+            logger.warning("LINE event of webhook %s failed: %s", row.id, error)
+            errors.append(f"{type(error).__name__}: {error}"[:500])
+    if not errors:
+        LineWebhook.objects.filter(pk=row.pk).update(
+            status=LineWebhook.Status.PROCESSED,
+            processed_at=timezone.now(),
+            last_error="",
+            next_attempt_at=None,
+        )
+        return LineWebhook.Status.PROCESSED
+    retry = attempts < MAX_ATTEMPTS and events is not None
+    LineWebhook.objects.filter(pk=row.pk).update(
+        status=LineWebhook.Status.FAILED,
+        last_error="\n".join(errors)[:2000],
+        next_attempt_at=timezone.now() + RETRY_DELAYS[attempts - 1] if retry else None,
+    )
+    return LineWebhook.Status.FAILED
+
+
+def webhook_sweep(*, now: dt.datetime | None = None) -> int:
+    """Re-queue deliveries whose task was lost or whose retry is due (every shop)."""
+    from madoguchi.connectors.line.tasks import process_webhook_task
+
+    now = now or timezone.now()
+    stale_received = LineWebhook.objects.filter(
+        status=LineWebhook.Status.RECEIVED, received_at__lt=now - dt.timedelta(minutes=5)
+    )
+    due_failed = LineWebhook.objects.filter(
+        status=LineWebhook.Status.FAILED, next_attempt_at__lte=now
+    )
+    rows = list(stale_received.values_list("shop_id", "id")) + list(
+        due_failed.values_list("shop_id", "id")
+    )
+    for shop_id, webhook_id in rows:
+        process_webhook_task.enqueue(shop_id, webhook_id)
+    return len(rows)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from madoguchi.connectors.line import views
+
+app_name = "line"
+urlpatterns = [
+    path("webhook/<str:public_id>/", views.webhook, name="webhook"),
+    path("<slug:shop_slug>/deliveries/", views.deliveries, name="deliveries"),
+    path(
+        "<slug:shop_slug>/customers/<int:pk>/merge/",
+        views.customer_merge_view,
+        name="customer_merge",
+    ),
+]

@@ -1,0 +1,101 @@
+"""LINE pages: the webhook, the shop's LINE deliveries (errors visible), merging a LINE customer."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from madoguchi.connectors.line.client import signature_is_valid
+from madoguchi.connectors.line.models import LineChannel, LineOutbound
+from madoguchi.connectors.line.processing import webhook_store
+from madoguchi.core.errors import NotFoundError, ValidationError
+from madoguchi.customers.models import Customer
+from madoguchi.customers.selectors import access_customer
+from madoguchi.customers.services import customer_merge
+from madoguchi.tenancy.access import Actor, access_shop
+from madoguchi.tenancy.models import Shop
+from madoguchi.tenancy.scoping import in_shop, unscoped
+
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Verify the signature over the raw body, store the delivery, answer 200 at once."""
+    with unscoped("LINE webhook: the channel is found by its public id before any shop scope"):
+        channel = LineChannel.objects.filter(public_id=public_id, is_active=True).first()
+    if channel is None:
+        return HttpResponse(status=404)
+    if int(request.headers.get("Content-Length") or 0) > MAX_WEBHOOK_BYTES:
+        return HttpResponse(status=413)
+    body = request.body
+    if not signature_is_valid(
+        body, request.headers.get("X-Line-Signature", ""), channel.channel_secret
+    ):
+        return HttpResponse(status=401)
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return HttpResponse(status=400)
+    if not isinstance(payload, dict) or not payload.get("events"):
+        return HttpResponse(status=200)  # LINE's connection check: nothing to store
+    with in_shop(channel.shop_id):
+        webhook_store(channel=channel, body=body)
+    return HttpResponse(status=200)
+
+
+def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    shop = access_shop(actor=actor, slug=shop_slug)
+    if not actor.is_staff_for(shop.id):
+        raise NotFoundError("Shop not found")
+    return actor, shop
+
+
+@login_required
+@require_GET
+def deliveries(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    """The shop's LINE channels and recent replies, failed ones first with LINE's error."""
+    _, shop = _staff_shop(request, shop_slug)
+    outbound = (
+        LineOutbound.objects.filter(shop=shop)
+        .select_related("ticket", "ticket__shop", "message")
+        .order_by("-created_at", "-id")[:100]
+    )
+    failed = [row for row in outbound if row.status == LineOutbound.Status.FAILED]
+    others = [row for row in outbound if row.status != LineOutbound.Status.FAILED]
+    context = {
+        "shop": shop,
+        "channels": LineChannel.objects.filter(shop=shop),
+        "failed": failed,
+        "others": others,
+        "webhook_base": request.build_absolute_uri("/line/webhook/"),
+    }
+    return render(request, "line/deliveries.html", context)
+
+
+@login_required
+@require_POST
+def customer_merge_view(request: HttpRequest, shop_slug: str, pk: int) -> HttpResponse:
+    """Merge this (LINE-only) customer into the customer chosen by id."""
+    actor, shop = _staff_shop(request, shop_slug)
+    source = access_customer(actor=actor, shop_id=shop.id, customer_id=pk)
+    try:
+        target_id = int(request.POST.get("target", ""))
+    except ValueError:
+        raise ValidationError(_("Choose the customer to merge into.")) from None
+    target: Customer = access_customer(actor=actor, shop_id=shop.id, customer_id=target_id)
+    customer_merge(actor=actor, source=source, target=target)
+    messages.success(request, _("The customers were merged."))
+    return HttpResponseRedirect(
+        reverse("customers:detail", kwargs={"shop_slug": shop.slug, "pk": target.pk})
+    )
