@@ -5,6 +5,7 @@ from madoguchi.commerce import views
 app_name = "commerce"
 urlpatterns = [
     path("commerce/<slug:shop_slug>/orders/", views.order_list, name="order_list"),
+    path("commerce/<slug:shop_slug>/orders/new/", views.order_new, name="order_new"),
     path("commerce/<slug:shop_slug>/orders/import/", views.order_import, name="order_import"),
     path(
         "commerce/<slug:shop_slug>/orders/import/<int:import_id>/",

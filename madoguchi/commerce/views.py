@@ -5,11 +5,14 @@ Views parse input, authorise through `access_*`, call one service and render.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -20,9 +23,11 @@ from madoguchi.commerce.carriers import Carrier
 from madoguchi.commerce.models import (
     CommerceConnection,
     DepositImport,
+    Order,
     OrderImport,
     OrderNotice,
     OrderRequest,
+    PaymentMethod,
     PaymentStatus,
 )
 from madoguchi.commerce.tasks import process_webhook_delivery, reconcile_deposits, run_order_import
@@ -71,6 +76,76 @@ def order_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
             "payment_status": status,
             "payment_statuses": PaymentStatus.choices,
         },
+    )
+
+
+def _lines_from_text(text: str) -> list[services.LineInput]:
+    """Parse "item, unit price, quantity, rate" lines (quantity and rate optional)."""
+    lines = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        parts = [part.strip() for part in raw.replace("，", ",").split(",")]
+        try:
+            price = int(parts[1].replace("円", "").replace("¥", ""))
+            quantity = int(parts[2]) if len(parts) > 2 and parts[2] else 1
+            rate = int(parts[3].rstrip("%")) if len(parts) > 3 and parts[3] else 10
+        except (IndexError, ValueError) as error:
+            raise ValidationError(
+                _("Line %(number)d: write item, price, quantity, rate.") % {"number": number}
+            ) from error
+        lines.append(
+            services.LineInput(name=parts[0], unit_price=price, quantity=quantity, tax_rate=rate)
+        )
+    if not lines:
+        raise ValidationError(_("An order needs at least one line."))
+    return lines
+
+
+@login_required
+def order_new(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    """Enter a phone or fax order (受発注)."""
+    actor, shop = _staff_shop(request, shop_slug)
+    if request.method == "POST":
+        post = request.POST
+        source = post.get("source", Order.Source.PHONE)
+        if source not in (Order.Source.PHONE, Order.Source.FAX, Order.Source.MANUAL):
+            raise ValidationError(_("Unknown order source."))
+        method = post.get("payment_method", "")
+        placed_at = timezone.now()
+        order = services.order_create(
+            shop=shop,
+            data=services.OrderInput(
+                number=post.get("number", ""),
+                placed_at=placed_at,
+                payment_method=method,
+                lines=_lines_from_text(post.get("lines", "")),
+                source=source,
+                address=services.AddressInput(
+                    postal_code=post.get("postal_code", ""),
+                    prefecture=post.get("prefecture", ""),
+                    address1=post.get("address1", ""),
+                    address2=post.get("address2", ""),
+                    name=post.get("name", ""),
+                    name_kana=post.get("name_kana", ""),
+                    phone=post.get("phone", ""),
+                ),
+                shipping_fee=int(post.get("shipping_fee") or 0),
+                payment_due_on=(
+                    timezone.localdate() + dt.timedelta(days=7)
+                    if method == PaymentMethod.BANK_TRANSFER
+                    else None
+                ),
+                billing_name_kana=post.get("name_kana", ""),
+                note=post.get("note", ""),
+            ),
+            actor_user=actor.user,
+        )
+        return HttpResponseRedirect(reverse("commerce:order", args=[shop.slug, order.number]))
+    return render(
+        request,
+        "commerce/order_new.html",
+        {"shop": shop, "payment_methods": PaymentMethod.choices},
     )
 
 

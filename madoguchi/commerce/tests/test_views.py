@@ -37,6 +37,7 @@ def other_operator(client, world):
 
 PAGES = [
     "/commerce/tea/orders/",
+    "/commerce/tea/orders/new/",
     "/commerce/tea/orders/10001/",
     "/commerce/tea/orders/import/",
     "/commerce/tea/orders/reminders/",
@@ -218,3 +219,30 @@ def test_order_csv_upload_shows_progress_and_errors(
     other = operator.__class__()
     other.force_login(world.operator_ceramics)
     assert other.get(response["Location"]).status_code == 404
+
+
+def test_phone_order_entry(operator, world):
+    response = operator.post(
+        "/commerce/tea/orders/new/",
+        {
+            "number": "T-0001",
+            "source": "phone",
+            "payment_method": "bank_transfer",
+            "lines": "煎茶 100g, 1080, 2, 8\n湯呑み, 2200",
+            "shipping_fee": "550",
+            "name": "山田 太郎",
+            "name_kana": "ヤマダ タロウ",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/commerce/tea/orders/T-0001/"
+    with in_shop(world.tea.id):
+        order = Order.objects.get(number="T-0001")
+        assert (order.source, order.total, order.total_8, order.tax_8) == ("phone", 4910, 2160, 160)
+        assert (order.total_10, order.tax_10) == (2750, 250)
+        assert order.payment_due_on == TODAY + dt.timedelta(days=7)
+    bad = operator.post(
+        "/commerce/tea/orders/new/",
+        {"number": "T-0002", "payment_method": "card", "lines": "煎茶"},
+    )
+    assert bad.status_code == 400
