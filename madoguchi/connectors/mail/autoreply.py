@@ -126,13 +126,14 @@ def ack_send(
     is_bounce: bool,
     in_reply_to: str,
     references: Sequence[str],
+    mail_settings: MailSettings | None = None,
 ) -> OutboundMail | None:
     """Queue the acknowledgement for a new ticket, unless a rule above forbids it.
 
     Runs inside the transaction that stored the ticket, so it happens once per ticket.
     """
     shop = ticket.shop
-    mail_settings = mail_settings_for(shop)
+    mail_settings = mail_settings or mail_settings_for(shop)
     if not mail_settings.is_ack_enabled:
         return None
     if ack_refusal(sender=sender, is_automated=is_automated, is_bounce=is_bounce):

@@ -333,6 +333,7 @@ def _apply(row: RawMail, parsed: ParsedMail) -> str:
             is_bounce=False,
             in_reply_to=message_id,
             references=references,
+            mail_settings=mail_settings,
         )
     if result.is_new_ticket:
         return _finish(row, RawMail.Status.PROCESSED, RawMail.Outcome.CREATED, details)
