@@ -14,6 +14,9 @@ DEMO_LOADED = "demo.loaded"
 # mail
 MAIL_REPROCESSED = "mail.reprocessed"
 MAIL_SETTINGS_CHANGED = "mail.settings_changed"
+WEBFORM_SETTINGS_CHANGED = "webform.settings_changed"
+CALL_LOGGED = "call.logged"
+CALLBACK_DONE = "call.callback_done"
 # commerce
 ORDER_CREATED = "order.created"
 ORDER_UPDATED = "order.updated"
@@ -45,6 +48,9 @@ ALL = frozenset(
         DEMO_LOADED,
         MAIL_REPROCESSED,
         MAIL_SETTINGS_CHANGED,
+        WEBFORM_SETTINGS_CHANGED,
+        CALL_LOGGED,
+        CALLBACK_DONE,
         ORDER_CREATED,
         ORDER_UPDATED,
         ORDER_PAYMENT_RECORDED,

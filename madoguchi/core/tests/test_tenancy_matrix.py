@@ -173,6 +173,10 @@ PUBLIC: dict[str, Route] = {
     "line:webhook": Route(
         "POST", lambda world: reverse("line:webhook", args=["unknown-channel"]), expected=404
     ),
+    # The shop's contact form for its customers; the public key is in the path.
+    "webform:public": Route(
+        "GET", lambda world: reverse("webform:public", args=["unknown-key"]), expected=404
+    ),
 }
 
 # Views of one shop's data, called for the tea shop.
@@ -275,6 +279,9 @@ SHOP_ROUTES: dict[str, Route] = {
         lambda world: {"target": str(world.tea_ticket.customer_id)},
         302,
         setup=_tea_second_customer,
+    ),
+    "webform:settings": Route(
+        "GET", lambda world: reverse("webform:settings", args=[world.tea.slug]), **_SHOP_NAME
     ),
     "search:results": Route(
         "GET",
