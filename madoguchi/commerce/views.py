@@ -9,6 +9,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -308,9 +309,15 @@ def deposit_decide(request: HttpRequest, shop_slug: str, deposit_id: int) -> Htt
                 for number in numbers
             ]
             fee = 0
-        deposit_services.deposit_confirm(
-            actor=actor, deposit=deposit, order_ids=order_ids, fee_absorbed=fee
-        )
+        with transaction.atomic():
+            deposit_services.deposit_confirm(
+                actor=actor, deposit=deposit, order_ids=order_ids, fee_absorbed=fee
+            )
+            if request.POST.get("notify"):
+                for order in Order.objects.filter(shop=shop, id__in=order_ids):
+                    services.order_notice_send(
+                        order=order, kind=OrderNotice.Kind.PAYMENT_THANKS, actor=actor
+                    )
         messages.success(request, _("Payment confirmed."))
     return HttpResponseRedirect(reverse("commerce:review_queue", args=[shop.slug]))
 

@@ -158,10 +158,12 @@ def test_deposit_import_review_and_confirm(
     other.force_login(world.operator_ceramics)
     url = f"/commerce/tea/deposits/{deposit.id}/decide/"
     assert other.post(url, {"candidate": candidate.id}).status_code == 404
-    assert operator.post(url, {"candidate": candidate.id}).status_code == 302
+    assert operator.post(url, {"candidate": candidate.id, "notify": "1"}).status_code == 302
     with in_shop(world.tea.id):
         second.refresh_from_db()
         assert (second.payment_status, second.amount_paid) == ("partially_paid", 1500)
+        notice = second.notices.get()
+        assert notice.kind == "payment_thanks" and notice.message is None  # no ticket yet
     # The same file again records nothing twice.
     operator.post(
         "/commerce/tea/deposits/import/",
