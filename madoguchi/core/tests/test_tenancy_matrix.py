@@ -147,6 +147,37 @@ def _tea_second_customer(world: Any) -> None:
         Customer.objects.get_or_create(id=9001, defaults={"shop": world.tea, "name": "LINE客"})
 
 
+def _tea_phone_identity(world: Any) -> None:
+    from madoguchi.customers.models import ContactIdentity
+
+    with unscoped("test setup"):
+        ContactIdentity.objects.get_or_create(
+            shop=world.tea,
+            kind="phone",
+            value="0312345678",
+            defaults={"customer": world.tea_ticket.customer, "display_value": "03-1234-5678"},
+        )
+
+
+def _tea_callback(world: Any) -> None:
+    from madoguchi.connectors.phone.models import CallLog
+
+    with unscoped("test setup"):
+        CallLog.objects.get_or_create(
+            id=9001,
+            defaults={
+                "shop": world.tea,
+                "direction": "inbound",
+                "number": "0399990000",
+                "number_normalized": "0399990000",
+                "result": "missed",
+                "follow_up_needed": True,
+                "callback_due_at": timezone.now(),
+                "created_at": timezone.now(),
+            },
+        )
+
+
 def _mail(name: str, **kwargs: Any) -> Callable[[Any], str]:
     return lambda world: reverse(f"mail:{name}", kwargs={"shop_slug": world.tea.slug, **kwargs})
 
@@ -234,6 +265,7 @@ SHOP_ROUTES: dict[str, Route] = {
         marker=lambda world: world.tea_ticket.customer.name,
     ),
     "commerce:order_list": Route("GET", _commerce("order_list"), **_SHOP_NAME),
+    "commerce:order_new": Route("GET", _commerce("order_new"), **_SHOP_NAME),
     "commerce:order_import": Route("GET", _commerce("order_import"), **_SHOP_NAME),
     "commerce:order_import_detail": Route(
         "GET",
@@ -282,6 +314,30 @@ SHOP_ROUTES: dict[str, Route] = {
     ),
     "webform:settings": Route(
         "GET", lambda world: reverse("webform:settings", args=[world.tea.slug]), **_SHOP_NAME
+    ),
+    "phone:call_new": Route(
+        "POST",
+        lambda world: reverse("phone:call_new", args=[world.tea.slug]),
+        lambda world: {"direction": "inbound", "number": "03-1234-5678", "result": "answered"},
+        302,
+    ),
+    "phone:lookup": Route(
+        "GET",
+        lambda world: reverse("phone:lookup", args=[world.tea.slug]) + "?number=0312345678",
+        marker=lambda world: world.tea_ticket.customer.name,
+        setup=_tea_phone_identity,
+    ),
+    "phone:callbacks": Route(
+        "GET",
+        lambda world: reverse("phone:callbacks", args=[world.tea.slug]),
+        marker=lambda world: "0399990000",
+        setup=_tea_callback,
+    ),
+    "phone:callback_done": Route(
+        "POST",
+        lambda world: reverse("phone:callback_done", args=[world.tea.slug, 9001]),
+        expected=302,
+        setup=_tea_callback,
     ),
     "search:results": Route(
         "GET",
