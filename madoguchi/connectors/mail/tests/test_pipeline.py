@@ -458,3 +458,33 @@ def test_mail_import_command_prints_the_contract(mail_world, tmp_path, capsys):
         "automated": 1,
         "failed": 0,
     }
+
+
+def test_mail_import_reads_mbox_and_maildir(mail_world, tmp_path, capsys):
+    import json
+    import mailbox
+
+    box = mailbox.mbox(tmp_path / "old.mbox")
+    box.add(make_mail(message_id="mbox1@mail.example.com", subject="mbox 一"))
+    box.add(
+        make_mail(message_id="mbox2@mail.example.com", subject="mbox 二", sender="z@example.com")
+    )
+    box.flush()
+    maildir = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    maildir.add(make_mail(message_id="md1@mail.example.com", in_reply_to="mbox1@mail.example.com"))
+    maildir.flush()
+
+    call_command(
+        "mail", "import", "--shop", "tea", str(tmp_path / "old.mbox"), str(tmp_path / "Maildir")
+    )
+
+    assert json.loads(capsys.readouterr().out) == {
+        "messages": 3,
+        "tickets_created": 2,
+        "messages_appended": 1,
+        "duplicates": 0,
+        "automated": 0,
+        "failed": 0,
+    }
+    assert [ticket.subject for ticket in tickets_of(mail_world.tea)][1:] == ["mbox 一", "mbox 二"]
+    assert acks_of(mail_world.tea) == []
