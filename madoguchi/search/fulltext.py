@@ -11,8 +11,9 @@ hits however common the words are; private tokens for the shop and the kind (`_s
 PostgreSQL: a GIN index answers "which rows match" but not in any order, and the planner,
 guessing selectivity, picks between a GIN bitmap (fast for rare words, slow to sort for common
 ones) and a backward id walk with a filter (the reverse). The query is therefore shaped by hand:
-first the newest `RECENT_WINDOW` documents in scope are checked (enough for common words), and
-only if they hold too few hits does a materialised GIN match (then rare, so small) get sorted.
+first a backward walk over at most the newest `RECENT_WINDOW` documents in scope, stopped as
+soon as a page matched (enough for common words); only if they hold too few hits does a
+materialised GIN match (then rare, so small) get sorted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from django.db import connection
 
 from madoguchi.search.query import ParsedQuery
 
-RECENT_WINDOW = 2000
+# The walk reads at most max(RECENT_WINDOW, WINDOW_PER_ROW * rows wanted) documents: words in
+# at least 1 of WINDOW_PER_ROW documents are answered by the walk, rarer ones by the GIN index.
+RECENT_WINDOW = 500
+WINDOW_PER_ROW = 20
 TABLE = "search_searchdocument"
 COLUMNS = (
     "d.id, d.shop_id, d.kind, d.object_id, d.is_internal, d.number, d.title, d.status, "
@@ -234,25 +238,17 @@ def _postgres_candidates(
     tsquery = tsquery_expression(query, scope.kind)
     params: list[Any] = []
     where = _scope_sql(scope, before_id, params)
+    # Pipelined: the outer LIMIT stops the backward walk as soon as `count` rows matched, so a
+    # common word reads a few dozen rows; the inner LIMIT bounds the walk for rarer words.
     recent_sql = (
-        f"WITH recent AS MATERIALIZED (SELECT d.id FROM {TABLE} d WHERE {where} "  # noqa: S608
-        "ORDER BY d.id DESC LIMIT %s) "
-        f"SELECT {COLUMNS}, (SELECT count(*) FROM recent) FROM recent "
-        f"JOIN {TABLE} d ON d.id = recent.id "
+        f"SELECT {COLUMNS} FROM (SELECT * FROM {TABLE} d WHERE {where} "  # noqa: S608
+        "ORDER BY d.id DESC LIMIT %s) d "
         "WHERE d.search_vector @@ %s::tsquery ORDER BY d.id DESC LIMIT %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(recent_sql, [*params, RECENT_WINDOW, tsquery, count])
-        rows = cursor.fetchall()
-    found = [Candidate(*row[:-1]) for row in rows]
-    if len(found) >= count:
+    window = max(RECENT_WINDOW, count * WINDOW_PER_ROW)
+    found = _rows(recent_sql, [*params, window, tsquery, count])
+    if len(found) >= count or not _scope_has_more_than(where, params, window):
         return found
-    if rows and rows[0][-1] < RECENT_WINDOW:
-        return found  # the window held every document in scope
-    if not rows and not _scope_has_more_than(where, params, RECENT_WINDOW):
-        return found
-    params = []
-    where = _scope_sql(scope, before_id, params)
     hits_sql = (
         f"WITH hits AS MATERIALIZED (SELECT d.id FROM {TABLE} d "  # noqa: S608
         f"WHERE d.search_vector @@ %s::tsquery AND {where}) "

@@ -41,7 +41,11 @@ class SearchDocument(models.Model):
                 fields=["kind", "object_id", "is_internal"], name="search_document_unique_object"
             )
         ]
-        indexes = [models.Index(fields=["shop", "kind", "-id"], name="search_document_recent")]
+        indexes = [
+            models.Index(fields=["shop", "kind", "-id"], name="search_document_recent"),
+            # Actors of many shops walk one kind newest first and filter the shop.
+            models.Index(fields=["kind", "-id"], name="search_document_kind_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id}"
