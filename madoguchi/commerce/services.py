@@ -580,3 +580,8 @@ def order_notice_send(*, order: Order, kind: str, actor: Actor | None = None) ->
         changes={"order": order.number, "kind": kind, "message": message.id if message else None},
     )
     return notice
+
+
+def link_orders_mentioned(message: Message) -> None:
+    """Inbound hook: link the orders a customer's message mentions to its ticket."""
+    ticket_link_orders(ticket=message.ticket, text=f"{message.ticket.subject}\n{message.body_text}")

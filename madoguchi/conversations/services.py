@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
+from madoguchi.conversations.hooks import run_inbound_hooks_on_commit
 from madoguchi.conversations.models import Category, Channel, Message, Tag, Ticket
 from madoguchi.conversations.outbound import dispatch_outbound
 from madoguchi.conversations.sanitize import sanitize_html
@@ -169,6 +170,7 @@ def _receive_inbound(inbound: InboundMessage) -> InboundResult:
         payload={"message_id": message.id, "channel": inbound.channel},
         occurred_at=at,
     )
+    run_inbound_hooks_on_commit(message.id, shop.id)
     if not is_new_ticket and ticket.status in (Status.PENDING, Status.SOLVED):
         _set_status(ticket, Status.OPEN, actor_kind=ActorKind.CUSTOMER, user=None)
     _touch(ticket, at)
@@ -330,6 +332,7 @@ def ticket_create(
         payload={"message_id": message.id, "channel": channel, "logged_by_staff": True},
         occurred_at=at,
     )
+    run_inbound_hooks_on_commit(message.id, shop.id)
     if assign_to_self:
         _set_status(ticket, Status.OPEN, actor_kind=ActorKind.OPERATOR, user=user)
         ticket.save()

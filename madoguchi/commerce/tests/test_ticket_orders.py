@@ -57,3 +57,24 @@ def test_a_payment_notice_is_a_reply_on_the_customers_ticket(world):
         # Without a person to send it as (automatic reconciliation), it is only stored.
         quiet = order_notice_send(order=order, kind="payment_thanks")
         assert quiet.message is None and quiet.body_text == notice.body_text
+
+
+def test_an_inbound_message_links_the_orders_it_mentions(world, django_capture_on_commit_callbacks):
+    from madoguchi.conversations.services import InboundMessage, receive_inbound
+    from madoguchi.customers.services import IdentityInput
+
+    with in_shop(world.tea.id):
+        order = make_order(world.tea, 54321, 3240)
+        with django_capture_on_commit_callbacks(execute=True):
+            result = receive_inbound(
+                InboundMessage(
+                    shop_id=world.tea.id,
+                    channel="email",
+                    external_id="order-mention@example.jp",
+                    subject="入金について",
+                    body_text="注文番号５４３２１の代金を振り込みました。",
+                    identities=[IdentityInput(kind="email", value="furikomi@example.jp")],
+                )
+            )
+        link = TicketOrderLink.objects.get(ticket=result.ticket)
+        assert (link.order_id, link.source) == (order.id, TicketOrderLink.Source.MENTION)
