@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -52,6 +53,7 @@ from madoguchi.customers.selectors import access_customer
 from madoguchi.customers.services import IdentityInput
 from madoguchi.events.models import ActorKind, Event
 from madoguchi.events.selectors import ticket_events
+from madoguchi.operations.selectors import sla_at_risk, ticket_sla_measures
 from madoguchi.tenancy.access import Actor, access_shop, require_staff, shop_staff, visible_shops
 
 if TYPE_CHECKING:
@@ -118,6 +120,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
             ],
             "can_create_tickets": any(actor.is_staff_for(s.id) for s in shops),
             "works_current_shop": shop is not None and actor.is_staff_for(shop.id),
+            "sla_at_risk": sla_at_risk(
+                shop_ids=tuple(
+                    s.id for s in ([shop] if shop else shops) if actor.is_staff_for(s.id)
+                ),
+                now=timezone.now(),
+            ),
         }
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
@@ -268,6 +276,7 @@ def _render_ticket(
         "properties_form": (properties_form or _properties_form(ticket)) if is_staff else None,
         # Orders are staff pages (commerce): the panel follows the same rule.
         "ticket_orders": orders_for_ticket(ticket) if is_staff else None,
+        "sla_measures": list(ticket_sla_measures(ticket_id=ticket.id)) if is_staff else None,
     }
     template = (
         "conversations/_ticket_workspace.html"

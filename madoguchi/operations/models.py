@@ -149,6 +149,12 @@ class SlaMeasureRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.metric}#{self.cycle} of ticket {self.ticket_id}"
 
+    @property
+    def metric_label(self) -> str:
+        from madoguchi.operations.labels import METRIC_LABELS
+
+        return str(METRIC_LABELS.get(self.metric, self.metric))
+
 
 class RoutingSettings(models.Model):
     """How a shop's new tickets find an operator."""

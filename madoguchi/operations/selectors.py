@@ -87,3 +87,22 @@ def ticket_sla_measures(*, ticket_id: int) -> QuerySet[SlaMeasureRecord]:
     return SlaMeasureRecord.objects.filter(ticket_id=ticket_id).order_by(
         "completed_at", "due_at", "metric", "cycle"
     )
+
+
+def sla_at_risk(
+    *,
+    shop_ids: tuple[int, ...],
+    now: dt.datetime,
+    within: dt.timedelta = dt.timedelta(hours=1),
+    limit: int = 5,
+) -> list[SlaMeasureRecord]:
+    """Return unfinished measures of these shops that are breached or due within `within`,
+    soonest due first, with their tickets: what rises to the top of the inbox."""
+    return list(
+        SlaMeasureRecord.objects.filter(
+            shop_id__in=shop_ids, completed_at__isnull=True, due_at__lte=now + within
+        )
+        .filter(ticket__status__in=Ticket.UNSOLVED_STATUSES)
+        .select_related("ticket__shop", "ticket__assignee")
+        .order_by("due_at", "id")[:limit]
+    )
