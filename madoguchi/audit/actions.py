@@ -17,6 +17,7 @@ MAIL_SETTINGS_CHANGED = "mail.settings_changed"
 WEBFORM_SETTINGS_CHANGED = "webform.settings_changed"
 CALL_LOGGED = "call.logged"
 CALLBACK_DONE = "call.callback_done"
+LINE_CHANNEL_CREATED = "line.channel_created"
 # commerce
 ORDER_CREATED = "order.created"
 ORDER_UPDATED = "order.updated"
@@ -51,6 +52,7 @@ ALL = frozenset(
         WEBFORM_SETTINGS_CHANGED,
         CALL_LOGGED,
         CALLBACK_DONE,
+        LINE_CHANNEL_CREATED,
         ORDER_CREATED,
         ORDER_UPDATED,
         ORDER_PAYMENT_RECORDED,

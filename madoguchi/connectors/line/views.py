@@ -11,11 +11,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from madoguchi.connectors.line.client import signature_is_valid
 from madoguchi.connectors.line.models import LineChannel, LineOutbound
 from madoguchi.connectors.line.processing import webhook_store
+from madoguchi.connectors.line.services import line_channel_create
 from madoguchi.core.errors import NotFoundError, ValidationError
 from madoguchi.customers.models import Customer
 from madoguchi.customers.selectors import access_customer
@@ -62,10 +63,23 @@ def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def deliveries(request: HttpRequest, shop_slug: str) -> HttpResponse:
-    """The shop's LINE channels and recent replies, failed ones first with LINE's error."""
-    _, shop = _staff_shop(request, shop_slug)
+    """The shop's LINE channels and recent replies, failed ones first with LINE's error.
+
+    A supervisor connects a channel here (POST)."""
+    actor, shop = _staff_shop(request, shop_slug)
+    if request.method == "POST":
+        line_channel_create(
+            actor=actor,
+            shop=shop,
+            name=request.POST.get("name", ""),
+            channel_id=request.POST.get("channel_id", ""),
+            channel_secret=request.POST.get("channel_secret", ""),
+            access_token=request.POST.get("access_token", ""),
+        )
+        messages.success(request, _("The LINE channel was connected."))
+        return HttpResponseRedirect(reverse("line:deliveries", args=[shop.slug]))
     outbound = (
         LineOutbound.objects.filter(shop=shop)
         .select_related("ticket", "ticket__shop", "message")
@@ -79,6 +93,7 @@ def deliveries(request: HttpRequest, shop_slug: str) -> HttpResponse:
         "failed": failed,
         "others": others,
         "webhook_base": request.build_absolute_uri("/line/webhook/"),
+        "can_edit": actor.is_lead_for(shop.id),
     }
     return render(request, "line/deliveries.html", context)
 

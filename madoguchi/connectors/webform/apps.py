@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.apps import AppConfig
 
 
@@ -8,7 +10,10 @@ class WebformConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.connectors.webform.sending import reply_queue
+        from madoguchi.connectors.webform.tasks import sweep_submissions_task
         from madoguchi.conversations.models import Channel
         from madoguchi.conversations.outbound import register_sender
+        from madoguchi.core.scheduler import register_periodic
 
         register_sender(Channel.WEB_FORM, reply_queue)
+        register_periodic("webform_sweep", dt.timedelta(minutes=1), sweep_submissions_task.enqueue)

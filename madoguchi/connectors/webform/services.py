@@ -8,6 +8,7 @@ verified sender rules apply); replies on the ticket continue by email.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -226,3 +227,23 @@ def web_form_update(*, actor: Actor, shop: Shop, values: dict[str, object]) -> W
             changes=changes,
         )
     return form
+
+
+MAX_ATTEMPTS = 5
+
+
+def submission_sweep(*, now: dt.datetime | None = None) -> int:
+    """Queue again submissions whose processing failed or whose task was lost (every shop)."""
+    from madoguchi.connectors.webform.tasks import process_submission_task
+
+    now = now or timezone.now()
+    rows = list(
+        Submission.objects.filter(
+            status__in=[Submission.Status.RECEIVED, Submission.Status.FAILED],
+            created_at__lt=now - dt.timedelta(minutes=2),
+            attempts__lt=MAX_ATTEMPTS,
+        ).values_list("shop_id", "id")
+    )
+    for shop_id, submission_id in rows:
+        process_submission_task.enqueue(shop_id, submission_id)
+    return len(rows)

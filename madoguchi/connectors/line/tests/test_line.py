@@ -563,3 +563,48 @@ def test_merge_refuses_other_shops_and_strangers(client, world):
     assert client.post(url, {"target": world.tea_ticket.customer_id}).status_code == 404
     with unscoped("test assertion"):
         assert Customer.objects.count() == 2
+
+
+def test_supervisor_connects_a_channel_and_others_may_not(client, world):
+    url = reverse("line:deliveries", args=["tea"])
+    data = {
+        "name": "山田園 公式",
+        "channel_id": "1657000000",
+        "channel_secret": "s3cret",
+        "access_token": "tok",
+    }
+    client.force_login(world.operator_ceramics)
+    assert client.post(url, data).status_code == 404
+    client.force_login(world.operator_tea)
+    assert client.post(url, data).status_code == 400
+    client.force_login(world.supervisor)
+    assert client.post(url, {**data, "channel_id": "abc"}).status_code == 400
+    assert client.post(url, data).status_code == 302
+    with unscoped("test assertion"):
+        channel = LineChannel.objects.get()
+    assert (channel.shop_id, channel.name, channel.api_base_url) == (
+        world.tea.id,
+        "山田園 公式",
+        "https://api.line.me",
+    )
+    page = client.get(url)
+    assert f"http://testserver/line/webhook/{channel.public_id}/" in page.text
+    assert "s3cret" not in page.text
+
+
+def test_sweep_requeues_lost_work(world, fake_line):
+    channel = make_channel(world.tea, fake_line)
+    with in_shop(world.tea.id):
+        old = timezone.now() - dt.timedelta(minutes=10)
+        webhook = LineWebhook.objects.create(
+            shop=world.tea,
+            channel=channel,
+            body=body_of(text_event("E-lost", "失われたタスク")),
+            received_at=old,
+        )
+    with unscoped("test sweep"):
+        assert processing.webhook_sweep() == 1
+    with in_shop(world.tea.id):
+        webhook.refresh_from_db()
+        assert webhook.status == "processed"
+        assert Message.objects.get(external_id="m-E-lost").body_text == "失われたタスク"

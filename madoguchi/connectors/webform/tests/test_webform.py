@@ -1,3 +1,4 @@
+import datetime as dt
 import hashlib
 
 import pytest
@@ -46,6 +47,9 @@ def web_form(world) -> WebForm:
 
 def limits(**values):
     return override_settings(MADOGUCHI={**settings.MADOGUCHI, **values})
+
+
+ENGLISH = "?lang=en"  # error texts are asserted in English (msgids)
 
 
 def url(key="tea-form-key"):
@@ -211,7 +215,7 @@ def test_file_too_large(client, world, web_form):
     before = counts(world)
     with limits(WEBFORM_MAX_FILE_BYTES=40):
         photo = SimpleUploadedFile("big.png", PNG, content_type="image/png")
-        response = client.post(url(), {**fields(), "attachments": [photo]})
+        response = client.post(url() + ENGLISH, {**fields(), "attachments": [photo]})
     assert response.status_code == 400
     assert "big.png is too large" in response.text
     assert 'value="Ichiro.Sato@example.jp"' in response.text
@@ -222,12 +226,12 @@ def test_files_too_large_together_and_too_many(client, world, web_form):
     before = counts(world)
     with limits(WEBFORM_MAX_FILE_BYTES=len(PNG), WEBFORM_MAX_TOTAL_BYTES=len(PNG) + 10):
         photos = [SimpleUploadedFile(f"{i}.png", PNG, content_type="image/png") for i in range(2)]
-        response = client.post(url(), {**fields(), "attachments": photos})
+        response = client.post(url() + ENGLISH, {**fields(), "attachments": photos})
         assert response.status_code == 400
         assert "too large together" in response.text
     with limits(WEBFORM_MAX_FILES=2):
         photos = [SimpleUploadedFile(f"{i}.png", PNG, content_type="image/png") for i in range(3)]
-        response = client.post(url(), {**fields(), "attachments": photos})
+        response = client.post(url() + ENGLISH, {**fields(), "attachments": photos})
         assert response.status_code == 400
         assert "Attach at most 2 files." in response.text
     assert counts(world) == before
@@ -237,7 +241,7 @@ def test_request_larger_than_the_limit_is_refused_unread(client, world, web_form
     before = counts(world)
     with limits(WEBFORM_MAX_TOTAL_BYTES=10):
         big = SimpleUploadedFile("big.pdf", b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 100))
-        response = client.post(url(), {**fields(), "attachments": [big]})
+        response = client.post(url() + ENGLISH, {**fields(), "attachments": [big]})
     assert response.status_code == 413
     assert "too large" in response.text
     assert counts(world) == before
@@ -248,23 +252,23 @@ def test_wrong_file_type_is_refused(client, world, web_form):
     fake_image = SimpleUploadedFile(
         "photo.png", b"<html><script>alert(1)</script></html>", content_type="image/png"
     )
-    response = client.post(url(), {**fields(), "attachments": [fake_image]})
+    response = client.post(url() + ENGLISH, {**fields(), "attachments": [fake_image]})
     assert response.status_code == 400
     assert "photo.png is not a file type we accept" in response.text
     executable = SimpleUploadedFile("setup.pdf", b"MZ\x90\x00" + b"\x00" * 60)
-    response = client.post(url(), {**fields(), "attachments": [executable]})
+    response = client.post(url() + ENGLISH, {**fields(), "attachments": [executable]})
     assert response.status_code == 400
     assert counts(world) == before
 
 
 def test_missing_and_invalid_fields_are_explained(client, world, web_form):
     before = counts(world)
-    response = client.post(url(), fields(email="not-an-address", message=""))
+    response = client.post(url() + ENGLISH, fields(email="not-an-address", message=""))
     assert response.status_code == 400
     assert response.text.count('data-testid="field-error"') == 2
     assert 'data-testid="form-notice"' in response.text
     with limits(WEBFORM_MAX_MESSAGE_CHARS=10):
-        response = client.post(url(), fields(message="あ" * 11))
+        response = client.post(url() + ENGLISH, fields(message="あ" * 11))
         assert response.status_code == 400
         assert "at most 10 characters" in response.text
     assert counts(world) == before
@@ -296,3 +300,35 @@ def test_lead_changes_the_settings_and_bad_origins_are_refused(client, world, we
     assert bad.status_code == 400
     client.force_login(world.operator_tea)
     assert client.post(settings_url, data).status_code == 400
+
+
+def test_a_failure_after_storing_loses_nothing(client, world, web_form, monkeypatch):
+    from madoguchi.connectors.webform import services
+
+    def broken(inbound):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(services, "receive_inbound", broken)
+    photo = SimpleUploadedFile("写真.png", PNG, content_type="image/png")
+    response = client.post(url(), {**fields(), "attachments": [photo]})
+    assert response.status_code == 200
+    assert "ticket-reference" not in response.text
+    with in_shop(world.tea.id):
+        submission = Submission.objects.get()
+        assert (submission.status, submission.attempts, submission.last_error) == (
+            "failed",
+            1,
+            "RuntimeError: database hiccup",
+        )
+        assert submission.files.get().data == PNG
+        assert not Ticket.objects.filter(channel="web_form").exists()
+    monkeypatch.undo()
+    with unscoped("test sweep"):
+        Submission.objects.update(created_at=submission.created_at - dt.timedelta(minutes=5))
+        assert services.submission_sweep() == 1
+    with in_shop(world.tea.id):
+        submission.refresh_from_db()
+        assert (submission.status, submission.attempts) == ("processed", 2)
+        ticket = Ticket.objects.get(channel="web_form")
+        assert Attachment.objects.get(message__ticket=ticket).size == len(PNG)
+        assert OutboundMail.objects.get(ticket=ticket).kind == "ack"

@@ -1,0 +1,42 @@
+"""Operator-facing writes of the LINE channel: connecting a shop's official account."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from madoguchi.audit import actions
+from madoguchi.audit.services import record
+from madoguchi.connectors.line.models import LineChannel
+from madoguchi.core.errors import ValidationError
+from madoguchi.tenancy.access import Actor, require_staff
+from madoguchi.tenancy.models import Shop
+
+
+@transaction.atomic
+def line_channel_create(
+    *, actor: Actor, shop: Shop, name: str, channel_id: str, channel_secret: str, access_token: str
+) -> LineChannel:
+    """Connect a LINE channel to the shop (supervisors and admins). The API base URLs keep
+    their defaults: they are not operator input (no requests to arbitrary hosts)."""
+    require_staff(actor=actor, shop_id=shop.id)
+    if not actor.is_lead_for(shop.id):
+        raise ValidationError("Only a supervisor or admin may connect a LINE channel.")
+    values = {
+        "name": " ".join(name.split())[:100],
+        "channel_id": channel_id.strip()[:64],
+        "channel_secret": channel_secret.strip()[:128],
+        "access_token": access_token.strip()[:2000],
+    }
+    if not all(values.values()):
+        raise ValidationError("Fill in the name, channel ID, channel secret and access token.")
+    if not values["channel_id"].isdigit():
+        raise ValidationError("The channel ID is a number.")
+    channel = LineChannel.objects.create(shop=shop, **values)
+    record(
+        actor=actor.user,
+        action=actions.LINE_CHANNEL_CREATED,
+        target=channel,
+        shop=shop,
+        changes={"name": values["name"], "channel_id": values["channel_id"]},
+    )
+    return channel
