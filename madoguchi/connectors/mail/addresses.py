@@ -91,8 +91,8 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
             tokens.append(("literal", text[position : end + 1]))
             position = end + 1
             continue
-        if character in "<>,:;@)\\":
-            if character in ")\\":
+        if character in "<>,:;@)]\\":
+            if character in ")]\\":
                 raise _AmbiguousAddressError(f"stray {character!r}")
             tokens.append(("special", character))
             position += 1
@@ -100,6 +100,8 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
         end = position
         while end < length and text[end] not in ' \t\r\n"()[]<>,:;@\\':
             end += 1
+        if end == position:  # every character must be consumed, or this loop never ends
+            raise _AmbiguousAddressError(f"unexpected {character!r}")
         tokens.append(("atom", text[position:end]))
         position = end
     return tokens

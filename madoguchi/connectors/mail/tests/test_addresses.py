@@ -83,3 +83,9 @@ def test_one_bad_address_does_not_drop_the_good_ones():
 def test_display_name_control_characters_are_removed():
     parsed = parse_address_list("=?UTF-8?Q?Eve=0D=0ABcc=3A_x?= <eve@example.jp>")
     assert parsed.mailboxes == [Mailbox(name="Eve Bcc: x", address="eve@example.jp")]
+
+
+def test_stray_closing_bracket_is_rejected_not_looped_on():
+    parsed = parse_address_list("se]der@example.com")
+    assert parsed.mailboxes == []
+    assert parsed.problems == ["rejected 'se]der@example.com': stray ']'"]

@@ -377,3 +377,27 @@ def test_pathological_html_falls_back_to_text(html, detail):
     assert parsed.body_html is None
     assert parsed.body_text.endswith("深い")
     assert parsed.defects == (Defect("html_too_complex", f"{detail}; the HTML is not shown"),)
+
+
+def test_mutated_corpus_mail_never_hits_the_catch_all():
+    """Truncate, flip bytes and splice MIME syntax into real mail: no `parser_error` defect."""
+    from madoguchi.connectors.mail.tests.corpus import mail_files
+
+    originals = [path.read_bytes() for path in mail_files()]
+    tokens = [b"=?", b"?=", b'"', b"<", b">", b"(", b"\x1b$B", b"\r\n\r\n", b";", b"*0*=",
+              b"utf-8''%", b"--", b"\x00", b"=?iso-2022-jp?B?GyRC?="]  # fmt: skip
+    generator = random.Random(7)
+    for _ in range(400):
+        raw = bytearray(generator.choice(originals))
+        operation = generator.randrange(3)
+        if operation == 0:
+            raw = raw[: generator.randrange(len(raw) + 1)]
+        elif operation == 1:
+            for _flip in range(generator.randrange(1, 20)):
+                raw[generator.randrange(len(raw))] = generator.randrange(256)
+        else:
+            for _insert in range(generator.randrange(1, 10)):
+                position = generator.randrange(len(raw) + 1)
+                raw[position:position] = generator.choice(tokens)
+        parsed = parse_mail(bytes(raw))
+        assert "parser_error" not in kinds(parsed)
