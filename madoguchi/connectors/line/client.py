@@ -143,3 +143,22 @@ def message_content(channel: LineChannel, message_id: str, *, max_bytes: int) ->
     )
     body, content_type = _request(channel, "GET", url, max_bytes=max_bytes)
     return Content(data=body, content_type=content_type.split(";")[0].strip())
+
+
+@dataclass(frozen=True)
+class Quota:
+    """This month's push allowance: `limit` None means no limit (type "none")."""
+
+    limit: int | None
+    used: int
+
+
+def message_quota(channel: LineChannel) -> Quota:
+    body, _ = _request(channel, "GET", _api(channel, "/v2/bot/message/quota"))
+    quota = json.loads(body.decode("utf-8"))
+    body, _ = _request(channel, "GET", _api(channel, "/v2/bot/message/quota/consumption"))
+    consumption = json.loads(body.decode("utf-8"))
+    limit = quota.get("value") if quota.get("type") == "limited" else None
+    return Quota(
+        limit=int(limit) if limit is not None else None, used=int(consumption["totalUsage"])
+    )

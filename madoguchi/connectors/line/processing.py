@@ -93,7 +93,16 @@ class Prepared:
 def _prepare(channel: LineChannel, event: dict[str, Any]) -> Prepared:
     prepared = Prepared()
     user_id, _ = _source(event)
-    if user_id and event.get("type") in ("follow", "message", "postback"):
+    known = (
+        ContactIdentity.objects.filter(
+            shop_id=channel.shop_id, kind=ContactIdentity.Kind.LINE, value=user_id
+        )
+        .exclude(display_name="")
+        .exists()
+        if user_id
+        else False
+    )
+    if user_id and not known and event.get("type") in ("follow", "message", "postback"):
         try:
             prepared.display_name = client.profile_display_name(channel, user_id)
         except (client.LineApiError, ValueError) as error:

@@ -11,9 +11,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from madoguchi.connectors.line.client import signature_is_valid
+from madoguchi.connectors.line.client import LineApiError, message_quota, signature_is_valid
 from madoguchi.connectors.line.models import LineChannel, LineOutbound
 from madoguchi.connectors.line.processing import webhook_store
 from madoguchi.connectors.line.services import line_channel_create
@@ -96,6 +96,22 @@ def deliveries(request: HttpRequest, shop_slug: str) -> HttpResponse:
         "can_edit": actor.is_lead_for(shop.id),
     }
     return render(request, "line/deliveries.html", context)
+
+
+@login_required
+@require_GET
+def quota(request: HttpRequest, shop_slug: str, channel_id: int) -> HttpResponse:
+    """This month's push messages used and allowed, asked from LINE (an htmx fragment)."""
+    _, shop = _staff_shop(request, shop_slug)
+    channel = LineChannel.objects.filter(shop=shop, pk=channel_id).first()
+    if channel is None:
+        raise NotFoundError("Channel not found")
+    context: dict[str, object] = {"channel": channel}
+    try:
+        context["quota"] = message_quota(channel)
+    except (LineApiError, ValueError, KeyError) as error:
+        context["error"] = str(error)[:300]
+    return render(request, "line/_quota.html", context)
 
 
 @login_required

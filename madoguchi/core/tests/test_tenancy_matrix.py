@@ -147,6 +147,23 @@ def _tea_second_customer(world: Any) -> None:
         Customer.objects.get_or_create(id=9001, defaults={"shop": world.tea, "name": "LINE客"})
 
 
+def _tea_line_channel(world: Any) -> None:
+    from madoguchi.connectors.line.models import LineChannel
+
+    with unscoped("test setup"):
+        LineChannel.objects.get_or_create(
+            id=9001,
+            defaults={
+                "shop": world.tea,
+                "name": "matrix",
+                "channel_id": "1",
+                "channel_secret": "s",
+                "access_token": "t",
+                "api_base_url": "http://127.0.0.1:9",  # closed port: the fragment shows the error
+            },
+        )
+
+
 def _tea_phone_identity(world: Any) -> None:
     from madoguchi.customers.models import ContactIdentity
 
@@ -304,6 +321,12 @@ SHOP_ROUTES: dict[str, Route] = {
     "mail:settings": Route("GET", _mail("settings"), **_SHOP_NAME),
     "line:deliveries": Route(
         "GET", lambda world: reverse("line:deliveries", args=[world.tea.slug]), **_SHOP_NAME
+    ),
+    "line:quota": Route(
+        "GET",
+        lambda world: reverse("line:quota", args=[world.tea.slug, 9001]),
+        marker=lambda world: "line-quota",
+        setup=_tea_line_channel,
     ),
     "line:customer_merge": Route(
         "POST",

@@ -608,3 +608,31 @@ def test_sweep_requeues_lost_work(world, fake_line):
         webhook.refresh_from_db()
         assert webhook.status == "processed"
         assert Message.objects.get(external_id="m-E-lost").body_text == "失われたタスク"
+
+
+def test_quota_is_shown_from_line(client, world, fake_line):
+    channel = make_channel(world.tea, fake_line)
+    fake_line.answer("/v2/bot/message/quota", (200, {"type": "limited", "value": 200}))
+    fake_line.answer("/v2/bot/message/quota/consumption", (200, {"totalUsage": 187}))
+    client.force_login(world.operator_tea)
+    url = reverse("line:quota", args=["tea", channel.id])
+    response = client.get(url + "?lang=en", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert 'data-testid="line-quota"' in response.text
+    assert "187" in response.text and "200" in response.text
+    fake_line.answer("/v2/bot/message/quota", (401, {"message": "Authentication failed"}))
+    failed = client.get(url)
+    assert "401: Authentication failed" in failed.text
+    assert "token-tea" not in failed.text
+    client.force_login(world.operator_ceramics)
+    assert client.get(url).status_code == 404
+
+
+def test_known_line_user_is_not_looked_up_again(
+    client, world, fake_line, django_capture_on_commit_callbacks
+):
+    fake_line.profiles[USER] = "山田 花子"
+    channel = make_channel(world.tea, fake_line)
+    deliver(client, channel, body_of(text_event("E1", "一")), django_capture_on_commit_callbacks)
+    deliver(client, channel, body_of(text_event("E2", "二")), django_capture_on_commit_callbacks)
+    assert len(fake_line.calls(f"/v2/bot/profile/{USER}")) == 1
