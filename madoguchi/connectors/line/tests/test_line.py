@@ -636,3 +636,18 @@ def test_known_line_user_is_not_looked_up_again(
     deliver(client, channel, body_of(text_event("E1", "一")), django_capture_on_commit_callbacks)
     deliver(client, channel, body_of(text_event("E2", "二")), django_capture_on_commit_callbacks)
     assert len(fake_line.calls(f"/v2/bot/profile/{USER}")) == 1
+
+
+def test_merge_service_refuses_two_shops_and_itself(world):
+    from madoguchi.core.errors import ValidationError
+    from madoguchi.customers.services import customer_merge
+
+    admin = actor_for_user(world.admin)
+    with unscoped("test"):
+        tea_customer = Customer.objects.get(pk=world.tea_ticket.customer_id)
+        ceramics_customer = Customer.objects.get(pk=world.ceramics_ticket.customer_id)
+        with pytest.raises(ValidationError):
+            customer_merge(actor=admin, source=tea_customer, target=ceramics_customer)
+        with pytest.raises(ValidationError):
+            customer_merge(actor=admin, source=tea_customer, target=tea_customer)
+        assert Customer.objects.count() == 2
