@@ -11,9 +11,9 @@ hits however common the words are; private tokens for the shop and the kind (`_s
 PostgreSQL: a GIN index answers "which rows match" but not in any order, and the planner,
 guessing selectivity, picks between a GIN bitmap (fast for rare words, slow to sort for common
 ones) and a backward id walk with a filter (the reverse). The query is therefore shaped by hand:
-first a backward walk over at most the newest `RECENT_WINDOW` documents in scope, stopped as
-soon as a page matched (enough for common words); only if they hold too few hits does a
-materialised GIN match (then rare, so small) get sorted.
+first the GIN match capped at `GIN_CAP` rows (a rare word ends here, sorted); past the cap, a
+backward walk over the newest documents in scope, stopped as soon as a page matched (common
+words end here); only words in between get every GIN match materialised and sorted.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from madoguchi.search.query import ParsedQuery
 # at least 1 of WINDOW_PER_ROW documents are answered by the walk, rarer ones by the GIN index.
 RECENT_WINDOW = 500
 WINDOW_PER_ROW = 20
+# Up to this many matches, the GIN index answers directly (read, then sorted).
+GIN_CAP = 1000
 TABLE = "search_searchdocument"
 COLUMNS = (
     "d.id, d.shop_id, d.kind, d.object_id, d.is_internal, d.number, d.title, d.status, "
@@ -238,23 +240,37 @@ def _postgres_candidates(
     tsquery = tsquery_expression(query, scope.kind)
     params: list[Any] = []
     where = _scope_sql(scope, before_id, params)
-    # Pipelined: the outer LIMIT stops the backward walk as soon as `count` rows matched, so a
-    # common word reads a few dozen rows; the inner LIMIT bounds the walk for rarer words.
+    # 1. Rare words: at most GIN_CAP matches, read through the GIN index and sorted.
+    capped_sql = (
+        f"WITH hits AS MATERIALIZED (SELECT d.id FROM {TABLE} d "  # noqa: S608
+        f"WHERE d.search_vector @@ %s::tsquery AND {where} LIMIT %s) "
+        f"SELECT {COLUMNS}, (SELECT count(*) FROM hits) FROM {TABLE} d "
+        "WHERE d.id IN (SELECT id FROM hits ORDER BY id DESC LIMIT %s) ORDER BY d.id DESC"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(capped_sql, [tsquery, *params, GIN_CAP, count])
+        rows = cursor.fetchall()
+    if not rows or rows[0][-1] < GIN_CAP:
+        return [Candidate(*row[:-1]) for row in rows]
+    # 2. Common words: a backward walk stops as soon as `count` rows matched.
+    window = max(RECENT_WINDOW, count * WINDOW_PER_ROW)
     recent_sql = (
         f"SELECT {COLUMNS} FROM (SELECT * FROM {TABLE} d WHERE {where} "  # noqa: S608
         "ORDER BY d.id DESC LIMIT %s) d "
         "WHERE d.search_vector @@ %s::tsquery ORDER BY d.id DESC LIMIT %s"
     )
-    window = max(RECENT_WINDOW, count * WINDOW_PER_ROW)
     found = _rows(recent_sql, [*params, window, tsquery, count])
     if len(found) >= count or not _scope_has_more_than(where, params, window):
         return found
+    # 3. In between: every match, sorted.
     hits_sql = (
         f"WITH hits AS MATERIALIZED (SELECT d.id FROM {TABLE} d "  # noqa: S608
         f"WHERE d.search_vector @@ %s::tsquery AND {where}) "
-        f"SELECT {COLUMNS} FROM hits JOIN {TABLE} d ON d.id = hits.id "
-        "ORDER BY d.id DESC LIMIT %s"
+        f"SELECT {COLUMNS} FROM {TABLE} d "
+        "WHERE d.id IN (SELECT id FROM hits ORDER BY id DESC LIMIT %s) ORDER BY d.id DESC"
     )
+    # Top ids first, then only those rows: a join with every hit lets the planner merge-join
+    # along the whole primary key.
     return _rows(hits_sql, [tsquery, *params, count])
 
 
