@@ -10,9 +10,12 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.core.scheduler import register_periodic
-        from madoguchi.core.tasks import prune_task_results
+        from madoguchi.core.tasks import prune_task_results, refresh_planner_statistics
 
         if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
             register_periodic(
                 "prune_task_results", dt.timedelta(days=1), prune_task_results.enqueue
             )
+        register_periodic(
+            "refresh_planner_statistics", dt.timedelta(hours=6), refresh_planner_statistics.enqueue
+        )

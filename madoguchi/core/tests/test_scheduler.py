@@ -108,3 +108,12 @@ def test_prune_task_results_deletes_finished_results_older_than_a_week():
     remaining = set(DBTaskResult.objects.values_list("id", flat=True))
     assert remaining == {recent.id, waiting.id}
     assert old_success.id not in remaining and old_failure.id not in remaining
+
+
+@pytest.mark.django_db
+def test_planner_statistics_task_runs_on_the_current_engine():
+    from django.db import connection
+
+    from madoguchi.core.tasks import refresh_planner_statistics
+
+    assert refresh_planner_statistics.call() == connection.vendor
