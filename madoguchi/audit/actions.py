@@ -15,6 +15,7 @@ DEMO_LOADED = "demo.loaded"
 MAIL_REPROCESSED = "mail.reprocessed"
 MAIL_SETTINGS_CHANGED = "mail.settings_changed"
 WEBFORM_SETTINGS_CHANGED = "webform.settings_changed"
+CHAT_SETTINGS_CHANGED = "chat.settings_changed"
 CALL_LOGGED = "call.logged"
 CALLBACK_DONE = "call.callback_done"
 LINE_CHANNEL_CREATED = "line.channel_created"
@@ -50,6 +51,7 @@ ALL = frozenset(
         MAIL_REPROCESSED,
         MAIL_SETTINGS_CHANGED,
         WEBFORM_SETTINGS_CHANGED,
+        CHAT_SETTINGS_CHANGED,
         CALL_LOGGED,
         CALLBACK_DONE,
         LINE_CHANNEL_CREATED,

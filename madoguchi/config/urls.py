@@ -12,6 +12,7 @@ urlpatterns = [
     path("line/", include("madoguchi.connectors.line.urls")),
     path("", include("madoguchi.connectors.webform.urls")),
     path("phone/", include("madoguchi.connectors.phone.urls")),
+    path("chat/", include("madoguchi.connectors.chat.urls")),
     path("", include("madoguchi.commerce.urls")),
     path("search/", include("madoguchi.search.urls")),
 ]

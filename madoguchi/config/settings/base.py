@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "madoguchi.connectors.line",
     "madoguchi.connectors.webform",
     "madoguchi.connectors.phone",
+    "madoguchi.connectors.chat",
     "madoguchi.operations",
     "madoguchi.demo",
     "madoguchi.search",
@@ -148,6 +149,21 @@ TASKS = {
 CHANNEL_LAYERS: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 }
+if env.str("REDIS_URL", default=""):
+    # Several processes share the live chat through Redis.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [env.str("REDIS_URL")]},
+        }
+    }
+
+# Live chat abuse limits: frame size, messages per connection and window, presence freshness.
+CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16 * 1024)
+CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
+CHAT_RATE_MESSAGES = env.int("CHAT_RATE_MESSAGES", default=20)
+CHAT_RATE_SECONDS = env.int("CHAT_RATE_SECONDS", default=10)
+CHAT_PRESENCE_SECONDS = env.int("CHAT_PRESENCE_SECONDS", default=90)
 
 LOGGING = {
     "version": 1,

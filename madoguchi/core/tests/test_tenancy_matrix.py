@@ -225,6 +225,13 @@ PUBLIC: dict[str, Route] = {
     "webform:public": Route(
         "GET", lambda world: reverse("webform:public", args=["unknown-key"]), expected=404
     ),
+    # The chat widget's endpoints; the widget's public key is in the path (and CORS per shop).
+    "chat:widget_config": Route(
+        "GET", lambda world: reverse("chat:widget_config", args=["unknown-key"]), expected=404
+    ),
+    "chat:conversation_open": Route(
+        "POST", lambda world: reverse("chat:conversation_open", args=["unknown-key"]), expected=404
+    ),
 }
 
 # Views of one shop's data, called for the tea shop.
@@ -337,6 +344,9 @@ SHOP_ROUTES: dict[str, Route] = {
     ),
     "webform:settings": Route(
         "GET", lambda world: reverse("webform:settings", args=[world.tea.slug]), **_SHOP_NAME
+    ),
+    "chat:settings": Route(
+        "GET", lambda world: reverse("chat:settings", args=[world.tea.slug]), **_SHOP_NAME
     ),
     "phone:call_new": Route(
         "POST",

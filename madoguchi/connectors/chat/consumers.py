@@ -1,0 +1,393 @@
+"""Websockets of the live chat: the visitor's conversation and the operators' live feed.
+
+Visitor: `/ws/chat/<token>/`. The token (from opening the conversation) is the credential; the
+handshake's Origin must be one of the shop's allowed origins (no Origin, or another, is refused
+before the socket is accepted). The client says `hello` with its cursor (the highest message id
+it has) and gets every later message once; messages carry the client's id (dedupe) and the
+server's id (the cursor). Frames above CHAT_MAX_FRAME_BYTES close the socket; more than
+CHAT_RATE_MESSAGES messages in CHAT_RATE_SECONDS are refused.
+
+Operator: `/ws/operator/`, session-authenticated, same-origin only; the shops come from
+`actor_for_user` at connect and are re-checked on every ping and every typing frame.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.urls import reverse
+
+from madoguchi.connectors.chat import services
+from madoguchi.connectors.chat.groups import (
+    conversation_group,
+    operators_group,
+    push,
+    visitors_group,
+)
+from madoguchi.connectors.chat.models import ChatConversation, ChatWidget
+from madoguchi.core.errors import ApplicationError
+from madoguchi.tenancy.access import actor_for_user
+from madoguchi.tenancy.scoping import in_shop, shop_scope
+
+logger = logging.getLogger(__name__)
+
+CLOSE_DENIED = 4403
+CLOSE_TOO_BIG = 1009
+CLOSE_UNSUPPORTED = 1003
+TYPING_INTERVAL_SECONDS = 2.0
+
+
+def header(scope: dict[str, Any], name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def _visitor_conversation(token: str) -> ChatConversation | None:
+    conversation = services.conversation_by_token(token)
+    if conversation is None or not conversation.widget.is_enabled:
+        return None
+    return conversation
+
+
+def _availability(widget: ChatWidget) -> bool:
+    with in_shop(widget.shop_id):
+        return services.is_available(widget)
+
+
+def broadcast_availability(shop_id: int) -> None:
+    """Tell the shop's visitors whether live chat is on now (after an operator came or went)."""
+    with in_shop(shop_id):
+        widget = ChatWidget.objects.filter(shop_id=shop_id).first()
+        if widget is None:
+            return
+        available = services.is_available(widget)
+    push(visitors_group(shop_id), {"type": "chat.presence", "available": available})
+
+
+class VisitorConsumer(AsyncWebsocketConsumer):
+    conversation: ChatConversation | None = None
+
+    async def connect(self) -> None:
+        token = str(self.scope["url_route"]["kwargs"].get("token", ""))
+        conversation = await database_sync_to_async(_visitor_conversation)(token)
+        origin = header(self.scope, b"origin")
+        if conversation is None or not conversation.widget.allows_origin(origin):
+            logger.info("chat: visitor socket refused (unknown token or origin)")
+            await self.close(code=CLOSE_DENIED)
+            return
+        self.conversation = conversation
+        self.sent: deque[float] = deque()
+        self.last_typing = 0.0
+        await self.channel_layer.group_add(conversation_group(conversation.id), self.channel_name)
+        await self.channel_layer.group_add(visitors_group(conversation.shop_id), self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.conversation is not None:
+            await self.channel_layer.group_discard(
+                conversation_group(self.conversation.id), self.channel_name
+            )
+            await self.channel_layer.group_discard(
+                visitors_group(self.conversation.shop_id), self.channel_name
+            )
+
+    async def send_json(self, data: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(data, ensure_ascii=False))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.conversation is None:
+            return
+        if text_data is None:
+            await self.close(code=CLOSE_UNSUPPORTED)
+            return
+        if len(text_data.encode("utf-8", "replace")) > services.limit("CHAT_MAX_FRAME_BYTES"):
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict):
+            await self.send_json({"type": "error", "code": "bad_frame"})
+            return
+        kind = frame.get("type")
+        if kind == "hello":
+            await self._hello(frame)
+        elif kind == "message":
+            await self._message(frame)
+        elif kind == "typing":
+            await self._typing()
+        elif kind == "close":
+            await self._close_conversation(frame)
+        else:
+            await self.send_json({"type": "error", "code": "bad_frame"})
+
+    async def _hello(self, frame: dict[str, Any]) -> None:
+        assert self.conversation is not None
+        cursor = frame.get("cursor")
+        cursor = cursor if isinstance(cursor, int) and cursor >= 0 else 0
+        conversation = self.conversation
+
+        def load() -> tuple[list[dict[str, Any]], bool]:
+            with in_shop(conversation.shop_id):
+                conversation.refresh_from_db(fields=["ticket", "customer", "email"])
+                return (
+                    services.messages_after(conversation=conversation, cursor=cursor),
+                    services.is_available(conversation.widget),
+                )
+
+        messages, available = await database_sync_to_async(load)()
+        for message in messages:
+            await self.send_json({"type": "message", **message})
+        await self.send_json(
+            {
+                "type": "ready",
+                "available": available,
+                "has_email": bool(conversation.email),
+                "cursor": messages[-1]["id"] if messages else cursor,
+            }
+        )
+
+    def _rate_limited(self) -> bool:
+        now = time.monotonic()
+        window = services.limit("CHAT_RATE_SECONDS")
+        while self.sent and now - self.sent[0] > window:
+            self.sent.popleft()
+        if len(self.sent) >= services.limit("CHAT_RATE_MESSAGES"):
+            return True
+        self.sent.append(now)
+        return False
+
+    async def _message(self, frame: dict[str, Any]) -> None:
+        assert self.conversation is not None
+        client_id = frame.get("client_id")
+        text = frame.get("text")
+        email = frame.get("email") or ""
+        if not isinstance(client_id, str) or not isinstance(text, str):
+            await self.send_json({"type": "error", "code": "bad_frame"})
+            return
+        if not isinstance(email, str):
+            email = ""
+        if self._rate_limited():
+            await self.send_json({"type": "error", "code": "rate_limited", "client_id": client_id})
+            return
+        conversation = self.conversation
+
+        def store() -> tuple[services.Received, dict[str, Any]]:
+            with in_shop(conversation.shop_id):
+                needs_email = not conversation.email and not email
+                if needs_email and not services.is_available(conversation.widget):
+                    raise ApplicationError("email_required")
+                received = services.visitor_message(
+                    conversation=conversation, client_id=client_id, text=text, email=email
+                )
+                ticket = received.message.ticket
+                notice = {
+                    "kind": "message",
+                    "shop_id": conversation.shop_id,
+                    "ticket_id": ticket.id,
+                    "reference": ticket.reference,
+                    "url": reverse(
+                        "conversations:ticket",
+                        kwargs={"shop_slug": conversation.shop.slug, "number": ticket.number},
+                    ),
+                    "message": services.message_payload(received.message, client_id=client_id),
+                }
+                return received, notice
+
+        try:
+            received, notice = await database_sync_to_async(store)()
+        except ApplicationError as error:
+            code = str(error) if str(error) == "email_required" else "invalid"
+            await self.send_json({"type": "error", "code": code, "client_id": client_id})
+            return
+        payload = notice["message"]
+        await self.send_json({"type": "ack", "client_id": client_id, "id": payload["id"]})
+        if received.is_duplicate:
+            return
+        await self.channel_layer.group_send(
+            conversation_group(conversation.id), {"type": "chat.message", "message": payload}
+        )
+        await self.channel_layer.group_send(
+            operators_group(conversation.shop_id), {"type": "operator.event", "event": notice}
+        )
+
+    async def _typing(self) -> None:
+        assert self.conversation is not None
+        now = time.monotonic()
+        if now - self.last_typing < TYPING_INTERVAL_SECONDS or self.conversation.ticket_id is None:
+            return
+        self.last_typing = now
+        await self.channel_layer.group_send(
+            operators_group(self.conversation.shop_id),
+            {
+                "type": "operator.event",
+                "event": {
+                    "kind": "typing",
+                    "shop_id": self.conversation.shop_id,
+                    "ticket_id": self.conversation.ticket_id,
+                },
+            },
+        )
+
+    async def _close_conversation(self, frame: dict[str, Any]) -> None:
+        assert self.conversation is not None
+        conversation = self.conversation
+        transcript = frame.get("transcript") is True
+
+        def close() -> bool:
+            with in_shop(conversation.shop_id):
+                return services.conversation_close(conversation=conversation, transcript=transcript)
+
+        mailed = await database_sync_to_async(close)()
+        await self.send_json({"type": "closed", "transcript": mailed})
+        await self.close()
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "message", **event["message"]})
+
+    async def chat_typing(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "typing"})
+
+    async def chat_presence(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "presence", "available": bool(event["available"])})
+
+
+def _same_origin(scope: dict[str, Any]) -> bool:
+    origin = header(scope, b"origin")
+    host = header(scope, b"host")
+    if not origin or not host:
+        return False
+    return urlsplit(origin).netloc.lower() == host.lower()
+
+
+def _operator_shops(user: Any) -> tuple[list[int], list[int]]:
+    """(shops whose chats the user may follow, shops where the user counts as present)."""
+    actor = actor_for_user(user if user is not None and user.is_authenticated else None)
+    shops = list(actor.shop_ids)
+    return shops, [shop_id for shop_id in shops if actor.is_staff_for(shop_id)]
+
+
+def _typing_target(user: Any, ticket_id: int) -> tuple[list[int], int | None]:
+    """Re-check the user's shops; return them and the conversation the ticket belongs to."""
+    shops, staff = _operator_shops(user)
+    with shop_scope(staff):
+        conversation_id = (
+            ChatConversation.objects.filter(tickets=ticket_id, shop_id__in=staff)
+            .values_list("id", flat=True)
+            .first()
+        )
+    return shops, conversation_id
+
+
+class OperatorConsumer(AsyncWebsocketConsumer):
+    shop_ids: list[int]
+    staff_shop_ids: list[int]
+
+    async def connect(self) -> None:
+        self.shop_ids, self.staff_shop_ids = [], []
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not _same_origin(self.scope):
+            await self.close(code=CLOSE_DENIED)
+            return
+        self.shop_ids, self.staff_shop_ids = await database_sync_to_async(_operator_shops)(user)
+        if not self.shop_ids:
+            await self.close(code=CLOSE_DENIED)
+            return
+        for shop_id in self.shop_ids:
+            await self.channel_layer.group_add(operators_group(shop_id), self.channel_name)
+        await self.accept()
+        await self._presence(add=True)
+
+    async def _presence(self, *, add: bool) -> None:
+        staff, user_id, channel_name = self.staff_shop_ids, self.scope["user"].pk, self.channel_name
+
+        def change() -> None:
+            with shop_scope(staff):
+                if add:
+                    services.presence_add(
+                        user_id=user_id, shop_ids=staff, channel_name=channel_name
+                    )
+                else:
+                    services.presence_remove(channel_name=channel_name)
+            for shop_id in staff:
+                broadcast_availability(shop_id)
+
+        if staff:
+            await database_sync_to_async(change)()
+
+    async def disconnect(self, code: int) -> None:
+        for shop_id in self.shop_ids:
+            await self.channel_layer.group_discard(operators_group(shop_id), self.channel_name)
+        await self._presence(add=False)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.shop_ids:
+            return
+        if text_data is None or len(text_data) > services.limit("CHAT_MAX_FRAME_BYTES"):
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            return
+        if not isinstance(frame, dict):
+            return
+        if frame.get("type") == "ping":
+            await self._recheck()
+        elif frame.get("type") == "typing" and isinstance(frame.get("ticket_id"), int):
+            shops, conversation_id = await database_sync_to_async(_typing_target)(
+                self.scope["user"], frame["ticket_id"]
+            )
+            if not await self._apply_shops(shops):
+                return
+            if conversation_id is not None:
+                await self.channel_layer.group_send(
+                    conversation_group(conversation_id), {"type": "chat.typing"}
+                )
+
+    async def _apply_shops(self, shops: list[int]) -> bool:
+        """Leave the groups of shops the user lost; close when none is left."""
+        for shop_id in set(self.shop_ids) - set(shops):
+            await self.channel_layer.group_discard(operators_group(shop_id), self.channel_name)
+        self.shop_ids = [shop_id for shop_id in self.shop_ids if shop_id in shops]
+        if not self.shop_ids:
+            await self.close(code=CLOSE_DENIED)
+            return False
+        return True
+
+    async def _recheck(self) -> None:
+        user = self.scope["user"]
+        await database_sync_to_async(user.refresh_from_db)()
+        shops, staff = await database_sync_to_async(_operator_shops)(user)
+        if not await self._apply_shops(shops):
+            return
+        lost = [shop_id for shop_id in self.staff_shop_ids if shop_id not in staff]
+        self.staff_shop_ids = [shop_id for shop_id in self.staff_shop_ids if shop_id in staff]
+        channel_name, kept = self.channel_name, self.staff_shop_ids
+
+        def touch() -> None:
+            with shop_scope(kept + lost):
+                services.presence_touch(channel_name=channel_name)
+                if lost:
+                    services.presence_remove_shops(channel_name=channel_name, shop_ids=lost)
+            for shop_id in lost:
+                broadcast_availability(shop_id)
+
+        await database_sync_to_async(touch)()
+        await self.send(text_data=json.dumps({"type": "pong"}))
+
+    async def operator_event(self, event: dict[str, Any]) -> None:
+        payload = event["event"]
+        if payload.get("shop_id") not in self.shop_ids:
+            return
+        await self.send(text_data=json.dumps({"type": "event", **payload}, ensure_ascii=False))

@@ -1,0 +1,134 @@
+/* Live chat for operators: new visitor messages appear on the ticket page and in the inbox
+ * without a reload. Loaded by a template that has an element with data-chat-operator
+ * (data-ticket-id and data-channel on the ticket page). No inline script, no innerHTML. */
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-chat-operator]");
+  if (!root || !window.WebSocket) { return; }
+  var socket = null;
+  var retry = 0;
+  var lastTyping = 0;
+  var typingTimer = null;
+  var pingTimer = null;
+  var shown = {};
+
+  function text(tag, value, cls) {
+    var node = document.createElement(tag);
+    node.textContent = value;
+    if (cls) { node.className = cls; }
+    return node;
+  }
+
+  function ticketId() {
+    var holder = document.querySelector("[data-chat-operator]");
+    return holder ? holder.getAttribute("data-ticket-id") || "" : "";
+  }
+
+  function typingLine() {
+    var line = root.querySelector("[data-chat-typing]");
+    if (!line) {
+      line = text("p", "", "chat-typing muted");
+      line.setAttribute("data-chat-typing", "");
+      line.setAttribute("data-testid", "chat-visitor-typing");
+      root.appendChild(line);
+    }
+    return line;
+  }
+
+  function appendToTimeline(message) {
+    var timeline = document.querySelector("[data-testid=timeline]");
+    if (!timeline || shown[message.id] || timeline.querySelector("[data-message-id='" + message.id + "']")) { return; }
+    shown[message.id] = true;
+    var item = document.createElement("li");
+    item.className = "message message--" + message.direction;
+    item.setAttribute("data-testid", "timeline-message");
+    item.setAttribute("data-direction", message.direction);
+    item.setAttribute("data-message-id", String(message.id));
+    var head = document.createElement("div");
+    head.className = "message__head";
+    head.appendChild(text("span", root.getAttribute("data-label-customer") || "", "message__author"));
+    head.appendChild(text("span", root.getAttribute("data-label-chat") || "", "chip chip--chat"));
+    var at = new Date(message.at);
+    head.appendChild(text("time", at.toLocaleString(), "message__time"));
+    item.appendChild(head);
+    item.appendChild(text("div", message.text, "message__body"));
+    timeline.appendChild(item);
+    typingLine().textContent = "";
+  }
+
+  function addToFeed(event) {
+    var feed = root.querySelector("[data-chat-feed]");
+    if (!feed) {
+      feed = document.createElement("ul");
+      feed.className = "chat-feed";
+      feed.setAttribute("data-chat-feed", "");
+      feed.setAttribute("data-testid", "chat-feed");
+      feed.setAttribute("aria-live", "polite");
+      root.appendChild(text("h2", root.getAttribute("data-label-feed") || "", "sidebar__heading"));
+      root.appendChild(feed);
+    }
+    var item = document.createElement("li");
+    item.setAttribute("data-testid", "chat-feed-item");
+    var link = text("a", event.reference, "chat-feed__link");
+    if (event.url && event.url.charAt(0) === "/") { link.setAttribute("href", event.url); }
+    item.appendChild(link);
+    item.appendChild(text("span", " " + event.message.text, "chat-feed__text"));
+    feed.insertBefore(item, feed.firstChild);
+  }
+
+  function onEvent(event) {
+    var current = ticketId();
+    if (event.kind === "message") {
+      if (current && String(event.ticket_id) === current) {
+        if (event.message.direction === "inbound") { appendToTimeline(event.message); }
+      } else if (event.message.direction === "inbound") {
+        addToFeed(event);
+      }
+    } else if (event.kind === "typing" && current && String(event.ticket_id) === current) {
+      var line = typingLine();
+      line.textContent = root.getAttribute("data-label-typing") || "";
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { line.textContent = ""; }, 4000);
+    }
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + "/ws/operator/");
+    socket.onopen = function () {
+      retry = 0;
+      root.setAttribute("data-chat-connected", "true");
+      clearInterval(pingTimer);
+      pingTimer = setInterval(function () {
+        if (socket && socket.readyState === 1) { socket.send(JSON.stringify({ type: "ping" })); }
+      }, 25000);
+    };
+    socket.onmessage = function (message) {
+      var data;
+      try { data = JSON.parse(message.data); } catch (e) { return; }
+      if (data.type === "event") { onEvent(data); }
+    };
+    socket.onclose = function (event) {
+      root.removeAttribute("data-chat-connected");
+      clearInterval(pingTimer);
+      socket = null;
+      if (event.code === 4403) { return; }
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, Math.min(500 * Math.pow(2, retry), 15000));
+    };
+  }
+
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    var holder = document.querySelector("[data-chat-operator]");
+    if (!holder || holder.getAttribute("data-channel") !== "chat") { return; }
+    if (!target.matches || !target.matches("textarea[name=body]")) { return; }
+    var now = Date.now();
+    if (socket && socket.readyState === 1 && now - lastTyping > 2000 && ticketId()) {
+      lastTyping = now;
+      socket.send(JSON.stringify({ type: "typing", ticket_id: parseInt(ticketId(), 10) }));
+    }
+  });
+
+  connect();
+})();

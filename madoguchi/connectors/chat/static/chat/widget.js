@@ -1,0 +1,254 @@
+/* Madoguchi live chat widget. One tag on the shop's page:
+ *   <script src="https://HOST/static/chat/widget.js" data-shop-key="KEY" async></script>
+ * Optional: data-lang="en", data-user-id + data-user-hash (HMAC-SHA256 of the user id with the
+ * shop's identity secret), data-user-email, data-user-name.
+ * Every text is set with textContent: visitor and operator text is never parsed as HTML.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || !script.getAttribute("data-shop-key")) { return; }
+  var key = script.getAttribute("data-shop-key");
+  var base = new URL(script.src, document.baseURI).origin;
+  var lang = script.getAttribute("data-lang") === "en" ? "en" : "ja";
+  var storeKey = "madoguchi-chat:" + key;
+  var state = { token: null, cursor: 0, available: false, hasEmail: false, labels: {} };
+  var seen = {};
+  var pending = {};
+  var order = [];
+  var socket = null;
+  var retry = 0;
+  var ui = {};
+  var typingTimer = null;
+  var lastTyping = 0;
+
+  try { state.token = window.localStorage.getItem(storeKey); } catch (e) { state.token = null; }
+
+  function el(tag, props, style) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (name) {
+      if (name === "text") { node.textContent = props[name]; } else { node.setAttribute(name, props[name]); }
+    });
+    Object.keys(style || {}).forEach(function (name) { node.style[name] = style[name]; });
+    return node;
+  }
+
+  function label(name) { return state.labels[name] || name; }
+
+  function clientId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function build() {
+    var host = el("div", { "data-madoguchi-chat": "" }, { position: "fixed", right: "16px", bottom: "16px", zIndex: "2147483000" });
+    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    var font = "system-ui, 'Hiragino Sans', 'Noto Sans CJK JP', 'Yu Gothic', sans-serif";
+    ui.launcher = el("button", { type: "button", "data-testid": "chat-launcher", text: label("launcher") },
+      { font: "15px " + font, padding: "10px 16px", borderRadius: "20px", border: "0", background: "#1f5f8b", color: "#fff", cursor: "pointer" });
+    ui.panel = el("section", { "aria-label": label("title"), "data-testid": "chat-panel" },
+      { display: "none", flexDirection: "column", width: "320px", maxHeight: "480px", background: "#fff", color: "#222", font: "14px " + font, border: "1px solid #ccd", borderRadius: "8px", boxShadow: "0 4px 16px rgba(0,0,0,.2)", overflow: "hidden" });
+    var head = el("div", {}, { display: "flex", justifyContent: "space-between", alignItems: "center", padding: "8px 12px", background: "#1f5f8b", color: "#fff" });
+    head.appendChild(el("strong", { text: label("title") }));
+    var closeButton = el("button", { type: "button", "aria-label": label("close"), text: "×" }, { background: "none", border: "0", color: "#fff", fontSize: "18px", cursor: "pointer" });
+    head.appendChild(closeButton);
+    ui.status = el("p", { "data-testid": "chat-status", role: "status" }, { margin: "0", padding: "6px 12px", background: "#eef4f8", fontSize: "12px" });
+    ui.list = el("ol", { "data-testid": "chat-messages", "aria-live": "polite" }, { listStyle: "none", margin: "0", padding: "8px 12px", overflowY: "auto", flex: "1", minHeight: "160px" });
+    ui.typing = el("p", { "data-testid": "chat-typing", text: "" }, { margin: "0", padding: "0 12px", minHeight: "16px", fontSize: "12px", color: "#666" });
+    ui.error = el("p", { "data-testid": "chat-error", role: "alert", text: "" }, { margin: "0", padding: "0 12px", fontSize: "12px", color: "#b00020" });
+    ui.form = el("form", { "data-testid": "chat-form" }, { display: "flex", flexDirection: "column", gap: "6px", padding: "8px 12px", borderTop: "1px solid #dde" });
+    ui.email = el("input", { type: "email", name: "email", autocomplete: "email", placeholder: label("email"), "aria-label": label("email") }, { display: "none", font: "inherit", padding: "6px" });
+    ui.text = el("textarea", { name: "message", rows: "2", placeholder: label("message"), "aria-label": label("message") }, { font: "inherit", padding: "6px", resize: "vertical" });
+    ui.send = el("button", { type: "submit", text: label("send") }, { font: "inherit", padding: "6px", background: "#1f5f8b", color: "#fff", border: "0", borderRadius: "4px", cursor: "pointer" });
+    ui.form.appendChild(ui.email);
+    ui.form.appendChild(ui.text);
+    ui.form.appendChild(ui.send);
+    var end = el("div", {}, { display: "flex", gap: "6px", alignItems: "center", padding: "0 12px 8px", fontSize: "12px" });
+    ui.transcript = el("input", { type: "checkbox", id: "madoguchi-chat-transcript" });
+    end.appendChild(ui.transcript);
+    end.appendChild(el("label", { "for": "madoguchi-chat-transcript", text: label("transcript") }));
+    ui.end = el("button", { type: "button", text: label("end") }, { marginLeft: "auto", font: "inherit", cursor: "pointer" });
+    end.appendChild(ui.end);
+    [head, ui.status, ui.list, ui.typing, ui.error, ui.form, end].forEach(function (node) { ui.panel.appendChild(node); });
+    root.appendChild(ui.launcher);
+    root.appendChild(ui.panel);
+    document.body.appendChild(host);
+
+    ui.launcher.addEventListener("click", function () { show(true); });
+    closeButton.addEventListener("click", function () { show(false); });
+    ui.form.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
+    ui.text.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submit(); }
+    });
+    ui.text.addEventListener("input", function () {
+      var now = Date.now();
+      if (socket && socket.readyState === 1 && now - lastTyping > 2000) {
+        lastTyping = now;
+        socket.send(JSON.stringify({ type: "typing" }));
+      }
+    });
+    ui.end.addEventListener("click", endChat);
+    render();
+  }
+
+  function show(open) {
+    ui.panel.style.display = open ? "flex" : "none";
+    ui.launcher.style.display = open ? "none" : "inline-block";
+    if (open) { ui.text.focus(); }
+  }
+
+  function render() {
+    var needEmail = !state.available && !state.hasEmail;
+    ui.status.textContent = state.available ? label("online") : label("offline");
+    ui.email.style.display = needEmail ? "block" : "none";
+    ui.email.required = needEmail;
+  }
+
+  function addMessage(message, isPending) {
+    var own = message.direction === "inbound";
+    var item = el("li", { "data-testid": "chat-message", "data-direction": message.direction },
+      { margin: "6px 0", display: "flex", justifyContent: own ? "flex-end" : "flex-start" });
+    var bubble = el("div", { text: message.text },
+      { whiteSpace: "pre-wrap", wordBreak: "break-word", maxWidth: "80%", padding: "6px 10px", borderRadius: "10px", background: own ? "#dcecf7" : "#f1f1f1", opacity: isPending ? "0.6" : "1" });
+    item.appendChild(bubble);
+    if (message.id) { item.setAttribute("data-id", String(message.id)); }
+    ui.list.appendChild(item);
+    ui.list.scrollTop = ui.list.scrollHeight;
+    return item;
+  }
+
+  function confirmPending(cid, id) {
+    var entry = pending[cid];
+    if (!entry) { return false; }
+    delete pending[cid];
+    entry.el.setAttribute("data-id", String(id));
+    entry.el.firstChild.style.opacity = "1";
+    seen[id] = true;
+    state.cursor = Math.max(state.cursor, id);
+    return true;
+  }
+
+  function onServerMessage(message) {
+    if (seen[message.id]) { return; }
+    if (message.client_id && confirmPending(message.client_id, message.id)) { return; }
+    seen[message.id] = true;
+    state.cursor = Math.max(state.cursor, message.id);
+    addMessage(message, false);
+    if (message.direction === "outbound") { ui.typing.textContent = ""; }
+  }
+
+  function save(token) {
+    state.token = token;
+    try {
+      if (token) { window.localStorage.setItem(storeKey, token); } else { window.localStorage.removeItem(storeKey); }
+    } catch (e) { /* storage may be off; the chat still works for this page */ }
+  }
+
+  function openConversation() {
+    var body = {
+      name: script.getAttribute("data-user-name") || "",
+      email: script.getAttribute("data-user-email") || ui.email.value || "",
+      user_id: script.getAttribute("data-user-id") || "",
+      user_hash: script.getAttribute("data-user-hash") || ""
+    };
+    return fetch(base + "/chat/w/" + encodeURIComponent(key) + "/conversations/", {
+      method: "POST", mode: "cors", credentials: "omit",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("open " + response.status); }
+      return response.json();
+    }).then(function (data) {
+      save(data.token);
+      state.hasEmail = !!body.email;
+      state.available = !!data.available;
+      render();
+      connect();
+    });
+  }
+
+  function connect() {
+    if (!state.token || (socket && socket.readyState <= 1)) { return; }
+    var url = base.replace(/^http/, "ws") + "/ws/chat/" + encodeURIComponent(state.token) + "/";
+    socket = new WebSocket(url);
+    socket.onopen = function () {
+      retry = 0;
+      ui.error.textContent = "";
+      socket.send(JSON.stringify({ type: "hello", cursor: state.cursor }));
+      order.forEach(function (cid) { if (pending[cid]) { sendFrame(cid); } });
+    };
+    socket.onmessage = function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      if (data.type === "message") { onServerMessage(data); }
+      else if (data.type === "ack") { confirmPending(data.client_id, data.id); }
+      else if (data.type === "ready") { state.available = !!data.available; state.hasEmail = state.hasEmail || !!data.has_email; render(); }
+      else if (data.type === "presence") { state.available = !!data.available; render(); }
+      else if (data.type === "typing") {
+        ui.typing.textContent = label("typing");
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(function () { ui.typing.textContent = ""; }, 4000);
+      } else if (data.type === "error") {
+        ui.error.textContent = label(data.code);
+        if (data.client_id && pending[data.client_id]) {
+          pending[data.client_id].el.remove();
+          delete pending[data.client_id];
+          if (data.code === "email_required") { state.hasEmail = false; render(); }
+        }
+      } else if (data.type === "closed") {
+        save(null);
+        ui.error.textContent = label("ended");
+      }
+    };
+    socket.onclose = function (event) {
+      socket = null;
+      if (event.code === 4403 || !state.token) { save(null); return; }
+      ui.error.textContent = label("reconnecting");
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, Math.min(500 * Math.pow(2, retry), 15000));
+    };
+  }
+
+  function sendFrame(cid) {
+    var entry = pending[cid];
+    var frame = { type: "message", client_id: cid, text: entry.text };
+    if (entry.email) { frame.email = entry.email; }
+    socket.send(JSON.stringify(frame));
+  }
+
+  function submit() {
+    var text = ui.text.value.trim();
+    if (!text) { return; }
+    var email = ui.email.style.display !== "none" ? ui.email.value.trim() : "";
+    if (ui.email.required && !email) { ui.error.textContent = label("email_required"); return; }
+    var cid = clientId();
+    pending[cid] = { text: text, email: email, el: addMessage({ direction: "inbound", text: text }, true) };
+    order.push(cid);
+    ui.text.value = "";
+    ui.error.textContent = "";
+    if (email) { state.hasEmail = true; render(); }
+    if (socket && socket.readyState === 1) { sendFrame(cid); return; }
+    if (!state.token) {
+      openConversation().catch(function () { ui.error.textContent = label("invalid"); });
+    } else {
+      connect();
+    }
+  }
+
+  function endChat() {
+    if (socket && socket.readyState === 1) {
+      socket.send(JSON.stringify({ type: "close", transcript: ui.transcript.checked }));
+    }
+    save(null);
+  }
+
+  fetch(base + "/chat/w/" + encodeURIComponent(key) + "/config/?lang=" + lang, { mode: "cors", credentials: "omit" })
+    .then(function (response) { if (!response.ok) { throw new Error("config"); } return response.json(); })
+    .then(function (data) {
+      state.labels = data.labels || {};
+      state.available = !!data.available;
+      var start = function () { build(); if (state.token) { show(true); connect(); } };
+      if (document.body) { start(); } else { document.addEventListener("DOMContentLoaded", start); }
+    })
+    .catch(function () { /* not allowed on this site, or the service is down: no widget */ });
+})();

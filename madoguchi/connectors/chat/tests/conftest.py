@@ -1,0 +1,39 @@
+import pytest
+from django.test import override_settings
+
+from madoguchi.connectors.chat.models import ChatWidget
+from madoguchi.tenancy.scoping import unscoped
+
+ORIGIN = "https://shop.yamada-en.example"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_layer():
+    # A fresh in-memory channel layer per test (groups never leak from one test to the next).
+    with override_settings(
+        CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    ):
+        yield
+
+
+@pytest.fixture
+def widget(world) -> ChatWidget:
+    with unscoped("test setup"):
+        return ChatWidget.objects.create(
+            shop=world.tea,
+            public_key="tea-chat-key",
+            allowed_origins=f"{ORIGIN}\n",
+            identity_secret="s3cret",
+            follows_business_hours=False,
+        )
+
+
+@pytest.fixture
+def ceramics_widget(world) -> ChatWidget:
+    with unscoped("test setup"):
+        return ChatWidget.objects.create(
+            shop=world.ceramics,
+            public_key="ceramics-chat-key",
+            allowed_origins="https://aoki.example\n",
+            follows_business_hours=False,
+        )

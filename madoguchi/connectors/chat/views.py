@@ -1,0 +1,182 @@
+"""HTTP side of the live chat: the widget's two small cross-origin endpoints and the settings page.
+
+The widget endpoints answer CORS only for the shop's allowed origins; a request whose Origin is
+missing or foreign gets 403 (the browser would hide the answer anyway, and nothing is created).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from madoguchi.connectors.chat import services
+from madoguchi.connectors.chat.models import ChatWidget
+from madoguchi.core.errors import NotFoundError, ValidationError
+from madoguchi.tenancy.access import Actor, access_shop
+from madoguchi.tenancy.models import Shop
+from madoguchi.tenancy.scoping import in_shop
+
+LANGUAGES = ("ja", "en")
+MAX_OPEN_BODY_BYTES = 4096
+
+
+def widget_labels() -> dict[str, str]:
+    """The widget's texts, in the active language (Japanese unless the page asks otherwise)."""
+    return {
+        "launcher": _("Chat with us"),
+        "title": _("Chat"),
+        "close": _("Close"),
+        "online": _("An operator is here to help."),
+        "offline": _(
+            "No operator is available right now. Leave your e-mail address and a message; "
+            "we will answer by e-mail."
+        ),
+        "email": _("E-mail address"),
+        "message": _("Message"),
+        "send": _("Send"),
+        "sending": _("Sending…"),
+        "typing": _("The operator is typing…"),
+        "end": _("End chat"),
+        "transcript": _("Send me the conversation by e-mail"),
+        "ended": _("The chat has ended. Thank you."),
+        "email_required": _("Please enter your e-mail address."),
+        "rate_limited": _("You are sending messages too quickly. Please wait a moment."),
+        "invalid": _("The message could not be sent."),
+        "reconnecting": _("Reconnecting…"),
+        "you": _("You"),
+        "operator": _("Operator"),
+    }
+
+
+def _cors(response: HttpResponse, origin: str) -> HttpResponse:
+    response["Access-Control-Allow-Origin"] = origin
+    response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "Content-Type"
+    response["Access-Control-Max-Age"] = "600"
+    response["Vary"] = "Origin"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _widget_and_origin(request: HttpRequest, public_key: str) -> tuple[ChatWidget, str]:
+    widget = services.widget_by_key(public_key)
+    if widget is None:
+        raise NotFoundError("Chat not found")
+    origin = str(request.headers.get("Origin", ""))
+    return widget, origin
+
+
+def _refused() -> HttpResponse:
+    return JsonResponse({"error": "origin"}, status=403)
+
+
+def _language(request: HttpRequest) -> str:
+    language = request.GET.get("lang", "ja")
+    return language if language in LANGUAGES else "ja"
+
+
+@csrf_exempt
+@require_http_methods(["GET", "OPTIONS"])
+def widget_config(request: HttpRequest, public_key: str) -> HttpResponse:
+    """The widget's texts and whether live chat is on now."""
+    widget, origin = _widget_and_origin(request, public_key)
+    if not widget.allows_origin(origin):
+        return _refused()
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204), origin)
+    with in_shop(widget.shop_id), translation.override(_language(request)):
+        data = {
+            "available": services.is_available(widget),
+            "shop": widget.shop.name,
+            "labels": widget_labels(),
+        }
+    return _cors(JsonResponse(data), origin)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def conversation_open(request: HttpRequest, public_key: str) -> HttpResponse:
+    """Start a conversation; the answer carries its token (the visitor keeps it)."""
+    widget, origin = _widget_and_origin(request, public_key)
+    if not widget.allows_origin(origin):
+        return _refused()
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204), origin)
+    if request.content_type not in ("application/json", "text/plain"):
+        return _cors(JsonResponse({"error": "content_type"}, status=415), origin)
+    if len(request.body) > MAX_OPEN_BODY_BYTES:
+        return _cors(JsonResponse({"error": "too_large"}, status=413), origin)
+    try:
+        data: Any = json.loads(request.body or b"{}")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return _cors(JsonResponse({"error": "bad_request"}, status=400), origin)
+    fields = {key: data.get(key) for key in ("name", "email", "user_id", "user_hash")}
+    if not all(value is None or isinstance(value, str) for value in fields.values()):
+        return _cors(JsonResponse({"error": "bad_request"}, status=400), origin)
+    with in_shop(widget.shop_id):
+        try:
+            opened = services.conversation_open(
+                widget=widget, **{key: value or "" for key, value in fields.items()}
+            )
+        except ValidationError:
+            return _cors(JsonResponse({"error": "email"}, status=400), origin)
+        available = services.is_available(widget)
+    data = {
+        "token": opened.token,
+        "available": available,
+        "verified": bool(opened.conversation.verified_user_id),
+    }
+    return _cors(JsonResponse(data, status=201), origin)
+
+
+def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    shop = access_shop(actor=actor, slug=shop_slug)
+    if not actor.is_staff_for(shop.id):
+        raise NotFoundError("Shop not found")
+    return actor, shop
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    """The shop's chat settings: the script tag, allowed sites, hours and identity secret."""
+    actor, shop = _staff_shop(request, shop_slug)
+    if request.method == "POST":
+        values: dict[str, object] = {
+            "is_enabled": request.POST.get("is_enabled") == "on",
+            "follows_business_hours": request.POST.get("follows_business_hours") == "on",
+            "allowed_origins": request.POST.get("allowed_origins", "")
+            .replace("\r\n", "\n")
+            .strip()[:5000],
+            "new_identity_secret": request.POST.get("new_identity_secret") == "on",
+        }
+        services.widget_update(actor=actor, shop=shop, values=values)
+        messages.success(request, _("The chat settings were saved."))
+        return HttpResponseRedirect(reverse("chat:settings", args=[shop.slug]))
+    widget = services.widget_for(shop)
+    script_url = request.build_absolute_uri(static("chat/widget.js"))
+    can_edit = actor.is_lead_for(shop.id)
+    context = {
+        "shop": shop,
+        "widget": widget,
+        "can_edit": can_edit,
+        "snippet": (
+            f'<script src="{script_url}" data-shop-key="{widget.public_key}" async></script>'
+        ),
+        "identity_secret": widget.identity_secret if can_edit else "",
+    }
+    return render(request, "chat/settings.html", context)
