@@ -7,6 +7,13 @@ TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
 TICKET_ASSIGNED = "ticket.assigned"
 MESSAGE_ADDED = "message.added"
+TICKET_MERGED = "ticket.merged"
+TICKET_SPLIT = "ticket.split"
+REPLY_DRAFT_SUBMITTED = "reply.draft_submitted"
+REPLY_DRAFT_APPROVED = "reply.draft_approved"
+REPLY_DRAFT_RETURNED = "reply.draft_returned"
+REPLY_TEMPLATE_SAVED = "reply_template.saved"
+AFTER_HOURS_CHANGED = "after_hours.changed"
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_VIEWED = "customer.viewed"
 CUSTOMER_MERGED = "customer.merged"
@@ -44,6 +51,13 @@ ALL = frozenset(
         TICKET_UPDATED,
         TICKET_ASSIGNED,
         MESSAGE_ADDED,
+        TICKET_MERGED,
+        TICKET_SPLIT,
+        REPLY_DRAFT_SUBMITTED,
+        REPLY_DRAFT_APPROVED,
+        REPLY_DRAFT_RETURNED,
+        REPLY_TEMPLATE_SAVED,
+        AFTER_HOURS_CHANGED,
         CUSTOMER_CREATED,
         CUSTOMER_VIEWED,
         CUSTOMER_MERGED,

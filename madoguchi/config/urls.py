@@ -15,6 +15,7 @@ urlpatterns = [
     path("chat/", include("madoguchi.connectors.chat.urls")),
     path("", include("madoguchi.commerce.urls")),
     path("search/", include("madoguchi.search.urls")),
+    path("operations/", include("madoguchi.operations.urls")),
 ]
 
 handler404 = "madoguchi.core.views.not_found"

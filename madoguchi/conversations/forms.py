@@ -30,6 +30,7 @@ SERVICE_MESSAGES = (
     gettext_noop("Only support staff may do this."),
     gettext_noop("The page link is not valid."),
     gettext_noop("Unknown view."),
+    gettext_noop("Choose the ticket to merge into."),
 )
 
 VIEW_LABELS = {
@@ -90,6 +91,8 @@ class ReplyForm(forms.Form):
         strip=True,
     )
     status = forms.ChoiceField(label=_("Submit as"), choices=REPLY_STATUS_CHOICES, required=False)
+    # The reply template the text came from: sending applies its status, tags and category.
+    template = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class NoteForm(forms.Form):

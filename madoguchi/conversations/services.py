@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
@@ -343,14 +344,23 @@ def ticket_create(
 
 @transaction.atomic
 def message_reply(
-    *, actor: Actor, ticket: Ticket, body_text: str, status: str | None = None
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    body_text: str,
+    status: str | None = None,
+    approved_by: User | None = None,
 ) -> Message:
     """Answer the customer on the ticket's channel; optionally set the status in the same step.
 
     The reply is stored here; the channel connector sends it (delivery status on the message).
+    A trainee's reply is only sent with the supervisor who approved it (`approved_by`); until
+    then it is a draft (operations `reply_draft_submit`).
     """
     if not actor.can_reply(ticket.shop_id):
         raise PermissionDeniedError("You may not reply on this ticket.")
+    if actor.is_trainee_for(ticket.shop_id) and approved_by is None:
+        raise PermissionDeniedError("A trainee's reply waits for a supervisor's approval.")
     body = _clean_body(body_text)
     if not body:
         raise ValidationError("The reply is empty.")
@@ -374,7 +384,8 @@ def message_reply(
         type="message.replied",
         actor_kind=kind,
         actor_user=user,
-        payload={"message_id": message.id, "channel": ticket.channel},
+        payload={"message_id": message.id, "channel": ticket.channel}
+        | ({"approved_by_id": approved_by.id} if approved_by is not None else {}),
         occurred_at=at,
     )
     if ticket.first_responded_at is None:
@@ -390,7 +401,8 @@ def message_reply(
         action=actions.MESSAGE_ADDED,
         target=message,
         shop=ticket.shop,
-        changes={"direction": "outbound", "ticket": ticket.number},
+        changes={"direction": "outbound", "ticket": ticket.number}
+        | ({"approved_by": approved_by.id} if approved_by is not None else {}),
     )
     search_index_ticket_on_commit(ticket.id)
     # The channel's connector queues the sending in this same transaction (its outbox row).
@@ -585,3 +597,185 @@ def ticket_route(*, ticket_id: int, assignee: User, rule: str) -> Ticket | None:
         changes={"assignee": [None, assignee.id]},
     )
     return ticket
+
+
+@transaction.atomic
+def message_auto_reply(*, ticket: Ticket, body_text: str, reason: str) -> Message:
+    """Send an automatic message to the customer on behalf of the shop (actor: the system).
+
+    It is no response: the event is `message.auto_replied`, so SLA clocks and the first-response
+    time ignore it, and the ticket's status stays as it is.
+    """
+    body = _clean_body(body_text)
+    if not body:
+        raise ValidationError("The reply is empty.")
+    at = timezone.now()
+    ticket = _lock(ticket)
+    message = Message.objects.create(
+        shop_id=ticket.shop_id,
+        ticket=ticket,
+        direction=Message.Direction.OUTBOUND,
+        channel=ticket.channel,
+        body_text=body,
+        delivery_status=Message.DeliveryStatus.STORED,
+        created_at=at,
+    )
+    event_append(
+        shop=ticket.shop,
+        ticket=ticket,
+        type="message.auto_replied",
+        actor_kind=ActorKind.SYSTEM,
+        payload={"message_id": message.id, "channel": ticket.channel, "reason": reason},
+        occurred_at=at,
+    )
+    record(
+        actor=None,
+        actor_label=f"auto-reply:{reason}",
+        action=actions.MESSAGE_ADDED,
+        target=message,
+        shop=ticket.shop,
+        changes={"direction": "outbound", "ticket": ticket.number, "automatic": reason},
+    )
+    dispatch_outbound(message)
+    return message
+
+
+def _system_note(ticket: Ticket, *, user: User | None, body: str, at: dt.datetime) -> Message:
+    return Message.objects.create(
+        shop_id=ticket.shop_id,
+        ticket=ticket,
+        direction=Message.Direction.NOTE,
+        channel=ticket.channel,
+        author_user=user,
+        body_text=body,
+        created_at=at,
+    )
+
+
+@transaction.atomic
+def ticket_merge(*, actor: Actor, source: Ticket, target: Ticket) -> Ticket:
+    """Move every message of `source` to `target` (same shop and customer) and close `source`.
+
+    Both tickets get a `ticket.merged` event; the closed source keeps a note naming the target.
+    Events stay where they happened (the log is append-only).
+    """
+    require_staff(actor=actor, shop_id=source.shop_id)
+    if source.pk == target.pk:
+        raise ValidationError("A ticket cannot be merged into itself.")
+    if source.shop_id != target.shop_id:
+        raise ValidationError("Only tickets of the same shop can be merged.")
+    # Lock in id order so two opposite merges cannot deadlock.
+    first, second = sorted((source, target), key=lambda ticket: ticket.pk)
+    locked = {first.pk: _lock(first), second.pk: _lock(second)}
+    source, target = locked[source.pk], locked[target.pk]
+    if source.customer_id != target.customer_id:
+        raise ValidationError("Only tickets of the same customer can be merged.")
+    if source.status == Status.CLOSED:
+        raise ValidationError("A closed ticket cannot be merged.")
+    user = actor.user
+    at = timezone.now()
+    message_ids = list(
+        Message.objects.filter(ticket=source)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+    Message.objects.filter(ticket=source).update(ticket=target)
+    payload = {
+        "source_id": source.id,
+        "source_number": source.number,
+        "target_id": target.id,
+        "target_number": target.number,
+        "message_ids": message_ids,
+    }
+    for ticket in (source, target):
+        event_append(
+            shop=ticket.shop,
+            ticket=ticket,
+            type="ticket.merged",
+            actor_kind=ActorKind.OPERATOR,
+            actor_user=user,
+            payload=payload,
+            occurred_at=at,
+        )
+    # The note is written in the shop's language, whoever merges.
+    with translation.override(source.shop.default_language):
+        note = gettext("Merged into %(reference)s (%(count)d messages moved).") % {
+            "reference": target.reference,
+            "count": len(message_ids),
+        }
+    _system_note(source, user=user, body=note, at=at)
+    _set_status(source, Status.CLOSED, actor_kind=ActorKind.OPERATOR, user=user)
+    _touch(source, at)
+    source.save()
+    _touch(target, at)
+    if target.status in (Status.SOLVED, Status.CLOSED):
+        _set_status(target, Status.OPEN, actor_kind=ActorKind.OPERATOR, user=user)
+    target.save()
+    record(
+        actor=user,
+        action=actions.TICKET_MERGED,
+        target=target,
+        shop=target.shop,
+        changes={"source": source.number, "target": target.number, "messages": len(message_ids)},
+    )
+    search_index_ticket_on_commit(source.id)
+    search_index_ticket_on_commit(target.id)
+    return target
+
+
+@transaction.atomic
+def ticket_split(*, actor: Actor, message: Message, subject: str = "") -> Ticket:
+    """Move one customer message of a ticket into a new ticket of the same customer.
+
+    Both tickets get a `ticket.split` event; the source must keep at least one message.
+    """
+    require_staff(actor=actor, shop_id=message.shop_id)
+    if message.direction != Message.Direction.INBOUND:
+        raise ValidationError("Only a customer's message can be split out.")
+    source = _lock(message.ticket)
+    if Message.objects.filter(ticket=source).count() < 2:
+        raise ValidationError("A ticket keeps at least one message.")
+    user = actor.user
+    at = timezone.now()
+    new_ticket = _ticket_open(
+        shop=source.shop,
+        customer=source.customer,
+        channel=message.channel,
+        subject=subject or _subject_from_body(message.body_text),
+        language=source.language,
+        at=at,
+        actor_kind=ActorKind.OPERATOR,
+        via="split",
+        user=user,
+        priority=source.priority,
+    )
+    Message.objects.filter(pk=message.pk).update(ticket=new_ticket)
+    payload = {
+        "message_id": message.id,
+        "source_id": source.id,
+        "source_number": source.number,
+        "new_id": new_ticket.id,
+        "new_number": new_ticket.number,
+    }
+    for ticket in (source, new_ticket):
+        event_append(
+            shop=ticket.shop,
+            ticket=ticket,
+            type="ticket.split",
+            actor_kind=ActorKind.OPERATOR,
+            actor_user=user,
+            payload=payload,
+            occurred_at=at,
+        )
+    _touch(source, at)
+    source.save()
+    record(
+        actor=user,
+        action=actions.TICKET_SPLIT,
+        target=new_ticket,
+        shop=source.shop,
+        changes={"source": source.number, "new": new_ticket.number, "message": message.id},
+    )
+    search_index_ticket_on_commit(source.id)
+    search_index_ticket_on_commit(new_ticket.id)
+    return new_ticket

@@ -22,4 +22,14 @@ urlpatterns = [
         views.ticket_properties,
         name="ticket_properties",
     ),
+    path(
+        "shops/<slug:shop_slug>/tickets/<int:number>/merge/",
+        views.ticket_merge_view,
+        name="ticket_merge",
+    ),
+    path(
+        "shops/<slug:shop_slug>/tickets/<int:number>/split/",
+        views.ticket_split_view,
+        name="ticket_split",
+    ),
 ]

@@ -43,8 +43,9 @@ from madoguchi.conversations.selectors import (
 )
 from madoguchi.conversations.services import (
     message_note,
-    message_reply,
     ticket_create,
+    ticket_merge,
+    ticket_split,
     ticket_update,
 )
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
@@ -53,6 +54,12 @@ from madoguchi.customers.selectors import access_customer
 from madoguchi.customers.services import IdentityInput
 from madoguchi.events.models import ActorKind, Event
 from madoguchi.events.selectors import ticket_events
+from madoguchi.operations.replies import reply_send, template_render
+from madoguchi.operations.reply_selectors import (
+    access_reply_template,
+    drafts_for_ticket,
+    templates_for_ticket,
+)
 from madoguchi.operations.selectors import sla_at_risk, ticket_sla_measures
 from madoguchi.tenancy.access import Actor, access_shop, require_staff, shop_staff, visible_shops
 
@@ -261,10 +268,12 @@ def _render_ticket(
             :OTHER_TICKETS_SHOWN
         ]
     )
+    timeline = _timeline(actor, ticket)
     context = {
         "ticket": ticket,
         "shop": ticket.shop,
-        "timeline": _timeline(actor, ticket),
+        "timeline": timeline,
+        "timeline_messages": sum(1 for entry in timeline if entry.kind == "message"),
         "customer": customer,
         "identities": list(customer.identities.all()),
         "other_tickets": other_tickets,
@@ -277,6 +286,14 @@ def _render_ticket(
         # Orders are staff pages (commerce): the panel follows the same rule.
         "ticket_orders": orders_for_ticket(ticket) if is_staff else None,
         "sla_measures": list(ticket_sla_measures(ticket_id=ticket.id)) if is_staff else None,
+        # Working the queue (operations): templates, trainee drafts, merge and split.
+        "reply_templates": templates_for_ticket(ticket=ticket) if is_staff else [],
+        "reply_drafts": drafts_for_ticket(ticket=ticket) if is_staff else [],
+        "is_trainee": actor.is_trainee_for(ticket.shop_id),
+        "is_lead": actor.is_lead_for(ticket.shop_id),
+        "merge_targets": [other for other in other_tickets if other.status != Ticket.Status.CLOSED]
+        if is_staff
+        else [],
     }
     template = (
         "conversations/_ticket_workspace.html"
@@ -309,9 +326,21 @@ def _after_change(request: HttpRequest, ticket: Ticket, notice: str) -> HttpResp
 @login_required
 @require_GET
 def ticket_detail(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
-    """Show one ticket: timeline, reply and note forms, properties, the customer."""
-    ticket = access_ticket(actor=_actor(request), shop_slug=shop_slug, number=number)
-    return _render_ticket(request, ticket)
+    """Show one ticket: timeline, reply and note forms, properties, the customer.
+
+    `?template=<id>` fills the reply box with a reply template (the picker without JavaScript).
+    """
+    actor = _actor(request)
+    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
+    reply_form = None
+    template_param = request.GET.get("template", "")
+    if template_param.isdigit() and actor.is_staff_for(ticket.shop_id):
+        template = access_reply_template(
+            actor=actor, shop_id=ticket.shop_id, template_id=int(template_param)
+        )
+        body = template_render(template=template, ticket=ticket, operator=actor)
+        reply_form = ReplyForm(initial={"body": body, "template": template.id})
+    return _render_ticket(request, ticket, reply_form=reply_form)
 
 
 @login_required
@@ -324,18 +353,70 @@ def ticket_reply(request: HttpRequest, shop_slug: str, number: int) -> HttpRespo
         raise PermissionDeniedError("You may not reply on this ticket.")
     form = ReplyForm(request.POST)
     if form.is_valid():
+        template = None
+        if form.cleaned_data.get("template") and actor.is_staff_for(ticket.shop_id):
+            template = access_reply_template(
+                actor=actor, shop_id=ticket.shop_id, template_id=form.cleaned_data["template"]
+            )
         try:
-            message_reply(
+            outcome = reply_send(
                 actor=actor,
                 ticket=ticket,
                 body_text=form.cleaned_data["body"],
                 status=form.cleaned_data["status"] or None,
+                template=template,
             )
         except ValidationError as error:
             form.add_error(None, gettext(error.message))
         else:
-            return _after_change(request, ticket, gettext("Your reply was saved."))
+            if outcome.draft is not None:
+                notice = gettext("Your reply waits for a supervisor's approval.")
+            else:
+                notice = gettext("Your reply was saved.")
+            return _after_change(request, ticket, notice)
     return _render_ticket(request, ticket, reply_form=form)
+
+
+@login_required
+@require_POST
+def ticket_merge_view(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
+    """Merge this ticket into another ticket of the same customer (staff only)."""
+    actor = _actor(request)
+    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
+    require_staff(actor=actor, shop_id=ticket.shop_id)
+    into = request.POST.get("into", "").strip().lstrip("#").rsplit("-", 1)[-1]
+    if not into.isdigit():
+        raise ValidationError("Choose the ticket to merge into.")
+    target = access_ticket(actor=actor, shop_slug=shop_slug, number=int(into))
+    merged = ticket_merge(actor=actor, source=ticket, target=target)
+    messages.success(
+        request, gettext("Merged into %(reference)s.") % {"reference": merged.reference}
+    )
+    return redirect(_ticket_url(merged))
+
+
+@login_required
+@require_POST
+def ticket_split_view(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
+    """Move one customer message of this ticket into a new ticket (staff only)."""
+    actor = _actor(request)
+    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
+    require_staff(actor=actor, shop_id=ticket.shop_id)
+    message_param = request.POST.get("message", "")
+    message = (
+        Message.objects.filter(ticket=ticket, pk=int(message_param)).first()
+        if message_param.isdigit()
+        else None
+    )
+    if message is None:
+        raise NotFoundError("Message not found")
+    new_ticket = ticket_split(actor=actor, message=message)
+    messages.success(
+        request,
+        gettext("The message moved to the new ticket %(reference)s.")
+        % {"reference": new_ticket.reference},
+    )
+    return redirect(_ticket_url(new_ticket))
 
 
 @login_required

@@ -24,6 +24,34 @@ _TYPES = [
     EventType("ticket.assigned", 1, "Assignee changed (payload: old_user_id, new_user_id)."),
     EventType("ticket.category_changed", 1, "Category changed (payload: old, new)."),
     EventType("ticket.tags_changed", 1, "Tags changed (payload: added, removed)."),
+    EventType(
+        "message.auto_replied",
+        1,
+        "An automatic reply was sent, not a response (payload: message_id, channel, reason).",
+    ),
+    EventType(
+        "ticket.merged",
+        1,
+        "Tickets were merged (payload: source_id, source_number, target_id, target_number,"
+        " message_ids).",
+    ),
+    EventType(
+        "ticket.split",
+        1,
+        "A message moved to a new ticket (payload: message_id, source_id, source_number,"
+        " new_id, new_number).",
+    ),
+    EventType(
+        "reply.draft_submitted", 1, "A trainee's reply waits for approval (payload: draft_id)."
+    ),
+    EventType(
+        "reply.draft_approved",
+        1,
+        "A trainee's reply was approved and sent (payload: draft_id, message_id, is_edited).",
+    ),
+    EventType(
+        "reply.draft_returned", 1, "A trainee's reply was sent back (payload: draft_id, comment)."
+    ),
     EventType("customer.created", 1, "A customer record was created (payload: customer_id)."),
     EventType(
         "customer.merged",

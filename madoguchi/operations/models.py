@@ -229,3 +229,99 @@ class Shift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+
+
+class ReplyTemplate(models.Model):
+    """A reply text (macro) of a shop in one language; it may also set status, tags, category.
+
+    The body holds `{{ name }}` placeholders of a fixed allowlist (see `replytemplates`); it is
+    never given to Django's template engine.
+    """
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    language = models.CharField(_("language"), max_length=10, default="ja")
+    body = models.TextField(_("text"))
+    set_status = models.CharField(_("set the status to"), max_length=16, blank=True)
+    set_tags = models.JSONField(_("add tags"), default=list, blank=True)
+    set_category = models.ForeignKey(
+        "conversations.Category",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("set the category to"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        ordering = ["language", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "language", "name"], name="reply_template_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+
+class AfterHoursSettings(models.Model):
+    """Whether the shop answers customers who write outside business time, and with what text."""
+
+    shop = models.OneToOneField("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    is_enabled = models.BooleanField(_("send an after-hours reply"), default=False)
+    body = models.TextField(
+        _("after-hours text"),
+        blank=True,
+        help_text=_("Empty: the standard text. Placeholders such as {{ next_opening }} work."),
+    )
+
+    objects = ShopScopedManager()
+
+    def __str__(self) -> str:
+        return f"after-hours reply of shop {self.shop_id}"
+
+
+class ReplyDraft(models.Model):
+    """A trainee's reply waiting for a supervisor: approved (then sent) or sent back."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved and sent")
+        RETURNED = "returned", _("Sent back")
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(
+        "conversations.Ticket", on_delete=models.CASCADE, related_name="reply_drafts"
+    )
+    author = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    body_text = models.TextField(_("text as written"))
+    sent_text = models.TextField(_("text as sent"), blank=True)
+    status = models.CharField(_("submit as"), max_length=16, blank=True)
+    template = models.ForeignKey(
+        ReplyTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    reviewer = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_comment = models.TextField(_("comment"), blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    message = models.ForeignKey(
+        "conversations.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["shop", "state", "created_at"], name="reply_draft_queue")]
+
+    def __str__(self) -> str:
+        return f"draft {self.id} on ticket {self.ticket_id} ({self.state})"

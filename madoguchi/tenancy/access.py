@@ -64,6 +64,11 @@ class Actor:
     def is_lead_for(self, shop_id: int) -> bool:
         return self.role_for(shop_id) in LEAD_ROLES
 
+    def is_trainee_for(self, shop_id: int) -> bool:
+        """Whether the user's replies in this shop wait for a supervisor's approval."""
+        grant = self.grants.get(shop_id)
+        return grant is not None and grant.is_trainee and grant.role not in LEAD_ROLES
+
     def sees_internal_notes(self, shop_id: int) -> bool:
         return self.is_staff_for(shop_id)
 

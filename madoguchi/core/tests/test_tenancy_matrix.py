@@ -58,6 +58,8 @@ class Route:
     marker: Callable[[Any], str] = field(default=lambda world: TEA_SECRET)
     # Rows the view needs besides the world (an order, a deposit), made before every call.
     setup: Callable[[Any], None] = field(default=lambda world: None)
+    # Who the right user is (a world attribute): the tea operator unless a supervisor is needed.
+    user: str = "operator_tea"
 
 
 def _ticket_kwargs(world: Any) -> dict[str, Any]:
@@ -195,6 +197,58 @@ def _tea_callback(world: Any) -> None:
         )
 
 
+def _tea_second_ticket(world: Any) -> None:
+    """A second ticket of the tea customer with two messages (ids 9001, 9002): merge, split."""
+    from madoguchi.core.testing import factories
+
+    with unscoped("test setup"):
+        if Ticket.objects.filter(id=9001).exists():
+            return
+        ticket = factories.TicketFactory(
+            id=9001, shop=world.tea, customer=world.tea_ticket.customer, subject="matrix-second"
+        )
+        factories.MessageFactory(id=9001, ticket=ticket)
+        factories.MessageFactory(id=9002, ticket=ticket, body_text="matrix-split")
+
+
+def _second_ticket(name: str) -> Callable[[Any], str]:
+    def url(world: Any) -> str:
+        with unscoped("test setup"):
+            number = Ticket.objects.get(id=9001).number
+        return reverse(f"conversations:{name}", args=[world.tea.slug, number])
+
+    return url
+
+
+def _tea_template(world: Any) -> None:
+    from madoguchi.operations.models import ReplyTemplate
+
+    with unscoped("test setup"):
+        ReplyTemplate.objects.get_or_create(
+            id=9001, defaults={"shop": world.tea, "name": "matrix-template", "body": "本文"}
+        )
+
+
+def _tea_draft(world: Any) -> None:
+    from madoguchi.operations.models import ReplyDraft
+
+    with unscoped("test setup"):
+        ReplyDraft.objects.get_or_create(
+            id=9001,
+            defaults={
+                "shop": world.tea,
+                "ticket": world.tea_ticket,
+                "author": world.operator_tea,
+                "body_text": "matrix-draft",
+                "created_at": timezone.now(),
+            },
+        )
+
+
+def _operations(name: str, *args: Any) -> Callable[[Any], str]:
+    return lambda world: reverse(f"operations:{name}", args=[world.tea.slug, *args])
+
+
 def _mail(name: str, **kwargs: Any) -> Callable[[Any], str]:
     return lambda world: reverse(f"mail:{name}", kwargs={"shop_slug": world.tea.slug, **kwargs})
 
@@ -259,6 +313,51 @@ SHOP_ROUTES: dict[str, Route] = {
         lambda world: reverse("conversations:ticket_properties", kwargs=_ticket_kwargs(world)),
         lambda world: {"status": "pending", "priority": "urgent", "tags": "matrix"},
         302,
+    ),
+    "conversations:ticket_merge": Route(
+        "POST",
+        _second_ticket("ticket_merge"),
+        lambda world: {"into": str(world.tea_ticket.number)},
+        302,
+        setup=_tea_second_ticket,
+    ),
+    "conversations:ticket_split": Route(
+        "POST",
+        _second_ticket("ticket_split"),
+        lambda world: {"message": "9002"},
+        302,
+        setup=_tea_second_ticket,
+    ),
+    "operations:templates": Route("GET", _operations("templates"), **_SHOP_NAME),
+    "operations:template_edit": Route(
+        "GET",
+        _operations("template_edit", 9001),
+        marker=lambda world: "matrix-template",
+        setup=_tea_template,
+    ),
+    "operations:template_fill": Route(
+        "GET",
+        lambda world: (
+            reverse("operations:template_fill", args=[world.tea.slug, world.tea_ticket.number])
+            + "?template="
+        ),
+        marker=lambda world: 'data-testid="reply-body-field"',
+    ),
+    "operations:after_hours": Route("GET", _operations("after_hours"), **_SHOP_NAME),
+    "operations:approvals": Route(
+        "GET",
+        _operations("approvals"),
+        marker=lambda world: "matrix-draft",
+        setup=_tea_draft,
+        user="supervisor",
+    ),
+    "operations:draft_review": Route(
+        "POST",
+        _operations("draft_review", 9001),
+        lambda world: {"action": "return", "comment": "matrix-comment"},
+        302,
+        setup=_tea_draft,
+        user="supervisor",
     ),
     "conversations:ticket_new": Route(
         "POST",
@@ -495,7 +594,7 @@ def test_strangers_never_see_the_other_shop_on_global_pages(
 def test_the_right_user_is_served(english: Any, world: Any, name: str) -> None:
     route = {**SHOP_ROUTES, **GLOBAL_ROUTES}[name]
     route.setup(world)
-    english.force_login(world.operator_tea)
+    english.force_login(getattr(world, route.user))
     before = snapshot(world)
     response = call(english, route, world)
     assert response.status_code == route.expected
@@ -512,6 +611,8 @@ def test_the_right_user_is_served(english: Any, world: Any, name: str) -> None:
         "conversations:ticket_properties",
         "conversations:ticket_reply",  # an agency works the tea shop: its owner only reads
         "conversations:ticket_new",
+        "conversations:ticket_merge",
+        "conversations:ticket_split",
     ],
 )
 def test_the_shops_own_client_may_not_change_tickets(english: Any, world: Any, name: str) -> None:

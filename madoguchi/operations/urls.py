@@ -1,0 +1,25 @@
+from django.urls import path
+
+from madoguchi.operations import views
+
+app_name = "operations"
+urlpatterns = [
+    path("shops/<slug:shop_slug>/templates/", views.template_list, name="templates"),
+    path(
+        "shops/<slug:shop_slug>/templates/<int:template_id>/",
+        views.template_edit,
+        name="template_edit",
+    ),
+    path(
+        "shops/<slug:shop_slug>/tickets/<int:number>/template/",
+        views.template_fill,
+        name="template_fill",
+    ),
+    path("shops/<slug:shop_slug>/after-hours/", views.after_hours, name="after_hours"),
+    path("shops/<slug:shop_slug>/approvals/", views.approvals, name="approvals"),
+    path(
+        "shops/<slug:shop_slug>/approvals/<int:draft_id>/",
+        views.draft_review,
+        name="draft_review",
+    ),
+]
