@@ -121,6 +121,9 @@ class VisitorConsumer(AsyncWebsocketConsumer):
             return
         kind = frame.get("type")
         if kind == "hello":
+            if self._rate_limited():  # each hello reads the history: counted like a message
+                await self.send_json({"type": "error", "code": "rate_limited"})
+                return
             await self._hello(frame)
         elif kind == "message":
             await self._message(frame)

@@ -51,6 +51,7 @@ def limit(name: str) -> int:
         "CHAT_RATE_SECONDS": 10,
         "CHAT_PRESENCE_SECONDS": 90,
         "CHAT_HISTORY_LIMIT": 500,
+        "CHAT_OPENS_PER_HOUR": 30,
     }
     return int(getattr(settings, name, defaults[name]))
 

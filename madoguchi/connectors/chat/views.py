@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -104,6 +105,18 @@ def widget_config(request: HttpRequest, public_key: str) -> HttpResponse:
     return _cors(JsonResponse(data), origin)
 
 
+def _too_many_opens(widget: ChatWidget, ip_address: str) -> bool:
+    """At most CHAT_OPENS_PER_HOUR new conversations per shop and IP (REMOTE_ADDR only)."""
+    key = f"chat:opens:{widget.shop_id}:{ip_address}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        count = 1
+    return count > services.limit("CHAT_OPENS_PER_HOUR")
+
+
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def conversation_open(request: HttpRequest, public_key: str) -> HttpResponse:
@@ -113,6 +126,8 @@ def conversation_open(request: HttpRequest, public_key: str) -> HttpResponse:
         return _refused()
     if request.method == "OPTIONS":
         return _cors(HttpResponse(status=204), origin)
+    if _too_many_opens(widget, str(request.META.get("REMOTE_ADDR") or "")):
+        return _cors(JsonResponse({"error": "rate_limited"}, status=429), origin)
     if request.content_type not in ("application/json", "text/plain"):
         return _cors(JsonResponse({"error": "content_type"}, status=415), origin)
     if len(request.body) > MAX_OPEN_BODY_BYTES:

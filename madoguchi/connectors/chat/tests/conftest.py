@@ -8,6 +8,15 @@ ORIGIN = "https://shop.yamada-en.example"
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_layer():
     # A fresh in-memory channel layer per test (groups never leak from one test to the next).
     with override_settings(

@@ -277,8 +277,9 @@ def test_oversized_frames_close_the_socket(world, widget) -> None:
         assert not Message.objects.filter(ticket__channel="chat").exists()
 
 
-@override_settings(CHAT_RATE_MESSAGES=2, CHAT_RATE_SECONDS=3600)
+@override_settings(CHAT_RATE_MESSAGES=3, CHAT_RATE_SECONDS=3600)
 def test_messages_above_the_rate_are_refused(world, widget) -> None:
+    # The hello counts too (it reads the history): hello and two messages fill the window.
     present(world, widget)
     _, token = open_conversation(widget)
 
@@ -532,6 +533,20 @@ def test_opening_a_conversation_returns_a_token_stored_hashed(client, widget) ->
     assert bad.status_code == 415
     with unscoped("test check"):
         assert ChatConversation.objects.count() == 1
+
+
+@override_settings(CHAT_OPENS_PER_HOUR=2)
+def test_opening_conversations_is_limited_per_address(client, widget) -> None:
+    url = reverse("chat:conversation_open", args=[widget.public_key])
+    statuses = [
+        client.post(
+            url, data="{}", content_type="application/json", headers={"Origin": ORIGIN}
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [201, 201, 429]
+    with unscoped("test check"):
+        assert ChatConversation.objects.count() == 2
 
 
 def test_unknown_widget_key_is_404(client) -> None:
