@@ -18,6 +18,7 @@ class Person:
     role: str
     workspace: str  # "agency" or a shop key
     assigned_shops: tuple[str, ...] = ()
+    is_trainee: bool = False
 
 
 PEOPLE = (
@@ -32,6 +33,15 @@ PEOPLE = (
         "operator",
         "agency",
         assigned_shops=("tea",),
+    ),
+    Person(
+        "trainee",
+        "trainee@madoguchi-support.example",
+        "鈴木 翔",
+        "operator",
+        "agency",
+        assigned_shops=("tea",),
+        is_trainee=True,
     ),
     Person("client", "owner@yamada-en.example", "山田 太郎", "client", "tea"),
 )

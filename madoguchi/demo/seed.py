@@ -126,7 +126,9 @@ def _seed_organisation(*, password: str, today: dt.date) -> tuple[dict[str, Shop
             )
         people[person.key] = user
         membership, _ = Membership.objects.get_or_create(
-            user=user, workspace=workspaces[person.workspace], defaults={"role": person.role}
+            user=user,
+            workspace=workspaces[person.workspace],
+            defaults={"role": person.role, "is_trainee": person.is_trainee},
         )
         for shop_key in person.assigned_shops:
             ShopAssignment.objects.get_or_create(membership=membership, shop=shops[shop_key])
@@ -138,6 +140,7 @@ def _logins(people: dict[str, User]) -> list[Login]:
         "admin": f"admin of {content.AGENCY_NAME} (both shops)",
         "supervisor": "supervisor at the agency (both shops)",
         "operator": "operator at the agency, assigned to the tea shop only",
+        "trainee": "trainee operator of the tea shop (replies wait for a supervisor's approval)",
         "client": "owner of the tea shop (client role: sees the tea shop only)",
     }
     return [

@@ -45,7 +45,7 @@ def test_second_run_changes_nothing() -> None:
     assert second.tickets_created == 0
     assert _counts() == after_first
     assert after_first["shops"] == 2
-    assert after_first["users"] == 4
+    assert after_first["users"] == 5  # admin, supervisor, operator, trainee, shop owner
     assert after_first["tickets"] == 80
 
 

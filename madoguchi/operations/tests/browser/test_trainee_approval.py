@@ -1,0 +1,85 @@
+"""Send approval in a real browser: a trainee's reply waits for a supervisor and is sent after.
+
+The server holds the demo data (`demo_seed`), which has a trainee operator of the tea shop.
+"""
+
+import re
+
+import pytest
+
+from madoguchi.demo import content
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+TRAINEE = "trainee@madoguchi-support.example"
+SUPERVISOR = "supervisor@madoguchi-support.example"
+
+
+def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/accounts/login/")
+    form = page.get_by_test_id("login-form")
+    form.locator("input[name=username]").fill(email)
+    form.locator("input[name=password]").fill(content.DEMO_PASSWORD)
+    form.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("ticket-list")).to_be_visible()
+
+
+def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.locator("form[action='/accounts/logout/'] button[type=submit]").click()
+    expect(page.get_by_test_id("login-form")).to_be_visible()
+
+
+def test_trainee_reply_waits_for_approval_and_is_sent_after_it(browser_page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page = browser_page
+    sign_in(page, TRAINEE)
+    row = page.get_by_test_id("ticket-row").first
+    reference = row.get_attribute("data-reference")
+    row.click()
+    expect(page.get_by_test_id("ticket-reference")).to_have_text(reference)
+    ticket_url = page.url
+    messages_before = page.get_by_test_id("timeline-message").count()
+    expect(page.get_by_test_id("trainee-notice")).to_be_visible()
+
+    draft_text = "お問い合わせありがとうございます。確認します。"
+    reply_form = page.get_by_test_id("reply-form")
+    reply_form.locator("textarea[name=body]").fill(draft_text)
+    reply_form.locator("button[type=submit]").click()
+    pending = page.locator("[data-testid=reply-draft][data-state=pending]")
+    expect(pending).to_have_count(1)
+    expect(pending).to_contain_text(draft_text)
+    # Nothing reached the customer: the timeline has no new message.
+    expect(page.get_by_test_id("timeline-message")).to_have_count(messages_before)
+    sign_out(page)
+
+    sign_in(page, SUPERVISOR)
+    page.goto("/operations/shops/tea/approvals/")
+    approval = page.get_by_test_id("approval-row").filter(has_text=reference)
+    expect(approval).to_have_count(1)
+    approval.get_by_role("link").click()
+    expect(page.get_by_test_id("draft-original")).to_contain_text(draft_text)
+    edited = "お問い合わせありがとうございます。確認いたします。"
+    review = page.get_by_test_id("draft-review-form")
+    review.locator("textarea[name=body]").fill(edited)
+    review.get_by_role("button", name=re.compile("Show changes|変更点を表示")).click()
+    diff = page.get_by_test_id("draft-diff")
+    expect(diff).to_contain_text("- " + draft_text)
+    expect(diff).to_contain_text("+ " + edited)
+    page.get_by_test_id("draft-review-form").get_by_role(
+        "button", name=re.compile("Approve and send|承認して送信")
+    ).click()
+    expect(page.get_by_test_id("approval-queue")).to_be_visible()
+    expect(page.get_by_test_id("approval-row").filter(has_text=reference)).to_have_count(0)
+
+    page.goto(ticket_url)
+    expect(page.get_by_test_id("timeline-message")).to_have_count(messages_before + 1)
+    last = page.get_by_test_id("timeline-message").last
+    expect(last).to_have_attribute("data-direction", "outbound")
+    expect(last).to_contain_text(edited)
+    expect(last).to_contain_text("鈴木 翔")  # the trainee is the author
+    expect(page.locator("[data-testid=reply-draft]")).to_have_count(0)
