@@ -221,7 +221,8 @@ def _require_lead(actor: Actor, shop_id: int) -> None:
 
 def _pending(draft: ReplyDraft) -> ReplyDraft:
     locked = (
-        ReplyDraft.objects.select_for_update()
+        # Lock the draft row only: the template is a nullable (outer) join.
+        ReplyDraft.objects.select_for_update(of=("self",))
         .select_related("ticket__shop", "author", "template")
         .get(pk=draft.pk)
     )
