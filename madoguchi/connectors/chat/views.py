@@ -41,7 +41,7 @@ def widget_labels() -> dict[str, str]:
         "online": _("An operator is here to help."),
         "offline": _(
             "No operator is available right now. Leave your e-mail address and a message; "
-            "we will answer by e-mail."
+            "we will get back to you."
         ),
         "email": _("E-mail address"),
         "message": _("Message"),
