@@ -210,6 +210,42 @@ def _event_text(event: Event, users: dict[int, User], categories: dict[int, Cate
     return ""
 
 
+def _queue_event_text(event: Event, ticket: Ticket, *, is_staff: bool) -> str:
+    """Describe merges, splits and (for staff) the approval of trainees' replies, or ""."""
+    payload = event.payload or {}
+    actor = _actor_label(event)
+    prefix = ticket.shop.ticket_prefix
+    if event.type == "ticket.merged":
+        if payload.get("target_id") == ticket.id:
+            return gettext("%(actor)s merged %(reference)s into this ticket") % {
+                "actor": actor,
+                "reference": f"#{prefix}-{payload.get('source_number')}",
+            }
+        return gettext("%(actor)s merged this ticket into %(reference)s") % {
+            "actor": actor,
+            "reference": f"#{prefix}-{payload.get('target_number')}",
+        }
+    if event.type == "ticket.split":
+        if payload.get("new_id") == ticket.id:
+            return gettext("%(actor)s split this ticket out of %(reference)s") % {
+                "actor": actor,
+                "reference": f"#{prefix}-{payload.get('source_number')}",
+            }
+        return gettext("%(actor)s moved a message to the new ticket %(reference)s") % {
+            "actor": actor,
+            "reference": f"#{prefix}-{payload.get('new_number')}",
+        }
+    if not is_staff:
+        return ""
+    if event.type == "reply.draft_submitted":
+        return gettext("%(actor)s submitted a reply for approval") % {"actor": actor}
+    if event.type == "reply.draft_approved":
+        return gettext("%(actor)s approved a reply") % {"actor": actor}
+    if event.type == "reply.draft_returned":
+        return gettext("%(actor)s sent a reply back") % {"actor": actor}
+    return ""
+
+
 def _timeline(actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
     """Merge the messages the actor may see with the ticket's events, oldest first."""
     rows: list[tuple[Any, int, TimelineEntry]] = [
@@ -222,7 +258,9 @@ def _timeline(actor: Actor, ticket: Ticket) -> list[TimelineEntry]:
     category_ids = {e.payload.get("new") for e in events if e.type == "ticket.category_changed"}
     categories = Category.objects.in_bulk([i for i in category_ids if i])
     for event in events:
-        text = _event_text(event, users, categories)
+        text = _event_text(event, users, categories) or _queue_event_text(
+            event, ticket, is_staff=actor.is_staff_for(ticket.shop_id)
+        )
         if text:
             # A ticket opens before its first message; other events follow what caused them.
             order = 0 if event.type == "ticket.created" else 2

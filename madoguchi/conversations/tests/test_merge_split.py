@@ -157,3 +157,22 @@ def test_other_shop_cannot_merge_or_split(client, world, second_tea_ticket):
     with unscoped("test assertion"):
         assert Ticket.objects.get(pk=second_tea_ticket.pk).status == "new"
         assert Message.objects.filter(ticket=second_tea_ticket).count() == 2
+
+
+def test_timelines_name_the_other_ticket(client, world, second_tea_ticket):
+    with in_shop(world.tea.id):
+        ticket_merge(
+            actor=actor_for_user(world.operator_tea),
+            source=second_tea_ticket,
+            target=world.tea_ticket,
+        )
+    client.force_login(world.operator_tea)
+    source_page = client.get(_url("ticket", second_tea_ticket), HTTP_ACCEPT_LANGUAGE="en")
+    target_page = client.get(_url("ticket", world.tea_ticket), HTTP_ACCEPT_LANGUAGE="en")
+    operator = world.operator_tea.display_name
+    assert f"{operator} merged this ticket into {world.tea_ticket.reference}" in (
+        source_page.content.decode()
+    )
+    assert f"{operator} merged {second_tea_ticket.reference} into this ticket" in (
+        target_page.content.decode()
+    )

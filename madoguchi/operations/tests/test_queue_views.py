@@ -193,3 +193,29 @@ def test_after_hours_settings_page(client, world):
         assert (
             AfterHoursSettings.objects.get(shop=world.tea).body == "{{ next_opening }}に返信します"
         )
+
+
+def test_approval_steps_show_to_staff_only(client, world, trainee):
+    client.force_login(trainee)
+    client.post(_ticket_url("conversations:ticket_reply", world.tea_ticket), {"body": "はい"})
+    url = _ticket_url("conversations:ticket", world.tea_ticket)
+    staff_page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"{trainee.display_name} submitted a reply for approval" in staff_page
+    client.force_login(world.client_tea)
+    owner_page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "submitted a reply for approval" not in owner_page
+    assert 'data-testid="reply-draft"' not in owner_page
+
+
+def test_the_automatic_reply_is_labelled(client, world):
+    from madoguchi.conversations.services import message_auto_reply
+
+    with in_shop(world.tea.id):
+        message_auto_reply(
+            ticket=world.tea_ticket, body_text="営業時間外です。", reason="after_hours"
+        )
+    client.force_login(world.operator_tea)
+    page = client.get(
+        _ticket_url("conversations:ticket", world.tea_ticket), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert '<span data-testid="automatic-reply">Automatic reply</span>' in page
