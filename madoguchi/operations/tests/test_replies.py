@@ -1,9 +1,11 @@
 """Reply templates, trainee drafts and their approval, after-hours replies: the services."""
 
 import datetime as dt
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 
 from madoguchi.audit.models import AuditEntry
 from madoguchi.conversations.models import Category, Message, Ticket
@@ -341,3 +343,50 @@ def test_staff_logged_messages_get_no_after_hours_reply(world, after_hours_on):
         )
         assert after_hours_reply(message) is None
         assert not Message.objects.filter(ticket=world.tea_ticket, direction="outbound").exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_after_hours_messages_get_one_reply(world, monkeypatch):
+    from django.db import connection
+
+    from madoguchi.operations import replies
+
+    with in_shop(world.tea.id):
+        first = receive_inbound(_inbound(world, "<c1@x>", tokyo(2026, 11, 28, 3, 0)))
+        second = receive_inbound(
+            _inbound(world, "<c2@x>", tokyo(2026, 11, 28, 3, 1), ticket_id=first.ticket.id)
+        )
+        AfterHoursSettings.objects.create(shop=world.tea, is_enabled=True)
+    met = threading.Barrier(2)
+    calendar_for_shop = replies.calendar_for_shop
+
+    def calendar_then_meet(*, shop_id):
+        # Both hooks have read the settings and the calendar before either takes the lock.
+        calendar = calendar_for_shop(shop_id=shop_id)
+        met.wait(timeout=10)
+        return calendar
+
+    monkeypatch.setattr(replies, "calendar_for_shop", calendar_then_meet)
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def run(message):
+        try:
+            with in_shop(world.tea.id), transaction.atomic():
+                results.append(after_hours_reply(message))
+        except BaseException as error:  # reported by the test thread below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(m,)) for m in (first.message, second.message)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sorted(result is None for result in results) == [False, True]
+    with in_shop(world.tea.id):
+        assert Message.objects.filter(ticket=first.ticket, direction="outbound").count() == 1
+        assert Event.objects.filter(ticket=first.ticket, type="message.auto_replied").count() == 1
