@@ -6,6 +6,8 @@ service and renders; strangers to the shop get 404, its client (owner) 403.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -58,6 +60,12 @@ def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
     shop = access_shop(actor=actor, slug=shop_slug)
     require_staff(actor=actor, shop_id=shop.id)
     return actor, shop
+
+
+def _page(request: HttpRequest, template: str, shop: Shop, context: dict[str, Any]) -> HttpResponse:
+    """Render an operations page; the menu offers the approval queue to supervisors only."""
+    is_lead = _actor(request).is_lead_for(shop.id)
+    return render(request, template, {"shop": shop, "is_lead": is_lead, **context})
 
 
 def _lead_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
@@ -127,10 +135,11 @@ def template_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
     form = _template_form(shop, request.POST if request.method == "POST" else None)
     if request.method == "POST" and (done := _save_template(request, actor, shop, form, None)):
         return done
-    return render(
+    return _page(
         request,
         "operations/template_list.html",
-        {"shop": shop, "templates": list(shop_templates(shop_id=shop.id)), "form": form},
+        shop,
+        {"templates": list(shop_templates(shop_id=shop.id)), "form": form},
     )
 
 
@@ -144,8 +153,8 @@ def template_edit(request: HttpRequest, shop_slug: str, template_id: int) -> Htt
     form = _template_form(shop, data, template)
     if request.method == "POST" and (done := _save_template(request, actor, shop, form, template)):
         return done
-    return render(
-        request, "operations/template_edit.html", {"shop": shop, "template": template, "form": form}
+    return _page(
+        request, "operations/template_edit.html", shop, {"template": template, "form": form}
     )
 
 
@@ -196,7 +205,7 @@ def after_hours(request: HttpRequest, shop_slug: str) -> HttpResponse:
     else:
         initial = {"is_enabled": current.is_enabled, "body": current.body} if current else {}
         form = AfterHoursForm(initial=initial)
-    return render(request, "operations/after_hours.html", {"shop": shop, "form": form})
+    return _page(request, "operations/after_hours.html", shop, {"form": form})
 
 
 # Approval queue ---------------------------------------------------------------------------------
@@ -207,10 +216,11 @@ def after_hours(request: HttpRequest, shop_slug: str) -> HttpResponse:
 def approvals(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """List the trainees' replies waiting for a supervisor of the shop."""
     _, shop = _lead_shop(request, shop_slug)
-    return render(
+    return _page(
         request,
         "operations/approvals.html",
-        {"shop": shop, "drafts": list(approval_queue(shop_id=shop.id))},
+        shop,
+        {"drafts": list(approval_queue(shop_id=shop.id))},
     )
 
 
@@ -249,11 +259,11 @@ def draft_review(request: HttpRequest, shop_slug: str, draft_id: int) -> HttpRes
                 else:
                     messages.success(request, gettext("The reply was approved and sent."))
                     return redirect(reverse("operations:approvals", args=[shop.slug]))
-    return render(
+    return _page(
         request,
         "operations/draft_review.html",
+        shop,
         {
-            "shop": shop,
             "draft": draft,
             "review_form": review_form,
             "return_form": return_form,

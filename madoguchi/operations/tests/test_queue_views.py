@@ -219,3 +219,12 @@ def test_the_automatic_reply_is_labelled(client, world):
         _ticket_url("conversations:ticket", world.tea_ticket), HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert '<span data-testid="automatic-reply">Automatic reply</span>' in page
+
+
+def test_the_approval_queue_is_offered_to_supervisors_only(client, world):
+    url = reverse("operations:templates", args=["tea"])
+    approvals = reverse("operations:approvals", args=["tea"])
+    client.force_login(world.operator_tea)
+    assert approvals not in client.get(url).content.decode()
+    client.force_login(world.supervisor)
+    assert approvals in client.get(url).content.decode()
