@@ -83,3 +83,37 @@ def test_trainee_reply_waits_for_approval_and_is_sent_after_it(browser_page) -> 
     expect(last).to_contain_text(edited)
     expect(last).to_contain_text("鈴木 翔")  # the trainee is the author
     expect(page.locator("[data-testid=reply-draft]")).to_have_count(0)
+
+
+def test_operator_fills_a_reply_from_a_template_and_it_sets_the_status(browser_page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page = browser_page
+    sign_in(page, "operator@madoguchi-support.example")
+    page.goto("/operations/shops/tea/templates/")
+    form = page.get_by_test_id("template-form")
+    form.locator("input[name=name]").fill("ブラウザ確認")
+    form.locator("select[name=language]").select_option("ja")
+    form.locator("textarea[name=body]").fill(
+        "{{ customer_name }}様\n{{ shop_name }}でございます。{{ settings.SECRET_KEY }}"
+    )
+    form.locator("select[name=set_status]").select_option("pending")
+    form.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("template-row").filter(has_text="ブラウザ確認")).to_have_count(1)
+
+    page.goto("/")
+    row = page.get_by_test_id("ticket-row").filter(has_not=page.locator(".badge--pending")).first
+    row.click()
+    page.get_by_test_id("template-picker").locator("select").select_option(
+        label="ブラウザ確認 (ja)"
+    )
+    body = page.get_by_test_id("reply-form").locator("textarea[name=body]")
+    expect(body).to_have_value(
+        re.compile(r"^.+様\n山田園 茶舗でございます。\{\{ settings.SECRET_KEY \}\}$")
+    )
+    page.get_by_test_id("reply-form").locator("button[type=submit]").click()
+    badge = page.locator("header").get_by_test_id("status-badge")
+    expect(badge).to_have_class(re.compile(r"\bbadge--pending\b"))
+    expect(page.get_by_test_id("timeline-message").last).to_contain_text(
+        "山田園 茶舗でございます。"
+    )
