@@ -24,7 +24,7 @@ from madoguchi.conversations.outbound import dispatch_outbound
 from madoguchi.conversations.sanitize import sanitize_html
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
 from madoguchi.customers.services import IdentityInput, customer_find_or_create
-from madoguchi.events.models import ActorKind
+from madoguchi.events.models import ActorKind, Event
 from madoguchi.events.services import event_append
 from madoguchi.search.services import search_index_ticket_on_commit
 from madoguchi.tenancy.access import Actor, actor_for_user, require_staff
@@ -135,7 +135,7 @@ def _receive_inbound(inbound: InboundMessage) -> InboundResult:
     ticket = None
     if inbound.ticket_id is not None:
         ticket = (
-            Ticket.objects.filter(shop=shop, pk=inbound.ticket_id)
+            Ticket.objects.filter(shop=shop, pk=_merged_into(shop, inbound.ticket_id))
             .exclude(status=Status.CLOSED)
             .first()
         )
@@ -178,6 +178,29 @@ def _receive_inbound(inbound: InboundMessage) -> InboundResult:
     ticket.save()
     search_index_ticket_on_commit(ticket.id)
     return InboundResult(ticket, message, is_new_ticket=is_new_ticket, is_duplicate=False)
+
+
+MAX_MERGE_HOPS = 10
+
+
+def _merged_into(shop: Shop, ticket_id: int) -> int:
+    """Follow merges from `ticket_id` to the ticket that now holds its conversation.
+
+    A customer answering the thread of a merged ticket reaches the ticket it was merged into.
+    """
+    for _ in range(MAX_MERGE_HOPS):
+        target_id = (
+            Event.objects.filter(
+                shop=shop, ticket_id=ticket_id, type="ticket.merged", payload__source_id=ticket_id
+            )
+            .order_by("-id")
+            .values_list("payload__target_id", flat=True)
+            .first()
+        )
+        if target_id is None:
+            break
+        ticket_id = int(target_id)
+    return ticket_id
 
 
 def _subject_from_body(body: str) -> str:

@@ -176,3 +176,30 @@ def test_timelines_name_the_other_ticket(client, world, second_tea_ticket):
     assert f"{operator} merged {second_tea_ticket.reference} into this ticket" in (
         target_page.content.decode()
     )
+
+
+def test_an_answer_on_the_merged_thread_reaches_the_target(world, second_tea_ticket):
+    from madoguchi.conversations.services import InboundMessage, receive_inbound
+    from madoguchi.customers.services import IdentityInput
+
+    with unscoped("test setup"):
+        third = factories.TicketFactory(
+            shop=world.tea, customer=world.tea_ticket.customer, subject="三件目"
+        )
+        factories.MessageFactory(ticket=third)
+    actor = actor_for_user(world.operator_tea)
+    with in_shop(world.tea.id):
+        # third -> second -> tea ticket: an answer on the third's thread follows both merges.
+        ticket_merge(actor=actor, source=third, target=second_tea_ticket)
+        ticket_merge(actor=actor, source=second_tea_ticket, target=world.tea_ticket)
+        result = receive_inbound(
+            InboundMessage(
+                shop_id=world.tea.id,
+                channel="email",
+                external_id="<answer@x>",
+                body_text="追伸です。",
+                identities=[IdentityInput(kind="email", value="answer@example.jp")],
+                ticket_id=third.id,
+            )
+        )
+    assert (result.is_new_ticket, result.ticket.id) == (False, world.tea_ticket.id)
