@@ -108,8 +108,10 @@ def inbox_page(
     return InboxPage(tickets=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None)
 
 
-def inbox_counts(*, actor: Actor, cap: int | None = None) -> dict[str, int]:
-    """Return the number of tickets in each saved view, for the sidebar.
+def inbox_counts(
+    *, actor: Actor, cap: int | None = None, shop_id: int | None = None
+) -> dict[str, int]:
+    """Return the number of tickets in each saved view (of one shop, if given), for the sidebar.
 
     With `cap`, each count stops at `cap` (show it as "999+" for a cap of 1000): the database
     then reads at most `cap` index entries per view instead of every open ticket.
@@ -118,7 +120,8 @@ def inbox_counts(*, actor: Actor, cap: int | None = None) -> dict[str, int]:
     for view in InboxView.ALL:
         if view == InboxView.SOLVED:
             continue
-        tickets = inbox_queryset(actor=actor, filters=InboxFilters(view=view)).order_by()
+        filters = InboxFilters(view=view, shop_id=shop_id)
+        tickets = inbox_queryset(actor=actor, filters=filters).order_by()
         counts[view] = (tickets[:cap] if cap is not None else tickets).count()
     return counts
 

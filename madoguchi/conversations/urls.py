@@ -5,6 +5,7 @@ from madoguchi.conversations import views
 app_name = "conversations"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("inbox/counts/", views.inbox_view_counts, name="inbox_counts"),
     path("tickets/new/", views.ticket_new, name="ticket_new"),
     path("shops/<slug:shop_slug>/tickets/<int:number>/", views.ticket_detail, name="ticket"),
     path(

@@ -68,6 +68,8 @@ if TYPE_CHECKING:
     from madoguchi.tenancy.models import Shop
 
 OTHER_TICKETS_SHOWN = 5
+# Sidebar counts stop here ("1000+"): an exact count of every open ticket is not worth its cost.
+COUNT_CAP = 1000
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -82,6 +84,44 @@ def _is_partial(request: HttpRequest) -> bool:
 
 
 # Inbox ------------------------------------------------------------------------------------------
+
+
+def _saved_views(counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    counts = counts or {}
+    return [
+        {"key": key, "label": VIEW_LABELS[key], "count": _count_label(counts.get(key))}
+        for key in InboxView.ALL
+    ]
+
+
+def _count_label(count: int | None) -> str | None:
+    if count is None:
+        return None
+    return f"{COUNT_CAP}+" if count >= COUNT_CAP else str(count)
+
+
+@login_required
+@require_GET
+def inbox_view_counts(request: HttpRequest) -> HttpResponse:
+    """The saved views with their counts, and the SLA strip (swapped out of band): loaded after
+    the inbox so its ticket list is not held up by counting."""
+    actor = _actor(request)
+    shop_slug = request.GET.get("shop", "")
+    shop = access_shop(actor=actor, slug=shop_slug) if shop_slug else None
+    counts = inbox_counts(actor=actor, cap=COUNT_CAP, shop_id=shop.id if shop else None)
+    shop_ids = (shop.id,) if shop else actor.shop_ids
+    context = {
+        "saved_views": _saved_views(counts),
+        "sla_at_risk": sla_at_risk(
+            shop_ids=tuple(shop_id for shop_id in shop_ids if actor.is_staff_for(shop_id)),
+            now=timezone.now(),
+        ),
+        "oob": True,
+        "current_view": view if (view := request.GET.get("view")) in InboxView.ALL else "",
+        "current_shop": shop,
+        "counts_loaded": True,
+    }
+    return render(request, "conversations/_saved_views.html", context)
 
 
 @login_required
@@ -114,17 +154,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
         context: dict[str, Any] = {"page": page, "current_view": view}
     else:
         template = "conversations/inbox.html"
-        counts = inbox_counts(actor=actor)
         context = {
             "page": page,
             "form": form,
             "current_view": view,
             "current_shop": shop,
             "shops": shops,
-            "saved_views": [
-                {"key": key, "label": VIEW_LABELS[key], "count": counts.get(key)}
-                for key in InboxView.ALL
-            ],
+            "saved_views": _saved_views(),
             "can_create_tickets": any(actor.is_staff_for(s.id) for s in shops),
             "works_current_shop": shop is not None and actor.is_staff_for(shop.id),
             "sla_at_risk": sla_at_risk(

@@ -48,6 +48,13 @@ def reload(ticket):
 # Inbox ------------------------------------------------------------------------------------------
 
 
+def sidebar_counts(client, **params):
+    """The saved-view counts as the sidebar loads them after the inbox."""
+    response = client.get(reverse("conversations:inbox_counts"), params)
+    assert response.status_code == 200
+    return {view["key"]: view["count"] for view in response.context["saved_views"]}
+
+
 def test_inbox_shows_only_the_shops_of_the_operator(client, world):
     client.force_login(world.operator_tea)
     response = client.get(reverse("conversations:inbox"))
@@ -57,8 +64,13 @@ def test_inbox_shows_only_the_shops_of_the_operator(client, world):
     assert "器が割れていました" not in response.text
     assert 'data-testid="shop-tea"' in response.text
     assert 'data-testid="shop-ceramics"' not in response.text
-    counts = {view["key"]: view["count"] for view in response.context["saved_views"]}
-    assert counts == {"mine": 0, "unassigned": 1, "open": 1, "pending": 0, "solved": None}
+    assert sidebar_counts(client) == {
+        "mine": "0",
+        "unassigned": "1",
+        "open": "1",
+        "pending": "0",
+        "solved": None,
+    }
 
 
 def test_inbox_of_a_supervisor_lists_both_shops(client, world):
@@ -357,8 +369,13 @@ def test_properties_update_assigns_and_moves_the_ticket_to_mine(client, world):
         assert sorted(ticket.tags.values_list("name", flat=True)) == ["至急", "配送遅延"]
     inbox = client.get(reverse("conversations:inbox"), {"view": "mine"})
     assert references(inbox) == ["#TEA-1"]
-    counts = {view["key"]: view["count"] for view in inbox.context["saved_views"]}
-    assert counts == {"mine": 1, "unassigned": 0, "open": 1, "pending": 1, "solved": None}
+    assert sidebar_counts(client) == {
+        "mine": "1",
+        "unassigned": "0",
+        "open": "1",
+        "pending": "1",
+        "solved": None,
+    }
     page = client.get(ticket_url(world.tea_ticket))
     events = re.findall(r'data-testid="timeline-event" data-type="([^"]+)"', page.text)
     # The fixture's ticket was made by a factory, without a "ticket.created" event.
@@ -593,3 +610,22 @@ def test_ticket_page_shows_the_customers_orders_to_staff_only(client, world):
     page = client.get(ticket_url(world.tea_ticket))
     assert 'data-testid="orders-panel"' not in page.text
     assert "YE-2001" not in page.text
+
+
+def test_saved_view_counts_load_after_the_inbox(client, world):
+    client.force_login(world.operator_tea)
+    page = client.get(reverse("conversations:inbox")).content.decode()
+    assert 'hx-get="/inbox/counts/?view=open"' in page
+    assert 'data-testid="count-open"' not in page
+    counts = client.get(reverse("conversations:inbox_counts"), {"view": "open"})
+    html = counts.content.decode()
+    assert counts.status_code == 200
+    assert 'data-testid="count-open">1<' in html
+    assert 'data-testid="count-mine">0<' in html
+    assert "hx-get" not in html
+
+
+def test_saved_view_counts_of_another_shop_are_404(client, world):
+    client.force_login(world.operator_tea)
+    response = client.get(reverse("conversations:inbox_counts"), {"shop": world.ceramics.slug})
+    assert response.status_code == 404

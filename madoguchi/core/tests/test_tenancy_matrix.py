@@ -293,6 +293,11 @@ SHOP_ROUTES: dict[str, Route] = {
     "conversations:inbox": Route(
         "GET", lambda world: reverse("conversations:inbox") + f"?shop={world.tea.slug}"
     ),
+    "conversations:inbox_counts": Route(
+        "GET",
+        lambda world: reverse("conversations:inbox_counts") + f"?shop={world.tea.slug}",
+        marker=lambda world: 'data-testid="count-open">1<',
+    ),
     "conversations:ticket": Route(
         "GET", lambda world: reverse("conversations:ticket", kwargs=_ticket_kwargs(world))
     ),
