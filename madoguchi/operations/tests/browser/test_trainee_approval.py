@@ -109,7 +109,8 @@ def test_operator_fills_a_reply_from_a_template_and_it_sets_the_status(browser_p
     )
     body = page.get_by_test_id("reply-form").locator("textarea[name=body]")
     expect(body).to_have_value(
-        re.compile(r"^.+様\n山田園 茶舗でございます。\{\{ settings.SECRET_KEY \}\}$")
+        # Another browser test may have left a newer ticket from a visitor without a name.
+        re.compile(r"^.*様\n山田園 茶舗でございます。\{\{ settings.SECRET_KEY \}\}$")
     )
     page.get_by_test_id("reply-form").locator("button[type=submit]").click()
     badge = page.locator("header").get_by_test_id("status-badge")
