@@ -384,6 +384,8 @@ def message_reply(
         raise PermissionDeniedError("You may not reply on this ticket.")
     if actor.is_trainee_for(ticket.shop_id) and approved_by is None:
         raise PermissionDeniedError("A trainee's reply waits for a supervisor's approval.")
+    if approved_by is not None and not actor_for_user(approved_by).is_lead_for(ticket.shop_id):
+        raise PermissionDeniedError("Only a supervisor or admin of the shop may approve replies.")
     body = _clean_body(body_text)
     if not body:
         raise ValidationError("The reply is empty.")

@@ -847,3 +847,28 @@ def test_concurrent_new_tickets_take_distinct_sequential_numbers(world):
     assert sorted(numbers) == [2, 3, 4, 5]
     world.tea.refresh_from_db()
     assert world.tea.last_ticket_number == 5
+
+
+@pytest.mark.django_db
+def test_only_a_lead_of_the_shop_can_stand_as_approver(world):
+    from madoguchi.tenancy.models import Membership
+
+    with unscoped("test setup"):
+        Membership.objects.filter(user=world.operator_tea).update(is_trainee=True)
+    trainee = actor_for_user(world.operator_tea)
+    with in_shop(world.tea.id):
+        with pytest.raises(PermissionDeniedError):
+            message_reply(
+                actor=trainee,
+                ticket=world.tea_ticket,
+                body_text="承認なし",
+                approved_by=world.operator_ceramics,
+            )
+        assert Message.objects.filter(ticket=world.tea_ticket, direction="outbound").count() == 0
+        reply = message_reply(
+            actor=trainee,
+            ticket=world.tea_ticket,
+            body_text="承認済み",
+            approved_by=world.supervisor,
+        )
+    assert reply.body_text == "承認済み"
