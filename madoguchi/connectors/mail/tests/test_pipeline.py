@@ -317,7 +317,9 @@ def test_loop_breaker_stops_acknowledging_an_autoresponder(mail_world, deliver, 
     assert len(acks_of(mail_world.tea)) == 5
     with scopes_disabled():
         logs = list(
-            AutoReplyLog.objects.filter(shop=mail_world.tea).values_list("is_suppressed", flat=True)
+            AutoReplyLog.objects.filter(shop=mail_world.tea)
+            .order_by("id")
+            .values_list("is_suppressed", flat=True)
         )
         alerts = list(
             Event.objects.filter(shop=mail_world.tea, type="mail.loop_detected").values_list(
