@@ -86,6 +86,16 @@ _TYPES = [
     EventType(
         "sla.breached", 1, "An SLA target passed unmet (payload: metric, cycle, due_at, policy_id)."
     ),
+    EventType(
+        "sla.warning",
+        1,
+        "An SLA target is due soon (payload: metric, cycle, due_at, policy_id, minutes_left).",
+    ),
+    EventType(
+        "sla.escalated",
+        1,
+        "A breach was escalated to the shop's leads (payload: metric, cycle, supervisor_ids).",
+    ),
     EventType("order.created", 1, "An order was recorded (payload: order_id, number)."),
     EventType("order.status_changed", 1, "Order status changed (payload: order_id, old, new)."),
     EventType("order.paid", 1, "An order was paid in full (payload: order_id, deposit_id)."),

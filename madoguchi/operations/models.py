@@ -99,6 +99,12 @@ class SlaPolicy(models.Model):
         _("resolution (minutes)"), null=True, blank=True
     )
     in_business_hours = models.BooleanField(_("count business hours only"), default=True)
+    warn_minutes_before = models.PositiveIntegerField(
+        _("warn before the due time (minutes)"), default=30
+    )
+    escalate_on_breach = models.BooleanField(
+        _("notify the shop's supervisors at a breach"), default=True
+    )
     position = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -127,6 +133,7 @@ class SlaMeasureRecord(models.Model):
     completed_at = models.DateTimeField(null=True)
     is_breached = models.BooleanField(default=False)
     breach_notified_at = models.DateTimeField(null=True, blank=True)
+    warning_notified_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField()
 
     objects = ShopScopedManager()

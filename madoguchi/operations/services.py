@@ -23,7 +23,7 @@ from madoguchi.operations.models import (
 from madoguchi.operations.routing import Candidate, eligible, pick_least_load, pick_round_robin
 from madoguchi.operations.selectors import calendar_for_shop, policy_for_ticket, ticket_history
 from madoguchi.operations.sla import SlaTargets, compute_measures
-from madoguchi.tenancy.access import shop_staff
+from madoguchi.tenancy.access import actor_for_user, shop_staff
 from madoguchi.tenancy.models import Membership, Shop
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
@@ -124,7 +124,7 @@ def sla_check_breaches(*, now: dt.datetime | None = None) -> int:
         with in_shop(shop_id), transaction.atomic():
             record = (
                 SlaMeasureRecord.objects.select_for_update()
-                .select_related("ticket__shop")
+                .select_related("ticket__shop", "policy")
                 .filter(pk=record_id, breach_notified_at__isnull=True)
                 .first()
             )
@@ -146,8 +146,75 @@ def sla_check_breaches(*, now: dt.datetime | None = None) -> int:
                 },
                 occurred_at=now,
             )
+            if record.policy is not None and record.policy.escalate_on_breach:
+                _escalate(record, now=now)
             notified += 1
     return notified
+
+
+def _escalate(record: SlaMeasureRecord, *, now: dt.datetime) -> None:
+    """Tell the shop's supervisors and admins about a breach (an event their inbox can show)."""
+    shop = record.ticket.shop
+    leads = [
+        user.id for user in shop_staff(shop_id=shop.id) if actor_for_user(user).is_lead_for(shop.id)
+    ]
+    event_append(
+        shop=shop,
+        ticket=record.ticket,
+        type="sla.escalated",
+        actor_kind=ActorKind.SYSTEM,
+        payload={"metric": record.metric, "cycle": record.cycle, "supervisor_ids": leads},
+        occurred_at=now,
+    )
+
+
+def sla_check_warnings(
+    *, now: dt.datetime | None = None, horizon: dt.timedelta = dt.timedelta(days=1)
+) -> int:
+    """Append one `sla.warning` event for each unfinished measure that entered its policy's
+    warning window (`warn_minutes_before` ahead of the due time); return how many."""
+    now = now or timezone.now()
+    with unscoped("SLA warning sweep over every shop"):
+        soon = [
+            (record_id, shop_id)
+            for record_id, shop_id, due_at, warn_minutes in SlaMeasureRecord.objects.filter(
+                completed_at__isnull=True,
+                warning_notified_at__isnull=True,
+                due_at__gt=now,
+                due_at__lte=now + horizon,
+                policy__isnull=False,
+            ).values_list("pk", "shop_id", "due_at", "policy__warn_minutes_before")
+            if due_at is not None and due_at - now <= dt.timedelta(minutes=warn_minutes)
+        ]
+    warned = 0
+    for record_id, shop_id in soon:
+        with in_shop(shop_id), transaction.atomic():
+            record = (
+                SlaMeasureRecord.objects.select_for_update()
+                .select_related("ticket__shop")
+                .filter(pk=record_id, warning_notified_at__isnull=True)
+                .first()
+            )
+            if record is None or record.due_at is None:
+                continue
+            record.warning_notified_at = now
+            record.save(update_fields=["warning_notified_at"])
+            event_append(
+                shop=record.ticket.shop,
+                ticket=record.ticket,
+                type="sla.warning",
+                actor_kind=ActorKind.SYSTEM,
+                payload={
+                    "metric": record.metric,
+                    "cycle": record.cycle,
+                    "due_at": record.due_at.isoformat(),
+                    "policy_id": record.policy_id,
+                    "minutes_left": int((record.due_at - now).total_seconds() // 60),
+                },
+                occurred_at=now,
+            )
+            warned += 1
+    return warned
 
 
 ROUTING_CURSOR = "operations.routing"

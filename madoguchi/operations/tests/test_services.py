@@ -11,6 +11,7 @@ from madoguchi.operations.models import Closure, OpeningHours, SlaMeasureRecord,
 from madoguchi.operations.selectors import calendar_for_shop, policy_for_ticket
 from madoguchi.operations.services import (
     sla_check_breaches,
+    sla_check_warnings,
     sla_process_new_events,
     sla_refresh,
 )
@@ -103,6 +104,12 @@ def test_event_log_drives_measures_and_breach(world, policies):
         breach = Event.objects.get(ticket=result.ticket, type="sla.breached")
         assert breach.payload["metric"] == Metric.FIRST_RESPONSE
         assert breach.payload["policy_id"] == policies[0].id
+        escalation = Event.objects.get(ticket=result.ticket, type="sla.escalated")
+        assert escalation.payload == {
+            "metric": Metric.FIRST_RESPONSE,
+            "cycle": 0,
+            "supervisor_ids": sorted([world.admin.id, world.supervisor.id]),
+        }
 
 
 def test_reply_completes_first_response(world, policies):
@@ -121,3 +128,27 @@ def test_reply_completes_first_response(world, policies):
 def test_ticket_without_policy_has_no_measures(world):
     with in_shop(world.ceramics.id):
         assert sla_refresh(ticket_id=world.ceramics_ticket.id) == []
+
+
+def test_warning_once_inside_the_window_and_no_escalation_when_off(world, policies):
+    general = policies[0]
+    with in_shop(world.tea.id):
+        SlaPolicy.objects.filter(pk=general.pk).update(
+            warn_minutes_before=45, escalate_on_breach=False
+        )
+        result = _inbound(
+            world.tea.id, "m3@example.jp", dt.datetime(2026, 11, 25, 10, 30, tzinfo=TOKYO)
+        )
+    sla_process_new_events()
+    # First response due 13:30 (lunch skipped): nothing at 12:40, a warning at 12:50, once.
+    assert sla_check_warnings(now=dt.datetime(2026, 11, 25, 12, 40, tzinfo=TOKYO)) == 0
+    assert sla_check_warnings(now=dt.datetime(2026, 11, 25, 12, 50, tzinfo=TOKYO)) == 1
+    assert sla_check_warnings(now=dt.datetime(2026, 11, 25, 13, 0, tzinfo=TOKYO)) == 0
+    assert sla_check_breaches(now=dt.datetime(2026, 11, 25, 13, 31, tzinfo=TOKYO)) == 1
+    with in_shop(world.tea.id):
+        warning = Event.objects.get(ticket=result.ticket, type="sla.warning")
+        assert (warning.payload["metric"], warning.payload["minutes_left"]) == (
+            Metric.FIRST_RESPONSE,
+            40,
+        )
+        assert not Event.objects.filter(ticket=result.ticket, type="sla.escalated").exists()
