@@ -123,7 +123,7 @@ def sla_check_breaches(*, now: dt.datetime | None = None) -> int:
     for record_id, shop_id in due:
         with in_shop(shop_id), transaction.atomic():
             record = (
-                SlaMeasureRecord.objects.select_for_update()
+                SlaMeasureRecord.objects.select_for_update(of=("self",))
                 .select_related("ticket__shop", "policy")
                 .filter(pk=record_id, breach_notified_at__isnull=True)
                 .first()
@@ -190,7 +190,7 @@ def sla_check_warnings(
     for record_id, shop_id in soon:
         with in_shop(shop_id), transaction.atomic():
             record = (
-                SlaMeasureRecord.objects.select_for_update()
+                SlaMeasureRecord.objects.select_for_update(of=("self",))
                 .select_related("ticket__shop")
                 .filter(pk=record_id, warning_notified_at__isnull=True)
                 .first()
