@@ -392,26 +392,17 @@ def message_reply(
     user = actor.user
     at = timezone.now()
     ticket = _lock(ticket)
-    message = Message.objects.create(
-        shop_id=ticket.shop_id,
-        ticket=ticket,
-        direction=Message.Direction.OUTBOUND,
-        channel=ticket.channel,
-        author_user=user,
-        body_text=body,
-        delivery_status=Message.DeliveryStatus.STORED,
-        created_at=at,
-    )
     kind = _actor_kind(actor, ticket.shop_id)
-    event_append(
-        shop=ticket.shop,
-        ticket=ticket,
-        type="message.replied",
+    message = _message_add(
+        ticket,
+        direction=Message.Direction.OUTBOUND,
+        body=body,
+        at=at,
+        event_type="message.replied",
         actor_kind=kind,
-        actor_user=user,
-        payload={"message_id": message.id, "channel": ticket.channel}
+        user=user,
+        payload={"channel": ticket.channel}
         | ({"approved_by_id": approved_by.id} if approved_by is not None else {}),
-        occurred_at=at,
     )
     if ticket.first_responded_at is None:
         ticket.first_responded_at = at
@@ -444,23 +435,14 @@ def message_note(*, actor: Actor, ticket: Ticket, body_text: str) -> Message:
         raise ValidationError("The note is empty.")
     at = timezone.now()
     ticket = _lock(ticket)
-    message = Message.objects.create(
-        shop_id=ticket.shop_id,
-        ticket=ticket,
+    message = _message_add(
+        ticket,
         direction=Message.Direction.NOTE,
-        channel=ticket.channel,
-        author_user=actor.user,
-        body_text=body,
-        created_at=at,
-    )
-    event_append(
-        shop=ticket.shop,
-        ticket=ticket,
-        type="message.noted",
+        body=body,
+        at=at,
+        event_type="message.noted",
         actor_kind=ActorKind.OPERATOR,
-        actor_user=actor.user,
-        payload={"message_id": message.id},
-        occurred_at=at,
+        user=actor.user,
     )
     _touch(ticket, at)
     ticket.save()
@@ -472,6 +454,46 @@ def message_note(*, actor: Actor, ticket: Ticket, body_text: str) -> Message:
         changes={"direction": "note", "ticket": ticket.number},
     )
     search_index_ticket_on_commit(ticket.id)
+    return message
+
+
+def _message_add(
+    ticket: Ticket,
+    *,
+    direction: str,
+    body: str,
+    at: dt.datetime,
+    event_type: str,
+    actor_kind: ActorKind,
+    user: User | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Message:
+    """Store a staff or system message on a locked ticket and append its event.
+
+    Outbound messages start as "stored" for their channel's connector; the caller updates the
+    ticket (status, activity) as its intent requires.
+    """
+    message = Message.objects.create(
+        shop_id=ticket.shop_id,
+        ticket=ticket,
+        direction=direction,
+        channel=ticket.channel,
+        author_user=user,
+        body_text=body,
+        delivery_status=(
+            Message.DeliveryStatus.STORED if direction == Message.Direction.OUTBOUND else ""
+        ),
+        created_at=at,
+    )
+    event_append(
+        shop=ticket.shop,
+        ticket=ticket,
+        type=event_type,
+        actor_kind=actor_kind,
+        actor_user=user,
+        payload={"message_id": message.id, **(payload or {})},
+        occurred_at=at,
+    )
     return message
 
 
@@ -636,22 +658,14 @@ def message_auto_reply(*, ticket: Ticket, body_text: str, reason: str) -> Messag
         raise ValidationError("The reply is empty.")
     at = timezone.now()
     ticket = _lock(ticket)
-    message = Message.objects.create(
-        shop_id=ticket.shop_id,
-        ticket=ticket,
+    message = _message_add(
+        ticket,
         direction=Message.Direction.OUTBOUND,
-        channel=ticket.channel,
-        body_text=body,
-        delivery_status=Message.DeliveryStatus.STORED,
-        created_at=at,
-    )
-    event_append(
-        shop=ticket.shop,
-        ticket=ticket,
-        type="message.auto_replied",
+        body=body,
+        at=at,
+        event_type="message.auto_replied",
         actor_kind=ActorKind.SYSTEM,
-        payload={"message_id": message.id, "channel": ticket.channel, "reason": reason},
-        occurred_at=at,
+        payload={"channel": ticket.channel, "reason": reason},
     )
     record(
         actor=None,
