@@ -379,6 +379,14 @@ def _render_ticket(
     return response
 
 
+def _staff_ticket(request: HttpRequest, shop_slug: str, number: int) -> tuple[Actor, Ticket]:
+    """Return the actor and the ticket they named, refusing anyone but the shop's staff."""
+    actor = _actor(request)
+    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
+    require_staff(actor=actor, shop_id=ticket.shop_id)
+    return actor, ticket
+
+
 def _ticket_url(ticket: Ticket) -> str:
     return reverse(
         "conversations:ticket",
@@ -455,9 +463,7 @@ def ticket_reply(request: HttpRequest, shop_slug: str, number: int) -> HttpRespo
 @require_POST
 def ticket_merge_view(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
     """Merge this ticket into another ticket of the same customer (staff only)."""
-    actor = _actor(request)
-    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
-    require_staff(actor=actor, shop_id=ticket.shop_id)
+    actor, ticket = _staff_ticket(request, shop_slug, number)
     into = request.POST.get("into", "").strip().lstrip("#").rsplit("-", 1)[-1]
     if not into.isdigit():
         raise ValidationError("Choose the ticket to merge into.")
@@ -473,9 +479,7 @@ def ticket_merge_view(request: HttpRequest, shop_slug: str, number: int) -> Http
 @require_POST
 def ticket_split_view(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
     """Move one customer message of this ticket into a new ticket (staff only)."""
-    actor = _actor(request)
-    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
-    require_staff(actor=actor, shop_id=ticket.shop_id)
+    actor, ticket = _staff_ticket(request, shop_slug, number)
     message_param = request.POST.get("message", "")
     message = (
         Message.objects.filter(ticket=ticket, pk=int(message_param)).first()
@@ -497,9 +501,7 @@ def ticket_split_view(request: HttpRequest, shop_slug: str, number: int) -> Http
 @require_POST
 def ticket_note(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
     """Add an internal note (staff only)."""
-    actor = _actor(request)
-    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
-    require_staff(actor=actor, shop_id=ticket.shop_id)
+    actor, ticket = _staff_ticket(request, shop_slug, number)
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
@@ -515,9 +517,7 @@ def ticket_note(request: HttpRequest, shop_slug: str, number: int) -> HttpRespon
 @require_POST
 def ticket_properties(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
     """Change status, priority, assignee, category and tags (staff only)."""
-    actor = _actor(request)
-    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
-    require_staff(actor=actor, shop_id=ticket.shop_id)
+    actor, ticket = _staff_ticket(request, shop_slug, number)
     staff = shop_staff(shop_id=ticket.shop_id)
     form = _properties_form(ticket, request.POST, staff)
     if form.is_valid():
