@@ -181,6 +181,14 @@ class RoutingSettings(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     promises_24_7 = models.BooleanField(_("contract promises 24/365 coverage"), default=False)
+    reassign_on_breach = models.BooleanField(
+        _("reassign a ticket when its SLA is breached"),
+        default=False,
+        help_text=_(
+            "Another eligible operator takes the ticket by the routing mode (least load when"
+            " routing is manual); when nobody else may take it, it stays."
+        ),
+    )
 
     objects = ShopScopedManager()
 
@@ -332,3 +340,22 @@ class ReplyDraft(models.Model):
 
     def __str__(self) -> str:
         return f"draft {self.id} on ticket {self.ticket_id} ({self.state})"
+
+
+class AlertReadState(models.Model):
+    """How far a lead has read the shop's alerts: the id of the last alert event seen."""
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    last_seen_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "user"], name="alert_read_state_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"alerts of shop {self.shop_id} read by user {self.user_id}"
