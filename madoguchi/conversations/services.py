@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
+from madoguchi.conversations.collisions import reply_conflict_check
 from madoguchi.conversations.hooks import run_inbound_hooks_on_commit
 from madoguchi.conversations.models import Category, Channel, Message, Tag, Ticket
 from madoguchi.conversations.outbound import dispatch_outbound
@@ -373,12 +374,14 @@ def message_reply(
     body_text: str,
     status: str | None = None,
     approved_by: User | None = None,
+    seen_message_id: int | None = None,
 ) -> Message:
     """Answer the customer on the ticket's channel; optionally set the status in the same step.
 
     The reply is stored here; the channel connector sends it (delivery status on the message).
     A trainee's reply is only sent with the supervisor who approved it (`approved_by`); until
-    then it is a draft (operations `reply_draft_submit`).
+    then it is a draft (operations `reply_draft_submit`). With `seen_message_id` (the newest
+    message the operator saw), another person's newer reply raises `ReplyConflictError`.
     """
     if not actor.can_reply(ticket.shop_id):
         raise PermissionDeniedError("You may not reply on this ticket.")
@@ -392,6 +395,7 @@ def message_reply(
     user = actor.user
     at = timezone.now()
     ticket = _lock(ticket)
+    reply_conflict_check(actor=actor, ticket=ticket, seen_message_id=seen_message_id)
     kind = _actor_kind(actor, ticket.shop_id)
     message = _message_add(
         ticket,

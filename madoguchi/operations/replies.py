@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
+from madoguchi.conversations.collisions import reply_conflict_check
 from madoguchi.conversations.models import Category, Channel, Message, Ticket
 from madoguchi.conversations.services import message_auto_reply, message_reply, ticket_update
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
@@ -150,20 +151,30 @@ def reply_send(
     body_text: str,
     status: str | None = None,
     template: ReplyTemplate | None = None,
+    seen_message_id: int | None = None,
 ) -> ReplyOutcome:
     """Reply to the customer, or keep a trainee's reply as a draft for a supervisor.
 
-    With `template`, its status, tags and category are applied once the reply is sent.
+    With `template`, its status, tags and category are applied once the reply is sent. With
+    `seen_message_id`, another person's reply after that message raises `ReplyConflictError`
+    (for a trainee's draft too: it would be written over a reply they have not seen).
     """
     if template is not None and template.shop_id != ticket.shop_id:
         raise ValidationError("The template belongs to another shop.")
     if actor.is_trainee_for(ticket.shop_id):
+        reply_conflict_check(actor=actor, ticket=ticket, seen_message_id=seen_message_id)
         return ReplyOutcome(
             draft=reply_draft_submit(
                 actor=actor, ticket=ticket, body_text=body_text, status=status, template=template
             )
         )
-    message = message_reply(actor=actor, ticket=ticket, body_text=body_text, status=status)
+    message = message_reply(
+        actor=actor,
+        ticket=ticket,
+        body_text=body_text,
+        status=status,
+        seen_message_id=seen_message_id,
+    )
     if template is not None and actor.is_staff_for(ticket.shop_id):
         template_apply(actor=actor, ticket=ticket, template=template)
     return ReplyOutcome(message=message)
