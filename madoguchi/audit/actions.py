@@ -26,6 +26,11 @@ CHAT_SETTINGS_CHANGED = "chat.settings_changed"
 CALL_LOGGED = "call.logged"
 CALLBACK_DONE = "call.callback_done"
 LINE_CHANNEL_CREATED = "line.channel_created"
+# operations: shifts and coverage
+SHIFT_SAVED = "shift.saved"
+SHIFT_DELETED = "shift.deleted"
+OPERATOR_DUTY_CHANGED = "operator.duty_changed"
+COVERAGE_PROMISE_CHANGED = "coverage.promise_changed"
 # commerce
 ORDER_CREATED = "order.created"
 ORDER_UPDATED = "order.updated"
@@ -69,6 +74,10 @@ ALL = frozenset(
         CALL_LOGGED,
         CALLBACK_DONE,
         LINE_CHANNEL_CREATED,
+        SHIFT_SAVED,
+        SHIFT_DELETED,
+        OPERATOR_DUTY_CHANGED,
+        COVERAGE_PROMISE_CHANGED,
         ORDER_CREATED,
         ORDER_UPDATED,
         ORDER_PAYMENT_RECORDED,
