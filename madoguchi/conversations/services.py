@@ -619,21 +619,40 @@ def _set_tags(
 
 
 @transaction.atomic
-def ticket_route(*, ticket_id: int, assignee: User, rule: str) -> Ticket | None:
-    """Assign a still-unassigned ticket on behalf of the shop's routing rule (a system change).
+def ticket_route(
+    *,
+    ticket_id: int,
+    assignee: User,
+    rule: str,
+    replacing_user_id: int | None = None,
+    reason: str = "",
+) -> Ticket | None:
+    """Assign a ticket on behalf of the shop's routing rule (a system change).
 
-    Returns None when someone assigned the ticket first; the caller checked `assignee` works
-    the shop.
+    By default only a still-unassigned ticket is routed; with `replacing_user_id` the ticket is
+    taken from that assignee (an SLA breach re-routes it). Returns None when the ticket's
+    assignee is no longer the one expected (someone assigned it first) or it is solved; the
+    caller checked `assignee` works the shop. `reason` names why the system routed it (in the
+    event payload and the audit label).
     """
     ticket: Ticket = Ticket.objects.select_for_update().select_related("shop").get(pk=ticket_id)
-    if ticket.assignee_id is not None or not ticket.is_unsolved:
+    if ticket.assignee_id != replacing_user_id or not ticket.is_unsolved:
         return None
+    if assignee.id == ticket.assignee_id:
+        return None
+    payload: dict[str, Any] = {
+        "old_user_id": ticket.assignee_id,
+        "new_user_id": assignee.id,
+        "rule": rule,
+    }
+    if reason:
+        payload["reason"] = reason
     event_append(
         shop=ticket.shop,
         ticket=ticket,
         type="ticket.assigned",
         actor_kind=ActorKind.SYSTEM,
-        payload={"old_user_id": None, "new_user_id": assignee.id, "rule": rule},
+        payload=payload,
     )
     ticket.assignee = assignee
     if ticket.status == Status.NEW:
@@ -641,11 +660,11 @@ def ticket_route(*, ticket_id: int, assignee: User, rule: str) -> Ticket | None:
     ticket.save()
     record(
         actor=None,
-        actor_label=f"routing:{rule}",
+        actor_label=f"{reason}:{rule}" if reason else f"routing:{rule}",
         action=actions.TICKET_ASSIGNED,
         target=ticket,
         shop=ticket.shop,
-        changes={"assignee": [None, assignee.id]},
+        changes={"assignee": [replacing_user_id, assignee.id]},
     )
     return ticket
 

@@ -21,7 +21,12 @@ _TYPES = [
     EventType("message.noted", 1, "Staff added an internal note (payload: message_id)."),
     EventType("ticket.status_changed", 1, "Status changed (payload: old, new)."),
     EventType("ticket.priority_changed", 1, "Priority changed (payload: old, new)."),
-    EventType("ticket.assigned", 1, "Assignee changed (payload: old_user_id, new_user_id)."),
+    EventType(
+        "ticket.assigned",
+        1,
+        "Assignee changed (payload: old_user_id, new_user_id; when the system routed it also"
+        " rule, and reason such as sla-breach).",
+    ),
     EventType("ticket.category_changed", 1, "Category changed (payload: old, new)."),
     EventType("ticket.tags_changed", 1, "Tags changed (payload: added, removed)."),
     EventType(
@@ -93,8 +98,10 @@ _TYPES = [
     ),
     EventType(
         "sla.escalated",
-        1,
-        "A breach was escalated to the shop's leads (payload: metric, cycle, supervisor_ids).",
+        2,
+        "A breach was escalated to the shop's leads (payload: metric, cycle, supervisor_ids;"
+        " since version 2 also reassignment (off, finished, reassigned, nobody_eligible),"
+        " previous_assignee_id, assignee_id).",
     ),
     EventType("order.created", 1, "An order was recorded (payload: order_id, number)."),
     EventType("order.status_changed", 1, "Order status changed (payload: order_id, old, new)."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -37,6 +38,7 @@ SLA_EVENT_TYPES = (
     "ticket.priority_changed",
 )
 CURSOR = "operations.sla"
+SLA_BREACH_REASON = "sla-breach"
 
 
 def _minutes(value: int | None) -> dt.timedelta | None:
@@ -120,6 +122,7 @@ def sla_check_breaches(*, now: dt.datetime | None = None) -> int:
             ).values_list("pk", "shop_id")
         )
     notified = 0
+    reassigned: dict[int, Reassignment] = {}
     for record_id, shop_id in due:
         with in_shop(shop_id), transaction.atomic():
             record = (
@@ -146,14 +149,80 @@ def sla_check_breaches(*, now: dt.datetime | None = None) -> int:
                 },
                 occurred_at=now,
             )
+            # One sweep re-routes a ticket once, even when several of its targets passed.
+            outcome = reassigned.get(record.ticket_id) or _reassign_on_breach(record, now=now)
+            if outcome.outcome == Reassignment.REASSIGNED:
+                reassigned[record.ticket_id] = outcome
             if record.policy is not None and record.policy.escalate_on_breach:
-                _escalate(record, now=now)
+                _escalate(record, reassignment=outcome, now=now)
             notified += 1
     return notified
 
 
-def _escalate(record: SlaMeasureRecord, *, now: dt.datetime) -> None:
-    """Tell the shop's supervisors and admins about a breach (an event their inbox can show)."""
+@dataclass(frozen=True)
+class Reassignment:
+    """What a breach did to the ticket's assignee (reported in the escalation)."""
+
+    OFF = "off"  # the shop does not reassign at a breach
+    FINISHED = "finished"  # the target was met late or the ticket is solved: nothing to hand over
+    REASSIGNED = "reassigned"
+    NOBODY_ELIGIBLE = "nobody_eligible"  # the ticket stays with its assignee
+
+    outcome: str
+    previous_assignee_id: int | None
+    assignee_id: int | None
+
+
+def _reassign_on_breach(record: SlaMeasureRecord, *, now: dt.datetime) -> Reassignment:
+    """Hand a breached ticket to another eligible operator when the shop asks for it.
+
+    The routing rule of new tickets chooses (least load when routing is manual), among the
+    operators on duty, skilled and under their limit, except the current assignee. Runs inside
+    the sweep's transaction, once per breach (`breach_notified_at` guards the measure).
+    """
+    ticket = record.ticket
+    previous = ticket.assignee_id
+    settings = RoutingSettings.objects.filter(shop_id=ticket.shop_id).first()
+    if settings is None or not settings.reassign_on_breach:
+        return Reassignment(Reassignment.OFF, previous, previous)
+    if record.completed_at is not None or not ticket.is_unsolved:
+        return Reassignment(Reassignment.FINISHED, previous, previous)
+    pool = [
+        candidate
+        for candidate in eligible(
+            routing_candidates(shop=ticket.shop, now=now),
+            language=ticket.language,
+            max_open=settings.max_open_per_operator,
+            requires_language=settings.requires_language_skill,
+        )
+        if candidate.user_id != previous
+    ]
+    rule = (
+        RoutingSettings.Mode.ROUND_ROBIN
+        if settings.mode == RoutingSettings.Mode.ROUND_ROBIN
+        else RoutingSettings.Mode.LEAST_LOAD
+    )
+    pick = pick_round_robin if rule == RoutingSettings.Mode.ROUND_ROBIN else pick_least_load
+    user_id = pick(pool, last_user_id=settings.last_assigned_user_id)
+    if user_id is None:
+        return Reassignment(Reassignment.NOBODY_ELIGIBLE, previous, previous)
+    assignee = User.objects.get(pk=user_id)
+    routed = ticket_route(
+        ticket_id=ticket.id,
+        assignee=assignee,
+        rule=str(rule),
+        replacing_user_id=previous,
+        reason=SLA_BREACH_REASON,
+    )
+    if routed is None:  # someone changed the assignee meanwhile: theirs stands
+        current = Ticket.objects.values_list("assignee_id", flat=True).get(pk=ticket.id)
+        return Reassignment(Reassignment.NOBODY_ELIGIBLE, previous, current)
+    RoutingSettings.objects.filter(pk=settings.pk).update(last_assigned_user=assignee)
+    return Reassignment(Reassignment.REASSIGNED, previous, assignee.id)
+
+
+def _escalate(record: SlaMeasureRecord, *, reassignment: Reassignment, now: dt.datetime) -> None:
+    """Tell the shop's supervisors and admins about a breach (their alerts page shows it)."""
     shop = record.ticket.shop
     leads = [
         user.id for user in shop_staff(shop_id=shop.id) if actor_for_user(user).is_lead_for(shop.id)
@@ -163,7 +232,14 @@ def _escalate(record: SlaMeasureRecord, *, now: dt.datetime) -> None:
         ticket=record.ticket,
         type="sla.escalated",
         actor_kind=ActorKind.SYSTEM,
-        payload={"metric": record.metric, "cycle": record.cycle, "supervisor_ids": leads},
+        payload={
+            "metric": record.metric,
+            "cycle": record.cycle,
+            "supervisor_ids": leads,
+            "reassignment": reassignment.outcome,
+            "previous_assignee_id": reassignment.previous_assignee_id,
+            "assignee_id": reassignment.assignee_id,
+        },
         occurred_at=now,
     )
 

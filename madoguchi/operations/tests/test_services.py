@@ -109,7 +109,11 @@ def test_event_log_drives_measures_and_breach(world, policies):
             "metric": Metric.FIRST_RESPONSE,
             "cycle": 0,
             "supervisor_ids": sorted([world.admin.id, world.supervisor.id]),
+            "reassignment": "off",
+            "previous_assignee_id": None,
+            "assignee_id": None,
         }
+        assert escalation.payload_version == 2
 
 
 def test_reply_completes_first_response(world, policies):
