@@ -4,9 +4,13 @@ Both engines read the same tokens. Candidates come newest first (document id des
 is activity order, see `SearchDocument`), `count` at a time below a cursor id, so that the
 selector can check phrases on each page and ask for more.
 
+Every token is stored qualified by the document's shop and kind (`12t返品`, see
+`document_tokens`), so both indexes hold one posting list per shop, kind and token: a one-shop
+search reads only that shop's postings, and an actor of several shops asks for any of their
+shops' forms of each token.
+
 SQLite: FTS5 walks its doclists in rowid order, so `ORDER BY rowid DESC LIMIT n` stops after n
-hits however common the words are; private tokens for the shop and the kind (`_s12`,
-`_kticket`) let FTS5 itself skip other shops' documents.
+hits however common the words are.
 
 PostgreSQL: a GIN index answers "which rows match" but not in any order, and the planner,
 guessing selectivity, picks between a GIN bitmap (fast for rare words, slow to sort for common
@@ -19,7 +23,7 @@ words end here); only words in between get every GIN match materialised and sort
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,27 +44,21 @@ COLUMNS = (
 )
 
 
-def shop_token(shop_id: int) -> str:
-    return f"_s{shop_id}"
+# Every stored token is qualified by its document's shop and kind: `12t返品` is the bigram 返品 in
+# a ticket of shop 12, `12cやま` in a customer, `12o1001` in an order. The index itself then
+# skips other shops (a common word costs what it costs in one shop, not in all of them) and
+# other kinds. Unambiguous: the shop id is all digits and the kind letter ends it.
+KIND_LETTERS = {"ticket": "t", "customer": "c", "order": "o"}
 
 
-# Each kind but tickets gets its own token namespace, so that a customer search reads only
-# customer postings: the index never intersects with a list as long as "every ticket".
-KIND_PREFIXES = {"ticket": "", "customer": "_c", "order": "_o"}
-# Up to this many shops, the shop tokens go into the FTS5 expression (other shops' postings are
-# skipped inside the index); beyond it, the OR of many long lists costs more than it saves.
-MAX_SHOP_TOKENS = 5
-
-
-def kind_tokens(kind: str, tokens: Sequence[str]) -> list[str]:
-    prefix = KIND_PREFIXES[kind]
-    return [prefix + token for token in tokens] if prefix else list(tokens)
+def qualified(shop_id: int, kind: str, token: str) -> str:
+    return f"{shop_id}{KIND_LETTERS[kind]}{token}"
 
 
 def document_tokens(*, shop_id: int, kind: str, tokens: Sequence[str]) -> list[str]:
-    """Return the tokens stored for a document: its text's tokens in the kind's namespace,
-    and its shop."""
-    return [shop_token(shop_id), *kind_tokens(kind, tokens)]
+    """Return the tokens stored for a document: its text's tokens, qualified by shop and kind."""
+    prefix = qualified(shop_id, kind, "")
+    return [prefix + token for token in tokens]
 
 
 def index_insert(entries: Sequence[tuple[int, Sequence[str]]]) -> None:
@@ -167,22 +165,27 @@ def _scope_sql(scope: Scope, before_id: int | None, params: list[Any]) -> str:
     return " AND ".join(conditions)
 
 
-def _fts5_group(tokens: Sequence[str], operator: str) -> str:
-    # Tokens hold only letters, digits and '_' (see tokens.py), never a double quote.
-    return "(" + f" {operator} ".join(f'"{token}"' for token in tokens) + ")"
+def _any_shop(scope: Scope, token: str, quote: Callable[[str], str], operator: str) -> str:
+    forms = [quote(qualified(shop_id, scope.kind, token)) for shop_id in scope.shop_ids]
+    return forms[0] if len(forms) == 1 else "(" + f" {operator} ".join(forms) + ")"
+
+
+def _fts5_quote(token: str) -> str:
+    # Tokens hold only letters, digits and CJK characters (see tokens.py), never a quote.
+    return f'"{token}"'
 
 
 def fts5_expression(query: ParsedQuery, scope: Scope) -> str:
-    """Return the FTS5 MATCH expression: all required tokens (and shops), minus exclusions."""
-    required = kind_tokens(scope.kind, [token for term in query.required for token in term.tokens])
-    groups = [_fts5_group(required, "AND")]
-    if len(scope.shop_ids) <= MAX_SHOP_TOKENS:
-        groups.append(_fts5_group([shop_token(shop_id) for shop_id in scope.shop_ids], "OR"))
-    expression = " AND ".join(groups)
+    """Return the FTS5 MATCH expression: every required token (in any of the scope's shops),
+    minus the excluded terms."""
+
+    def all_of(tokens: Sequence[str]) -> str:
+        groups = [_any_shop(scope, token, _fts5_quote, "OR") for token in dict.fromkeys(tokens)]
+        return "(" + " AND ".join(groups) + ")"
+
+    expression = all_of([token for term in query.required for token in term.tokens])
     for term in query.excluded:
-        expression = (
-            f"({expression}) NOT {_fts5_group(kind_tokens(scope.kind, term.tokens), 'AND')}"
-        )
+        expression = f"({expression}) NOT {all_of(term.tokens)}"
     return expression
 
 
@@ -190,13 +193,16 @@ def _tsquery_lexeme(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def tsquery_expression(query: ParsedQuery, kind: str) -> str:
-    """Return the tsquery text: all required lexemes, minus the excluded groups."""
-    required = kind_tokens(kind, [token for term in query.required for token in term.tokens])
-    parts = [" & ".join(_tsquery_lexeme(token) for token in dict.fromkeys(required))]
-    for term in query.excluded:
-        excluded = kind_tokens(kind, term.tokens)
-        parts.append("!(" + " & ".join(_tsquery_lexeme(token) for token in excluded) + ")")
+def tsquery_expression(query: ParsedQuery, scope: Scope) -> str:
+    """Return the tsquery text: every required lexeme (in any of the scope's shops), minus the
+    excluded groups."""
+
+    def all_of(tokens: Sequence[str]) -> str:
+        groups = [_any_shop(scope, token, _tsquery_lexeme, "|") for token in dict.fromkeys(tokens)]
+        return " & ".join(groups)
+
+    parts = [all_of([token for term in query.required for token in term.tokens])]
+    parts.extend(f"!({all_of(term.tokens)})" for term in query.excluded)
     return " & ".join(parts)
 
 
@@ -237,7 +243,7 @@ def _sqlite_candidates(
 def _postgres_candidates(
     query: ParsedQuery, scope: Scope, *, before_id: int | None, count: int
 ) -> list[Candidate]:
-    tsquery = tsquery_expression(query, scope.kind)
+    tsquery = tsquery_expression(query, scope)
     params: list[Any] = []
     where = _scope_sql(scope, before_id, params)
     # 1. Rare words: at most GIN_CAP matches, read through the GIN index and sorted.
