@@ -8,7 +8,10 @@ class CommerceConfig(AppConfig):
     verbose_name = _("Commerce")
 
     def ready(self) -> None:
+        from madoguchi.commerce.search_index import ORDER_SOURCE
         from madoguchi.commerce.services import link_orders_mentioned
         from madoguchi.conversations.hooks import register_inbound_hook
+        from madoguchi.search.services import register_source
 
         register_inbound_hook(link_orders_mentioned)
+        register_source(ORDER_SOURCE)

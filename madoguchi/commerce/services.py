@@ -35,6 +35,7 @@ from madoguchi.commerce.tax import STANDARD_RATE, tax_breakdown
 from madoguchi.core.errors import ConflictError, ValidationError
 from madoguchi.events.models import ActorKind
 from madoguchi.events.services import event_append
+from madoguchi.search.services import search_index_order_on_commit
 from madoguchi.tenancy.access import require_staff
 
 if TYPE_CHECKING:
@@ -223,6 +224,7 @@ def order_create(*, shop: Shop, data: OrderInput, actor_user: User | None = None
         shop=shop,
         changes={"number": order.number, "source": order.source, "total": order.total},
     )
+    search_index_order_on_commit(order.id)
     return order
 
 
@@ -257,6 +259,7 @@ def order_upsert(*, shop: Shop, data: OrderInput) -> tuple[Order, bool]:
         shop=shop,
         changes={"source": data.source, "total": order.total},
     )
+    search_index_order_on_commit(order.id)
     return order, False
 
 
@@ -286,6 +289,7 @@ def order_set_status(*, actor: Actor, order: Order, status: str, note: str = "")
         target=order,
         changes={"status": [old, status]},
     )
+    search_index_order_on_commit(order.id)
     return order
 
 
@@ -316,6 +320,7 @@ def shipment_add(
             existing.is_tracking_number_checked = checked
             existing.status = status
             existing.save()
+            search_index_order_on_commit(order.id)
             return existing
     shipment = Shipment.objects.create(
         shop_id=order.shop_id,
@@ -346,6 +351,7 @@ def shipment_add(
         shop=order.shop,
         changes={"order": order.number, "carrier": carrier, "tracking_number": normalized},
     )
+    search_index_order_on_commit(order.id)
     return shipment
 
 
@@ -494,6 +500,8 @@ def order_request_resolve(
         target=order_request,
         changes={"status": [old, status], "order": order.number},
     )
+    if status == OrderRequest.Status.COMPLETED:
+        search_index_order_on_commit(order.id)
     return order_request
 
 

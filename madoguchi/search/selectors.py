@@ -35,7 +35,7 @@ class SearchFilters:
 
     @property
     def is_ticket_only(self) -> bool:
-        """Status and channel belong to tickets: with either set, no customers are listed."""
+        """Status and channel belong to tickets: with either set, only tickets are listed."""
         return bool(self.status or self.channel)
 
 
@@ -45,6 +45,7 @@ class SearchHit:
     object_id: int
     shop: Shop
     number: int | None
+    title: str
     title_html: SafeString
     snippet_html: SafeString
     status: str
@@ -85,6 +86,10 @@ class SearchResults:
     @property
     def customers(self) -> SearchGroup:
         return self.groups[Kind.CUSTOMER]
+
+    @property
+    def orders(self) -> SearchGroup:
+        return self.groups[Kind.ORDER]
 
     @property
     def total(self) -> int:
@@ -157,6 +162,7 @@ def _hit(row: fulltext.Candidate, shop: Shop, parsed: ParsedQuery) -> SearchHit:
         object_id=row.object_id,
         shop=shop,
         number=row.number,
+        title=row.title,
         title_html=highlight(normalize_text(row.title), parsed.required),
         snippet_html=snippet(row.content, parsed.required),
         status=row.status,
@@ -173,7 +179,7 @@ def search(
     filters: SearchFilters | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> SearchResults:
-    """Return the tickets and customers matching `query` that `actor` may see.
+    """Return the tickets, customers and orders matching `query` that `actor` may see.
 
     Only the actor's shops inside the active scope are searched (one shop with
     `filters.shop_id`); internal notes are searched only where the actor is staff. Each group
@@ -181,10 +187,9 @@ def search(
     """
     filters = filters or SearchFilters()
     parsed = parse_query(query)
-    kinds = [Kind.TICKET] if filters.is_ticket_only else [Kind.TICKET, Kind.CUSTOMER]
-    groups: dict[str, SearchGroup] = {
-        kind: SearchGroup(kind=kind) for kind in (Kind.TICKET, Kind.CUSTOMER)
-    }
+    all_kinds = [Kind.TICKET, Kind.CUSTOMER, Kind.ORDER]
+    kinds = [Kind.TICKET] if filters.is_ticket_only else all_kinds
+    groups: dict[str, SearchGroup] = {kind: SearchGroup(kind=kind) for kind in all_kinds}
     results = SearchResults(query=query, parsed=parsed, groups=groups)
     shop_ids = _scoped_shop_ids(actor)
     if filters.shop_id is not None:

@@ -1,12 +1,15 @@
-"""Keep the search index current: one call per changed ticket or customer, and a rebuild.
+"""Keep the search index current: one call per changed ticket, customer or order, and a rebuild.
 
-The write services of conversations and customers call these after commit. Each call replaces
+The write services of conversations and customers call these after commit. Apps that depend
+on search (commerce) hand their documents over through a registered `DocumentSource`, so that
+search never reads their models. Each call replaces
 the object's documents with fresh rows (fresh ids, so id order stays activity order) and their
 tokens. A failure here never undoes the write that triggered it; `search_rebuild` repairs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -113,6 +116,63 @@ def _customer_document(customer: Customer) -> SearchDocument:
     )
 
 
+@dataclass(frozen=True)
+class IndexEntry:
+    """One object of another app as search should find it: a title and the texts to index."""
+
+    shop_id: int
+    object_id: int
+    title: str
+    texts: Sequence[str]
+    activity_at: dt.datetime
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentSource:
+    """How search reads one kind of another app's objects.
+
+    `shop_of(id)` runs unscoped and returns the object's shop (None when it is gone);
+    `entries(ids)` runs in the shop scope of the objects; `object_ids(shop_id)` runs unscoped
+    and returns the ids of one shop's (or every shop's, with None) objects, oldest activity
+    first, for `search_rebuild`.
+    """
+
+    kind: str
+    shop_of: Callable[[int], int | None]
+    entries: Callable[[Sequence[int]], list[IndexEntry]]
+    object_ids: Callable[[int | None], list[int]]
+
+
+_SOURCES: dict[str, DocumentSource] = {}
+
+
+def register_source(source: DocumentSource) -> None:
+    """Let search index `source.kind` (called from the owning app's `ready`)."""
+    if source.kind not in (Kind.ORDER,):
+        raise ValueError(f"search has no document kind {source.kind!r} for another app")
+    _SOURCES[source.kind] = source
+
+
+def _source(kind: str) -> DocumentSource:
+    try:
+        return _SOURCES[kind]
+    except KeyError:
+        raise LookupError(f"no search source registered for {kind!r}") from None
+
+
+def _entry_document(kind: str, entry: IndexEntry) -> SearchDocument:
+    return SearchDocument(
+        shop_id=entry.shop_id,
+        kind=kind,
+        object_id=entry.object_id,
+        title=entry.title[:255],
+        status=entry.status,
+        activity_at=entry.activity_at,
+        content=_Texts(entry.texts).content(),
+    )
+
+
 def _shop_of(model: type[Ticket] | type[Customer], object_id: int) -> int | None:
     with unscoped("search indexing is given only an id; read its shop, then enter it"):
         shop_id: int | None = (
@@ -152,6 +212,24 @@ def search_index_customer(customer_id: int) -> None:
         )
 
 
+def search_index_object(kind: str, object_id: int) -> None:
+    """Re-index one object of a registered source (an order: number, tracking, names)."""
+    source = _source(kind)
+    with unscoped("search indexing is given only an id; read its shop, then enter it"):
+        shop_id = source.shop_of(object_id)
+    if shop_id is None:
+        _drop_documents(kind, object_id)
+        return
+    with in_shop(shop_id), transaction.atomic():
+        documents = [_entry_document(kind, entry) for entry in source.entries([object_id])]
+        _replace_documents(kind=kind, object_ids=[object_id], documents=documents)
+
+
+def search_index_order(order_id: int) -> None:
+    """Re-index one order."""
+    search_index_object(Kind.ORDER, order_id)
+
+
 def _safely(index: Callable[[int], None], object_id: int) -> None:
     try:
         index(object_id)
@@ -169,6 +247,11 @@ def search_index_customer_on_commit(customer_id: int) -> None:
     transaction.on_commit(lambda: _safely(search_index_customer, customer_id))
 
 
+def search_index_order_on_commit(order_id: int) -> None:
+    """Re-index the order once the current transaction commits."""
+    transaction.on_commit(lambda: _safely(search_index_order, order_id))
+
+
 def _batched(ids: Iterable[int], size: int = 500) -> Iterable[list[int]]:
     batch: list[int] = []
     for object_id in ids:
@@ -182,7 +265,7 @@ def _batched(ids: Iterable[int], size: int = 500) -> Iterable[list[int]]:
 
 def search_rebuild(shop_id: int | None = None) -> dict[str, int]:
     """Rebuild the documents of one shop (or all shops), oldest activity first; return counts."""
-    counts = {"tickets": 0, "customers": 0}
+    counts = {"tickets": 0, "customers": 0, **{f"{kind}s": 0 for kind in _SOURCES}}
     with unscoped("search_rebuild spans the shops it is asked to rebuild"):
         documents = SearchDocument.objects.all()
         tickets = Ticket.objects.order_by("last_activity_at", "id")
@@ -205,6 +288,11 @@ def search_rebuild(shop_id: int | None = None) -> dict[str, int]:
                 rows = Customer.objects.filter(id__in=batch).order_by("updated_at", "id")
                 _insert_documents([_customer_document(customer) for customer in rows])
             counts["customers"] += len(batch)
+        for kind, source in _SOURCES.items():
+            for batch in _batched(source.object_ids(shop_id)):
+                with transaction.atomic():
+                    _insert_documents([_entry_document(kind, e) for e in source.entries(batch)])
+                counts[f"{kind}s"] += len(batch)
         for batch in _batched(list(tickets.values_list("id", flat=True))):
             with transaction.atomic():
                 rows = Ticket.objects.filter(id__in=batch).order_by("last_activity_at", "id")

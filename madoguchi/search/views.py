@@ -15,7 +15,7 @@ from madoguchi.tenancy.access import Actor, access_shop, visible_shops
 @login_required
 @require_GET
 def search_results(request: HttpRequest) -> HttpResponse:
-    """Show the tickets and customers matching the query, grouped by kind."""
+    """Show the tickets, customers and orders matching the query, grouped by kind."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
     shops = visible_shops(actor)
     form = SearchForm(request.GET or None, shop_choices=[(shop.slug, shop.name) for shop in shops])

@@ -76,7 +76,7 @@ def test_documents_are_replaced_not_added(
 def test_rebuild_indexes_existing_rows_and_drops_stale_ones(world: Any) -> None:
     # The world fixture's tickets were created without the services: not indexed yet.
     assert hits(world.operator_tea, "届きません") == ([], [])
-    assert search_rebuild() == {"tickets": 2, "customers": 2}
+    assert search_rebuild() == {"tickets": 2, "customers": 2, "orders": 0}
     assert hits(world.operator_tea, "お茶") == ([world.tea_ticket.id], [])
     assert hits(world.operator_ceramics, "ひび") == ([world.ceramics_ticket.id], [])
     assert hits(world.operator_ceramics, "お茶") == ([], [])
@@ -86,6 +86,6 @@ def test_rebuild_indexes_existing_rows_and_drops_stale_ones(world: Any) -> None:
 
 def test_rebuild_command_for_one_shop(world: Any, capsys: Any) -> None:
     call_command("search_rebuild", "--shop", "ceramics")
-    assert capsys.readouterr().out.strip() == '{"tickets": 1, "customers": 1}'
+    assert capsys.readouterr().out.strip() == '{"tickets": 1, "customers": 1, "orders": 0}'
     assert hits(world.operator_ceramics, "ひび") == ([world.ceramics_ticket.id], [])
     assert hits(world.operator_tea, "お茶") == ([], [])
