@@ -87,11 +87,12 @@ FOLLOW_UPS = [
     "無事に届きました。ありがとうございました。{name}",
 ]  # fmt: skip
 STATUSES = ["new", "open", "pending", "solved", "closed", "closed", "solved"]
+ORDER_STATUSES = ["new", "processing", "shipped", "shipped", "completed"]
 CHANNELS = ["email", "email", "email", "web_form", "line", "phone"]
 
 
 def run(scale: str) -> list[Result]:
-    return run_engines(__name__, scale, dataset="search_v2")
+    return run_engines(__name__, scale, dataset="search_v3")
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class SearchWorld:
     documents: int
     order_number: str
     phone_digits: str
+    tracking_digits: str
 
 
 @dataclass(frozen=True)
@@ -122,12 +124,17 @@ def _order_number(ticket: int) -> str:
     return f"{1_000_000 + ticket * 7 % 8_999_999}"
 
 
+def _tracking(ticket: int) -> str:
+    return f"{4000 + ticket * 13 % 6000}-{1000 + ticket * 53 % 9000}-{1000 + ticket * 29 % 9000}"
+
+
 def _phone(ticket: int) -> str:
     return f"0{'789'[ticket % 3]}0-{1000 + ticket * 37 % 9000}-{1000 + ticket * 91 % 9000}"
 
 
 def _documents(total_tickets: int, shop_ids: Sequence[int]) -> Iterator[_Document]:
-    """Yield the documents in id (= activity) order: tickets, and a customer every 4th."""
+    """Yield the documents in id (= activity) order: tickets, a customer every 4th and an
+    order every 2nd (its number, a shipment's tracking number, the customer's name)."""
     from madoguchi.search.fulltext import document_tokens
     from madoguchi.search.normalize import normalize_text, search_form
     from madoguchi.search.tokens import index_tokens
@@ -187,6 +194,29 @@ def _documents(total_tickets: int, shop_ids: Sequence[int]) -> Iterator[_Documen
                     shop_id=shop_id, kind="customer", tokens=index_tokens(search_form(content))
                 ),
             )
+        if ticket % 2 == 0:
+            doc_id += 1
+            number = _order_number(ticket)
+            tracking = _tracking(ticket)
+            content = normalize_text(
+                f"{number} {tracking} {tracking.replace('-', '')} {surname} {given} "
+                f"{surname}{given} {surname_kana} {given_kana}"
+            )
+            yield _Document(
+                id=doc_id,
+                shop_id=shop_id,
+                kind="order",
+                object_id=ticket // 2,
+                number=None,
+                title=number,
+                status=rng.choice(ORDER_STATUSES),
+                channel="",
+                activity_at=activity_at,
+                content=content,
+                tokens=document_tokens(
+                    shop_id=shop_id, kind="order", tokens=index_tokens(search_form(content))
+                ),
+            )
         doc_id += 1
         content = normalize_text(" ".join([subject, *messages]))
         yield _Document(
@@ -211,7 +241,7 @@ def _cached_documents(total_tickets: int, shop_ids: Sequence[int]) -> Iterator[_
 
     Cutting the tokens is the slow part of seeding; both engines read the same file.
     """
-    path = BENCH_DIR / f"search-documents-v3-{total_tickets}-{'-'.join(map(str, shop_ids))}.tsv"
+    path = BENCH_DIR / f"search-documents-v4-{total_tickets}-{'-'.join(map(str, shop_ids))}.tsv"
     if not path.exists():
         partial = path.with_suffix(".partial")
         with partial.open("w", encoding="utf-8") as out:
@@ -313,6 +343,7 @@ def ensure_search_dataset(scale: str) -> SearchWorld:
         documents=documents,
         order_number=_order_number(probe),
         phone_digits=_phone(probe).replace("-", ""),
+        tracking_digits=_tracking(probe - probe % 2).replace("-", ""),
     )
 
 
@@ -394,6 +425,7 @@ def _cases(world: SearchWorld) -> list[tuple[str, str]]:
         ("customer_name_kana", "やまだ たろう"),
         ("order_number", world.order_number),
         ("phone_without_hyphens", world.phone_digits),
+        ("tracking_without_hyphens", world.tracking_digits),
         ("and_exclude", "交換 配送 -返品"),
         ("width_variant", "ﾍﾝﾋﾟﾝ"),
     ]
@@ -439,13 +471,15 @@ def measure(*, engine: str, scale: str) -> list[Result]:
                 "rows": {"tickets": world.tickets, "documents": world.documents},
                 "ticket_hits": len(found.tickets.hits),
                 "customer_hits": len(found.customers.hits),
+                "order_hits": len(found.orders.hits),
                 **timing,
                 "target_ms": TARGET_MS,
                 "meets_target": timing["p95_ms"] <= TARGET_MS,
             }
             log(
                 f"  {actor_name} {case}: p50 {timing['p50_ms']} ms, p95 {timing['p95_ms']} ms "
-                f"({result['ticket_hits']} tickets, {result['customer_hits']} customers)"
+                f"({result['ticket_hits']} tickets, {result['customer_hits']} customers, "
+                f"{result['order_hits']} orders)"
             )
             results.append(result)
     (BENCH_DIR / f"plans-search-{engine}-{scale}.txt").write_text("\n\n".join(plans))
