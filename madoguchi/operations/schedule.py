@@ -203,6 +203,11 @@ class CoverageWeek:
     gaps: list[Interval]
 
     @property
+    def by_hour(self) -> list[tuple[int, list[CoverageHour]]]:
+        """Return the grid as rows of one hour across the seven days."""
+        return [(hour, [day.hours[hour] for day in self.days]) for hour in range(24)]
+
+    @property
     def gap_hours(self) -> int:
         return sum(day_hours.is_gap for day in self.days for day_hours in day.hours)
 
