@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.operations import views
+from madoguchi.operations import alert_views, views
 
 app_name = "operations"
 urlpatterns = [
@@ -22,4 +22,5 @@ urlpatterns = [
         views.draft_review,
         name="draft_review",
     ),
+    path("shops/<slug:shop_slug>/alerts/", alert_views.alerts, name="alerts"),
 ]

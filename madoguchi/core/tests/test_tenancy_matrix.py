@@ -245,6 +245,20 @@ def _tea_draft(world: Any) -> None:
         )
 
 
+def _tea_alert(world: Any) -> None:
+    from madoguchi.events.models import ActorKind
+    from madoguchi.events.services import event_append
+
+    with unscoped("test setup"):
+        event_append(
+            shop=world.tea,
+            ticket=world.tea_ticket,
+            type="sla.warning",
+            actor_kind=ActorKind.SYSTEM,
+            payload={"metric": "first_response", "cycle": 0, "minutes_left": 10},
+        )
+
+
 def _operations(name: str, *args: Any) -> Callable[[Any], str]:
     return lambda world: reverse(f"operations:{name}", args=[world.tea.slug, *args])
 
@@ -364,6 +378,8 @@ SHOP_ROUTES: dict[str, Route] = {
         setup=_tea_draft,
         user="supervisor",
     ),
+    # The shop's alerts are its leads' (operators get 403); the alert links to the tea ticket.
+    "operations:alerts": Route("GET", _operations("alerts"), setup=_tea_alert, user="supervisor"),
     "conversations:ticket_new": Route(
         "POST",
         _new_ticket_url,
