@@ -1,4 +1,5 @@
-"""ASGI entry point: Django for HTTP, the live chat's consumers for websockets."""
+"""ASGI entry point: Django for HTTP; the live chat's and the ticket pages' consumers for
+websockets."""
 
 import os
 
@@ -9,8 +10,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.config.settings.local
 # Django is set up before the consumers (and their models) are imported.
 django_application = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from madoguchi.connectors.chat.routing import websocket_application  # noqa: E402
+from madoguchi.connectors.chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
+from madoguchi.conversations.routing import websocket_urlpatterns as ticket_routes  # noqa: E402
+
+# Sessions and users for every socket; each consumer checks the Origin and its access itself.
+websocket_application = AuthMiddlewareStack(URLRouter([*chat_routes, *ticket_routes]))
 
 application = ProtocolTypeRouter({"http": django_application, "websocket": websocket_application})

@@ -93,6 +93,9 @@ class ReplyForm(forms.Form):
     status = forms.ChoiceField(label=_("Submit as"), choices=REPLY_STATUS_CHOICES, required=False)
     # The reply template the text came from: sending applies its status, tags and category.
     template = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # The newest message on the page when it was rendered: a newer reply by someone else asks
+    # for confirmation before this one is sent (conversations.collisions).
+    seen_message = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
 
 class NoteForm(forms.Form):

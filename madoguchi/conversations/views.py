@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from madoguchi.accounts.models import User
 from madoguchi.commerce.selectors import orders_for_ticket
+from madoguchi.conversations.collisions import ReplyConflictError
 from madoguchi.conversations.forms import (
     VIEW_LABELS,
     InboxFilterForm,
@@ -333,6 +334,7 @@ def _render_ticket(
     reply_form: ReplyForm | None = None,
     note_form: NoteForm | None = None,
     properties_form: TicketPropertiesForm | None = None,
+    reply_conflict: list[Message] | None = None,
 ) -> HttpResponse:
     actor = _actor(request)
     is_staff = actor.is_staff_for(ticket.shop_id)
@@ -343,6 +345,12 @@ def _render_ticket(
         ]
     )
     timeline = _timeline(actor, ticket)
+    # The reply form remembers the newest message shown (kept as posted on a re-render).
+    seen_message = max((e.message.id for e in timeline if e.message is not None), default=0)
+    if reply_form is None:
+        reply_form = ReplyForm(initial={"seen_message": seen_message})
+    elif not reply_form.is_bound:
+        reply_form.initial.setdefault("seen_message", seen_message)
     context = {
         "ticket": ticket,
         "shop": ticket.shop,
@@ -354,7 +362,8 @@ def _render_ticket(
         "tags": list(ticket.tags.all()),
         "is_staff": is_staff,
         "can_reply": actor.can_reply(ticket.shop_id),
-        "reply_form": reply_form or ReplyForm(),
+        "reply_form": reply_form,
+        "reply_conflict": reply_conflict,
         "note_form": note_form or NoteForm(),
         "properties_form": (properties_form or _properties_form(ticket)) if is_staff else None,
         # Orders are staff pages (commerce): the panel follows the same rule.
@@ -447,7 +456,16 @@ def ticket_reply(request: HttpRequest, shop_slug: str, number: int) -> HttpRespo
                 body_text=form.cleaned_data["body"],
                 status=form.cleaned_data["status"] or None,
                 template=template,
+                seen_message_id=form.cleaned_data["seen_message"],
             )
+        except ReplyConflictError as conflict:
+            # Nothing was sent: show the newer replies; "send anyway" posts the text again with
+            # the newest of them as seen, so a reply arriving after this warning asks again.
+            data = request.POST.copy()
+            data["seen_message"] = str(conflict.newer[-1].id)
+            form = ReplyForm(data)
+            form.is_valid()
+            return _render_ticket(request, ticket, reply_form=form, reply_conflict=conflict.newer)
         except ValidationError as error:
             form.add_error(None, gettext(error.message))
         else:
