@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.operations import alert_views, views
+from madoguchi.operations import alert_views, report_views, schedule_views, views
 
 app_name = "operations"
 urlpatterns = [
@@ -23,4 +23,13 @@ urlpatterns = [
         name="draft_review",
     ),
     path("shops/<slug:shop_slug>/alerts/", alert_views.alerts, name="alerts"),
+    path("shops/<slug:shop_slug>/shifts/", schedule_views.shifts, name="shifts"),
+    path(
+        "shops/<slug:shop_slug>/shifts/<int:shift_id>/",
+        schedule_views.shift_edit,
+        name="shift_edit",
+    ),
+    path("shops/<slug:shop_slug>/duty/", schedule_views.duty, name="duty"),
+    path("shops/<slug:shop_slug>/coverage/", schedule_views.coverage, name="coverage"),
+    path("shops/<slug:shop_slug>/sla-attainment/", report_views.attainment, name="attainment"),
 ]

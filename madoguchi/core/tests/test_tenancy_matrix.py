@@ -271,6 +271,48 @@ def _commerce(name: str, **kwargs: Any) -> Callable[[Any], str]:
     return lambda world: reverse(f"commerce:{name}", kwargs={"shop_slug": world.tea.slug, **kwargs})
 
 
+def _tea_shift(world: Any) -> None:
+    """A shift (id 9001) of the tea operator, planned by the agency."""
+    import datetime as dt
+
+    from madoguchi.operations.models import Shift
+    from madoguchi.tenancy.models import Membership
+
+    with unscoped("test setup"):
+        Shift.objects.get_or_create(
+            id=9001,
+            defaults={
+                "workspace": world.agency,
+                "membership": Membership.objects.get(user=world.operator_tea),
+                "starts_at": dt.datetime(2026, 11, 30, 13, 0, tzinfo=dt.UTC),
+                "ends_at": dt.datetime(2026, 11, 30, 22, 0, tzinfo=dt.UTC),
+            },
+        )
+
+
+def _tea_attainment(world: Any) -> None:
+    """A first-response measure of this month under the tea shop's policy "matrix-policy"."""
+    from madoguchi.operations.models import SlaMeasureRecord, SlaPolicy
+
+    now = timezone.now()
+    with unscoped("test setup"):
+        policy, _ = SlaPolicy.objects.get_or_create(
+            id=9001, defaults={"shop": world.tea, "name": "matrix-policy"}
+        )
+        SlaMeasureRecord.objects.get_or_create(
+            ticket=world.tea_ticket,
+            metric="first_response",
+            cycle=0,
+            defaults={
+                "shop": world.tea,
+                "policy": policy,
+                "started_at": now,
+                "completed_at": now,
+                "computed_at": now,
+            },
+        )
+
+
 _SHOP_NAME = {"marker": lambda world: world.tea.name}
 
 # Views reachable without signing in; each is checked for anonymous visitors below.
@@ -492,6 +534,26 @@ SHOP_ROUTES: dict[str, Route] = {
         expected=302,
         setup=_tea_callback,
     ),
+    # Shifts: the shop's staff see the week; a supervisor of the agency plans its operators.
+    "operations:shifts": Route("GET", _operations("shifts"), **_SHOP_NAME),
+    "operations:shift_edit": Route(
+        "POST",
+        _operations("shift_edit", 9001),
+        lambda world: {"action": "delete"},
+        302,
+        setup=_tea_shift,
+        user="supervisor",
+    ),
+    "operations:duty": Route("POST", _operations("duty"), lambda world: {"duty": "available"}, 302),
+    "operations:coverage": Route("GET", _operations("coverage"), **_SHOP_NAME),
+    # SLA attainment: the shop's leads and its client read it (operators get 403).
+    "operations:attainment": Route(
+        "GET",
+        _operations("attainment"),
+        marker=lambda world: "matrix-policy",
+        setup=_tea_attainment,
+        user="supervisor",
+    ),
     "search:results": Route(
         "GET",
         lambda world: reverse("search:results") + f"?q={quote('お茶')}&shop={world.tea.slug}",
@@ -646,7 +708,9 @@ def test_the_shops_own_client_may_not_change_tickets(english: Any, world: Any, n
     assert snapshot(world) == before
 
 
-@pytest.mark.parametrize("name", ["conversations:ticket", "customers:detail"])
+@pytest.mark.parametrize(
+    "name", ["conversations:ticket", "customers:detail", "operations:attainment"]
+)
 def test_the_shops_own_client_may_read(english: Any, world: Any, name: str) -> None:
     route = SHOP_ROUTES[name]
     route.setup(world)
