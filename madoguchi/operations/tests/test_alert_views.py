@@ -86,10 +86,22 @@ def test_reassignment_and_mail_loop_are_described(client, world):
         previous_assignee_id=world.operator_tea.id,
         assignee_id=world.admin.id,
     )
+    _alert(
+        world.tea,
+        world.tea_ticket,
+        "sla.escalated",
+        metric="resolution",
+        cycle=0,
+        supervisor_ids=[world.supervisor.id],
+        reassignment="reassigned",
+        previous_assignee_id=None,
+        assignee_id=world.operator_tea.id,
+    )
     _alert(world.tea, world.tea_ticket, "mail.loop_detected", address="bot@example.jp", count=20)
     client.force_login(world.admin)
     page = _page(client, world.tea)
     assert f"Reassigned from {world.operator_tea} to {world.admin}." in page
+    assert f"Nobody had it: assigned to {world.operator_tea}." in page
     assert "Automatic replies to bot@example.jp are held back (20 sent within the hour)." in page
 
 
