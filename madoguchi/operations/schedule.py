@@ -9,7 +9,7 @@ workspace plans them, so it reads shifts outside the request's scope (counts onl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -137,15 +137,26 @@ def _pieces(shift: Shift, day: dt.date, zone: ZoneInfo) -> ShiftPiece | None:
     )
 
 
-def week_schedule(*, shop: Shop, monday: dt.date, editor_id: int | None) -> WeekSchedule:
+def week_schedule(
+    *,
+    shop: Shop,
+    monday: dt.date,
+    editor_id: int | None,
+    workspace_ids: Collection[int] | None = None,
+) -> WeekSchedule:
     """Return the week's shifts of the shop's people visible in the current workspace scope.
 
-    A row is editable when `editor_id` leads the person's workspace. Every shift that touches a
-    day is listed under it, so a night shift appears on both days it spans.
+    `workspace_ids` limits the rows to people of these workspaces (the reader's own), whose
+    shifts the scope lets them see. A row is editable when `editor_id` leads the person's
+    workspace. Every shift that touches a day is listed under it, so a night shift appears on
+    both days it spans.
     """
     zone = shop_zone(shop)
     start, end = week_period(shop, monday)
-    memberships = list(shop_staff_memberships(shop=shop, on=monday))
+    people = shop_staff_memberships(shop=shop, on=monday)
+    if workspace_ids is not None:
+        people = people.filter(workspace_id__in=tuple(workspace_ids))
+    memberships = list(people)
     shifts = Shift.objects.filter(
         membership__in=memberships, starts_at__lt=end, ends_at__gt=start
     ).order_by("starts_at", "id")

@@ -81,7 +81,10 @@ def _render_week(
     request: HttpRequest, actor: Actor, shop: Shop, monday: dt.date, form: ShiftForm | None
 ) -> HttpResponse:
     schedule = week_schedule(
-        shop=shop, monday=monday, editor_id=actor.user.id if actor.user else None
+        shop=shop,
+        monday=monday,
+        editor_id=actor.user.id if actor.user else None,
+        workspace_ids=actor.workspace_ids,
     )
     context: dict[str, Any] = {
         "shop": shop,

@@ -237,3 +237,41 @@ def test_operator_reads_coverage_but_may_not_change_the_promise(english, world):
     assert english.post(url, {"promises_24_7": "on"}).status_code == 403
     with unscoped("test assertion"):
         assert not RoutingSettings.objects.exists()
+
+
+def test_each_workspace_plans_and_sees_its_own_people(english, world, night_shift):
+    """The shop company's admin plans in-house staff; the agency's rows stay the agency's."""
+    from madoguchi.core.testing import factories
+
+    with unscoped("test setup"):
+        owner_admin = factories.MembershipFactory(
+            workspace=world.tea.workspace, role=Membership.Role.ADMIN, user__display_name="店長"
+        )
+    english.force_login(owner_admin.user)
+    response = english.post(
+        shifts_url(world.tea),
+        {
+            "membership": str(owner_admin.id),
+            "label": "Weekend shift",
+            "starts_at": "2026-12-05T10:00",
+            "ends_at": "2026-12-05T18:00",
+        },
+    )
+    assert response.status_code == 302
+    page = english.get(shifts_url(world.tea, "2026-11-30")).content.decode()
+    assert "店長" in page
+    assert "10:00–18:00" in page
+    assert world.operator_tea.display_name not in page
+    assert "夜勤" not in page  # the agency's shift is not the shop company's to see
+    # The agency supervisor sees the agency's people and not the shop company's admin.
+    english.force_login(world.supervisor)
+    page = english.get(shifts_url(world.tea, "2026-11-30")).content.decode()
+    assert world.operator_tea.display_name in page
+    assert "夜勤" in page
+    assert "店長" not in page
+    # Coverage counts both workspaces' shifts for the shop.
+    coverage = english.get(
+        reverse("operations:coverage", args=[world.tea.slug]) + "?week=2026-11-30"
+    ).content.decode()
+    assert 'data-testid="cell-2026-12-05-10">1</td>' in coverage
+    assert 'data-testid="cell-2026-11-30-23">1</td>' in coverage
