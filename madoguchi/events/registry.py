@@ -100,8 +100,8 @@ _TYPES = [
         "sla.escalated",
         2,
         "A breach was escalated to the shop's leads (payload: metric, cycle, supervisor_ids;"
-        " since version 2 also reassignment (off, finished, reassigned, nobody_eligible),"
-        " previous_assignee_id, assignee_id).",
+        " since version 2 also reassignment (off, finished, reassigned, nobody_eligible,"
+        " assigned_meanwhile), previous_assignee_id, assignee_id).",
     ),
     EventType("order.created", 1, "An order was recorded (payload: order_id, number)."),
     EventType("order.status_changed", 1, "Order status changed (payload: order_id, old, new)."),

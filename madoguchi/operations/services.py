@@ -167,6 +167,7 @@ class Reassignment:
     FINISHED = "finished"  # the target was met late or the ticket is solved: nothing to hand over
     REASSIGNED = "reassigned"
     NOBODY_ELIGIBLE = "nobody_eligible"  # the ticket stays with its assignee
+    ASSIGNED_MEANWHILE = "assigned_meanwhile"  # someone else assigned it first: theirs stands
 
     outcome: str
     previous_assignee_id: int | None
@@ -214,9 +215,9 @@ def _reassign_on_breach(record: SlaMeasureRecord, *, now: dt.datetime) -> Reassi
         replacing_user_id=previous,
         reason=SLA_BREACH_REASON,
     )
-    if routed is None:  # someone changed the assignee meanwhile: theirs stands
+    if routed is None:  # someone changed the assignee or solved it meanwhile: theirs stands
         current = Ticket.objects.values_list("assignee_id", flat=True).get(pk=ticket.id)
-        return Reassignment(Reassignment.NOBODY_ELIGIBLE, previous, current)
+        return Reassignment(Reassignment.ASSIGNED_MEANWHILE, previous, current)
     RoutingSettings.objects.filter(pk=settings.pk).update(last_assigned_user=assignee)
     return Reassignment(Reassignment.REASSIGNED, previous, assignee.id)
 

@@ -97,11 +97,23 @@ def test_reassignment_and_mail_loop_are_described(client, world):
         previous_assignee_id=None,
         assignee_id=world.operator_tea.id,
     )
+    _alert(
+        world.tea,
+        world.tea_ticket,
+        "sla.escalated",
+        metric="next_response",
+        cycle=1,
+        supervisor_ids=[world.supervisor.id],
+        reassignment="assigned_meanwhile",
+        previous_assignee_id=world.operator_tea.id,
+        assignee_id=world.supervisor.id,
+    )
     _alert(world.tea, world.tea_ticket, "mail.loop_detected", address="bot@example.jp", count=20)
     client.force_login(world.admin)
     page = _page(client, world.tea)
     assert f"Reassigned from {world.operator_tea} to {world.admin}." in page
     assert f"Nobody had it: assigned to {world.operator_tea}." in page
+    assert f"Someone changed the ticket meanwhile: it stays with {world.supervisor}." in page
     assert "Automatic replies to bot@example.jp are held back (20 sent within the hour)." in page
 
 

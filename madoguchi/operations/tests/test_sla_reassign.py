@@ -196,6 +196,36 @@ def test_unassigned_breached_ticket_is_routed_even_with_manual_routing(world, po
     assert assignment.payload["rule"] == "least_load"
 
 
+def test_an_assignment_made_meanwhile_stands(world, policy, monkeypatch):
+    from madoguchi.operations import services
+
+    current = _operator(world)
+    eligible_one = _operator(world)
+    chosen_by_hand = _operator(world, on_duty=False)
+    _routing(world, mode=RoutingSettings.Mode.ROUND_ROBIN, reassign_on_breach=True)
+    ticket = _assigned_ticket(world, current)
+    real_route = services.ticket_route
+
+    def supervisor_assigns_first(**kwargs):
+        # A supervisor assigns the ticket while the sweep is choosing an operator.
+        ticket_update(
+            actor=actor_for_user(world.supervisor),
+            ticket=Ticket.objects.get(pk=kwargs["ticket_id"]),
+            assignee=chosen_by_hand,
+        )
+        return real_route(**kwargs)
+
+    monkeypatch.setattr(services, "ticket_route", supervisor_assigns_first)
+    sla_check_breaches(now=FIRST_RESPONSE_DUE + dt.timedelta(minutes=1))
+    with in_shop(world.tea.id):
+        assert Ticket.objects.get(pk=ticket.pk).assignee == chosen_by_hand
+        assert RoutingSettings.objects.get(shop=world.tea).last_assigned_user is None
+    assert _system_assignments(world, ticket) == []
+    (escalation,) = _escalations(world, ticket)
+    assert escalation["reassignment"] == "assigned_meanwhile"
+    assert escalation["assignee_id"] == chosen_by_hand.id != eligible_one.id
+
+
 @pytest.mark.parametrize("routing", [None, {"mode": "round_robin", "reassign_on_breach": False}])
 def test_setting_off_reassigns_nothing(world, policy, routing):
     current = _operator(world)
