@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -94,53 +95,85 @@ def _shop_is_engaged(shop_id: int) -> bool:
     return Engagement.objects.filter(_engagements_active_on(today), shop_id=shop_id).exists()
 
 
+def _grant_rows_sql() -> str:
+    """One round trip for everything `actor_for_user` needs: the user's active memberships, each
+    with the shops it reaches and how (own workspace, active engagement, operator assignment).
+
+    The actor is computed on every request; as four ORM queries it was a visible share of the
+    inbox's server time, mostly in building the queries. Columns: membership id, workspace id,
+    role, trainee flag, source (see `_SOURCE_*`), shop id (NULL for the membership row itself).
+    """
+    quote = connection.ops.quote_name
+    membership = quote(Membership._meta.db_table)
+    shop = quote(Shop._meta.db_table)
+    engagement = quote(Engagement._meta.db_table)
+    assignment = quote(ShopAssignment._meta.db_table)
+    head = "SELECT m.id, m.workspace_id, m.role, m.is_trainee"
+    mine = "m.user_id = %s AND m.is_active = %s"
+    return (
+        f"{head}, {_SOURCE_MEMBERSHIP}, NULL FROM {membership} m WHERE {mine}"
+        f" UNION ALL {head}, {_SOURCE_OWNED}, s.id FROM {membership} m"
+        f" JOIN {shop} s ON s.workspace_id = m.workspace_id WHERE {mine}"
+        f" UNION ALL {head}, {_SOURCE_ENGAGED}, e.shop_id FROM {membership} m"
+        f" JOIN {engagement} e ON e.agency_id = m.workspace_id WHERE {mine}"
+        " AND e.starts_on <= %s AND (e.ends_on IS NULL OR e.ends_on >= %s)"
+        f" UNION ALL {head}, {_SOURCE_ASSIGNED}, a.shop_id FROM {membership} m"
+        f" JOIN {assignment} a ON a.membership_id = m.id WHERE {mine}"
+    )
+
+
+_SOURCE_MEMBERSHIP, _SOURCE_OWNED, _SOURCE_ENGAGED, _SOURCE_ASSIGNED = range(4)
+
+
+@dataclass
+class _MembershipReach:
+    workspace_id: int
+    role: Role
+    is_trainee: bool
+    shops: dict[int, set[int]] = field(default_factory=dict)  # source -> shop ids
+
+
 def actor_for_user(user: User | None, *, on: dt.date | None = None) -> Actor:
     """Return the actor for `user`: the shops each active membership reaches, strongest role."""
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
-    day = on or timezone.localdate()
-    memberships = list(Membership.objects.filter(user=user, is_active=True))
-    if not memberships:
+    day = connection.ops.adapt_datefield_value(on or timezone.localdate())
+    mine = (user.pk, True)
+    with connection.cursor() as cursor:
+        cursor.execute(_grant_rows_sql(), (*mine, *mine, *mine, day, day, *mine))
+        rows = cursor.fetchall()
+    reaches: dict[int, _MembershipReach] = {}
+    for membership_id, workspace_id, role, is_trainee, source, shop_id in rows:
+        reach = reaches.setdefault(
+            membership_id, _MembershipReach(workspace_id, Role(role), bool(is_trainee))
+        )
+        if shop_id is not None:
+            reach.shops.setdefault(source, set()).add(shop_id)
+    if not reaches:
         return Actor(user=user)
-    workspace_ids = {m.workspace_id for m in memberships}
-    owned: dict[int, set[int]] = {}
-    for shop_id, workspace_id in Shop.objects.filter(workspace_id__in=workspace_ids).values_list(
-        "id", "workspace_id"
-    ):
-        owned.setdefault(workspace_id, set()).add(shop_id)
-    engaged: dict[int, set[int]] = {}
-    for shop_id, agency_id in Engagement.objects.filter(
-        _engagements_active_on(day), agency_id__in=workspace_ids
-    ).values_list("shop_id", "agency_id"):
-        engaged.setdefault(agency_id, set()).add(shop_id)
-    assigned: dict[int, set[int]] = {}
-    for membership_id, shop_id in ShopAssignment.objects.filter(
-        membership__in=memberships
-    ).values_list("membership_id", "shop_id"):
-        assigned.setdefault(membership_id, set()).add(shop_id)
 
     grants: dict[int, ShopGrant] = {}
-    for membership in memberships:
-        own = owned.get(membership.workspace_id, set())
-        via_agency = engaged.get(membership.workspace_id, set())
-        role = Role(membership.role)
-        if role == Role.CLIENT:
+    for reach in reaches.values():
+        own = reach.shops.get(_SOURCE_OWNED, set())
+        via_agency = reach.shops.get(_SOURCE_ENGAGED, set())
+        if reach.role == Role.CLIENT:
             reachable = own
-        elif role == Role.OPERATOR:
-            reachable = assigned.get(membership.id, set()) & (own | via_agency)
+        elif reach.role == Role.OPERATOR:
+            reachable = reach.shops.get(_SOURCE_ASSIGNED, set()) & (own | via_agency)
         else:
             reachable = own | via_agency
         for shop_id in reachable:
             grant = ShopGrant(
                 shop_id=shop_id,
-                role=role,
-                is_trainee=membership.is_trainee,
+                role=reach.role,
+                is_trainee=reach.is_trainee,
                 via_engagement=shop_id in via_agency,
             )
             current = grants.get(shop_id)
             if current is None or _RANK[grant.role] > _RANK[current.role]:
                 grants[shop_id] = grant
-    return Actor(user=user, grants=grants, workspace_ids=frozenset(workspace_ids))
+    workspace_ids = frozenset(reach.workspace_id for reach in reaches.values())
+    return Actor(user=user, grants=grants, workspace_ids=workspace_ids)
 
 
 def visible_shops(actor: Actor) -> list[Shop]:

@@ -18,6 +18,7 @@ from madoguchi.conversations.selectors import (
     ticket_timeline,
 )
 from madoguchi.core.errors import NotFoundError, ValidationError
+from madoguchi.core.templatetags.madoguchi_ui import ticket_rows
 from madoguchi.core.testing import factories
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import shop_scope, unscoped
@@ -251,13 +252,13 @@ def test_inbox_page_query_ceiling(world, django_assert_max_num_queries):
                 status="open",
             )
     actor = actor_for_user(world.admin)
+    # One query for the page, including everything its rows show (loaded with `only`).
     with shop_scope(actor.shop_ids), django_assert_max_num_queries(1):
         page = inbox_page(actor=actor, filters=InboxFilters(), page_size=25)
-        rows = [
-            (t.shop.name, t.customer.name, t.assignee and t.assignee.display_name, t.category)
-            for t in page.tickets
-        ]
-    assert len(rows) == 25
+        html = ticket_rows(page.tickets)
+    assert len(page.tickets) == 25
+    assert html.count('data-testid="ticket-row"') == 25
+    assert world.operator_tea.display_name in html
 
 
 def test_access_ticket(world):
