@@ -235,3 +235,27 @@ def test_oversized_frames_close_the_socket(world) -> None:
         }
 
     async_to_sync(scenario)()
+
+
+def test_the_ticket_page_opens_the_socket_for_staff_only(client, world) -> None:
+    from django.urls import reverse
+
+    ticket = world.tea_ticket
+    url = reverse(
+        "conversations:ticket", kwargs={"shop_slug": ticket.shop.slug, "number": ticket.number}
+    )
+    socket_path = f"/ws/shops/{ticket.shop.slug}/tickets/{ticket.number}/presence/"
+    client.force_login(world.operator_tea)
+    page = client.get(url).text
+    assert f'data-path="{socket_path}"' in page
+    assert "conversations/presence.js" in page
+    assert 'data-testid="ticket-presence"' in page
+    # The htmx fragment carries the list only (no script in swapped HTML); the socket stays.
+    fragment = client.get(url, HTTP_HX_REQUEST="true").text
+    assert 'data-testid="ticket-presence"' in fragment
+    assert "<script" not in fragment
+    # The shop's owner may read the page, but presence is among staff.
+    client.force_login(world.client_tea)
+    page = client.get(url).text
+    assert client.get(url).status_code == 200
+    assert "data-ticket-presence" not in page and "presence.js" not in page
