@@ -31,6 +31,7 @@ SHIFT_SAVED = "shift.saved"
 SHIFT_DELETED = "shift.deleted"
 OPERATOR_DUTY_CHANGED = "operator.duty_changed"
 COVERAGE_PROMISE_CHANGED = "coverage.promise_changed"
+BREACH_REASSIGN_CHANGED = "routing.reassign_on_breach_changed"
 # commerce
 ORDER_CREATED = "order.created"
 ORDER_UPDATED = "order.updated"
@@ -78,6 +79,7 @@ ALL = frozenset(
         SHIFT_DELETED,
         OPERATOR_DUTY_CHANGED,
         COVERAGE_PROMISE_CHANGED,
+        BREACH_REASSIGN_CHANGED,
         ORDER_CREATED,
         ORDER_UPDATED,
         ORDER_PAYMENT_RECORDED,

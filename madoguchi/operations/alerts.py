@@ -16,10 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.accounts.models import User
+from madoguchi.audit import actions
+from madoguchi.audit.services import record
 from madoguchi.conversations.models import Ticket
 from madoguchi.core.errors import PermissionDeniedError
 from madoguchi.events.models import Event
-from madoguchi.operations.models import AlertReadState
+from madoguchi.operations.models import AlertReadState, RoutingSettings
 from madoguchi.tenancy.access import Actor, require_staff
 from madoguchi.tenancy.models import Shop
 
@@ -135,3 +137,31 @@ def alerts_mark_read(*, actor: Actor, shop: Shop, up_to: int) -> int:
         state.last_seen_event_id = newest
         state.save(update_fields=["last_seen_event_id", "updated_at"])
     return state.last_seen_event_id
+
+
+def reassigns_on_breach(*, shop_id: int) -> bool:
+    """Return whether the shop hands a breached ticket to another operator."""
+    return bool(
+        RoutingSettings.objects.filter(shop_id=shop_id)
+        .values_list("reassign_on_breach", flat=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def breach_reassign_set(*, actor: Actor, shop: Shop, enabled: bool) -> RoutingSettings:
+    """Switch reassignment at an SLA breach on or off for the shop (its leads only; audited)."""
+    require_lead(actor=actor, shop_id=shop.id)
+    settings, _created = RoutingSettings.objects.select_for_update().get_or_create(shop=shop)
+    old = settings.reassign_on_breach
+    if old != enabled:
+        settings.reassign_on_breach = enabled
+        settings.save(update_fields=["reassign_on_breach"])
+        record(
+            actor=actor.user,
+            action=actions.BREACH_REASSIGN_CHANGED,
+            target=settings,
+            shop=shop,
+            changes={"old": old, "new": enabled},
+        )
+    return settings

@@ -23,6 +23,11 @@ urlpatterns = [
         name="draft_review",
     ),
     path("shops/<slug:shop_slug>/alerts/", alert_views.alerts, name="alerts"),
+    path(
+        "shops/<slug:shop_slug>/alerts/reassign/",
+        alert_views.alerts_reassign,
+        name="alerts_reassign",
+    ),
     path("shops/<slug:shop_slug>/shifts/", schedule_views.shifts, name="shifts"),
     path(
         "shops/<slug:shop_slug>/shifts/<int:shift_id>/",

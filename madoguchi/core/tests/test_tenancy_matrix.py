@@ -422,6 +422,13 @@ SHOP_ROUTES: dict[str, Route] = {
     ),
     # The shop's alerts are its leads' (operators get 403); the alert links to the tea ticket.
     "operations:alerts": Route("GET", _operations("alerts"), setup=_tea_alert, user="supervisor"),
+    "operations:alerts_reassign": Route(
+        "POST",
+        _operations("alerts_reassign"),
+        lambda world: {"reassign_on_breach": "on"},
+        302,
+        user="supervisor",
+    ),
     "conversations:ticket_new": Route(
         "POST",
         _new_ticket_url,

@@ -216,3 +216,50 @@ def test_the_inbox_offers_no_alerts_link(client, world, alerts):
     client.force_login(world.supervisor)
     inbox = client.get(reverse("conversations:inbox") + f"?shop={world.tea.slug}")
     assert 'data-testid="alerts-link"' not in inbox.content.decode()
+
+
+def _reassign_url(shop) -> str:
+    return reverse("operations:alerts_reassign", args=[shop.slug])
+
+
+def test_a_lead_switches_reassignment_at_a_breach(client, world):
+    from madoguchi.audit.models import AuditEntry
+    from madoguchi.operations.models import RoutingSettings
+
+    client.force_login(world.supervisor)
+    assert 'name="reassign_on_breach"' in _page(client, world.tea)
+    assert "checked" not in _page(client, world.tea).split('data-testid="reassign-form"')[1]
+    response = client.post(_reassign_url(world.tea), {"reassign_on_breach": "on"})
+    assert (response.status_code, response["Location"]) == (302, _url(world.tea))
+    with in_shop(world.tea.id):
+        assert RoutingSettings.objects.get(shop=world.tea).reassign_on_breach is True
+        entry = AuditEntry.objects.get(action="routing.reassign_on_breach_changed")
+        assert (entry.actor, entry.changes) == (world.supervisor, {"old": False, "new": True})
+    form = _page(client, world.tea).split('data-testid="reassign-form"')[1].split("</form>")[0]
+    assert "checked" in form
+    # An unticked box switches it off again; the ceramics shop was never touched.
+    client.post(_reassign_url(world.tea), {})
+    with in_shop(world.tea.id):
+        assert RoutingSettings.objects.get(shop=world.tea).reassign_on_breach is False
+    with unscoped("test assertion"):
+        assert not RoutingSettings.objects.filter(shop=world.ceramics).exists()
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("operator_tea", 403),
+        ("client_tea", 403),
+        ("operator_ceramics", 404),
+        ("client_ceramics", 404),
+    ],
+)
+def test_only_leads_of_the_shop_switch_reassignment(client, world, who, status):
+    from madoguchi.audit.models import AuditEntry
+    from madoguchi.operations.models import RoutingSettings
+
+    client.force_login(getattr(world, who))
+    assert client.post(_reassign_url(world.tea), {"reassign_on_breach": "on"}).status_code == status
+    with unscoped("test assertion"):
+        assert not RoutingSettings.objects.exists()
+        assert not AuditEntry.objects.filter(action="routing.reassign_on_breach_changed").exists()
