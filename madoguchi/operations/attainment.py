@@ -19,15 +19,20 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Window
+from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from madoguchi.operations.calendar import Interval
 from madoguchi.operations.labels import METRIC_LABELS
 from madoguchi.operations.models import SlaMeasureRecord
 from madoguchi.operations.sla import Metric
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
 METRIC_ORDER = (Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE, Metric.RESOLUTION)
 PERCENTILES = (50, 90)
@@ -70,6 +75,39 @@ def month_period(year: int, month: int, *, time_zone: str = "Asia/Tokyo") -> Int
     return start, end
 
 
+class ElapsedMilliseconds(Func):
+    """`end - start` of two datetime columns in whole milliseconds, computed by the database.
+
+    Django's SQLite duration arithmetic calls a Python function per row, which made the windowed
+    percentile query ten times slower than the counts; julianday() and EXTRACT(EPOCH) are native.
+    """
+
+    arity = 2
+    output_field = BigIntegerField()
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> _AsSqlType:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(ROUND((julianday(%(expressions)s)) * 86400000) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> _AsSqlType:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(ROUND(EXTRACT(EPOCH FROM (%(expressions)s)) * 1000) AS BIGINT)",
+            arg_joiner=" - ",
+            **extra,
+        )
+
+
 def _breached(now: dt.datetime) -> Q:
     return (
         Q(is_breached=True)
@@ -89,7 +127,7 @@ def _percentiles(
 ) -> dict[tuple[int, int | None, str], dict[int, dt.timedelta]]:
     """Return the nearest-rank percentiles of completion time per group (met or late alike)."""
     group = [F("shop_id"), F("policy_id"), F("metric")]
-    took = ExpressionWrapper(F("completed_at") - F("started_at"), output_field=DurationField())
+    took = ElapsedMilliseconds(F("completed_at"), F("started_at"))
     ranked = (
         _measures(shop_ids, period)
         .filter(completed_at__isnull=False)
@@ -115,7 +153,7 @@ def _percentiles(
         values = result.setdefault((shop_id, policy_id, metric), {})
         for percentile in PERCENTILES:
             if position * 100 >= percentile * size > (position - 1) * 100:
-                values[percentile] = took_value
+                values[percentile] = dt.timedelta(milliseconds=took_value)
     return result
 
 
