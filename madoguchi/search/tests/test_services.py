@@ -89,3 +89,29 @@ def test_rebuild_command_for_one_shop(world: Any, capsys: Any) -> None:
     assert capsys.readouterr().out.strip() == '{"tickets": 1, "customers": 1, "orders": 0}'
     assert hits(world.operator_ceramics, "ひび") == ([world.ceramics_ticket.id], [])
     assert hits(world.operator_tea, "お茶") == ([], [])
+
+
+def test_token_migration_recuts_the_index_from_the_stored_content(world: Any) -> None:
+    from importlib import import_module
+
+    from django.db import connection
+
+    migration = import_module("madoguchi.search.migrations.0004_shop_qualified_tokens")
+    search_rebuild()
+    assert hits(world.operator_tea, "お茶") == ([world.tea_ticket.id], [])
+    # Put the index in a state the new tokens cannot read: emptied (as old tokens would be).
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+        else:
+            cursor.execute("UPDATE search_searchdocument SET search_vector = ''")
+    assert hits(world.operator_tea, "お茶") == ([], [])
+
+    class Editor:
+        pass
+
+    editor = Editor()
+    editor.connection = connection  # type: ignore[attr-defined]
+    migration.forward(None, editor)
+    assert hits(world.operator_tea, "お茶") == ([world.tea_ticket.id], [])
+    assert hits(world.operator_ceramics, "お茶") == ([], [])
