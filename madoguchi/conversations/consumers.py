@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import ObjectDoesNotExist
 
 from madoguchi.conversations.selectors import access_ticket
 from madoguchi.core.errors import NotFoundError
@@ -129,8 +130,14 @@ class TicketPresenceConsumer(AsyncWebsocketConsumer):
     async def _still_allowed(self) -> bool:
         """Check access again; on loss leave the group, tell the others and close."""
         user = self.scope["user"]
-        await database_sync_to_async(user.refresh_from_db)()
-        ticket_id = await database_sync_to_async(staff_ticket_id)(user, self.shop_slug, self.number)
+        try:
+            await database_sync_to_async(user.refresh_from_db)()
+        except ObjectDoesNotExist:  # the account was deleted
+            ticket_id = None
+        else:
+            ticket_id = await database_sync_to_async(staff_ticket_id)(
+                user, self.shop_slug, self.number
+            )
         self.checked_at = time.monotonic()
         if ticket_id is not None and ticket_id == self.ticket_id:
             return True

@@ -259,3 +259,32 @@ def test_the_ticket_page_opens_the_socket_for_staff_only(client, world) -> None:
     page = client.get(url).text
     assert client.get(url).status_code == 200
     assert "data-ticket-presence" not in page and "presence.js" not in page
+
+
+def test_a_deleted_account_is_cut_off_at_the_next_ping(world) -> None:
+    from madoguchi.core.testing import factories
+    from madoguchi.tenancy.models import Membership
+
+    with unscoped("test setup"):
+        membership = factories.MembershipFactory(
+            workspace=world.agency, role=Membership.Role.SUPERVISOR
+        )
+    user = membership.user
+
+    async def scenario() -> None:
+        communicator = socket_for(user, world.tea_ticket)
+        assert (await communicator.connect())[0]
+
+        def delete() -> None:
+            with unscoped("test setup"):
+                Membership.objects.filter(user=user).delete()
+                type(user).objects.filter(pk=user.pk).delete()
+
+        await database_sync_to_async(delete)()
+        await send(communicator, type="ping")
+        assert await communicator.receive_output(timeout=5) == {
+            "type": "websocket.close",
+            "code": consumers.CLOSE_DENIED,
+        }
+
+    async_to_sync(scenario)()
