@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -41,9 +40,21 @@ MAX_SUBJECT_CHARS = 255
 
 
 def _next_ticket_number(shop: Shop) -> int:
-    """Take the shop's next ticket number; the row update serialises concurrent writers."""
-    Shop.objects.filter(pk=shop.pk).update(last_ticket_number=F("last_ticket_number") + 1)
-    number: int = Shop.objects.values_list("last_ticket_number", flat=True).get(pk=shop.pk)
+    """Take the shop's next ticket number; the row update serialises concurrent writers.
+
+    One statement (UPDATE ... RETURNING, on SQLite and PostgreSQL alike) takes and reads it.
+    """
+    table = connection.ops.quote_name(Shop._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_ticket_number = last_ticket_number + 1 "  # noqa: S608
+            "WHERE id = %s RETURNING last_ticket_number",
+            [shop.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Shop.DoesNotExist(shop.pk)
+    number: int = row[0]
     return number
 
 
@@ -106,18 +117,21 @@ def _existing_inbound(shop_id: int, channel: str, external_id: str) -> Message |
     )
 
 
-def receive_inbound(inbound: InboundMessage) -> InboundResult:
+def receive_inbound(inbound: InboundMessage, *, shop: Shop | None = None) -> InboundResult:
     """Store a customer's message: find or create the customer and the ticket, append events.
 
     Idempotent on (shop, channel, external_id): a repeated delivery returns the stored message.
     A message for a solved ticket reopens it; one for a closed ticket starts a new ticket.
+    A caller that holds the shop row already may pass it (`shop.id` must be `inbound.shop_id`).
     """
+    if shop is not None and shop.id != inbound.shop_id:
+        raise ValueError("The shop given is not the inbound message's shop")
     existing = _existing_inbound(inbound.shop_id, inbound.channel, inbound.external_id)
     if existing is not None:
         return InboundResult(existing.ticket, existing, is_new_ticket=False, is_duplicate=True)
     try:
         with transaction.atomic():
-            return _receive_inbound(inbound)
+            return _receive_inbound(inbound, shop or Shop.objects.get(pk=inbound.shop_id))
     except IntegrityError:
         existing = _existing_inbound(inbound.shop_id, inbound.channel, inbound.external_id)
         if existing is None:
@@ -125,10 +139,9 @@ def receive_inbound(inbound: InboundMessage) -> InboundResult:
         return InboundResult(existing.ticket, existing, is_new_ticket=False, is_duplicate=True)
 
 
-def _receive_inbound(inbound: InboundMessage) -> InboundResult:
+def _receive_inbound(inbound: InboundMessage, shop: Shop) -> InboundResult:
     if inbound.channel not in Channel.values:
         raise ValidationError(f"Unknown channel {inbound.channel!r}")
-    shop = Shop.objects.get(pk=inbound.shop_id)
     at = inbound.received_at or timezone.now()
     customer, _ = customer_find_or_create(
         shop=shop, name=inbound.customer_name, identities=inbound.identities
@@ -140,6 +153,8 @@ def _receive_inbound(inbound: InboundMessage) -> InboundResult:
             .exclude(status=Status.CLOSED)
             .first()
         )
+        if ticket is not None:
+            ticket.shop = shop  # the row we hold: events and status changes read it
     is_new_ticket = ticket is None
     if ticket is None:
         ticket = _ticket_open(
@@ -173,10 +188,14 @@ def _receive_inbound(inbound: InboundMessage) -> InboundResult:
         occurred_at=at,
     )
     run_inbound_hooks_on_commit(message.id, shop.id)
-    if not is_new_ticket and ticket.status in (Status.PENDING, Status.SOLVED):
-        _set_status(ticket, Status.OPEN, actor_kind=ActorKind.CUSTOMER, user=None)
-    _touch(ticket, at)
-    ticket.save()
+    if not is_new_ticket:
+        if ticket.status in (Status.PENDING, Status.SOLVED):
+            _set_status(ticket, Status.OPEN, actor_kind=ActorKind.CUSTOMER, user=None)
+        _touch(ticket, at)
+        # Only what a customer's message changes: a concurrent edit of other fields stays.
+        ticket.save(
+            update_fields=["status", "solved_at", "closed_at", "last_activity_at", "updated_at"]
+        )
     search_index_ticket_on_commit(ticket.id)
     return InboundResult(ticket, message, is_new_ticket=is_new_ticket, is_duplicate=False)
 

@@ -59,6 +59,19 @@ def customer_create(
     actor: User | None = None,
 ) -> Customer:
     """Create a customer with its contact identities in `shop`."""
+    return _customer_create(
+        shop=shop, name=name, name_kana=name_kana, identities=identities, actor=actor
+    )
+
+
+def _customer_create(
+    *,
+    shop: Shop,
+    name: str,
+    name_kana: str = "",
+    identities: Sequence[IdentityInput] = (),
+    actor: User | None = None,
+) -> Customer:
     customer = Customer.objects.create(shop=shop, name=_text(name), name_kana=_text(name_kana))
     for identity, value in _clean_identities(identities):
         ContactIdentity.objects.create(
@@ -83,14 +96,20 @@ def customer_create(
 
 def customer_find(*, shop: Shop, identities: Sequence[IdentityInput]) -> Customer | None:
     """Return the shop's customer reached by any of these identities, if there is one."""
-    for identity, value in _clean_identities(identities):
+    found = _find(shop, _clean_identities(identities))
+    return found[0] if found is not None else None
+
+
+def _find(shop: Shop, cleaned: Sequence[tuple[IdentityInput, str]]) -> tuple[Customer, int] | None:
+    """Return the customer of the first identity that exists, and that identity's position."""
+    for position, (identity, value) in enumerate(cleaned):
         found = (
             ContactIdentity.objects.filter(shop=shop, kind=identity.kind, value=value)
             .select_related("customer")
             .first()
         )
         if found is not None:
-            return found.customer
+            return found.customer, position
     return None
 
 
@@ -106,26 +125,35 @@ def customer_find_or_create(
     Identities the customer lacks are added. A concurrent creation of the same identity is
     resolved by the unique constraint: the loser reads the winner's customer.
     """
-    existing = customer_find(shop=shop, identities=identities)
-    if existing is not None:
-        _add_missing_identities(customer=existing, identities=identities)
+    cleaned = _clean_identities(identities)
+    found = _find(shop, cleaned)
+    if found is not None:
+        existing, position = found
+        # The identities before the one found are known not to exist; the one found is the
+        # customer's; only those after it may be missing.
+        _add_missing_identities(
+            customer=existing,
+            cleaned=[*cleaned[:position], *cleaned[position + 1 :]],
+        )
         search_index_customer_on_commit(existing.id)
         return existing, False
     try:
         with transaction.atomic():
             return (
-                customer_create(shop=shop, name=name, identities=identities, actor=actor),
+                _customer_create(shop=shop, name=name, identities=identities, actor=actor),
                 True,
             )
     except IntegrityError:
-        existing = customer_find(shop=shop, identities=identities)
-        if existing is None:
+        winner = customer_find(shop=shop, identities=identities)
+        if winner is None:
             raise
-        return existing, False
+        return winner, False
 
 
-def _add_missing_identities(*, customer: Customer, identities: Sequence[IdentityInput]) -> None:
-    for identity, value in _clean_identities(identities):
+def _add_missing_identities(
+    *, customer: Customer, cleaned: Sequence[tuple[IdentityInput, str]]
+) -> None:
+    for identity, value in cleaned:
         try:
             with transaction.atomic():
                 ContactIdentity.objects.get_or_create(

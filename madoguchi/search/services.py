@@ -13,11 +13,13 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
 
 from madoguchi.conversations.models import Message, Ticket
+from madoguchi.core.commit_batches import on_commit_batched
 from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.search import fulltext
 from madoguchi.search.models import SearchDocument
@@ -51,31 +53,37 @@ class _Texts:
 def _replace_documents(
     *, kind: str, object_ids: Sequence[int], documents: Sequence[SearchDocument]
 ) -> None:
-    old = list(SearchDocument.objects.filter(kind=kind, object_id__in=object_ids))
-    fulltext.index_delete([(document.id, content_tokens(document)) for document in old])
-    SearchDocument.objects.filter(id__in=[document.id for document in old]).delete()
+    old = list(
+        SearchDocument.objects.filter(kind=kind, object_id__in=object_ids).only(
+            "id", "shop_id", "kind", "content"
+        )
+    )
+    if old:
+        fulltext.index_delete([(document.id, content_tokens(document)) for document in old])
+        SearchDocument.objects.filter(id__in=[document.id for document in old]).delete()
     _insert_documents(documents)
 
 
 def _insert_documents(documents: Sequence[SearchDocument]) -> None:
-    entries = []
-    for document in documents:
-        document.save(force_insert=True)
-        entries.append((document.id, content_tokens(document)))
-    fulltext.index_insert(entries)
+    # One INSERT for all rows: both engines return the new ids, in the order given.
+    SearchDocument.objects.bulk_create(documents)
+    fulltext.index_insert([(document.id, content_tokens(document)) for document in documents])
 
 
-def _ticket_documents(ticket: Ticket) -> list[SearchDocument]:
-    public: list[str] = [ticket.subject]
-    notes: list[str] = []
-    for direction, body in (
-        Message.objects.filter(ticket=ticket)
-        .order_by("created_at", "id")
-        .values_list("direction", "body_text")
+def _ticket_documents(tickets: Sequence[Ticket]) -> list[SearchDocument]:
+    """Return the documents of these tickets (one query for all their messages)."""
+    texts: dict[int, tuple[list[str], list[str]]] = {
+        ticket.id: ([ticket.subject], []) for ticket in tickets
+    }
+    for ticket_id, direction, body in (
+        Message.objects.filter(ticket_id__in=list(texts))
+        .order_by("ticket_id", "created_at", "id")
+        .values_list("ticket_id", "direction", "body_text")
     ):
+        public, notes = texts[ticket_id]
         (notes if direction == Message.Direction.NOTE else public).append(body)
 
-    def document(texts: list[str], *, is_internal: bool) -> SearchDocument:
+    def document(ticket: Ticket, parts: list[str], *, is_internal: bool) -> SearchDocument:
         return SearchDocument(
             shop_id=ticket.shop_id,
             kind=Kind.TICKET,
@@ -86,34 +94,52 @@ def _ticket_documents(ticket: Ticket) -> list[SearchDocument]:
             status=ticket.status,
             channel=ticket.channel,
             activity_at=ticket.last_activity_at,
-            content=_Texts(texts).content(),
+            content=_Texts(parts).content(),
         )
 
-    documents = [document(public, is_internal=False)]
-    if notes:
-        documents.append(document(notes, is_internal=True))
+    documents = []
+    for ticket in tickets:
+        public, notes = texts[ticket.id]
+        documents.append(document(ticket, public, is_internal=False))
+        if notes:
+            documents.append(document(ticket, notes, is_internal=True))
     return documents
 
 
-def _customer_document(customer: Customer) -> SearchDocument:
-    # Names are typed with and without a space between family and given name (山田 太郎).
-    names = [normalize_text(customer.name), normalize_text(customer.name_kana)]
-    parts = [*names, *(name.replace(" ", "") for name in names if " " in name)]
-    for identity in ContactIdentity.objects.filter(customer=customer).order_by("id"):
-        parts.append(identity.display_value)
-        if identity.value != identity.display_value and identity.kind != "line":
-            parts.append(identity.value)
-        parts.append(identity.display_name)
-    last_ticket_at = Ticket.objects.filter(customer=customer).aggregate(at=Max("last_activity_at"))
-    activity_at = last_ticket_at["at"] or customer.updated_at
-    return SearchDocument(
-        shop_id=customer.shop_id,
-        kind=Kind.CUSTOMER,
-        object_id=customer.id,
-        title=(customer.name or customer.name_kana)[:255],
-        activity_at=activity_at,
-        content=_Texts(parts).content(),
+def _customer_documents(customers: Sequence[Customer]) -> list[SearchDocument]:
+    """Return the documents of these customers (one query for the contacts, one for activity)."""
+    ids = [customer.id for customer in customers]
+    identities: dict[int, list[ContactIdentity]] = {customer_id: [] for customer_id in ids}
+    for identity in ContactIdentity.objects.filter(customer_id__in=ids).order_by("id"):
+        identities[identity.customer_id].append(identity)
+    last_ticket_at = dict(
+        Ticket.objects.filter(customer_id__in=ids)
+        .order_by()
+        .values("customer_id")
+        .annotate(at=Max("last_activity_at"))
+        .values_list("customer_id", "at")
     )
+    documents = []
+    for customer in customers:
+        # Names are typed with and without a space between family and given name (山田 太郎).
+        names = [normalize_text(customer.name), normalize_text(customer.name_kana)]
+        parts = [*names, *(name.replace(" ", "") for name in names if " " in name)]
+        for identity in identities[customer.id]:
+            parts.append(identity.display_value)
+            if identity.value != identity.display_value and identity.kind != "line":
+                parts.append(identity.value)
+            parts.append(identity.display_name)
+        documents.append(
+            SearchDocument(
+                shop_id=customer.shop_id,
+                kind=Kind.CUSTOMER,
+                object_id=customer.id,
+                title=(customer.name or customer.name_kana)[:255],
+                activity_at=last_ticket_at.get(customer.id) or customer.updated_at,
+                content=_Texts(parts).content(),
+            )
+        )
+    return documents
 
 
 @dataclass(frozen=True)
@@ -173,43 +199,54 @@ def _entry_document(kind: str, entry: IndexEntry) -> SearchDocument:
     )
 
 
-def _shop_of(model: type[Ticket] | type[Customer], object_id: int) -> int | None:
-    with unscoped("search indexing is given only an id; read its shop, then enter it"):
-        shop_id: int | None = (
-            model.objects.filter(pk=object_id).values_list("shop_id", flat=True).first()
-        )
-    return shop_id
-
-
 def _drop_documents(kind: str, object_id: int) -> None:
     with unscoped("drop the documents of an object that no longer exists"), transaction.atomic():
         _replace_documents(kind=kind, object_ids=[object_id], documents=[])
 
 
+def _index_many(
+    kind: str,
+    model: type[Ticket] | type[Customer],
+    object_ids: Sequence[int],
+    documents: Callable[[list[Any]], list[SearchDocument]],
+) -> None:
+    """Re-index these objects: one pass per shop, in the order given (so ids follow activity)."""
+    ids = list(dict.fromkeys(object_ids))
+    with transaction.atomic():
+        with unscoped("search indexing is given only ids; read the rows, then enter their shop"):
+            rows = model.objects.in_bulk(ids)
+            gone = [object_id for object_id in ids if object_id not in rows]
+            if gone:
+                _replace_documents(kind=kind, object_ids=gone, documents=[])
+        by_shop: dict[int, list[Any]] = {}
+        for object_id in ids:
+            if object_id in rows:
+                by_shop.setdefault(rows[object_id].shop_id, []).append(rows[object_id])
+        for shop_id, group in by_shop.items():
+            with in_shop(shop_id):
+                _replace_documents(
+                    kind=kind, object_ids=[row.id for row in group], documents=documents(group)
+                )
+
+
+def search_index_tickets(ticket_ids: Sequence[int]) -> None:
+    """Re-index tickets (each: its conversation and, separately, its internal notes)."""
+    _index_many(Kind.TICKET, Ticket, ticket_ids, _ticket_documents)
+
+
+def search_index_customers(customer_ids: Sequence[int]) -> None:
+    """Re-index customers (name, reading, contacts, LINE name)."""
+    _index_many(Kind.CUSTOMER, Customer, customer_ids, _customer_documents)
+
+
 def search_index_ticket(ticket_id: int) -> None:
     """Re-index one ticket (its conversation and, separately, its internal notes)."""
-    shop_id = _shop_of(Ticket, ticket_id)
-    if shop_id is None:
-        _drop_documents(Kind.TICKET, ticket_id)
-        return
-    with in_shop(shop_id), transaction.atomic():
-        ticket = Ticket.objects.get(pk=ticket_id)
-        _replace_documents(
-            kind=Kind.TICKET, object_ids=[ticket.id], documents=_ticket_documents(ticket)
-        )
+    search_index_tickets([ticket_id])
 
 
 def search_index_customer(customer_id: int) -> None:
     """Re-index one customer (name, reading, contacts, LINE name)."""
-    shop_id = _shop_of(Customer, customer_id)
-    if shop_id is None:
-        _drop_documents(Kind.CUSTOMER, customer_id)
-        return
-    with in_shop(shop_id), transaction.atomic():
-        customer = Customer.objects.get(pk=customer_id)
-        _replace_documents(
-            kind=Kind.CUSTOMER, object_ids=[customer.id], documents=[_customer_document(customer)]
-        )
+    search_index_customers([customer_id])
 
 
 def search_index_object(kind: str, object_id: int) -> None:
@@ -230,26 +267,69 @@ def search_index_order(order_id: int) -> None:
     search_index_object(Kind.ORDER, order_id)
 
 
-def _safely(index: Callable[[int], None], object_id: int) -> None:
+def _index_objects(kind: str, object_ids: Sequence[int]) -> None:
+    for object_id in object_ids:
+        search_index_object(kind, object_id)
+
+
+_INDEXERS: dict[str, Callable[[Sequence[int]], None]] = {
+    Kind.TICKET: search_index_tickets,
+    Kind.CUSTOMER: search_index_customers,
+}
+
+
+def _index_kind(kind: str, object_ids: Sequence[int]) -> None:
+    indexer = _INDEXERS.get(kind)
+    if indexer is not None:
+        indexer(object_ids)
+    else:
+        _index_objects(kind, object_ids)
+
+
+def _index_queued(items: list[tuple[str, int]]) -> None:
+    """The after-commit handler: every object a transaction changed, in one transaction.
+
+    Should that fail, each kind is tried again on its own, so that one failing kind does not
+    keep the others out of the index.
+    """
+    by_kind: dict[str, list[int]] = {}
+    for kind, object_id in items:
+        by_kind.setdefault(kind, []).append(object_id)
     try:
-        index(object_id)
-    except Exception:  # the write already committed; `search_rebuild` repairs the index
-        logger.exception("search: indexing %s(%s) failed", index.__name__, object_id)
+        with transaction.atomic():
+            for kind, object_ids in by_kind.items():
+                _index_kind(kind, object_ids)
+        return
+    except Exception:
+        if len(by_kind) == 1:
+            logger.exception("search: indexing %s failed", by_kind)
+            return
+    for kind, object_ids in by_kind.items():
+        try:
+            _index_kind(kind, object_ids)
+        except Exception:  # the write already committed; `search_rebuild` repairs the index
+            logger.exception("search: indexing %s %s failed", kind, object_ids)
+
+
+def _index_on_commit(kind: str, object_id: int) -> None:
+    # One handler per transaction re-indexes everything it queued, in batches (see
+    # core.commit_batches): a pipeline run over many mails indexes them together.
+    on_commit_batched("search.index", (kind, object_id), _index_queued)
 
 
 def search_index_ticket_on_commit(ticket_id: int) -> None:
     """Re-index the ticket once the current transaction commits."""
-    transaction.on_commit(lambda: _safely(search_index_ticket, ticket_id))
+    _index_on_commit(Kind.TICKET, ticket_id)
 
 
 def search_index_customer_on_commit(customer_id: int) -> None:
     """Re-index the customer once the current transaction commits."""
-    transaction.on_commit(lambda: _safely(search_index_customer, customer_id))
+    _index_on_commit(Kind.CUSTOMER, customer_id)
 
 
 def search_index_order_on_commit(order_id: int) -> None:
     """Re-index the order once the current transaction commits."""
-    transaction.on_commit(lambda: _safely(search_index_order, order_id))
+    _index_on_commit(Kind.ORDER, order_id)
 
 
 def _batched(ids: Iterable[int], size: int = 500) -> Iterable[list[int]]:
@@ -286,7 +366,7 @@ def search_rebuild(shop_id: int | None = None) -> dict[str, int]:
         for batch in _batched(list(customers.values_list("id", flat=True))):
             with transaction.atomic():
                 rows = Customer.objects.filter(id__in=batch).order_by("updated_at", "id")
-                _insert_documents([_customer_document(customer) for customer in rows])
+                _insert_documents(_customer_documents(list(rows)))
             counts["customers"] += len(batch)
         for kind, source in _SOURCES.items():
             for batch in _batched(source.object_ids(shop_id)):
@@ -296,6 +376,6 @@ def search_rebuild(shop_id: int | None = None) -> dict[str, int]:
         for batch in _batched(list(tickets.values_list("id", flat=True))):
             with transaction.atomic():
                 rows = Ticket.objects.filter(id__in=batch).order_by("last_activity_at", "id")
-                _insert_documents([doc for ticket in rows for doc in _ticket_documents(ticket)])
+                _insert_documents(_ticket_documents(list(rows)))
             counts["tickets"] += len(batch)
     return counts

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import queue
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -166,25 +167,52 @@ def _enqueue_processing(shop_id: int, raw_mail_id: int) -> None:
     enqueue_on_commit(process_raw_mail_task, shop_id, raw_mail_id)
 
 
+class _ParseWorker:
+    """A daemon thread that parses the mails handed to it, one at a time.
+
+    Starting a thread per mail costs about as much as parsing a small one, so idle workers wait
+    in `_IDLE_WORKERS` for the next mail. A worker that overran its time limit is never taken
+    back: it may still be stuck in that mail.
+    """
+
+    def __init__(self) -> None:
+        self.requests: queue.SimpleQueue[tuple[bytes, dict[str, Any], threading.Event]] = (
+            queue.SimpleQueue()
+        )
+        thread = threading.Thread(target=self._run, name="mail-parse", daemon=True)
+        thread.start()
+
+    def _run(self) -> None:
+        while True:
+            raw, outcome, done = self.requests.get()
+            try:
+                outcome["parsed"] = parsing.parse_mail(raw)
+            except BaseException as error:  # the parser must never take the pipeline down
+                outcome["error"] = error
+            done.set()
+
+
+_IDLE_WORKERS: list[_ParseWorker] = []
+_IDLE_LOCK = threading.Lock()
+
+
 def parse_with_time_limit(raw: bytes, *, timeout: float) -> ParsedMail:
     """Parse in a worker thread and give up after `timeout` seconds.
 
     A thread cannot be killed, but the pipeline no longer waits for it: the mail is marked
     failed and the next one goes on (reference/security.md §2.3, a "MIME of death").
     """
+    with _IDLE_LOCK:
+        worker = _IDLE_WORKERS.pop() if _IDLE_WORKERS else None
+    if worker is None:
+        worker = _ParseWorker()
     outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["parsed"] = parsing.parse_mail(raw)
-        except BaseException as error:  # the parser must never take the pipeline down
-            outcome["error"] = error
-
-    worker = threading.Thread(target=work, name="mail-parse", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
+    done = threading.Event()
+    worker.requests.put((raw, outcome, done))
+    if not done.wait(timeout):
         raise MailProcessingError(f"Parsing took longer than {timeout:g} s.")
+    with _IDLE_LOCK:
+        _IDLE_WORKERS.append(worker)
     if "error" in outcome:
         error = outcome["error"]
         raise MailProcessingError(f"The parser failed: {type(error).__name__}: {error}")
@@ -314,7 +342,8 @@ def _apply(row: RawMail, parsed: ParsedMail) -> str:
             received_at=received_at,
             ticket_id=ticket.id if ticket is not None else None,
             metadata={"raw_mail_id": row.id, "is_automated": is_automated},
-        )
+        ),
+        shop=shop,
     )
     details["ticket"] = result.ticket
     details["message"] = result.message

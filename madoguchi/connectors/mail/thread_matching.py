@@ -64,15 +64,18 @@ def _by_message_ids(shop: Shop, message_ids: Sequence[str]) -> Ticket | None:
         return None
     # The newest reference (the parent) first: the end of References is the closest ancestor.
     order = {message_id: position for position, message_id in enumerate(reversed(ids))}
-    found: list[tuple[int, int]] = []
-    for external_id, ticket_id in Message.objects.filter(
+    # Inbound mail we stored and our own outbound mail, in one query (both indexed).
+    inbound = Message.objects.filter(
         shop=shop, channel=Channel.EMAIL, external_id__in=ids
-    ).values_list("external_id", "ticket_id"):
-        found.append((order[external_id], ticket_id))
-    for message_id, ticket_id in OutboundMail.objects.filter(
-        shop=shop, internet_message_id__in=ids
-    ).values_list("internet_message_id", "ticket_id"):
-        found.append((order[message_id], ticket_id))
+    ).values_list("external_id", "ticket_id")
+    outbound = OutboundMail.objects.filter(shop=shop, internet_message_id__in=ids).values_list(
+        "internet_message_id", "ticket_id"
+    )
+    found = [
+        (order[message_id], ticket_id)
+        for message_id, ticket_id in inbound.union(outbound, all=True)
+        if ticket_id is not None
+    ]
     if not found:
         return None
     _, ticket_id = min(found)
@@ -108,14 +111,14 @@ def find_ticket(
     ticket = _by_message_ids(shop, ids)
     if ticket is not None:
         return ticket
+    number = ticket_tag_in(subject, shop=shop)
+    if number is None and not thread_by_subject:
+        return None  # nothing else could match: no need to look the sender up
     customer_id = _customer_id_for(shop, sender)
     if customer_id is None:
         return None
-    number = ticket_tag_in(subject, shop=shop)
     if number is not None:
         return Ticket.objects.filter(shop=shop, number=number, customer_id=customer_id).first()
-    if not thread_by_subject:
-        return None
     normalized = normalize_subject(subject)
     if not normalized:
         return None
