@@ -102,3 +102,12 @@ def test_other_shop_gets_404(english, world, october, stranger):
     response = english.get(url(world.tea, "2026-10"))
     assert response.status_code == 404
     assert "標準メール" not in response.content.decode()
+
+
+def test_the_client_finds_the_report_from_the_inbox(english, world):
+    english.force_login(world.client_tea)
+    page = english.get(reverse("conversations:inbox") + f"?shop={world.tea.slug}").content.decode()
+    assert f'href="{url(world.tea)}"' in page
+    english.force_login(world.operator_tea)
+    page = english.get(reverse("conversations:inbox") + f"?shop={world.tea.slug}").content.decode()
+    assert 'data-testid="shop-reports"' not in page
