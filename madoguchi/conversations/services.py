@@ -110,11 +110,11 @@ class InboundResult:
 def _existing_inbound(shop_id: int, channel: str, external_id: str) -> Message | None:
     if not external_id:
         return None
-    return (
-        Message.objects.filter(shop_id=shop_id, channel=channel, external_id=external_id)
-        .select_related("ticket", "ticket__shop")
-        .first()
-    )
+    found = Message.objects.filter(shop_id=shop_id, channel=channel, external_id=external_id)
+    # Nearly every message is new: ask the (unique) index first, load the rows only on a hit.
+    if not found.exists():
+        return None
+    return found.select_related("ticket", "ticket__shop").first()
 
 
 def receive_inbound(inbound: InboundMessage, *, shop: Shop | None = None) -> InboundResult:

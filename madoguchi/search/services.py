@@ -212,7 +212,8 @@ def _index_many(
 ) -> None:
     """Re-index these objects: one pass per shop, in the order given (so ids follow activity)."""
     ids = list(dict.fromkeys(object_ids))
-    with transaction.atomic():
+    # No savepoint of its own inside the after-commit handler's transaction.
+    with transaction.atomic(savepoint=False):
         with unscoped("search indexing is given only ids; read the rows, then enter their shop"):
             rows = model.objects.in_bulk(ids)
             gone = [object_id for object_id in ids if object_id not in rows]
