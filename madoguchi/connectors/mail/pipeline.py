@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from madoguchi.connectors.mail import parsing
 from madoguchi.connectors.mail.autoreply import ack_send, mail_settings_for
-from madoguchi.connectors.mail.models import MailAddress, OutboundMail, RawMail
+from madoguchi.connectors.mail.models import MailAddress, MailSettings, OutboundMail, RawMail
 from madoguchi.connectors.mail.parsing import ParsedMail
 from madoguchi.connectors.mail.sending import is_our_message_id
 from madoguchi.connectors.mail.thread_matching import find_ticket
@@ -249,6 +249,64 @@ def raw_mail_process(*, raw_mail_id: int) -> str:
     return status
 
 
+BATCH_SIZE = 50
+
+
+def raw_mail_process_batch(*, raw_mail_ids: Sequence[int]) -> dict[int, str]:
+    """Process several stored mails of the current shop; return each one's status afterwards.
+
+    Each row is claimed as `raw_mail_process` claims it (rows another worker holds are left
+    alone) and parsed, with its time limit, before the transaction opens. Then all of them are
+    applied in one transaction, each in its own savepoint: a mail that fails rolls back alone,
+    is marked failed with its error and keeps its raw bytes, and the others commit. Their
+    after-commit work (search indexing, inbound hooks, acknowledgements) runs once for the batch.
+    When the database itself fails (busy, gone), the whole batch goes back for another attempt.
+    """
+    statuses: dict[int, str] = {}
+    now = timezone.now()
+    claimed = []
+    for raw_mail_id in dict.fromkeys(raw_mail_ids):
+        if RawMail.objects.filter(pk=raw_mail_id, status=RawMail.Status.RECEIVED).update(
+            status=RawMail.Status.PROCESSING,
+            processing_started_at=now,
+            attempts=F("attempts") + 1,
+        ):
+            claimed.append(raw_mail_id)
+    rows = RawMail.objects.select_related("shop").in_bulk(raw_mail_ids)
+    for raw_mail_id, row in rows.items():
+        if raw_mail_id not in claimed:
+            statuses[raw_mail_id] = row.status
+    timeout: float = settings.MADOGUCHI["MAIL_PROCESS_TIMEOUT"]
+    parsed_rows: list[tuple[RawMail, ParsedMail]] = []
+    for raw_mail_id in claimed:
+        row = rows[raw_mail_id]
+        try:
+            parsed_rows.append((row, parse_with_time_limit(bytes(row.raw), timeout=timeout)))
+        except Exception as error:
+            logger.exception("Mail %s could not be processed", row.id)
+            statuses[row.id] = _failed(row, error, retry=False)
+    settings_by_shop: dict[int, MailSettings] = {}
+    try:
+        with transaction.atomic():
+            for row, parsed in parsed_rows:
+                assert row.shop is not None
+                if row.shop.id not in settings_by_shop:
+                    settings_by_shop[row.shop.id] = mail_settings_for(row.shop)
+                try:
+                    with transaction.atomic():
+                        statuses[row.id] = _apply(row, parsed, settings_by_shop[row.shop.id])
+                except OperationalError:
+                    raise
+                except Exception as error:
+                    logger.exception("Mail %s could not be processed", row.id)
+                    statuses[row.id] = _failed(row, error, retry=False)
+    except OperationalError as error:
+        # The database was busy or went away: the batch rolled back, every mail is retried.
+        for row, _parsed in parsed_rows:
+            statuses[row.id] = _failed(row, error, retry=True)
+    return statuses
+
+
 def _failed(row: RawMail, error: Exception, *, retry: bool) -> str:
     text = str(error)
     if not isinstance(error, MailProcessingError):
@@ -290,7 +348,7 @@ def _is_from_us(address: str) -> bool:
         return MailAddress.objects.filter(address=normalize_email(address)).exists()
 
 
-def _apply(row: RawMail, parsed: ParsedMail) -> str:
+def _apply(row: RawMail, parsed: ParsedMail, mail_settings: MailSettings | None = None) -> str:
     assert row.shop is not None
     shop: Shop = row.shop
     message_id = parsed.message_id or ""
@@ -312,7 +370,8 @@ def _apply(row: RawMail, parsed: ParsedMail) -> str:
         ticket = _bounce(row)
         details["ticket"] = ticket
         return _finish(row, RawMail.Status.AUTOMATED, RawMail.Outcome.BOUNCE, details)
-    mail_settings = mail_settings_for(shop)
+    if mail_settings is None:
+        mail_settings = mail_settings_for(shop)
     ticket = find_ticket(
         shop=shop,
         in_reply_to=parsed.in_reply_to,
@@ -478,8 +537,12 @@ def raw_mail_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                 status=RawMail.Status.RECEIVED, shop__isnull=False, next_attempt_at__lte=now
             ).values_list("shop_id", "id")
         )
-    from madoguchi.connectors.mail.tasks import process_raw_mail_task
+    from madoguchi.connectors.mail.tasks import process_raw_mails_task
 
+    by_shop: dict[int, list[int]] = {}
     for shop_id, raw_mail_id in due:
-        process_raw_mail_task.enqueue(shop_id, raw_mail_id)
+        by_shop.setdefault(shop_id, []).append(raw_mail_id)
+    for shop_id, raw_mail_ids in by_shop.items():
+        for start in range(0, len(raw_mail_ids), BATCH_SIZE):
+            process_raw_mails_task.enqueue(shop_id, raw_mail_ids[start : start + BATCH_SIZE])
     return {"stale": stale_count, "requeued": len(due)}

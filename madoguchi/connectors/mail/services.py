@@ -12,7 +12,12 @@ from django.db import transaction
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
 from madoguchi.connectors.mail.models import MailSettings, RawMail
-from madoguchi.connectors.mail.pipeline import ingest_raw, raw_mail_process, raw_mail_reprocess
+from madoguchi.connectors.mail.pipeline import (
+    BATCH_SIZE,
+    ingest_raw,
+    raw_mail_process_batch,
+    raw_mail_reprocess,
+)
 from madoguchi.core.errors import ValidationError
 from madoguchi.tenancy.access import Actor, require_staff
 from madoguchi.tenancy.models import Shop
@@ -67,6 +72,25 @@ def mail_import(*, shop: Shop, paths: Sequence[Path]) -> ImportSummary:
     Runs in the shop's scope; a mail that fails is counted and stays in the failed list.
     """
     summary = ImportSummary()
+    pending: list[int] = []
+
+    def process_pending() -> None:
+        # A batch per worker run: one transaction, each mail in its own savepoint.
+        raw_mail_process_batch(raw_mail_ids=pending)
+        rows = RawMail.objects.filter(pk__in=pending).only("status", "outcome")
+        for row in rows:
+            if row.status in (RawMail.Status.FAILED, RawMail.Status.RECEIVED):
+                summary.failed += 1
+            elif row.outcome == RawMail.Outcome.CREATED:
+                summary.tickets_created += 1
+            elif row.outcome == RawMail.Outcome.APPENDED:
+                summary.messages_appended += 1
+            elif row.outcome == RawMail.Outcome.DUPLICATE:
+                summary.duplicates += 1
+            else:
+                summary.automated += 1
+        pending.clear()
+
     for raw in iter_mail_files(paths):
         summary.messages += 1
         stored = ingest_raw(shop_ids=[shop.id], raw=raw, source=RawMail.Source.IMPORT,
@@ -74,18 +98,11 @@ def mail_import(*, shop: Shop, paths: Sequence[Path]) -> ImportSummary:
         if stored.is_duplicate:
             summary.duplicates += 1
             continue
-        raw_mail_process(raw_mail_id=stored.raw_mail_id)
-        row = RawMail.objects.get(pk=stored.raw_mail_id)
-        if row.status in (RawMail.Status.FAILED, RawMail.Status.RECEIVED):
-            summary.failed += 1
-        elif row.outcome == RawMail.Outcome.CREATED:
-            summary.tickets_created += 1
-        elif row.outcome == RawMail.Outcome.APPENDED:
-            summary.messages_appended += 1
-        elif row.outcome == RawMail.Outcome.DUPLICATE:
-            summary.duplicates += 1
-        else:
-            summary.automated += 1
+        pending.append(stored.raw_mail_id)
+        if len(pending) >= BATCH_SIZE:
+            process_pending()
+    if pending:
+        process_pending()
     return summary
 
 

@@ -17,6 +17,17 @@ def process_raw_mail_task(shop_id: int, raw_mail_id: int) -> str:
 
 
 @task()
+def process_raw_mails_task(shop_id: int, raw_mail_ids: list[int]) -> dict[str, str]:
+    """Process several stored inbound mails of one shop in one worker run (see
+    `raw_mail_process_batch`); rows another worker already took are left alone."""
+    from madoguchi.connectors.mail.pipeline import raw_mail_process_batch
+
+    with in_shop(shop_id):
+        statuses = raw_mail_process_batch(raw_mail_ids=raw_mail_ids)
+    return {str(raw_mail_id): status for raw_mail_id, status in statuses.items()}
+
+
+@task()
 def send_outbound_mail_task(shop_id: int, outbound_id: int) -> str:
     """Send one queued mail (a no-op when it is not due or already claimed)."""
     from madoguchi.connectors.mail.sending import outbound_send
