@@ -18,12 +18,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from madoguchi.core.testing.browser import japanese_context
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STARTUP_TIMEOUT_SECONDS = 60.0
@@ -177,13 +179,29 @@ def chromium_browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def browser_page(chromium_browser: object, asgi_server: LiveServer) -> Iterator[object]:
-    """A fresh browser context (no cookies) with one page, on Japanese locale."""
-    context = chromium_browser.new_context(  # type: ignore[attr-defined]
-        base_url=asgi_server.url, locale="ja-JP", timezone_id="Asia/Tokyo"
-    )
-    context.set_default_timeout(15_000)
+def open_browser_page(
+    chromium_browser: object, asgi_server: LiveServer
+) -> Iterator[Callable[..., object]]:
+    """Open pages each in its own fresh Japanese context; all are closed after the test.
+
+    `open_browser_page()` is on the live server; `open_browser_page(base_url=None)` has no base
+    URL (a visitor on another site).
+    """
+    contexts: list[object] = []
+
+    def open_page(base_url: str | None = asgi_server.url) -> object:
+        context = japanese_context(chromium_browser, base_url)
+        contexts.append(context)
+        return context.new_page()  # type: ignore[attr-defined]
+
     try:
-        yield context.new_page()
+        yield open_page
     finally:
-        context.close()
+        for context in reversed(contexts):
+            context.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def browser_page(open_browser_page: Callable[..., object]) -> object:
+    """A fresh browser context (no cookies) with one page on the live server, Japanese locale."""
+    return open_browser_page()

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from madoguchi.demo import content
+from madoguchi.core.testing.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -73,93 +73,76 @@ def shop_site() -> Iterator[ShopSite]:
 
 
 def test_visitor_and_operator_chat_live_and_the_visitor_resumes_once(
-    chromium_browser, asgi_server, shop_site
+    open_browser_page, asgi_server, shop_site
 ) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    operator_context = chromium_browser.new_context(
-        base_url=asgi_server.url, locale="ja-JP", timezone_id="Asia/Tokyo"
-    )
-    visitor_context = chromium_browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
-    for context in (operator_context, visitor_context):
-        context.set_default_timeout(15_000)
-    try:
-        operator = operator_context.new_page()
-        operator.goto("/accounts/login/")
-        form = operator.get_by_test_id("login-form")
-        form.locator("input[name=username]").fill(SUPERVISOR)
-        form.locator("input[name=password]").fill(content.DEMO_PASSWORD)
-        form.locator("button[type=submit]").click()
-        expect(operator.get_by_test_id("ticket-list")).to_be_visible()
+    operator = open_browser_page()
+    sign_in(operator, SUPERVISOR)
 
-        # Allow the shop's site; live chat whenever an operator is connected (not only in hours).
-        operator.goto("/chat/tea/settings/")
-        settings_form = operator.get_by_test_id("chat-settings-form")
-        settings_form.locator("textarea[name=allowed_origins]").fill(shop_site.origin)
-        settings_form.locator("input[name=follows_business_hours]").uncheck()
-        settings_form.locator("button[type=submit]").click()
-        expect(operator.locator("textarea[name=allowed_origins]")).to_have_value(shop_site.origin)
-        key = operator.get_by_test_id("chat-public-key").inner_text().strip()
-        shop_site.show_widget(f"{asgi_server.url}/static/chat/widget.js", key)
+    # Allow the shop's site; live chat whenever an operator is connected (not only in hours).
+    operator.goto("/chat/tea/settings/")
+    settings_form = operator.get_by_test_id("chat-settings-form")
+    settings_form.locator("textarea[name=allowed_origins]").fill(shop_site.origin)
+    settings_form.locator("input[name=follows_business_hours]").uncheck()
+    settings_form.locator("button[type=submit]").click()
+    expect(operator.locator("textarea[name=allowed_origins]")).to_have_value(shop_site.origin)
+    key = operator.get_by_test_id("chat-public-key").inner_text().strip()
+    shop_site.show_widget(f"{asgi_server.url}/static/chat/widget.js", key)
 
-        operator.goto("/")
-        live = operator.get_by_test_id("chat-live")
-        expect(live).to_have_attribute("data-chat-connected", "true")
+    operator.goto("/")
+    live = operator.get_by_test_id("chat-live")
+    expect(live).to_have_attribute("data-chat-connected", "true")
 
-        visitor = visitor_context.new_page()
-        visitor.goto(shop_site.origin + "/")
-        visitor.get_by_test_id("chat-launcher").click()
-        panel = visitor.get_by_test_id("chat-panel")
-        expect(panel).to_be_visible()
-        expect(panel.locator("input[name=email]")).to_be_hidden()  # an operator is there
-        question = "こんにちは。注文した煎茶がまだ届きません。配送状況を教えてください。"
-        panel.locator("textarea[name=message]").fill(question)
-        panel.locator("button[type=submit]").click()
-        visitor_messages = visitor.get_by_test_id("chat-message")
-        expect(visitor_messages).to_have_count(1)
-        expect(visitor_messages.first).to_have_attribute("data-id", re.compile(r"^\d+$"))
+    visitor = open_browser_page(base_url=None)
+    visitor.goto(shop_site.origin + "/")
+    visitor.get_by_test_id("chat-launcher").click()
+    panel = visitor.get_by_test_id("chat-panel")
+    expect(panel).to_be_visible()
+    expect(panel.locator("input[name=email]")).to_be_hidden()  # an operator is there
+    question = "こんにちは。注文した煎茶がまだ届きません。配送状況を教えてください。"
+    panel.locator("textarea[name=message]").fill(question)
+    panel.locator("button[type=submit]").click()
+    visitor_messages = visitor.get_by_test_id("chat-message")
+    expect(visitor_messages).to_have_count(1)
+    expect(visitor_messages.first).to_have_attribute("data-id", re.compile(r"^\d+$"))
 
-        # The operator sees it live in the inbox and opens the ticket.
-        item = operator.get_by_test_id("chat-feed-item").first
-        expect(item).to_contain_text(question)
-        item.locator("a").click()
-        timeline = operator.get_by_test_id("timeline-message")
-        expect(timeline.last).to_contain_text(question)
-        expect(operator.get_by_test_id("chat-live")).to_have_attribute(
-            "data-chat-connected", "true"
-        )
-        before = timeline.count()
+    # The operator sees it live in the inbox and opens the ticket.
+    item = operator.get_by_test_id("chat-feed-item").first
+    expect(item).to_contain_text(question)
+    item.locator("a").click()
+    timeline = operator.get_by_test_id("timeline-message")
+    expect(timeline.last).to_contain_text(question)
+    expect(operator.get_by_test_id("chat-live")).to_have_attribute("data-chat-connected", "true")
+    before = timeline.count()
 
-        answer = "お問い合わせありがとうございます。本日発送いたしました。明日お届け予定です。"
-        reply_form = operator.get_by_test_id("reply-form")
-        reply_form.locator("textarea[name=body]").fill(answer)
-        reply_form.locator("button[type=submit]").click()
-        expect(timeline).to_have_count(before + 1)
+    answer = "お問い合わせありがとうございます。本日発送いたしました。明日お届け予定です。"
+    reply_form = operator.get_by_test_id("reply-form")
+    reply_form.locator("textarea[name=body]").fill(answer)
+    reply_form.locator("button[type=submit]").click()
+    expect(timeline).to_have_count(before + 1)
 
-        outbound = visitor.locator("[data-testid=chat-message][data-direction=outbound]")
-        expect(outbound).to_have_count(1)
-        expect(outbound).to_have_text(answer)
+    outbound = visitor.locator("[data-testid=chat-message][data-direction=outbound]")
+    expect(outbound).to_have_count(1)
+    expect(outbound).to_have_text(answer)
 
-        # A second visitor message, with markup, appears live on the ticket page, as text.
-        expect(panel.locator("input[name=email]")).to_be_hidden()
-        thanks = "ありがとうございます！<b>助かりました</b>"
-        panel.locator("textarea[name=message]").fill(thanks)
-        panel.locator("textarea[name=message]").press("Enter")
-        expect(timeline).to_have_count(before + 2)
-        expect(timeline.last).to_contain_text(thanks)
-        assert timeline.last.locator("b").count() == 0
-        expect(visitor_messages).to_have_count(3)
-        assert visitor_messages.last.locator("b").count() == 0
+    # A second visitor message, with markup, appears live on the ticket page, as text.
+    expect(panel.locator("input[name=email]")).to_be_hidden()
+    thanks = "ありがとうございます！<b>助かりました</b>"
+    panel.locator("textarea[name=message]").fill(thanks)
+    panel.locator("textarea[name=message]").press("Enter")
+    expect(timeline).to_have_count(before + 2)
+    expect(timeline.last).to_contain_text(thanks)
+    assert timeline.last.locator("b").count() == 0
+    expect(visitor_messages).to_have_count(3)
+    assert visitor_messages.last.locator("b").count() == 0
 
-        # The visitor reloads: the same conversation comes back, every message once, in order.
-        visitor.reload()
-        expect(visitor.get_by_test_id("chat-panel")).to_be_visible()
-        expect(visitor_messages).to_have_count(3)
-        expect(visitor_messages).to_have_text([question, answer, thanks])
-        visitor.wait_for_timeout(500)  # give a duplicate the chance to show up
-        expect(visitor_messages).to_have_count(3)
-        ids = visitor_messages.evaluate_all("items => items.map(item => item.dataset.id)")
-        assert len(set(ids)) == 3
-    finally:
-        visitor_context.close()
-        operator_context.close()
+    # The visitor reloads: the same conversation comes back, every message once, in order.
+    visitor.reload()
+    expect(visitor.get_by_test_id("chat-panel")).to_be_visible()
+    expect(visitor_messages).to_have_count(3)
+    expect(visitor_messages).to_have_text([question, answer, thanks])
+    visitor.wait_for_timeout(500)  # give a duplicate the chance to show up
+    expect(visitor_messages).to_have_count(3)
+    ids = visitor_messages.evaluate_all("items => items.map(item => item.dataset.id)")
+    assert len(set(ids)) == 3

@@ -9,30 +9,12 @@ import re
 
 import pytest
 
-from madoguchi.demo import content
+from madoguchi.core.testing.browser import sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 OPERATOR = "operator@madoguchi-support.example"
 CLIENT = "owner@yamada-en.example"
-
-
-def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect
-
-    page.goto("/accounts/login/")
-    form = page.get_by_test_id("login-form")
-    form.locator("input[name=username]").fill(email)
-    form.locator("input[name=password]").fill(content.DEMO_PASSWORD)
-    form.locator("button[type=submit]").click()
-    expect(page.get_by_test_id("ticket-list")).to_be_visible()
-
-
-def sign_out(page) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect
-
-    page.locator("form[action='/accounts/logout/'] button[type=submit]").click()
-    expect(page.get_by_test_id("login-form")).to_be_visible()
 
 
 def test_sign_in_page_and_wrong_password(browser_page, asgi_server) -> None:  # type: ignore[no-untyped-def]

@@ -8,24 +8,13 @@ import re
 
 import pytest
 
-from madoguchi.demo import content
+from madoguchi.core.testing.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 SUPERVISOR = "supervisor@madoguchi-support.example"
 OPERATOR_NAME = "佐藤 葵"
 WEEK = "2027-03-01"  # a Monday
-
-
-def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect
-
-    page.goto("/accounts/login/")
-    form = page.get_by_test_id("login-form")
-    form.locator("input[name=username]").fill(email)
-    form.locator("input[name=password]").fill(content.DEMO_PASSWORD)
-    form.locator("button[type=submit]").click()
-    expect(page.get_by_test_id("ticket-list")).to_be_visible()
 
 
 def plan(page, starts: str, ends: str, label: str) -> None:  # type: ignore[no-untyped-def]

@@ -7,30 +7,12 @@ import re
 
 import pytest
 
-from madoguchi.demo import content
+from madoguchi.core.testing.browser import sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 TRAINEE = "trainee@madoguchi-support.example"
 SUPERVISOR = "supervisor@madoguchi-support.example"
-
-
-def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect
-
-    page.goto("/accounts/login/")
-    form = page.get_by_test_id("login-form")
-    form.locator("input[name=username]").fill(email)
-    form.locator("input[name=password]").fill(content.DEMO_PASSWORD)
-    form.locator("button[type=submit]").click()
-    expect(page.get_by_test_id("ticket-list")).to_be_visible()
-
-
-def sign_out(page) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect
-
-    page.locator("form[action='/accounts/logout/'] button[type=submit]").click()
-    expect(page.get_by_test_id("login-form")).to_be_visible()
 
 
 def test_trainee_reply_waits_for_approval_and_is_sent_after_it(browser_page) -> None:  # type: ignore[no-untyped-def]
