@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
-from madoguchi.operations.models import OperatorProfile, RoutingSettings
+from madoguchi.operations.models import OperatorProfile, RoutingSettings, Shift
 from madoguchi.operations.schedule import (
     coverage_week,
     shop_staff_memberships,
@@ -77,6 +77,34 @@ def _own_duty(actor: Actor, shop: Shop) -> str:
     return profile.duty if profile else OperatorProfile.Duty.OFFLINE
 
 
+def _save_shift(
+    request: HttpRequest, actor: Actor, shop: Shop, shift: Shift | None, form: ShiftForm
+) -> HttpResponse | None:
+    """Save a new (`shift` None) or changed shift from a bound form.
+
+    Returns the redirect to the shift's week, or None when the form or the save was refused
+    (the reason is then on the form).
+    """
+    if not form.is_valid():
+        return None
+    try:
+        saved = shift_save(
+            actor=actor,
+            shop=shop,
+            shift=shift,
+            membership=form.chosen_membership(),
+            starts_at=form.cleaned_data["starts_at"],
+            ends_at=form.cleaned_data["ends_at"],
+            label=form.cleaned_data["label"] or "",
+        )
+    except ValidationError as error:
+        form.add_error(None, _error_text(error))
+        return None
+    messages.success(request, gettext("The shift was saved."))
+    local_start = timezone.localtime(saved.starts_at).date()
+    return redirect(_week_url(shop, week_start(local_start)))
+
+
 def _render_week(
     request: HttpRequest, actor: Actor, shop: Shop, monday: dt.date, form: ShiftForm | None
 ) -> HttpResponse:
@@ -115,23 +143,9 @@ def shifts(request: HttpRequest, shop_slug: str) -> HttpResponse:
                     "Only an admin or supervisor of the person's workspace may plan their shifts."
                 )
             form = ShiftForm(request.POST, memberships=memberships)
-            if form.is_valid():
-                try:
-                    shift = shift_save(
-                        actor=actor,
-                        shop=shop,
-                        shift=None,
-                        membership=form.chosen_membership(),
-                        starts_at=form.cleaned_data["starts_at"],
-                        ends_at=form.cleaned_data["ends_at"],
-                        label=form.cleaned_data["label"] or "",
-                    )
-                except ValidationError as error:
-                    form.add_error(None, _error_text(error))
-                else:
-                    messages.success(request, gettext("The shift was saved."))
-                    local_start = timezone.localtime(shift.starts_at).date()
-                    return redirect(_week_url(shop, week_start(local_start)))
+            saved = _save_shift(request, actor, shop, None, form)
+            if saved is not None:
+                return saved
         elif memberships:
             start = dt.datetime.combine(monday, dt.time(9))
             form = ShiftForm(
@@ -161,23 +175,9 @@ def shift_edit(request: HttpRequest, shop_slug: str, shift_id: int) -> HttpRespo
                 messages.success(request, gettext("The shift was removed."))
                 return redirect(_week_url(shop, monday))
             form = ShiftForm(request.POST, memberships=memberships)
-            if form.is_valid():
-                try:
-                    saved = shift_save(
-                        actor=actor,
-                        shop=shop,
-                        shift=shift,
-                        membership=form.chosen_membership(),
-                        starts_at=form.cleaned_data["starts_at"],
-                        ends_at=form.cleaned_data["ends_at"],
-                        label=form.cleaned_data["label"] or "",
-                    )
-                except ValidationError as error:
-                    form.add_error(None, _error_text(error))
-                else:
-                    messages.success(request, gettext("The shift was saved."))
-                    local_start = timezone.localtime(saved.starts_at).date()
-                    return redirect(_week_url(shop, week_start(local_start)))
+            saved = _save_shift(request, actor, shop, shift, form)
+            if saved is not None:
+                return saved
         else:
             form = ShiftForm(
                 memberships=memberships,
