@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from madoguchi.accounts.models import User
 from madoguchi.audit import actions
-from madoguchi.audit.services import record
 from madoguchi.conversations.models import Ticket
 from madoguchi.core.errors import PermissionDeniedError
 from madoguchi.events.models import Event
 from madoguchi.operations.models import AlertReadState, RoutingSettings
+from madoguchi.operations.routing_settings import routing_flag_set
 from madoguchi.tenancy.access import Actor, require_staff
 from madoguchi.tenancy.models import Shop
 
@@ -152,16 +152,10 @@ def reassigns_on_breach(*, shop_id: int) -> bool:
 def breach_reassign_set(*, actor: Actor, shop: Shop, enabled: bool) -> RoutingSettings:
     """Switch reassignment at an SLA breach on or off for the shop (its leads only; audited)."""
     require_lead(actor=actor, shop_id=shop.id)
-    settings, _created = RoutingSettings.objects.select_for_update().get_or_create(shop=shop)
-    old = settings.reassign_on_breach
-    if old != enabled:
-        settings.reassign_on_breach = enabled
-        settings.save(update_fields=["reassign_on_breach"])
-        record(
-            actor=actor.user,
-            action=actions.BREACH_REASSIGN_CHANGED,
-            target=settings,
-            shop=shop,
-            changes={"old": old, "new": enabled},
-        )
-    return settings
+    return routing_flag_set(
+        actor=actor,
+        shop=shop,
+        field="reassign_on_breach",
+        value=enabled,
+        action=actions.BREACH_REASSIGN_CHANGED,
+    )

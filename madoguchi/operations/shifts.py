@@ -17,6 +17,7 @@ from madoguchi.audit import actions
 from madoguchi.audit.services import record
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from madoguchi.operations.models import OperatorProfile, RoutingSettings, Shift
+from madoguchi.operations.routing_settings import routing_flag_set
 from madoguchi.operations.schedule import lead_workspace_ids, shop_staff_memberships
 from madoguchi.tenancy.access import Actor
 from madoguchi.tenancy.models import Membership, Shop
@@ -176,15 +177,10 @@ def coverage_promise_set(*, actor: Actor, shop: Shop, promises_24_7: bool) -> Ro
     """Record whether the shop's contract promises someone on duty 24/365 (leads only)."""
     if not actor.is_lead_for(shop.id):
         raise PermissionDeniedError("Only a supervisor or admin may change the coverage promise.")
-    settings, _created = RoutingSettings.objects.select_for_update().get_or_create(shop=shop)
-    old = settings.promises_24_7
-    settings.promises_24_7 = promises_24_7
-    settings.save(update_fields=["promises_24_7"])
-    record(
-        actor=actor.user,
-        action=actions.COVERAGE_PROMISE_CHANGED,
-        target=settings,
+    return routing_flag_set(
+        actor=actor,
         shop=shop,
-        changes={"old": old, "new": promises_24_7},
+        field="promises_24_7",
+        value=promises_24_7,
+        action=actions.COVERAGE_PROMISE_CHANGED,
     )
-    return settings

@@ -261,6 +261,8 @@ def test_coverage_promise_is_set_by_leads_only(world, planner):
         assert not RoutingSettings.objects.filter(shop=world.tea).exists()
         coverage_promise_set(actor=planner, shop=world.tea, promises_24_7=True)
         assert RoutingSettings.objects.get(shop=world.tea).promises_24_7 is True
+        # Setting it to what it is already changes nothing and is not audited again.
+        coverage_promise_set(actor=planner, shop=world.tea, promises_24_7=True)
     assert AuditEntry.objects.get(action="coverage.promise_changed").changes == {
         "old": False,
         "new": True,
