@@ -13,6 +13,7 @@ from collections.abc import Callable
 from django.db import transaction
 
 from madoguchi.conversations.models import Message
+from madoguchi.core.commit_batches import on_commit_batched
 from madoguchi.tenancy.scoping import in_shop
 
 logger = logging.getLogger(__name__)
@@ -29,19 +30,31 @@ def register_inbound_hook(hook: InboundHook) -> None:
 
 
 def run_inbound_hooks_on_commit(message_id: int, shop_id: int) -> None:
-    """Schedule the registered hooks for this message once the transaction commits."""
+    """Schedule the registered hooks for this message once the transaction commits.
+
+    All messages of one transaction (a batch of mails) are read back in one query per shop.
+    """
     if _INBOUND_HOOKS:
-        transaction.on_commit(lambda: _run(message_id, shop_id))
+        on_commit_batched("conversations.inbound_hooks", (shop_id, message_id), _run)
 
 
-def _run(message_id: int, shop_id: int) -> None:
-    with in_shop(shop_id):
-        message = Message.objects.select_related("ticket__shop").filter(pk=message_id).first()
-        if message is None:
-            return
-        for hook in list(_INBOUND_HOOKS):
-            try:
-                with transaction.atomic():
-                    hook(message)
-            except Exception:
-                logger.exception("Inbound hook %s failed for message %s", hook, message_id)
+def _run(items: list[tuple[int, int]]) -> None:
+    by_shop: dict[int, list[int]] = {}
+    for shop_id, message_id in items:
+        by_shop.setdefault(shop_id, []).append(message_id)
+    for shop_id, message_ids in by_shop.items():
+        with in_shop(shop_id):
+            messages = Message.objects.select_related("ticket__shop").in_bulk(message_ids)
+            for message_id in message_ids:
+                message = messages.get(message_id)
+                if message is not None:
+                    _run_hooks(message)
+
+
+def _run_hooks(message: Message) -> None:
+    for hook in list(_INBOUND_HOOKS):
+        try:
+            with transaction.atomic():
+                hook(message)
+        except Exception:
+            logger.exception("Inbound hook %s failed for message %s", hook, message.id)
