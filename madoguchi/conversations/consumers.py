@@ -32,13 +32,13 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from madoguchi.conversations.selectors import access_ticket
 from madoguchi.core.errors import NotFoundError
+from madoguchi.core.websockets import CLOSE_TOO_BIG, frame_too_big, json_object
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import shop_scope
 
 logger = logging.getLogger(__name__)
 
 CLOSE_DENIED = 4403
-CLOSE_TOO_BIG = 1009
 MAX_FRAME_BYTES = 512
 TYPING_MIN_INTERVAL_SECONDS = 1.5
 PING_MIN_INTERVAL_SECONDS = 5.0
@@ -155,15 +155,12 @@ class TicketPresenceConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.ticket_id is None:
             return
-        if text_data is None or len(text_data.encode("utf-8", "replace")) > MAX_FRAME_BYTES:
+        if text_data is None or frame_too_big(text_data, MAX_FRAME_BYTES):
             await self.disconnect(CLOSE_TOO_BIG)
             await self.close(code=CLOSE_TOO_BIG)
             return
-        try:
-            frame = json.loads(text_data)
-        except ValueError:
-            return
-        if not isinstance(frame, dict):
+        frame = json_object(text_data)
+        if frame is None:
             return
         now = time.monotonic()
         if frame.get("type") == "ping":

@@ -33,13 +33,13 @@ from madoguchi.connectors.chat.groups import (
 )
 from madoguchi.connectors.chat.models import ChatConversation, ChatWidget
 from madoguchi.core.errors import ApplicationError
+from madoguchi.core.websockets import CLOSE_TOO_BIG, frame_too_big, json_object
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop, shop_scope
 
 logger = logging.getLogger(__name__)
 
 CLOSE_DENIED = 4403
-CLOSE_TOO_BIG = 1009
 CLOSE_UNSUPPORTED = 1003
 TYPING_INTERVAL_SECONDS = 2.0
 
@@ -109,14 +109,11 @@ class VisitorConsumer(AsyncWebsocketConsumer):
         if text_data is None:
             await self.close(code=CLOSE_UNSUPPORTED)
             return
-        if len(text_data.encode("utf-8", "replace")) > services.limit("CHAT_MAX_FRAME_BYTES"):
+        if frame_too_big(text_data, services.limit("CHAT_MAX_FRAME_BYTES")):
             await self.close(code=CLOSE_TOO_BIG)
             return
-        try:
-            frame = json.loads(text_data)
-        except ValueError:
-            frame = None
-        if not isinstance(frame, dict):
+        frame = json_object(text_data)
+        if frame is None:
             await self.send_json({"type": "error", "code": "bad_frame"})
             return
         kind = frame.get("type")
@@ -336,14 +333,11 @@ class OperatorConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.shop_ids:
             return
-        if text_data is None or len(text_data) > services.limit("CHAT_MAX_FRAME_BYTES"):
+        if text_data is None or frame_too_big(text_data, services.limit("CHAT_MAX_FRAME_BYTES")):
             await self.close(code=CLOSE_TOO_BIG)
             return
-        try:
-            frame = json.loads(text_data)
-        except ValueError:
-            return
-        if not isinstance(frame, dict):
+        frame = json_object(text_data)
+        if frame is None:
             return
         if frame.get("type") == "ping":
             await self._recheck()
