@@ -44,20 +44,9 @@ from madoguchi.operations.shifts import (
     shift_delete,
     shift_save,
 )
-from madoguchi.tenancy.access import Actor, access_shop, require_staff
+from madoguchi.operations.view_access import staff_shop
+from madoguchi.tenancy.access import Actor
 from madoguchi.tenancy.models import Shop
-
-
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
-
-
-def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
-    actor = _actor(request)
-    shop = access_shop(actor=actor, slug=shop_slug)
-    require_staff(actor=actor, shop_id=shop.id)
-    return actor, shop
 
 
 def _error_text(error: ValidationError | PermissionDeniedError) -> str:
@@ -132,7 +121,7 @@ def _render_week(
 @require_http_methods(["GET", "POST"])
 def shifts(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """Show a week of the shop's shifts per person; planners add shifts here."""
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     with timezone.override(shop_zone(shop)):
         monday = week_start(parse_week(request.GET.get("week"), timezone.localdate()))
         memberships = schedulable_memberships(actor=actor, shop=shop)
@@ -159,7 +148,7 @@ def shifts(request: HttpRequest, shop_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def shift_edit(request: HttpRequest, shop_slug: str, shift_id: int) -> HttpResponse:
     """Change or remove one shift (planners only; others see it read-only)."""
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     shift = access_shift(actor=actor, shop=shop, shift_id=shift_id)
     with timezone.override(shop_zone(shop)):
         memberships = schedulable_memberships(actor=actor, shop=shop)
@@ -207,7 +196,7 @@ def shift_edit(request: HttpRequest, shop_slug: str, shift_id: int) -> HttpRespo
 @require_POST
 def duty(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """Set the signed-in person's own status: available, away or offline."""
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     form = DutyForm(request.POST)
     if not form.is_valid():
         raise ValidationError("Unknown status.")
@@ -222,7 +211,7 @@ def duty(request: HttpRequest, shop_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def coverage(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """Show the week's hours with how many people are on shift, and the hours nobody covers."""
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     is_lead = actor.is_lead_for(shop.id)
     with timezone.override(shop_zone(shop)):
         monday = week_start(parse_week(request.GET.get("week"), timezone.localdate()))

@@ -41,13 +41,9 @@ from madoguchi.operations.reply_selectors import (
     approval_queue,
     shop_templates,
 )
-from madoguchi.tenancy.access import Actor, access_shop, require_staff
+from madoguchi.operations.view_access import lead_shop, request_actor, staff_shop
+from madoguchi.tenancy.access import Actor, require_staff
 from madoguchi.tenancy.models import Shop
-
-
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -55,24 +51,14 @@ def _is_htmx(request: HttpRequest) -> bool:
     return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
-def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
-    actor = _actor(request)
-    shop = access_shop(actor=actor, slug=shop_slug)
-    require_staff(actor=actor, shop_id=shop.id)
-    return actor, shop
-
-
 def _page(request: HttpRequest, template: str, shop: Shop, context: dict[str, Any]) -> HttpResponse:
     """Render an operations page; the menu offers the approval queue to supervisors only."""
-    is_lead = _actor(request).is_lead_for(shop.id)
+    is_lead = request_actor(request).is_lead_for(shop.id)
     return render(request, template, {"shop": shop, "is_lead": is_lead, **context})
 
 
 def _lead_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
-    actor, shop = _staff_shop(request, shop_slug)
-    if not actor.is_lead_for(shop.id):
-        raise PermissionDeniedError("Only a supervisor may approve replies.")
-    return actor, shop
+    return lead_shop(request, shop_slug, "Only a supervisor may approve replies.")
 
 
 # Templates --------------------------------------------------------------------------------------
@@ -131,7 +117,7 @@ def _save_template(
 @require_http_methods(["GET", "POST"])
 def template_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """List the shop's reply templates and add one."""
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     form = _template_form(shop, request.POST if request.method == "POST" else None)
     if request.method == "POST" and (done := _save_template(request, actor, shop, form, None)):
         return done
@@ -147,7 +133,7 @@ def template_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def template_edit(request: HttpRequest, shop_slug: str, template_id: int) -> HttpResponse:
     """Change one reply template."""
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     template = access_reply_template(actor=actor, shop_id=shop.id, template_id=template_id)
     data = request.POST if request.method == "POST" else None
     form = _template_form(shop, data, template)
@@ -162,7 +148,7 @@ def template_edit(request: HttpRequest, shop_slug: str, template_id: int) -> Htt
 @require_GET
 def template_fill(request: HttpRequest, shop_slug: str, number: int) -> HttpResponse:
     """Fill the reply box with a template for this ticket (htmx); plain requests go to the page."""
-    actor = _actor(request)
+    actor = request_actor(request)
     ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
     require_staff(actor=actor, shop_id=ticket.shop_id)
     raw = request.GET.get("template", "")
@@ -185,7 +171,7 @@ def template_fill(request: HttpRequest, shop_slug: str, number: int) -> HttpResp
 @require_http_methods(["GET", "POST"])
 def after_hours(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """Switch the shop's after-hours reply on or off and edit its text."""
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     current = after_hours_settings(shop_id=shop.id)
     if request.method == "POST":
         form = AfterHoursForm(request.POST)
