@@ -32,6 +32,19 @@ def scope_of(actor):
     return shop_scope(actor.shop_ids, workspace_ids=tuple(actor.workspace_ids))
 
 
+def plan(actor, shop, membership, starts_at, ends_at, *, shift=None, label=""):
+    """Save a new shift (or change `shift`) as `actor` plans it on `shop`'s page."""
+    return shift_save(
+        actor=actor,
+        shop=shop,
+        shift=shift,
+        membership=membership,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        label=label,
+    )
+
+
 @pytest.fixture
 def planner(world):
     return actor_for_user(world.supervisor)
@@ -44,13 +57,12 @@ def operator_membership(world):
 
 def test_night_shift_crosses_midnight_and_is_audited(world, planner, operator_membership):
     with scope_of(planner):
-        shift = shift_save(
-            actor=planner,
-            shop=world.tea,
-            shift=None,
-            membership=operator_membership,
-            starts_at=at(2026, 11, 30, 22),
-            ends_at=at(2026, 12, 1, 7),
+        shift = plan(
+            planner,
+            world.tea,
+            operator_membership,
+            at(2026, 11, 30, 22),
+            at(2026, 12, 1, 7),
             label="夜勤",
         )
         stored = Shift.objects.get(pk=shift.pk)
@@ -87,14 +99,7 @@ def test_invalid_periods_are_refused(
     world, planner, operator_membership, starts_at, ends_at, message
 ):
     with scope_of(planner), pytest.raises(ValidationError) as error:
-        shift_save(
-            actor=planner,
-            shop=world.tea,
-            shift=None,
-            membership=operator_membership,
-            starts_at=starts_at,
-            ends_at=ends_at,
-        )
+        plan(planner, world.tea, operator_membership, starts_at, ends_at)
     assert error.value.message == message
     with unscoped("test assertion"):
         assert Shift.objects.count() == 0
@@ -107,53 +112,27 @@ def test_overlap_with_the_same_person_is_refused_but_touching_and_others_are_fin
     ceramics_membership = Membership.objects.get(user=world.operator_ceramics)
     # The supervisor plans the ceramics operator from the ceramics shop.
     with scope_of(planner):
-        night = shift_save(
-            actor=planner,
-            shop=world.tea,
-            shift=None,
-            membership=operator_membership,
-            starts_at=at(2026, 11, 30, 22),
-            ends_at=at(2026, 12, 1, 7),
+        night = plan(
+            planner, world.tea, operator_membership, at(2026, 11, 30, 22), at(2026, 12, 1, 7)
         )
         with pytest.raises(ValidationError) as error:
-            shift_save(
-                actor=planner,
-                shop=world.tea,
-                shift=None,
-                membership=operator_membership,
-                starts_at=at(2026, 12, 1, 6),
-                ends_at=at(2026, 12, 1, 15),
-            )
+            plan(planner, world.tea, operator_membership, at(2026, 12, 1, 6), at(2026, 12, 1, 15))
         assert (
             error.value.message
             == "This overlaps the same person's shift %(starts_at)s – %(ends_at)s."
         )
         assert error.value.extra == {"starts_at": "2026-11-30 22:00", "ends_at": "2026-12-01 07:00"}
         # Back to back is no overlap; another person at the same time is none either.
-        shift_save(
-            actor=planner,
-            shop=world.tea,
-            shift=None,
-            membership=operator_membership,
-            starts_at=at(2026, 12, 1, 7),
-            ends_at=at(2026, 12, 1, 15),
-        )
-        shift_save(
-            actor=planner,
-            shop=world.ceramics,
-            shift=None,
-            membership=ceramics_membership,
-            starts_at=at(2026, 11, 30, 22),
-            ends_at=at(2026, 12, 1, 7),
-        )
+        plan(planner, world.tea, operator_membership, at(2026, 12, 1, 7), at(2026, 12, 1, 15))
+        plan(planner, world.ceramics, ceramics_membership, at(2026, 11, 30, 22), at(2026, 12, 1, 7))
         # Moving a shift over itself is no overlap with itself.
-        moved = shift_save(
-            actor=planner,
-            shop=world.tea,
+        moved = plan(
+            planner,
+            world.tea,
+            operator_membership,
+            at(2026, 11, 30, 23),
+            at(2026, 12, 1, 7),
             shift=night,
-            membership=operator_membership,
-            starts_at=at(2026, 11, 30, 23),
-            ends_at=at(2026, 12, 1, 7),
         )
         assert Shift.objects.count() == 3
     assert moved.pk == night.pk
@@ -164,14 +143,7 @@ def test_only_leads_of_the_persons_workspace_plan_shifts(world, operator_members
     operator = actor_for_user(world.operator_tea)
     client = actor_for_user(world.client_tea)
     with scope_of(operator), pytest.raises(PermissionDeniedError):
-        shift_save(
-            actor=operator,
-            shop=world.tea,
-            shift=None,
-            membership=operator_membership,
-            starts_at=at(2026, 12, 1, 9),
-            ends_at=at(2026, 12, 1, 18),
-        )
+        plan(operator, world.tea, operator_membership, at(2026, 12, 1, 9), at(2026, 12, 1, 18))
     # An admin of the shop's own company leads the shop, but the agency employs the operator.
     with unscoped("test setup"):
         owner_admin = factories.MembershipFactory(
@@ -180,14 +152,7 @@ def test_only_leads_of_the_persons_workspace_plan_shifts(world, operator_members
     owner = actor_for_user(owner_admin)
     assert owner.is_lead_for(world.tea.id)
     with scope_of(owner), pytest.raises(PermissionDeniedError):
-        shift_save(
-            actor=owner,
-            shop=world.tea,
-            shift=None,
-            membership=operator_membership,
-            starts_at=at(2026, 12, 1, 9),
-            ends_at=at(2026, 12, 1, 18),
-        )
+        plan(owner, world.tea, operator_membership, at(2026, 12, 1, 9), at(2026, 12, 1, 18))
     with scope_of(owner):
         assert [m.user_id for m in schedulable_memberships(actor=owner, shop=world.tea)] == [
             owner_admin.id
@@ -201,26 +166,14 @@ def test_only_leads_of_the_persons_workspace_plan_shifts(world, operator_members
 def test_a_person_of_another_shop_cannot_be_planned_from_this_shop(world, planner):
     ceramics_membership = Membership.objects.get(user=world.operator_ceramics)
     with scope_of(planner), pytest.raises(ValidationError) as error:
-        shift_save(
-            actor=planner,
-            shop=world.tea,
-            shift=None,
-            membership=ceramics_membership,
-            starts_at=at(2026, 12, 1, 9),
-            ends_at=at(2026, 12, 1, 18),
-        )
+        plan(planner, world.tea, ceramics_membership, at(2026, 12, 1, 9), at(2026, 12, 1, 18))
     assert error.value.message == "This person does not work for this shop."
 
 
 def test_delete_is_audited_and_refused_to_operators(world, planner, operator_membership):
     with scope_of(planner):
-        shift = shift_save(
-            actor=planner,
-            shop=world.tea,
-            shift=None,
-            membership=operator_membership,
-            starts_at=at(2026, 12, 1, 9),
-            ends_at=at(2026, 12, 1, 18),
+        shift = plan(
+            planner, world.tea, operator_membership, at(2026, 12, 1, 9), at(2026, 12, 1, 18)
         )
     operator = actor_for_user(world.operator_tea)
     with scope_of(operator), pytest.raises(PermissionDeniedError):
