@@ -46,6 +46,16 @@ def shifts_url(shop, week=None):
     return f"{url}?week={week}" if week else url
 
 
+def shift_form(membership, starts_at, ends_at, label=""):
+    """The shift form's fields: whom, from and to (datetime-local, Tokyo time), and a label."""
+    return {
+        "membership": str(membership.id),
+        "label": label,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+    }
+
+
 def count_shifts():
     with unscoped("test assertion"):
         return Shift.objects.count()
@@ -75,12 +85,7 @@ def test_supervisor_plans_a_night_shift_in_tokyo_time(english, world, tea_member
     english.force_login(world.supervisor)
     response = english.post(
         shifts_url(world.tea),
-        {
-            "membership": str(tea_member.id),
-            "label": "Night shift",
-            "starts_at": "2026-12-04T22:00",
-            "ends_at": "2026-12-05T07:00",
-        },
+        shift_form(tea_member, "2026-12-04T22:00", "2026-12-05T07:00", label="Night shift"),
     )
     assert response.status_code == 302
     assert response["Location"] == shifts_url(world.tea, "2026-11-30")
@@ -94,12 +99,7 @@ def test_overlap_is_refused_with_a_clear_message(english, world, tea_member, nig
     english.force_login(world.supervisor)
     response = english.post(
         shifts_url(world.tea),
-        {
-            "membership": str(tea_member.id),
-            "label": "",
-            "starts_at": "2026-12-01T06:00",
-            "ends_at": "2026-12-01T15:00",
-        },
+        shift_form(tea_member, "2026-12-01T06:00", "2026-12-01T15:00"),
     )
     assert response.status_code == 200
     assert (
@@ -113,11 +113,7 @@ def test_end_before_start_is_refused_in_japanese(client, world, tea_member):
     client.force_login(world.supervisor)
     response = client.post(
         shifts_url(world.tea),
-        {
-            "membership": str(tea_member.id),
-            "starts_at": "2026-12-01T18:00",
-            "ends_at": "2026-12-01T09:00",
-        },
+        shift_form(tea_member, "2026-12-01T18:00", "2026-12-01T09:00"),
         HTTP_ACCEPT_LANGUAGE="ja",
     )
     assert response.status_code == 200
@@ -132,12 +128,7 @@ def test_supervisor_edits_and_removes_a_shift(english, world, tea_member, night_
     assert 'value="2026-11-30T22:00"' in page
     response = english.post(
         url,
-        {
-            "membership": str(tea_member.id),
-            "label": "夜勤",
-            "starts_at": "2026-11-30T23:00",
-            "ends_at": "2026-12-01T08:00",
-        },
+        shift_form(tea_member, "2026-11-30T23:00", "2026-12-01T08:00", label="夜勤"),
     )
     assert response.status_code == 302
     with unscoped("test assertion"):
@@ -159,11 +150,7 @@ def test_operator_may_not_change_a_shift(english, world, tea_member, night_shift
     assert response.status_code == 403
     response = english.post(
         shifts_url(world.tea),
-        {
-            "membership": str(tea_member.id),
-            "starts_at": "2026-12-02T09:00",
-            "ends_at": "2026-12-02T18:00",
-        },
+        shift_form(tea_member, "2026-12-02T09:00", "2026-12-02T18:00"),
     )
     assert response.status_code == 403
     assert count_shifts() == 1
@@ -250,12 +237,7 @@ def test_each_workspace_plans_and_sees_its_own_people(english, world, night_shif
     english.force_login(owner_admin.user)
     response = english.post(
         shifts_url(world.tea),
-        {
-            "membership": str(owner_admin.id),
-            "label": "Weekend shift",
-            "starts_at": "2026-12-05T10:00",
-            "ends_at": "2026-12-05T18:00",
-        },
+        shift_form(owner_admin, "2026-12-05T10:00", "2026-12-05T18:00", label="Weekend shift"),
     )
     assert response.status_code == 302
     page = english.get(shifts_url(world.tea, "2026-11-30")).content.decode()
