@@ -19,6 +19,23 @@ def _alert(shop, ticket, type, **payload) -> Event:
         )
 
 
+def _escalation(
+    world, metric, reassignment, previous, assignee, *, cycle=0, supervisors=None
+) -> Event:
+    """An SLA escalation of the tea ticket; `previous` and `assignee` are users (or None)."""
+    return _alert(
+        world.tea,
+        world.tea_ticket,
+        "sla.escalated",
+        metric=metric,
+        cycle=cycle,
+        supervisor_ids=[user.id for user in supervisors or [world.supervisor]],
+        reassignment=reassignment,
+        previous_assignee_id=previous.id if previous else None,
+        assignee_id=assignee.id,
+    )
+
+
 @pytest.fixture
 def alerts(world):
     warning = _alert(
@@ -31,16 +48,13 @@ def alerts(world):
         policy_id=None,
         minutes_left=25,
     )
-    escalation = _alert(
-        world.tea,
-        world.tea_ticket,
-        "sla.escalated",
-        metric="resolution",
-        cycle=0,
-        supervisor_ids=[world.admin.id, world.supervisor.id],
-        reassignment="nobody_eligible",
-        previous_assignee_id=world.operator_tea.id,
-        assignee_id=world.operator_tea.id,
+    escalation = _escalation(
+        world,
+        "resolution",
+        "nobody_eligible",
+        world.operator_tea,
+        world.operator_tea,
+        supervisors=[world.admin, world.supervisor],
     )
     # Not alerts: a breach itself (the escalation reports it) and an ordinary change.
     _alert(world.tea, world.tea_ticket, "sla.breached", metric="resolution", cycle=0)
@@ -75,38 +89,10 @@ def test_leads_see_warnings_and_escalations_linking_to_the_ticket(client, world,
 
 
 def test_reassignment_and_mail_loop_are_described(client, world):
-    _alert(
-        world.tea,
-        world.tea_ticket,
-        "sla.escalated",
-        metric="first_response",
-        cycle=0,
-        supervisor_ids=[world.supervisor.id],
-        reassignment="reassigned",
-        previous_assignee_id=world.operator_tea.id,
-        assignee_id=world.admin.id,
-    )
-    _alert(
-        world.tea,
-        world.tea_ticket,
-        "sla.escalated",
-        metric="resolution",
-        cycle=0,
-        supervisor_ids=[world.supervisor.id],
-        reassignment="reassigned",
-        previous_assignee_id=None,
-        assignee_id=world.operator_tea.id,
-    )
-    _alert(
-        world.tea,
-        world.tea_ticket,
-        "sla.escalated",
-        metric="next_response",
-        cycle=1,
-        supervisor_ids=[world.supervisor.id],
-        reassignment="assigned_meanwhile",
-        previous_assignee_id=world.operator_tea.id,
-        assignee_id=world.supervisor.id,
+    _escalation(world, "first_response", "reassigned", world.operator_tea, world.admin)
+    _escalation(world, "resolution", "reassigned", None, world.operator_tea)
+    _escalation(
+        world, "next_response", "assigned_meanwhile", world.operator_tea, world.supervisor, cycle=1
     )
     _alert(world.tea, world.tea_ticket, "mail.loop_detected", address="bot@example.jp", count=20)
     client.force_login(world.admin)
