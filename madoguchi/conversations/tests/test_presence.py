@@ -40,6 +40,13 @@ def socket_for(user, ticket, origin: str = f"http://{HOST}") -> WebsocketCommuni
     return communicator
 
 
+async def connected(user, ticket) -> WebsocketCommunicator:
+    """A presence socket of `user` on `ticket`, connected (the connection was accepted)."""
+    communicator = socket_for(user, ticket)
+    assert (await communicator.connect())[0]
+    return communicator
+
+
 async def receive(communicator: WebsocketCommunicator) -> dict:
     return json.loads(await communicator.receive_from(timeout=5))
 
@@ -53,12 +60,10 @@ def test_two_operators_see_each_other_typing_and_leaving(world) -> None:
     operator, supervisor = world.operator_tea, world.supervisor
 
     async def scenario() -> None:
-        first = socket_for(operator, ticket)
-        assert (await first.connect())[0]
+        first = await connected(operator, ticket)
         assert await first.receive_nothing(timeout=0.2)  # alone on the ticket
 
-        second = socket_for(supervisor, ticket)
-        assert (await second.connect())[0]
+        second = await connected(supervisor, ticket)
         # The one already there hears the newcomer's hello...
         joined = await receive(first)
         assert joined["type"] == "presence"
@@ -102,11 +107,9 @@ def test_a_newcomer_learns_that_someone_is_writing(world) -> None:
     ticket = world.tea_ticket
 
     async def scenario() -> None:
-        writer = socket_for(world.operator_tea, ticket)
-        assert (await writer.connect())[0]
+        writer = await connected(world.operator_tea, ticket)
         await send(writer, type="typing", box="reply")
-        newcomer = socket_for(world.admin, ticket)
-        assert (await newcomer.connect())[0]
+        newcomer = await connected(world.admin, ticket)
         assert (await receive(writer))["user_id"] == world.admin.id
         answer = await receive(newcomer)
         assert (answer["user_id"], answer["state"]) == (world.operator_tea.id, "writing")
@@ -120,10 +123,8 @@ def test_the_same_person_in_two_tabs_is_not_reported_to_themselves(world) -> Non
     ticket = world.tea_ticket
 
     async def scenario() -> None:
-        tab1 = socket_for(world.operator_tea, ticket)
-        tab2 = socket_for(world.operator_tea, ticket)
-        assert (await tab1.connect())[0]
-        assert (await tab2.connect())[0]
+        tab1 = await connected(world.operator_tea, ticket)
+        tab2 = await connected(world.operator_tea, ticket)
         await send(tab2, type="typing", box="reply")
         assert await tab1.receive_nothing(timeout=0.2)
         assert await tab2.receive_nothing(timeout=0.2)
@@ -135,10 +136,8 @@ def test_the_same_person_in_two_tabs_is_not_reported_to_themselves(world) -> Non
 
 def test_presence_stays_within_the_ticket(world) -> None:
     async def scenario() -> None:
-        tea = socket_for(world.supervisor, world.tea_ticket)
-        ceramics = socket_for(world.operator_ceramics, world.ceramics_ticket)
-        assert (await tea.connect())[0]
-        assert (await ceramics.connect())[0]
+        tea = await connected(world.supervisor, world.tea_ticket)
+        ceramics = await connected(world.operator_ceramics, world.ceramics_ticket)
         await send(ceramics, type="typing", box="reply")
         assert await tea.receive_nothing(timeout=0.2)
         await tea.disconnect()
@@ -180,10 +179,8 @@ def test_an_unassigned_operator_is_cut_off_at_the_next_ping(world, monkeypatch) 
     monkeypatch.setattr(consumers, "PING_MIN_INTERVAL_SECONDS", 0.0)
 
     async def scenario() -> None:
-        operator = socket_for(world.operator_tea, ticket)
-        supervisor = socket_for(world.supervisor, ticket)
-        assert (await operator.connect())[0]
-        assert (await supervisor.connect())[0]
+        operator = await connected(world.operator_tea, ticket)
+        supervisor = await connected(world.supervisor, ticket)
         await receive(operator)
         await receive(supervisor)
         await send(operator, type="ping")
@@ -207,11 +204,9 @@ def test_an_unassigned_operator_stops_receiving_without_pinging(world, monkeypat
     monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.0)
 
     async def scenario() -> None:
-        operator = socket_for(world.operator_tea, ticket)
-        assert (await operator.connect())[0]
+        operator = await connected(world.operator_tea, ticket)
         await database_sync_to_async(_unassign)(world.operator_tea)
-        supervisor = socket_for(world.supervisor, ticket)
-        assert (await supervisor.connect())[0]
+        supervisor = await connected(world.supervisor, ticket)
         # The supervisor's hello reaches the operator's consumer, which checks first: no access,
         # so nothing is forwarded and the socket closes.
         assert await operator.receive_output(timeout=5) == {
@@ -226,8 +221,7 @@ def test_an_unassigned_operator_stops_receiving_without_pinging(world, monkeypat
 
 def test_oversized_frames_close_the_socket(world) -> None:
     async def scenario() -> None:
-        communicator = socket_for(world.operator_tea, world.tea_ticket)
-        assert (await communicator.connect())[0]
+        communicator = await connected(world.operator_tea, world.tea_ticket)
         await communicator.send_to(text_data="x" * (consumers.MAX_FRAME_BYTES + 1))
         assert await communicator.receive_output(timeout=5) == {
             "type": "websocket.close",
@@ -272,8 +266,7 @@ def test_a_deleted_account_is_cut_off_at_the_next_ping(world) -> None:
     user = membership.user
 
     async def scenario() -> None:
-        communicator = socket_for(user, world.tea_ticket)
-        assert (await communicator.connect())[0]
+        communicator = await connected(user, world.tea_ticket)
 
         def delete() -> None:
             with unscoped("test setup"):
