@@ -7,15 +7,14 @@ from django.utils import timezone
 
 from madoguchi.conversations.models import Ticket
 from madoguchi.conversations.services import InboundMessage, receive_inbound
-from madoguchi.core.testing import factories
 from madoguchi.customers.services import IdentityInput
 from madoguchi.events.models import Event
 from madoguchi.operations.coverage import uncovered_periods
-from madoguchi.operations.models import OperatorProfile, RoutingSettings, Shift
+from madoguchi.operations.models import RoutingSettings
 from madoguchi.operations.routing import Candidate, eligible, pick_least_load, pick_round_robin
 from madoguchi.operations.services import route_new_tickets, route_ticket
-from madoguchi.tenancy.models import Membership
-from madoguchi.tenancy.scoping import in_shop, unscoped
+from madoguchi.operations.tests.staffing import tea_operator
+from madoguchi.tenancy.scoping import in_shop
 
 
 def _candidates(count: int, **overrides: object) -> list[Candidate]:
@@ -84,27 +83,8 @@ def test_uncovered_hours() -> None:
 
 
 def _operator(world, *, languages, available=True, on_shift=True):
-    now = timezone.now()
-    with unscoped("test setup"):
-        membership = factories.MembershipFactory(
-            workspace=world.agency, role=Membership.Role.OPERATOR
-        )
-        factories.ShopAssignmentFactory(membership=membership, shop=world.tea)
-        OperatorProfile.objects.create(
-            workspace=world.agency,
-            membership=membership,
-            duty=OperatorProfile.Duty.AVAILABLE if available else OperatorProfile.Duty.OFFLINE,
-            languages=languages,
-        )
-        if on_shift:
-            Shift.objects.create(
-                workspace=world.agency,
-                membership=membership,
-                label="日勤",
-                starts_at=now - dt.timedelta(hours=1),
-                ends_at=now + dt.timedelta(hours=8),
-            )
-    return membership.user
+    on_shift_at = timezone.now() if on_shift else None
+    return tea_operator(world, languages=languages, available=available, on_shift_at=on_shift_at)
 
 
 def _new_ticket(world, n: int, language: str = "ja") -> Ticket:

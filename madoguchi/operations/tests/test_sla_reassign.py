@@ -11,10 +11,10 @@ from madoguchi.conversations.services import InboundMessage, receive_inbound, ti
 from madoguchi.core.testing import factories
 from madoguchi.customers.services import IdentityInput
 from madoguchi.events.models import Event
-from madoguchi.operations.models import OperatorProfile, RoutingSettings, Shift, SlaPolicy
+from madoguchi.operations.models import RoutingSettings, SlaPolicy
 from madoguchi.operations.services import sla_check_breaches, sla_process_new_events
+from madoguchi.operations.tests.staffing import tea_operator
 from madoguchi.tenancy.access import actor_for_user
-from madoguchi.tenancy.models import Membership
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -23,25 +23,8 @@ FIRST_RESPONSE_DUE = CREATED + dt.timedelta(minutes=60)
 
 
 def _operator(world, *, languages=("ja",), on_duty=True):
-    """An operator of the tea shop, available and on a shift around the breach when on duty."""
-    with unscoped("test setup"):
-        membership = factories.MembershipFactory(
-            workspace=world.agency, role=Membership.Role.OPERATOR
-        )
-        factories.ShopAssignmentFactory(membership=membership, shop=world.tea)
-        OperatorProfile.objects.create(
-            workspace=world.agency,
-            membership=membership,
-            duty=OperatorProfile.Duty.AVAILABLE if on_duty else OperatorProfile.Duty.OFFLINE,
-            languages=list(languages),
-        )
-        Shift.objects.create(
-            workspace=world.agency,
-            membership=membership,
-            starts_at=CREATED - dt.timedelta(hours=1),
-            ends_at=CREATED + dt.timedelta(hours=8),
-        )
-    return membership.user
+    """An operator of the tea shop, on a shift around the breach; available when on duty."""
+    return tea_operator(world, languages=languages, available=on_duty, on_shift_at=CREATED)
 
 
 @pytest.fixture
