@@ -1,16 +1,9 @@
 """Sign in, sign out and the language switch."""
 
-import pytest
 from django.conf import settings
 from django.urls import reverse
 
 from madoguchi.audit.models import AuditEntry
-
-
-@pytest.fixture
-def english(client):
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
 
 
 def test_login_page_renders(english, world):

@@ -1,4 +1,4 @@
-"""The two-shop world every view test starts from.
+"""The two-shop world every view test starts from, and a test client that reads English.
 
 An agency works two client shops (tea, ceramics). `operator_tea` is assigned only to the tea
 shop, `client_tea` owns the tea shop, `client_ceramics` owns the ceramics shop.
@@ -7,6 +7,8 @@ shop, `client_tea` owns the tea shop, `client_ceramics` owns the ceramics shop.
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from django_scopes import scopes_disabled
 
 from madoguchi.accounts.models import User
@@ -77,3 +79,10 @@ def world(db: None) -> World:
         tea_ticket=tea_ticket,
         ceramics_ticket=ceramics_ticket,
     )
+
+
+@pytest.fixture
+def english(client: Client) -> Client:
+    """The test client with the language cookie set to English (pages are Japanese by default)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client

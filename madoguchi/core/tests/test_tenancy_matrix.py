@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 import pytest
 from django.apps import apps
-from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -634,12 +633,6 @@ def call(client: Any, route: Route, world: Any) -> Any:
     if route.method == "POST":
         return client.post(url, route.data(world))
     return client.get(url)
-
-
-@pytest.fixture
-def english(client: Any) -> Any:
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
 
 
 @pytest.mark.parametrize("name", present(SHOP_ROUTES) + present(GLOBAL_ROUTES))

@@ -14,12 +14,6 @@ from madoguchi.tenancy.scoping import unscoped
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-@pytest.fixture
-def english(client):
-    client.cookies["django_language"] = "en"
-    return client
-
-
 def store(shop, policy, started_at, took_minutes, due_minutes=60, metric="first_response"):
     ticket = factories.TicketFactory(shop=shop)
     SlaMeasureRecord.objects.create(

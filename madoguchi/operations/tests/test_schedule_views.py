@@ -19,12 +19,6 @@ def at(*args: int) -> dt.datetime:
 
 
 @pytest.fixture
-def english(client):
-    client.cookies["django_language"] = "en"
-    return client
-
-
-@pytest.fixture
 def tea_member(world):
     return Membership.objects.get(user=world.operator_tea)
 
