@@ -23,6 +23,7 @@ from madoguchi.operations.alerts import (
     shop_alerts,
 )
 from madoguchi.operations.models import RoutingSettings
+from madoguchi.operations.view_access import request_actor
 from madoguchi.tenancy.access import Actor, access_shop
 from madoguchi.tenancy.models import Shop
 
@@ -38,7 +39,7 @@ class BreachReassignForm(forms.Form):
 
 
 def _lead_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request_actor(request)
     shop = access_shop(actor=actor, slug=shop_slug)
     require_lead(actor=actor, shop_id=shop.id)
     return actor, shop

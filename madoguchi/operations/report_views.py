@@ -19,6 +19,7 @@ from madoguchi.core.errors import PermissionDeniedError
 from madoguchi.operations.attainment import month_period, sla_attainment
 from madoguchi.operations.schedule import shop_zone
 from madoguchi.operations.schedule_forms import parse_month
+from madoguchi.operations.view_access import request_actor
 from madoguchi.tenancy.access import Actor, access_shop
 from madoguchi.tenancy.models import Membership
 
@@ -40,7 +41,7 @@ def _hours_minutes(value: dt.timedelta | None) -> str:
 @require_GET
 def attainment(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """Show the month's SLA attainment of the shop (default: the current month in Tokyo)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request_actor(request)
     shop = access_shop(actor=actor, slug=shop_slug)
     if not may_read_attainment(actor, shop.id):
         raise PermissionDeniedError("Only the shop's supervisors and its client may read this.")
