@@ -84,3 +84,15 @@ def unscoped(reason: str) -> Iterator[None]:
         raise ValueError("unscoped() needs a reason")
     with scopes_disabled():
         yield
+
+
+def scope_within(shop_ids: Collection[int]) -> bool:
+    """Whether the active shop scope already limits queries to (a subset of) `shop_ids`.
+
+    A selector that restricts to the actor's shops can then leave that filter to the scoped
+    manager: the same `shop_id IN (...)` twice makes PostgreSQL misjudge how many rows match.
+    """
+    current = get_scope()
+    if not current.get("_enabled", True) or "shop" not in current:
+        return False
+    return set(current["shop"]) <= set(shop_ids)

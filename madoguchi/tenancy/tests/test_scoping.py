@@ -12,7 +12,7 @@ from madoguchi.customers.models import Customer
 from madoguchi.events.models import Event
 from madoguchi.tenancy.access import ANONYMOUS
 from madoguchi.tenancy.middleware import ShopScopeMiddleware
-from madoguchi.tenancy.scoping import in_shop, shop_scope, unscoped
+from madoguchi.tenancy.scoping import in_shop, scope_within, shop_scope, unscoped
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +109,15 @@ def test_middleware_scopes_a_signed_in_user_to_their_shops(world):
     assert seen["scope"]["shop"] == (world.tea.id,)
     assert seen["scope"]["workspace"] == (world.agency.id,)
     assert seen["tickets"] == [world.tea_ticket]
+
+
+def test_scope_within_compares_the_active_shop_scope():
+    assert not scope_within((1, 2))  # no scope: nothing is limited yet
+    with shop_scope((1, 2)):
+        assert scope_within((1, 2, 3))
+        assert scope_within((2, 1))
+        assert not scope_within((1,))
+    with shop_scope(()):
+        assert scope_within((5,))  # sees nothing, so within anything
+    with unscoped("test"):
+        assert not scope_within((1, 2))
