@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from madoguchi.search.query import ParsedQuery
 
@@ -137,15 +137,26 @@ def _in_list(column: str, values: Sequence[int], params: list[Any]) -> str:
     return f"{column} IN ({', '.join(['%s'] * len(values))})"
 
 
-def _scope_sql(scope: Scope, before_id: int | None, params: list[Any]) -> str:
-    """Return the WHERE conditions on document columns; the shop filter is always present."""
+def _scope_sql(
+    scope: Scope, before_id: int | None, params: list[Any], *, unindexed: bool = False
+) -> str:
+    """Return the WHERE conditions on document columns; the shop filter is always present.
+
+    `unindexed` writes the indexed columns as expressions no b-tree index answers (shop_id + 0),
+    so that with sequential scans off the GIN index is the only way left to the rows.
+    """
+    shop, kind, doc_id = (
+        ("(d.shop_id + 0)", "(d.kind || '')", "(d.id + 0)")
+        if unindexed
+        else ("d.shop_id", "d.kind", "d.id")
+    )
     visible = []
     if scope.staff_shop_ids:
-        visible.append(_in_list("d.shop_id", scope.staff_shop_ids, params))
+        visible.append(_in_list(shop, scope.staff_shop_ids, params))
     if scope.client_shop_ids:
-        clients = _in_list("d.shop_id", scope.client_shop_ids, params)
+        clients = _in_list(shop, scope.client_shop_ids, params)
         visible.append(f"({clients} AND NOT d.is_internal)")
-    conditions = [f"({' OR '.join(visible)})", "d.kind = %s"]
+    conditions = [f"({' OR '.join(visible)})", f"{kind} = %s"]
     params.append(scope.kind)
     if scope.status:
         conditions.append("d.status = %s")
@@ -160,7 +171,7 @@ def _scope_sql(scope: Scope, before_id: int | None, params: list[Any]) -> str:
         conditions.append("d.activity_at < %s")
         params.append(scope.active_before)
     if before_id is not None:
-        conditions.append("d.id < %s")
+        conditions.append(f"{doc_id} < %s")
         params.append(before_id)
     return " AND ".join(conditions)
 
@@ -224,7 +235,19 @@ def candidates(
         return []
     if connection.vendor == "sqlite":
         return _sqlite_candidates(query, scope, before_id=before_id, count=count)
-    return _postgres_candidates(query, scope, before_id=before_id, count=count)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Connections prepare statements they run often (settings: server-side binding), and
+        # after five runs PostgreSQL may keep a generic plan, which cannot know how common the
+        # tsquery's words are: a plan fit for a rare word then reads a common one for seconds.
+        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        # Only GIN answers the match steps (see `gin_where`). The planner prices an OR of the
+        # scope's shops' lexemes as a read of a large part of the table, and then starts
+        # parallel workers and JIT-compiles the plan: 80-120 ms of overhead for what the index
+        # answers in under a millisecond.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        return _postgres_candidates(query, scope, before_id=before_id, count=count)
 
 
 def _sqlite_candidates(
@@ -246,10 +269,25 @@ def _postgres_candidates(
     tsquery = tsquery_expression(query, scope)
     params: list[Any] = []
     where = _scope_sql(scope, before_id, params)
+    # The GIN steps: only the GIN index may answer them. Its posting lists are already one
+    # shop's and one kind's (qualified tokens); a planner estimating a word as common would
+    # rather walk the table or the shop index with a filter, which reads everything in scope
+    # when the word is rare or absent (seconds, e.g. a ticket word asked of customers).
+    gin_where = _scope_sql(scope, before_id, [], unindexed=True)
+    recent_sql = (
+        f"SELECT {COLUMNS} FROM (SELECT * FROM {TABLE} d WHERE {where} "  # noqa: S608
+        "ORDER BY d.id DESC LIMIT %s) d "
+        "WHERE d.search_vector @@ %s::tsquery ORDER BY d.id DESC LIMIT %s"
+    )
+    # 0. Common words: the newest RECENT_WINDOW documents in scope hold a page. The GIN match
+    # of a common word over many shops is a bitmap of hundreds of thousands of rows.
+    found = _rows(recent_sql, [*params, RECENT_WINDOW, tsquery, count])
+    if len(found) >= count:
+        return found
     # 1. Rare words: at most GIN_CAP matches, read through the GIN index and sorted.
     capped_sql = (
         f"WITH hits AS MATERIALIZED (SELECT d.id FROM {TABLE} d "  # noqa: S608
-        f"WHERE d.search_vector @@ %s::tsquery AND {where} LIMIT %s) "
+        f"WHERE d.search_vector @@ %s::tsquery AND {gin_where} LIMIT %s) "
         f"SELECT {COLUMNS}, (SELECT count(*) FROM hits) FROM {TABLE} d "
         "WHERE d.id IN (SELECT id FROM hits ORDER BY id DESC LIMIT %s) ORDER BY d.id DESC"
     )
@@ -260,18 +298,13 @@ def _postgres_candidates(
         return [Candidate(*row[:-1]) for row in rows]
     # 2. Common words: a backward walk stops as soon as `count` rows matched.
     window = max(RECENT_WINDOW, count * WINDOW_PER_ROW)
-    recent_sql = (
-        f"SELECT {COLUMNS} FROM (SELECT * FROM {TABLE} d WHERE {where} "  # noqa: S608
-        "ORDER BY d.id DESC LIMIT %s) d "
-        "WHERE d.search_vector @@ %s::tsquery ORDER BY d.id DESC LIMIT %s"
-    )
     found = _rows(recent_sql, [*params, window, tsquery, count])
     if len(found) >= count or not _scope_has_more_than(where, params, window):
         return found
     # 3. In between: every match, sorted.
     hits_sql = (
         f"WITH hits AS MATERIALIZED (SELECT d.id FROM {TABLE} d "  # noqa: S608
-        f"WHERE d.search_vector @@ %s::tsquery AND {where}) "
+        f"WHERE d.search_vector @@ %s::tsquery AND {gin_where}) "
         f"SELECT {COLUMNS} FROM {TABLE} d "
         "WHERE d.id IN (SELECT id FROM hits ORDER BY id DESC LIMIT %s) ORDER BY d.id DESC"
     )
