@@ -15,9 +15,11 @@ hits however common the words are.
 PostgreSQL: a GIN index answers "which rows match" but not in any order, and the planner,
 guessing selectivity, picks between a GIN bitmap (fast for rare words, slow to sort for common
 ones) and a backward id walk with a filter (the reverse). The query is therefore shaped by hand:
-first the GIN match capped at `GIN_CAP` rows (a rare word ends here, sorted); past the cap, a
-backward walk over the newest documents in scope, stopped as soon as a page matched (common
-words end here); only words in between get every GIN match materialised and sorted.
+first a backward walk over the newest `RECENT_WINDOW` documents in scope, stopped as soon as a
+page matched (common words end here); then the GIN match capped at `GIN_CAP` rows (a rare word
+ends here, sorted); past the cap, a longer walk; only words in between get every GIN match
+materialised and sorted. The match steps may only use the GIN index (see `gin_where`), with
+custom plans and without JIT or parallel workers (`candidates`).
 """
 
 from __future__ import annotations
