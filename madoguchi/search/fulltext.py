@@ -286,6 +286,9 @@ def _postgres_candidates(
     found = _rows(recent_sql, [*params, RECENT_WINDOW, tsquery, count])
     if len(found) >= count:
         return found
+    # A word in at least 1 of WINDOW_PER_ROW of these documents is common enough for the
+    # longer walk (step 2) to fill the page: skip the GIN match, a bitmap of every match.
+    common = len(found) * WINDOW_PER_ROW >= RECENT_WINDOW
     # 1. Rare words: at most GIN_CAP matches, read through the GIN index and sorted.
     capped_sql = (
         f"WITH hits AS MATERIALIZED (SELECT d.id FROM {TABLE} d "  # noqa: S608
@@ -293,11 +296,12 @@ def _postgres_candidates(
         f"SELECT {COLUMNS}, (SELECT count(*) FROM hits) FROM {TABLE} d "
         "WHERE d.id IN (SELECT id FROM hits ORDER BY id DESC LIMIT %s) ORDER BY d.id DESC"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(capped_sql, [tsquery, *params, GIN_CAP, count])
-        rows = cursor.fetchall()
-    if not rows or rows[0][-1] < GIN_CAP:
-        return [Candidate(*row[:-1]) for row in rows]
+    if not common:
+        with connection.cursor() as cursor:
+            cursor.execute(capped_sql, [tsquery, *params, GIN_CAP, count])
+            rows = cursor.fetchall()
+        if not rows or rows[0][-1] < GIN_CAP:
+            return [Candidate(*row[:-1]) for row in rows]
     # 2. Common words: a backward walk stops as soon as `count` rows matched.
     window = max(RECENT_WINDOW, count * WINDOW_PER_ROW)
     found = _rows(recent_sql, [*params, window, tsquery, count])
