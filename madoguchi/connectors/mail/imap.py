@@ -7,6 +7,11 @@ notice instead), download each mail, commit it through `ingest_raw`, and only th
 it and remember its UID. A crash between the commit and the flag fetches the mail again on the
 next run, where the unique key turns it into a duplicate: no second ticket, no second
 acknowledgement. Two fetchers running at once meet at the same unique key.
+
+Processing is deferred: the rows stored from one group of up to `BATCH` new UIDs (one group per
+poll unless more than `BATCH` mails wait) go to one `process_raw_mails_task`, which applies them
+in one transaction with a savepoint per mail. Rows stored before an error are still queued; if
+the process dies before queueing, the sweeper picks the rows up after its grace period.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from imapclient import IMAPClient
 from madoguchi.connectors.mail.models import Mailbox, RawMail
 from madoguchi.connectors.mail.pipeline import ingest_raw
 from madoguchi.core.leases import lease_acquire, lease_release
+from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
 logger = logging.getLogger(__name__)
@@ -69,11 +75,20 @@ def _mark_processed(client: IMAPClient, mailbox: Mailbox, uid: int) -> None:
         client.add_flags([uid], [b"\\Seen", PROCESSED_FLAG])
 
 
+def _queue_processing(shop_id: int, raw_mail_ids: list[int]) -> None:
+    from madoguchi.connectors.mail.tasks import process_raw_mails_task
+
+    if raw_mail_ids:
+        enqueue_on_commit(process_raw_mails_task, shop_id, list(raw_mail_ids))
+        raw_mail_ids.clear()
+
+
 def mailbox_poll(*, mailbox: Mailbox, client: IMAPClient | None = None) -> PollResult:
     """Pull the new mail of one mailbox (inside the mailbox's shop scope)."""
     result = PollResult()
     own_client = client is None
     client = client or _connect(mailbox)
+    stored_ids: list[int] = []  # stored in this group, not yet queued for processing
     try:
         info = client.select_folder(mailbox.folder)
         uid_validity = int(info[b"UIDVALIDITY"])
@@ -105,15 +120,18 @@ def mailbox_poll(*, mailbox: Mailbox, client: IMAPClient | None = None) -> PollR
                     raw = fetched.get(uid, {}).get(b"BODY[]")
                     if raw is None:
                         continue  # expunged meanwhile
-                    stored = ingest_raw(shop_ids=[mailbox.shop_id], raw=bytes(raw), source="imap")
+                    stored = ingest_raw(shop_ids=[mailbox.shop_id], raw=bytes(raw), source="imap",
+                                        process=False)  # fmt: skip
                     if stored[0].is_duplicate:
                         result.duplicates += 1
                     else:
                         result.stored += 1
+                        stored_ids.append(stored[0].raw_mail_id)
                 _mark_processed(client, mailbox, uid)
                 Mailbox.objects.filter(pk=mailbox.pk, last_seen_uid__lt=uid).update(
                     last_seen_uid=uid
                 )
+            _queue_processing(mailbox.shop_id, stored_ids)
         Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=timezone.now(), last_error="")
     finally:
         if own_client:
@@ -121,6 +139,8 @@ def mailbox_poll(*, mailbox: Mailbox, client: IMAPClient | None = None) -> PollR
                 client.logout()
             except Exception:  # the connection may already be gone
                 logger.debug("IMAP logout failed", exc_info=True)
+        # Whatever was stored is processed, even when the poll stopped half-way.
+        _queue_processing(mailbox.shop_id, stored_ids)
     return result
 
 

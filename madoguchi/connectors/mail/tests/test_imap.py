@@ -400,3 +400,53 @@ def test_processed_mail_can_be_moved_to_a_folder(world, mailbox, poll, dovecot):
     client.logout()
     assert (inbox, moved) == (0, 1)
     assert len(tickets(world.tea)) == 2
+
+
+@pytest.mark.django_db
+def test_a_poll_processes_its_mails_in_one_batch_task(world, mailbox, poll, dovecot, monkeypatch):
+    from madoguchi.connectors.mail import pipeline
+
+    real_parse = parsing.parse_mail
+
+    def parse(raw):
+        if b"POISON" in raw:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_parse(raw)
+
+    batches = []
+    singles = []
+    real_batch = pipeline.raw_mail_process_batch
+
+    def process_batch(*, raw_mail_ids):
+        batches.append(list(raw_mail_ids))
+        return real_batch(raw_mail_ids=raw_mail_ids)
+
+    def process_one(*, raw_mail_id):
+        singles.append(raw_mail_id)
+        raise AssertionError("a polled mail was processed on its own")
+
+    monkeypatch.setattr(parsing, "parse_mail", parse)
+    monkeypatch.setattr(pipeline, "raw_mail_process_batch", process_batch)
+    monkeypatch.setattr(pipeline, "raw_mail_process", process_one)
+    mails = [
+        make_mail(message_id=f"n{n}@x.example", subject=f"件名{n}", sender=f"n{n}@example.com")
+        for n in range(5)
+    ]
+    mails[2] = make_mail(message_id="poison@x.example", subject="POISON")
+    append(dovecot, *mails)
+
+    result = poll()
+
+    with scopes_disabled():
+        stored = list(
+            RawMail.objects.filter(shop=world.tea).order_by("id").values_list("id", flat=True)
+        )
+    assert result.stored == 5
+    assert (batches, singles) == ([stored], [])
+    assert (
+        raw_rows(world.tea)
+        == [("processed", "created")] * 2 + [("failed", "")] + [("processed", "created")] * 2
+    )
+    assert tickets(world.tea)[1:] == ["件名0", "件名1", "件名3", "件名4"]
+    assert ack_count(world.tea) == 4
+    assert flags(dovecot) == {uid: PROCESSED for uid in range(1, 6)}
