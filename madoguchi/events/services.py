@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.events.models import ActorKind, ConsumerCursor, Event
@@ -15,6 +19,58 @@ if TYPE_CHECKING:
     from madoguchi.conversations.models import Ticket
     from madoguchi.customers.models import Customer
     from madoguchi.tenancy.models import Shop
+
+
+class _Deferred:
+    """An event waiting for the end of an `events_deferred` block.
+
+    It is also registered with `transaction.on_commit` (as a no-op): Django drops that
+    registration when the savepoint it was made in rolls back, which tells the flush that the
+    change the event describes did not happen.
+    """
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+
+    def __call__(self) -> None:
+        pass
+
+
+_DEFERRED: ContextVar[list[_Deferred] | None] = ContextVar(
+    "madoguchi_deferred_events", default=None
+)
+
+
+@contextmanager
+def events_deferred() -> Iterator[None]:
+    """Insert the events appended inside the block in one statement when the block ends.
+
+    For writers that append many events in one transaction (a batch of inbound mails). The
+    events are inserted in the order they were appended, inside the same transaction, so the log
+    stays append-only and ordered. Events appended in a savepoint that rolled back are dropped;
+    an exception leaving the block drops all of its events (the caller's transaction or
+    savepoint rolls their changes back). Nested blocks hand their events to the outer one. The
+    `Event` that `event_append` returns has no id before the block ends, and code inside the
+    block does not see its own events in queries. Outside a transaction it changes nothing.
+    """
+    outer = _DEFERRED.get()
+    buffer: list[_Deferred] = []
+    token = _DEFERRED.set(buffer)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+    if outer is not None:
+        outer.extend(buffer)
+    elif buffer:
+        connection = transaction.get_connection()
+        # `run_on_commit` holds the registrations of the open transaction (see above).
+        alive = {id(entry[1]) for entry in connection.run_on_commit}
+        events = [pending.event for pending in buffer if id(pending) in alive]
+        if events:
+            Event.objects.bulk_create(events)
 
 
 def event_append(
@@ -32,6 +88,24 @@ def event_append(
     event_type = get_event_type(type)
     if ticket is not None and ticket.shop_id != shop.id:
         raise ValueError("An event's ticket must belong to its shop")
+    buffer = _DEFERRED.get()
+    if buffer is not None and transaction.get_connection().in_atomic_block:
+        pending = _Deferred(
+            Event(
+                shop=shop,
+                ticket=ticket,
+                type=event_type.name,
+                actor_kind=actor_kind,
+                actor_user=actor_user,
+                actor_customer=actor_customer,
+                occurred_at=occurred_at or timezone.now(),
+                payload_version=event_type.version,
+                payload=payload or {},
+            )
+        )
+        transaction.on_commit(pending)
+        buffer.append(pending)
+        return pending.event
     return Event.objects.create(
         shop=shop,
         ticket=ticket,

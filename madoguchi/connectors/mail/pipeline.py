@@ -41,7 +41,7 @@ from madoguchi.customers.models import ContactIdentity
 from madoguchi.customers.normalize import normalize_email
 from madoguchi.customers.services import IdentityInput
 from madoguchi.events.models import ActorKind
-from madoguchi.events.services import event_append
+from madoguchi.events.services import event_append, events_deferred
 from madoguchi.tenancy.models import Shop
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
@@ -264,15 +264,24 @@ def raw_mail_process_batch(*, raw_mail_ids: Sequence[int]) -> dict[int, str]:
     """
     statuses: dict[int, str] = {}
     now = timezone.now()
-    claimed = []
-    for raw_mail_id in dict.fromkeys(raw_mail_ids):
-        if RawMail.objects.filter(pk=raw_mail_id, status=RawMail.Status.RECEIVED).update(
-            status=RawMail.Status.PROCESSING,
-            processing_started_at=now,
-            attempts=F("attempts") + 1,
-        ):
-            claimed.append(raw_mail_id)
-    rows = RawMail.objects.select_related("shop").in_bulk(raw_mail_ids)
+    wanted = list(dict.fromkeys(raw_mail_ids))
+    with transaction.atomic():
+        # One claim for the batch: the rows still waiting are locked (PostgreSQL; rows another
+        # worker is claiming are skipped) or the write lock is held from BEGIN IMMEDIATE on
+        # (SQLite), so the UPDATE moves exactly the rows the SELECT saw.
+        waiting = set(
+            RawMail.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=wanted, status=RawMail.Status.RECEIVED)
+            .values_list("pk", flat=True)
+        )
+        claimed = [raw_mail_id for raw_mail_id in wanted if raw_mail_id in waiting]
+        if claimed:
+            RawMail.objects.filter(pk__in=claimed, status=RawMail.Status.RECEIVED).update(
+                status=RawMail.Status.PROCESSING,
+                processing_started_at=now,
+                attempts=F("attempts") + 1,
+            )
+    rows = RawMail.objects.select_related("shop").in_bulk(wanted)
     for raw_mail_id, row in rows.items():
         if raw_mail_id not in claimed:
             statuses[raw_mail_id] = row.status
@@ -287,7 +296,8 @@ def raw_mail_process_batch(*, raw_mail_ids: Sequence[int]) -> dict[int, str]:
             statuses[row.id] = _failed(row, error, retry=False)
     settings_by_shop: dict[int, MailSettings] = {}
     try:
-        with transaction.atomic():
+        # The batch's events go in with one INSERT at its end (in order, in this transaction).
+        with transaction.atomic(), events_deferred():
             for row, parsed in parsed_rows:
                 assert row.shop is not None
                 if row.shop.id not in settings_by_shop:

@@ -115,3 +115,32 @@ def test_registry():
     assert "ticket.tags_changed" in EVENT_TYPES
     with pytest.raises(KeyError):
         get_event_type("nope")
+
+
+def test_deferred_events_go_in_with_one_insert_in_order(world):
+    from django.db import IntegrityError, connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from madoguchi.events.services import events_deferred
+
+    with in_shop(world.tea.id), transaction.atomic():
+        before = Event.objects.count()
+        with CaptureQueriesContext(connection) as queries, events_deferred():
+            _append(world.tea, payload={"n": 1})
+            try:
+                with transaction.atomic():
+                    _append(world.tea, payload={"n": "rolled back"})
+                    raise IntegrityError("the change this event describes did not happen")
+            except IntegrityError:
+                pass
+            with events_deferred():  # a nested block hands its events on
+                _append(world.tea, payload={"n": 2})
+            with pytest.raises(ValueError), events_deferred():
+                _append(world.tea, payload={"n": "dropped with its error"})
+                raise ValueError("failed")
+            _append(world.tea, payload={"n": 3})
+            assert not [q for q in queries.captured_queries if "events_event" in q["sql"]]
+        inserts = [q for q in queries.captured_queries if "events_event" in q["sql"]]
+        payloads = list(Event.objects.order_by("id").values_list("payload", flat=True)[before:])
+    assert len(inserts) == 1
+    assert payloads == [{"n": 1}, {"n": 2}, {"n": 3}]
