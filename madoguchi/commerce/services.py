@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from madoguchi.customers.models import Customer
     from madoguchi.tenancy.access import Actor
     from madoguchi.tenancy.models import Shop
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -593,3 +596,31 @@ def order_notice_send(*, order: Order, kind: str, actor: Actor | None = None) ->
 def link_orders_mentioned(message: Message) -> None:
     """Inbound hook: link the orders a customer's message mentions to its ticket."""
     ticket_link_orders(ticket=message.ticket, text=f"{message.ticket.subject}\n{message.body_text}")
+
+
+def link_orders_mentioned_batch(messages: list[Message]) -> None:
+    """Inbound batch hook: `link_orders_mentioned` for each message that names a known order.
+
+    The orders all messages mention are looked up with one query; a message is linked (in its
+    own transaction, a failure logged) only when one of its numbers is an order of its shop.
+    """
+    mentioned = {
+        message.id: find_order_numbers(f"{message.ticket.subject}\n{message.body_text}")
+        for message in messages
+    }
+    numbers = {number for found in mentioned.values() for number in found}
+    if not numbers:
+        return
+    known = set(
+        Order.objects.filter(
+            shop_id__in={message.shop_id for message in messages}, number__in=numbers
+        ).values_list("shop_id", "number")
+    )
+    for message in messages:
+        if not any((message.shop_id, number) in known for number in mentioned[message.id]):
+            continue
+        try:
+            with transaction.atomic():
+                link_orders_mentioned(message)
+        except Exception:
+            logger.exception("Linking the orders of message %s failed", message.id)

@@ -2,7 +2,9 @@
 
 Apps register a hook from `AppConfig.ready` (commerce links the orders a message mentions).
 Hooks run after the commit, in the message's shop scope; a failing hook is logged and never
-undoes or blocks the message.
+undoes or blocks the message. A per-message hook runs in its own transaction per message; a
+batch hook is called once per shop with all new messages of the committed transaction (a batch
+of mails), so it can read what it needs once, and keeps each message's work apart itself.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from madoguchi.tenancy.scoping import in_shop
 logger = logging.getLogger(__name__)
 
 InboundHook = Callable[[Message], object]
+InboundBatchHook = Callable[[list[Message]], object]
 
 _INBOUND_HOOKS: list[InboundHook] = []
+_INBOUND_BATCH_HOOKS: list[InboundBatchHook] = []
 
 
 def register_inbound_hook(hook: InboundHook) -> None:
@@ -29,12 +33,22 @@ def register_inbound_hook(hook: InboundHook) -> None:
         _INBOUND_HOOKS.append(hook)
 
 
+def register_inbound_batch_hook(hook: InboundBatchHook) -> None:
+    """Call `hook(messages)` after commit with the new customer messages of one shop, in order.
+
+    The hook runs outside a transaction of its own: it must isolate each message's work (its
+    own `transaction.atomic()`) so that one message's failure does not undo the others.
+    """
+    if hook not in _INBOUND_BATCH_HOOKS:
+        _INBOUND_BATCH_HOOKS.append(hook)
+
+
 def run_inbound_hooks_on_commit(message_id: int, shop_id: int) -> None:
     """Schedule the registered hooks for this message once the transaction commits.
 
     All messages of one transaction (a batch of mails) are read back in one query per shop.
     """
-    if _INBOUND_HOOKS:
+    if _INBOUND_HOOKS or _INBOUND_BATCH_HOOKS:
         on_commit_batched("conversations.inbound_hooks", (shop_id, message_id), _run)
 
 
@@ -44,11 +58,15 @@ def _run(items: list[tuple[int, int]]) -> None:
         by_shop.setdefault(shop_id, []).append(message_id)
     for shop_id, message_ids in by_shop.items():
         with in_shop(shop_id):
-            messages = Message.objects.select_related("ticket__shop").in_bulk(message_ids)
-            for message_id in message_ids:
-                message = messages.get(message_id)
-                if message is not None:
-                    _run_hooks(message)
+            found = Message.objects.select_related("ticket__shop").in_bulk(message_ids)
+            messages = [found[message_id] for message_id in message_ids if message_id in found]
+            for message in messages:
+                _run_hooks(message)
+            for batch_hook in list(_INBOUND_BATCH_HOOKS):
+                try:
+                    batch_hook(messages)
+                except Exception:
+                    logger.exception("Inbound batch hook %s failed in shop %s", batch_hook, shop_id)
 
 
 def _run_hooks(message: Message) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -46,6 +47,8 @@ DEFAULT_AFTER_HOURS = {
         "Business hours: {{ business_hours }}\n{{ shop_name }}"
     ),
 }
+
+logger = logging.getLogger(__name__)
 
 
 # Templates ---------------------------------------------------------------------------------------
@@ -371,6 +374,25 @@ def after_hours_settings_save(
         changes=changes,
     )
     return settings
+
+
+def after_hours_reply_batch(messages: list[Message]) -> None:
+    """Inbound batch hook: `after_hours_reply` for each message of a shop whose after-hours
+    reply is on (one query for the settings of the batch; each reply in its own transaction,
+    a failure logged)."""
+    enabled = set(
+        AfterHoursSettings.objects.filter(
+            shop_id__in={message.shop_id for message in messages}, is_enabled=True
+        ).values_list("shop_id", flat=True)
+    )
+    for message in messages:
+        if message.shop_id not in enabled:
+            continue
+        try:
+            with transaction.atomic():
+                after_hours_reply(message)
+        except Exception:
+            logger.exception("The after-hours reply to message %s failed", message.id)
 
 
 def after_hours_reply(message: Message, *, now: dt.datetime | None = None) -> Message | None:
