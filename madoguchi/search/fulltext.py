@@ -16,10 +16,11 @@ PostgreSQL: a GIN index answers "which rows match" but not in any order, and the
 guessing selectivity, picks between a GIN bitmap (fast for rare words, slow to sort for common
 ones) and a backward id walk with a filter (the reverse). The query is therefore shaped by hand:
 first a backward walk over the newest `RECENT_WINDOW` documents in scope, stopped as soon as a
-page matched (common words end here); then the GIN match capped at `GIN_CAP` rows (a rare word
-ends here, sorted); past the cap, a longer walk; only words in between get every GIN match
-materialised and sorted. The match steps may only use the GIN index (see `gin_where`), with
-custom plans and without JIT or parallel workers (`candidates`).
+page matched (common words end here); then a longer walk, only when the density the first walk
+saw promises a page there; otherwise every GIN match, materialised and sorted (a GIN bitmap is
+built whole before its first row, so capping it saves nothing). The match step may only use the
+GIN index (see `gin_where`), with custom plans and without JIT or parallel workers
+(`candidates`).
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ from madoguchi.search.query import ParsedQuery
 # at least 1 of WINDOW_PER_ROW documents are answered by the walk, rarer ones by the GIN index.
 RECENT_WINDOW = 500
 WINDOW_PER_ROW = 20
-# Up to this many matches, the GIN index answers directly (read, then sorted).
-GIN_CAP = 1000
 TABLE = "search_searchdocument"
 COLUMNS = (
     "d.id, d.shop_id, d.kind, d.object_id, d.is_internal, d.number, d.title, d.status, "
@@ -286,28 +285,15 @@ def _postgres_candidates(
     found = _rows(recent_sql, [*params, RECENT_WINDOW, tsquery, count])
     if len(found) >= count:
         return found
-    # A word in at least 1 of WINDOW_PER_ROW of these documents is common enough for the
-    # longer walk (step 2) to fill the page: skip the GIN match, a bitmap of every match.
-    common = len(found) * WINDOW_PER_ROW >= RECENT_WINDOW
-    # 1. Rare words: at most GIN_CAP matches, read through the GIN index and sorted.
-    capped_sql = (
-        f"WITH hits AS MATERIALIZED (SELECT d.id FROM {TABLE} d "  # noqa: S608
-        f"WHERE d.search_vector @@ %s::tsquery AND {gin_where} LIMIT %s) "
-        f"SELECT {COLUMNS}, (SELECT count(*) FROM hits) FROM {TABLE} d "
-        "WHERE d.id IN (SELECT id FROM hits ORDER BY id DESC LIMIT %s) ORDER BY d.id DESC"
-    )
-    if not common:
-        with connection.cursor() as cursor:
-            cursor.execute(capped_sql, [tsquery, *params, GIN_CAP, count])
-            rows = cursor.fetchall()
-        if not rows or rows[0][-1] < GIN_CAP:
-            return [Candidate(*row[:-1]) for row in rows]
-    # 2. Common words: a backward walk stops as soon as `count` rows matched.
+    # 1. Fairly common words: a longer backward walk, only when the density step 0 saw
+    # promises to fill the page there (a walk that does not fill it is wasted).
     window = max(RECENT_WINDOW, count * WINDOW_PER_ROW)
-    found = _rows(recent_sql, [*params, window, tsquery, count])
-    if len(found) >= count or not _scope_has_more_than(where, params, window):
-        return found
-    # 3. In between: every match, sorted.
+    if len(found) * window >= count * RECENT_WINDOW:
+        found = _rows(recent_sql, [*params, window, tsquery, count])
+        if len(found) >= count or not _scope_has_more_than(where, params, window):
+            return found
+    # 2. Rarer words: every match through the GIN index (a bitmap is built whole, so a capped
+    # read costs the same), sorted, the newest `count` rows read.
     hits_sql = (
         f"WITH hits AS MATERIALIZED (SELECT d.id FROM {TABLE} d "  # noqa: S608
         f"WHERE d.search_vector @@ %s::tsquery AND {gin_where}) "

@@ -3,10 +3,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from madoguchi.conversations.models import Ticket
 from madoguchi.customers.models import Customer
+from madoguchi.search import fulltext
 from madoguchi.search.selectors import SearchFilters, SearchResults, search
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import shop_scope
@@ -235,3 +237,49 @@ def test_customer_names_match_with_or_without_the_space(
 def test_status_filter_lists_no_customers(world: Any, make_customer: MakeCustomer) -> None:
     make_customer("山田太郎")
     assert run(world.operator_tea, "山田", status="open").customers.hits == []
+
+
+@pytest.mark.parametrize(
+    ("holds_word", "postgresql_steps"),
+    [
+        pytest.param(lambda i: True, ["walk"], id="every-ticket: the first walk fills the page"),
+        pytest.param(lambda i: i % 2 == 1, ["walk", "walk"], id="every-second: a longer walk"),
+        pytest.param(lambda i: i < 2, ["walk", "index"], id="oldest-two: every index match"),
+    ],
+)
+def test_each_postgresql_step_returns_the_newest_matches(
+    world: Any,
+    make_ticket: MakeTicket,
+    monkeypatch: pytest.MonkeyPatch,
+    holds_word: Any,
+    postgresql_steps: list[str],
+) -> None:
+    # Small windows so that a dozen tickets take each step of `_postgres_candidates` (SQLite
+    # answers in one FTS5 walk and must give the same answer).
+    monkeypatch.setattr("madoguchi.search.fulltext.RECENT_WINDOW", 3)
+    monkeypatch.setattr("madoguchi.search.fulltext.WINDOW_PER_ROW", 2)
+    steps: list[str] = []
+    rows = fulltext._rows
+
+    def recorded(sql: str, params: Any) -> list[fulltext.Candidate]:
+        steps.append("index" if "WITH hits" in sql else "walk")
+        return rows(sql, params)
+
+    monkeypatch.setattr("madoguchi.search.fulltext._rows", recorded)
+    start = timezone.now() - dt.timedelta(days=1)
+    made = [
+        make_ticket(
+            f"問い合わせ{i}",
+            "急須の注ぎ口が欠けていました。" if holds_word(i) else "お茶の淹れ方を教えてください。",
+            last_activity_at=start + dt.timedelta(minutes=i),
+        )
+        for i in range(12)
+    ]
+    expected = [ticket.id for ticket in reversed(made) if holds_word(made.index(ticket))]
+    actor = actor_for_user(world.operator_tea)
+    with shop_scope(actor.shop_ids):
+        results = search(actor=actor, query="急須", limit=2)
+    assert [hit.object_id for hit in results.tickets.hits] == expected[:2]
+    assert results.tickets.has_more == (len(expected) > 2)
+    expected_steps = postgresql_steps if connection.vendor == "postgresql" else ["walk"]
+    assert steps[: len(expected_steps)] == expected_steps  # then customers and orders
