@@ -139,8 +139,13 @@ def mailbox_poll(*, mailbox: Mailbox, client: IMAPClient | None = None) -> PollR
                 client.logout()
             except Exception:  # the connection may already be gone
                 logger.debug("IMAP logout failed", exc_info=True)
-        # Whatever was stored is processed, even when the poll stopped half-way.
-        _queue_processing(mailbox.shop_id, stored_ids)
+        # Whatever was stored is processed, even when the poll stopped half-way. If queueing
+        # fails too (the database is gone), the error the poll stopped with is the one raised:
+        # the rows wait for the sweeper.
+        try:
+            _queue_processing(mailbox.shop_id, stored_ids)
+        except Exception:
+            logger.exception("Queueing the new mail of mailbox %s failed", mailbox.pk)
     return result
 
 
