@@ -166,6 +166,8 @@ def _write_plans(engine: str, scale: str, operator: Any, supervisor: Any, cursor
             call()
         for query in captured.captured_queries:
             sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue  # BEGIN, SET LOCAL, COMMIT around the counts (core.db.custom_plans)
             with connection.cursor() as db_cursor:
                 db_cursor.execute(explain + sql)
                 rows = db_cursor.fetchall()

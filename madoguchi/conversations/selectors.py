@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from madoguchi.conversations.models import Message, Ticket
+from madoguchi.core.db import custom_plans
 from madoguchi.core.errors import NotFoundError, ValidationError
 from madoguchi.tenancy.access import Actor
 from madoguchi.tenancy.scoping import scope_within
@@ -145,12 +146,15 @@ def inbox_counts(
     then reads at most `cap` index entries per view instead of every open ticket.
     """
     counts: dict[str, int] = {}
-    for view in InboxView.ALL:
-        if view == InboxView.SOLVED:
-            continue
-        filters = InboxFilters(view=view, shop_id=shop_id)
-        tickets = inbox_queryset(actor=actor, filters=filters).order_by()
-        counts[view] = (tickets[:cap] if cap is not None else tickets).count()
+    # A generic plan of the capped count reads every open ticket of the assignee's shops
+    # (70 ms at a million tickets instead of 1 ms).
+    with custom_plans():
+        for view in InboxView.ALL:
+            if view == InboxView.SOLVED:
+                continue
+            filters = InboxFilters(view=view, shop_id=shop_id)
+            tickets = inbox_queryset(actor=actor, filters=filters).order_by()
+            counts[view] = (tickets[:cap] if cap is not None else tickets).count()
     return counts
 
 

@@ -30,8 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
+from madoguchi.core.db import custom_plans
 from madoguchi.search.query import ParsedQuery
 
 # The walk reads at most max(RECENT_WINDOW, WINDOW_PER_ROW * rows wanted) documents: words in
@@ -236,11 +237,9 @@ def candidates(
         return []
     if connection.vendor == "sqlite":
         return _sqlite_candidates(query, scope, before_id=before_id, count=count)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Connections prepare statements they run often (settings: server-side binding), and
-        # after five runs PostgreSQL may keep a generic plan, which cannot know how common the
-        # tsquery's words are: a plan fit for a rare word then reads a common one for seconds.
-        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+    # A generic plan cannot know how common the tsquery's words are: a plan fit for a rare
+    # word then reads a common one for seconds.
+    with custom_plans(), connection.cursor() as cursor:
         # Only GIN answers the match steps (see `gin_where`). The planner prices an OR of the
         # scope's shops' lexemes as a read of a large part of the table, and then starts
         # parallel workers and JIT-compiles the plan: 80-120 ms of overhead for what the index
