@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,17 +238,23 @@ def candidates(
         return []
     if connection.vendor == "sqlite":
         return _sqlite_candidates(query, scope, before_id=before_id, count=count)
-    # A generic plan cannot know how common the tsquery's words are: a plan fit for a rare
-    # word then reads a common one for seconds.
-    with custom_plans(), connection.cursor() as cursor:
-        # Only GIN answers the match steps (see `gin_where`). The planner prices an OR of the
-        # scope's shops' lexemes as a read of a large part of the table, and then starts
-        # parallel workers and JIT-compiles the plan: 80-120 ms of overhead for what the index
-        # answers in under a millisecond.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    with match_settings():
         return _postgres_candidates(query, scope, before_id=before_id, count=count)
+
+
+def match_settings() -> AbstractContextManager[None]:
+    """The PostgreSQL planner settings of the match steps, for one transaction; a search opens
+    it once around all its kinds and pages (each `candidates` call would otherwise pay a
+    transaction and a settings round trip).
+
+    - Custom plans: a generic plan cannot know how common the tsquery's words are; a plan fit
+      for a rare word then reads a common one for seconds.
+    - Only GIN answers the match steps (see `gin_where`); no parallel workers and no JIT: the
+      planner prices an OR of the scope's shops' lexemes as a read of a large part of the
+      table and starts both, 80-120 ms of overhead for what the index answers in under a
+      millisecond.
+    """
+    return custom_plans(enable_seqscan="off", jit="off", max_parallel_workers_per_gather="0")
 
 
 def _sqlite_candidates(

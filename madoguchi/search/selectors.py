@@ -196,10 +196,11 @@ def search(
         shop_ids = tuple(s for s in shop_ids if s == filters.shop_id)
     if parsed.is_empty or not shop_ids:
         return results
-    found = {
-        kind: _matching_rows(parsed, _scope_for(kind, actor, shop_ids, filters), limit)
-        for kind in kinds
-    }
+    with fulltext.match_settings():  # one transaction and settings round trip for all kinds
+        found = {
+            kind: _matching_rows(parsed, _scope_for(kind, actor, shop_ids, filters), limit)
+            for kind in kinds
+        }
     hit_shop_ids = {row.shop_id for rows, _ in found.values() for row in rows}
     shops = Shop.objects.in_bulk(hit_shop_ids) if hit_shop_ids else {}
     for kind, (rows, has_more) in found.items():
