@@ -88,25 +88,7 @@ def event_append(
     event_type = get_event_type(type)
     if ticket is not None and ticket.shop_id != shop.id:
         raise ValueError("An event's ticket must belong to its shop")
-    buffer = _DEFERRED.get()
-    if buffer is not None and transaction.get_connection().in_atomic_block:
-        pending = _Deferred(
-            Event(
-                shop=shop,
-                ticket=ticket,
-                type=event_type.name,
-                actor_kind=actor_kind,
-                actor_user=actor_user,
-                actor_customer=actor_customer,
-                occurred_at=occurred_at or timezone.now(),
-                payload_version=event_type.version,
-                payload=payload or {},
-            )
-        )
-        transaction.on_commit(pending)
-        buffer.append(pending)
-        return pending.event
-    return Event.objects.create(
+    event = Event(
         shop=shop,
         ticket=ticket,
         type=event_type.name,
@@ -117,6 +99,14 @@ def event_append(
         payload_version=event_type.version,
         payload=payload or {},
     )
+    buffer = _DEFERRED.get()
+    if buffer is not None and transaction.get_connection().in_atomic_block:
+        pending = _Deferred(event)
+        transaction.on_commit(pending)
+        buffer.append(pending)
+    else:
+        event.save(force_insert=True)
+    return event
 
 
 def consumer_position(*, name: str) -> int:
