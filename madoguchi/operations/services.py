@@ -149,11 +149,13 @@ def sla_check_breaches(*, now: dt.datetime | None = None) -> int:
                 },
                 occurred_at=now,
             )
-            # One sweep re-routes a ticket once, even when several of its targets passed.
-            outcome = reassigned.get(record.ticket_id) or _reassign_on_breach(record, now=now)
-            if outcome.outcome == Reassignment.REASSIGNED:
-                reassigned[record.ticket_id] = outcome
+            # A policy that does not escalate at a breach does not reassign either (nor does a
+            # measure whose policy was deleted): the shop's setting applies to escalations only.
             if record.policy is not None and record.policy.escalate_on_breach:
+                # One sweep re-routes a ticket once, even when several of its targets passed.
+                outcome = reassigned.get(record.ticket_id) or _reassign_on_breach(record, now=now)
+                if outcome.outcome == Reassignment.REASSIGNED:
+                    reassigned[record.ticket_id] = outcome
                 _escalate(record, reassignment=outcome, now=now)
             notified += 1
     return notified
@@ -176,6 +178,8 @@ class Reassignment:
 
 def _reassign_on_breach(record: SlaMeasureRecord, *, now: dt.datetime) -> Reassignment:
     """Hand a breached ticket to another eligible operator when the shop asks for it.
+
+    Called only for a breach that the measure's policy escalates (`escalate_on_breach`).
 
     The routing rule of new tickets chooses (least load when routing is manual), among the
     operators on duty, skilled and under their limit, except the current assignee. Runs inside

@@ -225,6 +225,29 @@ def test_setting_off_reassigns_nothing(world, policy, routing):
     assert (escalation["reassignment"], escalation["assignee_id"]) == ("off", current.id)
 
 
+@pytest.mark.parametrize("change", ["escalation_off", "policy_deleted"])
+def test_a_breach_the_policy_does_not_escalate_reassigns_nothing(world, policy, change):
+    current = _operator(world)
+    _operator(world)
+    _routing(world, mode=RoutingSettings.Mode.ROUND_ROBIN, reassign_on_breach=True)
+    ticket = _assigned_ticket(world, current)
+    with in_shop(world.tea.id):
+        if change == "escalation_off":
+            SlaPolicy.objects.filter(pk=policy.pk).update(escalate_on_breach=False)
+        else:
+            policy.delete()  # its measures stay, without a policy
+
+    assert sla_check_breaches(now=FIRST_RESPONSE_DUE + dt.timedelta(minutes=1)) == 1
+    with in_shop(world.tea.id):
+        assert Ticket.objects.get(pk=ticket.pk).assignee == current
+        assert RoutingSettings.objects.get(shop=world.tea).last_assigned_user is None
+        (breach,) = Event.objects.filter(ticket=ticket, type="sla.breached")
+        assert breach.payload["metric"] == "first_response"
+        assert breach.payload["policy_id"] == (policy.pk if change == "escalation_off" else None)
+    assert _system_assignments(world, ticket) == []
+    assert _escalations(world, ticket) == []
+
+
 def test_solved_ticket_answered_late_is_not_reassigned(world, policy):
     current = _operator(world)
     _operator(world)
