@@ -7,6 +7,7 @@ TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
 TICKET_ASSIGNED = "ticket.assigned"
 MESSAGE_ADDED = "message.added"
+ATTACHMENT_DOWNLOADED = "attachment.downloaded"
 TICKET_MERGED = "ticket.merged"
 TICKET_SPLIT = "ticket.split"
 REPLY_DRAFT_SUBMITTED = "reply.draft_submitted"
@@ -57,6 +58,7 @@ ALL = frozenset(
         TICKET_UPDATED,
         TICKET_ASSIGNED,
         MESSAGE_ADDED,
+        ATTACHMENT_DOWNLOADED,
         TICKET_MERGED,
         TICKET_SPLIT,
         REPLY_DRAFT_SUBMITTED,
