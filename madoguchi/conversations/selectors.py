@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from madoguchi.conversations.models import Message, Ticket
+from madoguchi.conversations.models import Attachment, Message, Ticket
 from madoguchi.core.db import custom_plans
 from madoguchi.core.errors import NotFoundError, ValidationError
 from madoguchi.tenancy.access import Actor
@@ -181,6 +181,24 @@ def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[Message]:
     if not actor.sees_internal_notes(ticket.shop_id):
         messages = messages.exclude(direction=Message.Direction.NOTE)
     return list(messages)
+
+
+def access_attachment(*, actor: Actor, ticket: Ticket, attachment_id: int) -> Attachment:
+    """Return the attachment `attachment_id` of a message of `ticket` if the actor may see it.
+
+    `ticket` comes from `access_ticket`. An attachment of an internal note is seen by those who
+    see the notes (as on the ticket page); any other attachment, or one of another ticket or
+    shop, is a `NotFoundError`.
+    """
+    attachments = Attachment.objects.filter(
+        pk=attachment_id, shop_id=ticket.shop_id, message__ticket_id=ticket.id
+    )
+    if not actor.sees_internal_notes(ticket.shop_id):
+        attachments = attachments.exclude(message__direction=Message.Direction.NOTE)
+    attachment: Attachment | None = attachments.select_related("shop").first()
+    if attachment is None:
+        raise NotFoundError("Attachment not found")
+    return attachment
 
 
 def customer_tickets(*, customer_id: int, shop_id: int) -> QuerySet[Ticket]:

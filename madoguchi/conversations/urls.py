@@ -9,6 +9,11 @@ urlpatterns = [
     path("tickets/new/", views.ticket_new, name="ticket_new"),
     path("shops/<slug:shop_slug>/tickets/<int:number>/", views.ticket_detail, name="ticket"),
     path(
+        "shops/<slug:shop_slug>/tickets/<int:number>/attachments/<int:attachment_id>/",
+        views.ticket_attachment,
+        name="ticket_attachment",
+    ),
+    path(
         "shops/<slug:shop_slug>/tickets/<int:number>/reply/",
         views.ticket_reply,
         name="ticket_reply",

@@ -1,4 +1,5 @@
-"""The operator UI of tickets: inbox, ticket page, reply, note, properties, new ticket.
+"""The operator UI of tickets: inbox, ticket page, reply, note, properties, new ticket, and the
+download of an attachment.
 
 Each view parses input, fetches what the user names through an `access_*` function, calls one
 service and renders. htmx requests get the fragment they swap; plain requests get whole pages
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from madoguchi.accounts.models import User
 from madoguchi.commerce.selectors import orders_for_ticket
+from madoguchi.conversations.attachments import attachment_download, served_content_type
 from madoguchi.conversations.collisions import ReplyConflictError
 from madoguchi.conversations.forms import (
     VIEW_LABELS,
@@ -36,6 +38,7 @@ from madoguchi.conversations.models import Category, Channel, Message, Ticket
 from madoguchi.conversations.selectors import (
     InboxFilters,
     InboxView,
+    access_attachment,
     access_ticket,
     customer_tickets,
     inbox_counts,
@@ -431,6 +434,36 @@ def ticket_detail(request: HttpRequest, shop_slug: str, number: int) -> HttpResp
         body = template_render(template=template, ticket=ticket, operator=actor)
         reply_form = ReplyForm(initial={"body": body, "template": template.id})
     return _render_ticket(request, ticket, reply_form=reply_form)
+
+
+@login_required
+@require_GET
+def ticket_attachment(
+    request: HttpRequest, shop_slug: str, number: int, attachment_id: int
+) -> FileResponse:
+    """Send one attachment of the ticket as a download that the browser never renders.
+
+    Whoever sees the ticket page may download what it lists; each download is audited.
+    """
+    actor = _actor(request)
+    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
+    attachment = access_attachment(actor=actor, ticket=ticket, attachment_id=attachment_id)
+    stored = attachment_download(
+        actor=actor,
+        attachment=attachment,
+        # REMOTE_ADDR only: forwarded headers are trusted solely behind a configured proxy.
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+    )
+    response = FileResponse(
+        stored,
+        as_attachment=True,
+        filename=attachment.filename or "attachment",
+        content_type=served_content_type(attachment.content_type),
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

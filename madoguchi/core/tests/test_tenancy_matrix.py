@@ -219,6 +219,31 @@ def _second_ticket(name: str) -> Callable[[Any], str]:
     return url
 
 
+TEA_ATTACHMENT = b"matrix-attachment-body"
+
+
+def _tea_attachment(world: Any) -> None:
+    """An attachment (id 9001) of the tea ticket's message, stored under MEDIA_ROOT (tmp)."""
+    from django.core.files.base import ContentFile
+
+    from madoguchi.conversations.models import Attachment
+
+    with unscoped("test setup"):
+        if Attachment.objects.filter(id=9001).exists():
+            return
+        attachment = Attachment(
+            id=9001,
+            shop=world.tea,
+            message=Message.objects.filter(ticket=world.tea_ticket).earliest("id"),
+            filename="matrix.txt",
+            content_type="text/plain",
+            size=len(TEA_ATTACHMENT),
+            sha256="0" * 64,
+        )
+        attachment.file.save("matrix", ContentFile(TEA_ATTACHMENT), save=False)
+        attachment.save()
+
+
 def _tea_template(world: Any) -> None:
     from madoguchi.operations.models import ReplyTemplate
 
@@ -355,6 +380,16 @@ SHOP_ROUTES: dict[str, Route] = {
     ),
     "conversations:ticket": Route(
         "GET", lambda world: reverse("conversations:ticket", kwargs=_ticket_kwargs(world))
+    ),
+    # A download (an audited read): the right user gets the bytes, a stranger leaves no entry.
+    "conversations:ticket_attachment": Route(
+        "GET",
+        lambda world: reverse(
+            "conversations:ticket_attachment",
+            kwargs={**_ticket_kwargs(world), "attachment_id": 9001},
+        ),
+        marker=lambda world: TEA_ATTACHMENT.decode(),
+        setup=_tea_attachment,
     ),
     "conversations:ticket_reply": Route(
         "POST",
@@ -628,6 +663,19 @@ def snapshot(world: Any) -> tuple[Any, ...]:
         )
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
+    """Files a route's setup stores (attachments) go to a temporary MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def text(response: Any) -> str:
+    """The body as text, also of a streamed response (a file download)."""
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return str(response.text)
+
+
 def call(client: Any, route: Route, world: Any) -> Any:
     url = route.url(world)
     if route.method == "POST":
@@ -684,7 +732,7 @@ def test_the_right_user_is_served(english: Any, world: Any, name: str) -> None:
     if route.method == "POST":
         assert snapshot(world) != before  # the same request from a stranger changed nothing
     else:
-        assert route.marker(world) in response.text
+        assert route.marker(world) in text(response)
 
 
 @pytest.mark.parametrize(
@@ -709,7 +757,13 @@ def test_the_shops_own_client_may_not_change_tickets(english: Any, world: Any, n
 
 
 @pytest.mark.parametrize(
-    "name", ["conversations:ticket", "customers:detail", "operations:attainment"]
+    "name",
+    [
+        "conversations:ticket",
+        "conversations:ticket_attachment",
+        "customers:detail",
+        "operations:attainment",
+    ],
 )
 def test_the_shops_own_client_may_read(english: Any, world: Any, name: str) -> None:
     route = SHOP_ROUTES[name]
