@@ -2,7 +2,8 @@
 
 Registered with `search.services.register_source` in `CommerceConfig.ready`; the write services
 call `search_index_order_on_commit` after every change of what is indexed (number, shipments,
-names, status).
+names, status); a change of the order's customer reaches its orders through the customer's
+re-indexing (`objects_of_customers`).
 """
 
 from __future__ import annotations
@@ -81,9 +82,16 @@ def _object_ids(shop_id: int | None) -> list[int]:
     return list(orders.values_list("id", flat=True))
 
 
+def _orders_of_customers(customer_ids: Sequence[int]) -> list[int]:
+    # An order's entry holds its customer's name and reading: search refreshes these orders
+    # when one of those customers' documents changes (renamed, merged).
+    return list(Order.objects.filter(customer_id__in=customer_ids).values_list("id", flat=True))
+
+
 ORDER_SOURCE = DocumentSource(
     kind=SearchDocument.Kind.ORDER,
     shop_of=_shop_of,
     entries=_entries,
     object_ids=_object_ids,
+    objects_of_customers=_orders_of_customers,
 )

@@ -4,7 +4,9 @@ The write services of conversations and customers call these after commit. Apps 
 on search (commerce) hand their documents over through a registered `DocumentSource`, so that
 search never reads their models. Each call replaces
 the object's documents with fresh rows (fresh ids, so id order stays activity order) and their
-tokens. A failure here never undoes the write that triggered it; `search_rebuild` repairs.
+tokens. A customer whose document changed also refreshes, in place, the documents of the
+objects that show the customer (an order carries its customer's name). A failure here never
+undoes the write that triggered it; `search_rebuild` repairs.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -52,16 +54,72 @@ class _Texts:
 
 def _replace_documents(
     *, kind: str, object_ids: Sequence[int], documents: Sequence[SearchDocument]
-) -> None:
+) -> set[int]:
+    """Replace the documents of these objects; return the ids whose content is new or changed."""
     old = list(
         SearchDocument.objects.filter(kind=kind, object_id__in=object_ids).only(
-            "id", "shop_id", "kind", "content"
+            "id", "shop_id", "kind", "object_id", "is_internal", "content"
         )
     )
     if old:
         fulltext.index_delete([(document.id, content_tokens(document)) for document in old])
         SearchDocument.objects.filter(id__in=[document.id for document in old]).delete()
     _insert_documents(documents)
+    return _changed_contents(old, documents)
+
+
+def _changed_contents(old: Sequence[SearchDocument], new: Sequence[SearchDocument]) -> set[int]:
+    def contents(documents: Sequence[SearchDocument]) -> dict[int, set[tuple[bool, str]]]:
+        by_object: dict[int, set[tuple[bool, str]]] = {}
+        for document in documents:
+            by_object.setdefault(document.object_id, set()).add(
+                (document.is_internal, document.content)
+            )
+        return by_object
+
+    before, after = contents(old), contents(new)
+    return {object_id for object_id in after if before.get(object_id) != after[object_id]}
+
+
+_REFRESHED_FIELDS = ("title", "status", "activity_at", "content")
+
+
+def _refresh_documents(
+    *, kind: str, object_ids: Sequence[int], documents: Sequence[SearchDocument]
+) -> None:
+    """Bring the documents of these objects up to date, keeping the ids of those that exist.
+
+    For a change that is no activity of the object itself (an order's customer renamed): a new
+    id would move the object to the top of the newest-first order. Unchanged documents are not
+    written; documents of objects given without a new document are dropped.
+    """
+    old = {
+        (document.object_id, document.is_internal): document
+        for document in SearchDocument.objects.filter(kind=kind, object_id__in=object_ids)
+    }
+    fresh: list[SearchDocument] = []
+    updated: list[SearchDocument] = []
+    stale_tokens: list[tuple[int, list[str]]] = []
+    for document in documents:
+        current = old.pop((document.object_id, document.is_internal), None)
+        if current is None:
+            fresh.append(document)
+            continue
+        if all(getattr(current, f) == getattr(document, f) for f in _REFRESHED_FIELDS):
+            continue
+        stale_tokens.append((current.id, content_tokens(current)))
+        document.id = current.id
+        updated.append(document)
+    if old:
+        fulltext.index_delete(
+            [(document.id, content_tokens(document)) for document in old.values()]
+        )
+        SearchDocument.objects.filter(id__in=[document.id for document in old.values()]).delete()
+    if updated:
+        fulltext.index_delete(stale_tokens)
+        SearchDocument.objects.bulk_update(updated, _REFRESHED_FIELDS)
+        fulltext.index_insert([(document.id, content_tokens(document)) for document in updated])
+    _insert_documents(fresh)
 
 
 def _insert_documents(documents: Sequence[SearchDocument]) -> None:
@@ -161,13 +219,17 @@ class DocumentSource:
     `shop_of(id)` runs unscoped and returns the object's shop (None when it is gone);
     `entries(ids)` runs in the shop scope of the objects; `object_ids(shop_id)` runs unscoped
     and returns the ids of one shop's (or every shop's, with None) objects, oldest activity
-    first, for `search_rebuild`.
+    first, for `search_rebuild`. A source whose entries show a customer (name, reading) gives
+    `objects_of_customers(customer_ids)`: it runs in the shop scope of those customers and
+    returns the ids of their objects (one query for all of them), which are refreshed whenever
+    one of those customers' documents changes.
     """
 
     kind: str
     shop_of: Callable[[int], int | None]
     entries: Callable[[Sequence[int]], list[IndexEntry]]
     object_ids: Callable[[int | None], list[int]]
+    objects_of_customers: Callable[[Sequence[int]], list[int]] | None = None
 
 
 _SOURCES: dict[str, DocumentSource] = {}
@@ -204,30 +266,44 @@ def _drop_documents(kind: str, object_id: int) -> None:
         _replace_documents(kind=kind, object_ids=[object_id], documents=[])
 
 
+@dataclass
+class _Indexed:
+    """What `_index_many` did: the ids per shop present and changed, the ids gone."""
+
+    present: dict[int, list[int]] = field(default_factory=dict)
+    changed: dict[int, list[int]] = field(default_factory=dict)
+    gone: list[int] = field(default_factory=list)
+
+
 def _index_many(
     kind: str,
     model: type[Ticket] | type[Customer],
     object_ids: Sequence[int],
     documents: Callable[[list[Any]], list[SearchDocument]],
-) -> None:
+) -> _Indexed:
     """Re-index these objects: one pass per shop, in the order given (so ids follow activity)."""
     ids = list(dict.fromkeys(object_ids))
+    indexed = _Indexed()
     # No savepoint of its own inside the after-commit handler's transaction.
     with transaction.atomic(savepoint=False):
         with unscoped("search indexing is given only ids; read the rows, then enter their shop"):
             rows = model.objects.in_bulk(ids)
-            gone = [object_id for object_id in ids if object_id not in rows]
-            if gone:
-                _replace_documents(kind=kind, object_ids=gone, documents=[])
-        by_shop: dict[int, list[Any]] = {}
+            indexed.gone.extend(object_id for object_id in ids if object_id not in rows)
+            if indexed.gone:
+                _replace_documents(kind=kind, object_ids=indexed.gone, documents=[])
         for object_id in ids:
             if object_id in rows:
-                by_shop.setdefault(rows[object_id].shop_id, []).append(rows[object_id])
-        for shop_id, group in by_shop.items():
+                indexed.present.setdefault(rows[object_id].shop_id, []).append(object_id)
+        for shop_id, group_ids in indexed.present.items():
             with in_shop(shop_id):
-                _replace_documents(
-                    kind=kind, object_ids=[row.id for row in group], documents=documents(group)
+                changed = _replace_documents(
+                    kind=kind,
+                    object_ids=group_ids,
+                    documents=documents([rows[object_id] for object_id in group_ids]),
                 )
+            if changed:
+                indexed.changed[shop_id] = [i for i in group_ids if i in changed]
+    return indexed
 
 
 def search_index_tickets(ticket_ids: Sequence[int]) -> None:
@@ -236,8 +312,37 @@ def search_index_tickets(ticket_ids: Sequence[int]) -> None:
 
 
 def search_index_customers(customer_ids: Sequence[int]) -> None:
-    """Re-index customers (name, reading, contacts, LINE name)."""
-    _index_many(Kind.CUSTOMER, Customer, customer_ids, _customer_documents)
+    """Re-index customers (name, reading, contacts, LINE name) and what shows them.
+
+    The objects of the sources that declare `objects_of_customers` (a customer's orders) are
+    refreshed for the customers whose document changed, or for every customer of the batch
+    when one of them is gone (a merge moved its objects to another customer of the batch).
+    A customer re-indexed unchanged (each inbound mail re-indexes its sender) costs nothing more.
+    """
+    showing = [
+        (source, source.objects_of_customers)
+        for source in _SOURCES.values()
+        if source.objects_of_customers is not None
+    ]
+    with transaction.atomic(savepoint=False):
+        indexed = _index_many(Kind.CUSTOMER, Customer, customer_ids, _customer_documents)
+        if not showing:
+            return
+        customers_by_shop = indexed.present if indexed.gone else indexed.changed
+        for shop_id, ids in customers_by_shop.items():
+            with in_shop(shop_id):
+                for source, objects_of_customers in showing:
+                    object_ids = objects_of_customers(ids)
+                    if not object_ids:
+                        continue
+                    _refresh_documents(
+                        kind=source.kind,
+                        object_ids=object_ids,
+                        documents=[
+                            _entry_document(source.kind, entry)
+                            for entry in source.entries(object_ids)
+                        ],
+                    )
 
 
 def search_index_ticket(ticket_id: int) -> None:

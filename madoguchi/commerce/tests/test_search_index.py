@@ -4,16 +4,20 @@ without hyphens), tracking number and customer name, only in the actor's shops."
 import datetime as dt
 from typing import Any
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from madoguchi.commerce.search_index import order_number_forms
 from madoguchi.commerce.services import order_set_status, shipment_add
 from madoguchi.commerce.tests.helpers import make_order
+from madoguchi.customers.models import Customer
+from madoguchi.customers.services import IdentityInput, customer_create, customer_merge
 from madoguchi.search.models import SearchDocument
 from madoguchi.search.selectors import SearchFilters, search
-from madoguchi.search.services import search_rebuild
+from madoguchi.search.services import search_index_customer_on_commit, search_rebuild
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop, shop_scope, unscoped
 
@@ -141,3 +145,104 @@ def test_search_page_lists_orders_with_a_link(
     url = reverse("commerce:order", args=[world.tea.slug, "EC-2024-000888"])
     assert f'href="{url}"' in html
     assert client.get(url).status_code == 200
+
+
+def _customer_with_a_gift_order(
+    world: Any, capture: Any, *, name: str, number: str, email: str = ""
+) -> tuple[Any, Any]:
+    """A customer and an order of theirs shipped to someone else (so only the customer's
+    name ties the order to them)."""
+    with capture(execute=True), in_shop(world.tea.id):
+        identities = [IdentityInput(kind="email", value=email)] if email else []
+        customer = customer_create(shop=world.tea, name=name, identities=identities)
+        order = make_order(world.tea, number, 3000, name="贈答 先子", customer=customer)
+    return customer, order
+
+
+def _order_document_ids(world: Any, *orders: Any) -> list[int]:
+    with in_shop(world.tea.id):
+        return [SearchDocument.objects.get(kind="order", object_id=order.id).id for order in orders]
+
+
+def test_a_renamed_customer_reindexes_their_orders_in_place(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    customer, order = _customer_with_a_gift_order(
+        world, django_capture_on_commit_callbacks, name="山田 花子", number="G-1", email="h@ex.jp"
+    )
+    _, other = _customer_with_a_gift_order(
+        world, django_capture_on_commit_callbacks, name="佐藤 一郎", number="G-2", email="s@ex.jp"
+    )
+    assert found_orders(world.operator_tea, "山田花子") == [order.id]
+    before = _order_document_ids(world, order, other)
+
+    # A customer write: the row changes and the customer is re-indexed after the commit, as
+    # every write service of customers does.
+    with django_capture_on_commit_callbacks(execute=True), in_shop(world.tea.id):
+        Customer.objects.filter(pk=customer.pk).update(name="鈴木 花子")
+        search_index_customer_on_commit(customer.pk)
+
+    assert found_orders(world.operator_tea, "鈴木花子") == [order.id]
+    assert found_orders(world.operator_tea, "鈴木 花子") == [order.id]
+    assert found_orders(world.operator_tea, "山田花子") == []
+    assert found_orders(world.operator_tea, "贈答先子") == [other.id, order.id]
+    # The order keeps its place in the newest-first order: same document, new content.
+    assert _order_document_ids(world, order, other) == before
+
+
+def test_an_unchanged_customer_reindexed_leaves_their_orders_alone(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    customer, order = _customer_with_a_gift_order(
+        world, django_capture_on_commit_callbacks, name="山田 花子", number="G-3", email="h@ex.jp"
+    )
+    with in_shop(world.tea.id):
+        old = SearchDocument.objects.get(kind="order", object_id=order.id)
+        # Every inbound mail re-indexes its sender: unchanged, no order is read or written.
+        with django_capture_on_commit_callbacks() as callbacks:
+            search_index_customer_on_commit(customer.pk)
+        with CaptureQueriesContext(connection) as queries:
+            for callback in callbacks:
+                callback()
+    assert len(callbacks) == 1
+    assert queries.captured_queries  # the customer was re-indexed
+    assert not [q for q in queries.captured_queries if "commerce_" in q["sql"]]
+    with in_shop(world.tea.id):
+        current = SearchDocument.objects.get(kind="order", object_id=order.id)
+    assert (current.id, current.content) == (old.id, old.content)
+
+
+def test_merging_customers_reindexes_the_orders_moved(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # Without contacts: the target's own document does not change, the orders moved still do.
+    source, moved = _customer_with_a_gift_order(
+        world, django_capture_on_commit_callbacks, name="山田 花子", number="M-1"
+    )
+    target, kept = _customer_with_a_gift_order(
+        world, django_capture_on_commit_callbacks, name="鈴木 花子", number="M-2", email="s@ex.jp"
+    )
+    assert found_orders(world.operator_tea, "山田花子") == [moved.id]
+
+    with django_capture_on_commit_callbacks(execute=True), in_shop(world.tea.id):
+        customer_merge(actor=actor_for_user(world.operator_tea), source=source, target=target)
+
+    assert found_orders(world.operator_tea, "鈴木花子") == [kept.id, moved.id]
+    assert found_orders(world.operator_tea, "山田花子") == []
+
+
+def test_a_customer_of_another_shop_with_the_same_name_keeps_its_orders(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    customer, order = _customer_with_a_gift_order(
+        world, django_capture_on_commit_callbacks, name="山田 花子", number="S-1", email="h@ex.jp"
+    )
+    with django_capture_on_commit_callbacks(execute=True), in_shop(world.ceramics.id):
+        stranger = customer_create(shop=world.ceramics, name="山田 花子")
+        theirs = make_order(world.ceramics, "S-1", 3000, name="贈答 先子", customer=stranger)
+    with django_capture_on_commit_callbacks(execute=True), in_shop(world.tea.id):
+        Customer.objects.filter(pk=customer.pk).update(name="鈴木 花子")
+        search_index_customer_on_commit(customer.pk)
+    assert found_orders(world.operator_tea, "山田花子") == []
+    assert found_orders(world.operator_ceramics, "山田花子") == [theirs.id]
+    assert found_orders(world.operator_tea, "鈴木花子") == [order.id]
