@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from madoguchi.conversations.querysets import TicketQuerySet
 from madoguchi.tenancy.scoping import ShopScopedManager
@@ -152,7 +153,7 @@ class Message(models.Model):
     class DeliveryStatus(models.TextChoices):
         NOT_APPLICABLE = "", _("—")
         STORED = "stored", _("Stored")
-        QUEUED = "queued", _("Queued")
+        QUEUED = "queued", pgettext_lazy("delivery status", "Queued")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 

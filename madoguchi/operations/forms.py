@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.conversations.models import Category, Ticket
@@ -40,7 +40,7 @@ def _tag_names(raw: str) -> list[str]:
 
 
 class ReplyTemplateForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("reply template", "Name"), max_length=100)
     language = forms.ChoiceField(label=_("Language"))
     body = forms.CharField(
         label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}), max_length=20_000

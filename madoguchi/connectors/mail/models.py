@@ -8,6 +8,7 @@ poison row stops after its attempts and shows in the failed-mail list.
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from madoguchi.tenancy.scoping import ShopScopedManager
 
@@ -190,7 +191,7 @@ class OutboundMail(models.Model):
         ACKNOWLEDGEMENT = "ack", _("Acknowledgement")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
+        QUEUED = "queued", pgettext_lazy("delivery status", "Queued")
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")

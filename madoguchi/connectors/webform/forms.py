@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from madoguchi.connectors.mail.attachments import safe_display_name, sniff_content_type
 from madoguchi.connectors.webform.models import WebForm
@@ -47,7 +48,7 @@ class CheckedFile:
 
 
 class ContactForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=200)
     email = forms.EmailField(label=_("Email address"), max_length=254)
     phone = forms.CharField(label=_("Phone number"), max_length=40, required=False)
     order_number = forms.CharField(label=_("Order number"), max_length=64, required=False)
