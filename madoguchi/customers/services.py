@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import ForeignObjectRel
 
 from madoguchi.audit import actions
-from madoguchi.audit.services import record
+from madoguchi.audit.services import audit_entry, record, record_many
+from madoguchi.core.db import insert_all
 from madoguchi.core.errors import ValidationError
 from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.customers.normalize import normalize_identity
@@ -73,25 +74,46 @@ def _customer_create(
     actor: User | None = None,
 ) -> Customer:
     customer = Customer.objects.create(shop=shop, name=_text(name), name_kana=_text(name_kana))
-    for identity, value in _clean_identities(identities):
-        ContactIdentity.objects.create(
-            shop=shop,
-            customer=customer,
-            kind=identity.kind,
-            value=value,
-            display_value=_text(identity.value),
-            display_name=_text(identity.display_name),
-        )
-    event_append(
-        shop=shop,
-        type="customer.created",
-        actor_kind=ActorKind.OPERATOR if actor else ActorKind.SYSTEM,
-        actor_user=actor,
-        payload={"customer_id": customer.id},
+    ContactIdentity.objects.bulk_create(
+        [
+            _identity_row(shop, customer, identity, value)
+            for identity, value in _clean_identities(identities)
+        ]
     )
-    record(actor=actor, action=actions.CUSTOMER_CREATED, target=customer, shop=shop)
-    search_index_customer_on_commit(customer.id)
+    _announce_created(shop, [customer], actor=actor)
     return customer
+
+
+def _identity_row(
+    shop: Shop, customer: Customer, identity: IdentityInput, value: str
+) -> ContactIdentity:
+    return ContactIdentity(
+        shop=shop,
+        customer=customer,
+        kind=identity.kind,
+        value=value,
+        display_value=_text(identity.value),
+        display_name=_text(identity.display_name),
+    )
+
+
+def _announce_created(shop: Shop, customers: Sequence[Customer], *, actor: User | None) -> None:
+    """The event, the audit entry and the search index of newly created customers."""
+    for customer in customers:
+        event_append(
+            shop=shop,
+            type="customer.created",
+            actor_kind=ActorKind.OPERATOR if actor else ActorKind.SYSTEM,
+            actor_user=actor,
+            payload={"customer_id": customer.id},
+        )
+        search_index_customer_on_commit(customer.id)
+    record_many(
+        [
+            audit_entry(actor=actor, action=actions.CUSTOMER_CREATED, target=customer, shop=shop)
+            for customer in customers
+        ]
+    )
 
 
 def customer_find(*, shop: Shop, identities: Sequence[IdentityInput]) -> Customer | None:
@@ -125,24 +147,10 @@ def customer_find_or_create(
     Identities the customer lacks are added. A concurrent creation of the same identity is
     resolved by the unique constraint: the loser reads the winner's customer.
     """
-    cleaned = _clean_identities(identities)
-    found = _find(shop, cleaned)
-    if found is not None:
-        existing, position = found
-        # The identities before the one found are known not to exist; the one found is the
-        # customer's; only those after it may be missing.
-        _add_missing_identities(
-            customer=existing,
-            cleaned=[*cleaned[:position], *cleaned[position + 1 :]],
-        )
-        search_index_customer_on_commit(existing.id)
-        return existing, False
+    request = CustomerRequest(name=name, identities=tuple(identities))
     try:
         with transaction.atomic():
-            return (
-                _customer_create(shop=shop, name=name, identities=identities, actor=actor),
-                True,
-            )
+            return _customers_find_or_create(shop, [request], actor=actor)[0]
     except IntegrityError:
         winner = customer_find(shop=shop, identities=identities)
         if winner is None:
@@ -150,24 +158,92 @@ def customer_find_or_create(
         return winner, False
 
 
-def _add_missing_identities(
-    *, customer: Customer, cleaned: Sequence[tuple[IdentityInput, str]]
-) -> None:
-    for identity, value in cleaned:
-        try:
-            with transaction.atomic():
-                ContactIdentity.objects.get_or_create(
-                    shop_id=customer.shop_id,
-                    kind=identity.kind,
-                    value=value,
-                    defaults={
-                        "customer": customer,
-                        "display_value": _text(identity.value),
-                        "display_name": _text(identity.display_name),
-                    },
-                )
-        except IntegrityError:
-            continue
+@dataclass(frozen=True)
+class CustomerRequest:
+    """Who wrote: the name and the contact values a channel gave (`customers_find_or_create`)."""
+
+    name: str
+    identities: Sequence[IdentityInput]
+
+
+def customers_find_or_create(
+    *, shop: Shop, requests: Sequence[CustomerRequest], actor: User | None = None
+) -> list[tuple[Customer, bool]]:
+    """`customer_find_or_create` for many senders at once (a batch of inbound mail), in order.
+
+    One query finds the known identities of all of them; new customers, their identities and
+    the identities known customers lack are inserted in one statement each. Requests sharing
+    an identity share a customer (the first one creates it). When a concurrent writer stored
+    one of the identities meanwhile, the requests are answered one by one instead.
+    """
+    try:
+        with transaction.atomic():
+            return _customers_find_or_create(shop, requests, actor=actor)
+    except IntegrityError:
+        if len(requests) == 1:
+            raise
+    return [
+        customer_find_or_create(
+            shop=shop, name=request.name, identities=request.identities, actor=actor
+        )
+        for request in requests
+    ]
+
+
+def _customers_find_or_create(
+    shop: Shop, requests: Sequence[CustomerRequest], *, actor: User | None
+) -> list[tuple[Customer, bool]]:
+    cleaned = [_clean_identities(request.identities) for request in requests]
+    values_by_kind: dict[str, set[str]] = {}
+    for identities in cleaned:
+        for identity, value in identities:
+            values_by_kind.setdefault(identity.kind, set()).add(value)
+    known: dict[tuple[str, str], Customer] = {}
+    for kind, values in values_by_kind.items():  # one query per kind (the unique index)
+        for found in ContactIdentity.objects.filter(
+            shop=shop, kind=kind, value__in=values
+        ).select_related("customer"):
+            known[(kind, found.value)] = found.customer
+    results: list[tuple[Customer, bool]] = []
+    new_customers: list[Customer] = []
+    # Identities to insert, each once: (customer, input, value); those of known customers may
+    # have been stored meanwhile by someone else, which is fine (get-or-create).
+    new_identities: dict[tuple[str, str], tuple[Customer, IdentityInput, str]] = {}
+    added_identities: dict[tuple[str, str], tuple[Customer, IdentityInput, str]] = {}
+    for request, identities in zip(requests, cleaned, strict=True):
+        # The customer of the first identity already known, as `customer_find` would answer.
+        customer = next(
+            (
+                known[(identity.kind, value)]
+                for identity, value in identities
+                if (identity.kind, value) in known
+            ),
+            None,
+        )
+        created = customer is None
+        if customer is None:
+            customer = Customer(shop=shop, name=_text(request.name), name_kana="")
+            new_customers.append(customer)
+        for identity, value in identities:
+            key = (identity.kind, value)
+            if key in known:
+                continue
+            known[key] = customer
+            target = new_identities if created else added_identities
+            target[key] = (customer, identity, value)
+        results.append((customer, created))
+    insert_all(new_customers)
+    insert_all([_identity_row(shop, *item) for item in new_identities.values()])
+    if added_identities:
+        ContactIdentity.objects.bulk_create(
+            [_identity_row(shop, *item) for item in added_identities.values()],
+            ignore_conflicts=True,
+        )
+    _announce_created(shop, new_customers, actor=actor)
+    for customer, created in results:
+        if not created:
+            search_index_customer_on_commit(customer.id)
+    return results
 
 
 @transaction.atomic
