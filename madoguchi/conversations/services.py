@@ -22,10 +22,16 @@ from madoguchi.conversations.hooks import run_inbound_hooks_on_commit
 from madoguchi.conversations.models import Category, Channel, Message, Tag, Ticket
 from madoguchi.conversations.outbound import dispatch_outbound
 from madoguchi.conversations.sanitize import sanitize_html
+from madoguchi.core.db import insert_all
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
-from madoguchi.customers.services import IdentityInput, customer_find_or_create
+from madoguchi.customers.services import (
+    CustomerRequest,
+    IdentityInput,
+    customer_find_or_create,
+    customers_find_or_create,
+)
 from madoguchi.events.models import ActorKind, Event
-from madoguchi.events.services import event_append
+from madoguchi.events.services import event_append, events_deferred
 from madoguchi.search.services import search_index_ticket_on_commit
 from madoguchi.tenancy.access import Actor, actor_for_user, require_staff
 from madoguchi.tenancy.models import Shop
@@ -39,23 +45,25 @@ MAX_BODY_CHARS = 200_000
 MAX_SUBJECT_CHARS = 255
 
 
-def _next_ticket_number(shop: Shop) -> int:
-    """Take the shop's next ticket number; the row update serialises concurrent writers.
+def _next_ticket_numbers(shop: Shop, count: int) -> range:
+    """Take the shop's next `count` ticket numbers; the row update serialises concurrent writers.
 
-    One statement (UPDATE ... RETURNING, on SQLite and PostgreSQL alike) takes and reads it.
+    One statement (UPDATE ... RETURNING, on SQLite and PostgreSQL alike) takes and reads them.
     """
+    if count == 0:
+        return range(0)
     table = connection.ops.quote_name(Shop._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_ticket_number = last_ticket_number + 1 "  # noqa: S608
+            f"UPDATE {table} SET last_ticket_number = last_ticket_number + %s "  # noqa: S608
             "WHERE id = %s RETURNING last_ticket_number",
-            [shop.pk],
+            [count, shop.pk],
         )
         row = cursor.fetchone()
     if row is None:
         raise Shop.DoesNotExist(shop.pk)
-    number: int = row[0]
-    return number
+    last: int = row[0]
+    return range(last - count + 1, last + 1)
 
 
 def _clean_subject(subject: str) -> str:
@@ -107,14 +115,27 @@ class InboundResult:
     is_duplicate: bool
 
 
-def _existing_inbound(shop_id: int, channel: str, external_id: str) -> Message | None:
-    if not external_id:
-        return None
-    found = Message.objects.filter(shop_id=shop_id, channel=channel, external_id=external_id)
-    # Nearly every message is new: ask the (unique) index first, load the rows only on a hit.
-    if not found.exists():
-        return None
-    return found.select_related("ticket", "ticket__shop").first()
+def _stored_inbound(
+    shop_id: int, inbounds: Sequence[InboundMessage]
+) -> dict[tuple[str, str], Message]:
+    """Return the stored messages these inbound messages repeat, by (channel, external_id)."""
+    wanted: dict[str, set[str]] = {}
+    for inbound in inbounds:
+        if inbound.external_id:
+            wanted.setdefault(inbound.channel, set()).add(inbound.external_id)
+    stored: dict[tuple[str, str], Message] = {}
+    for channel, external_ids in wanted.items():
+        found = Message.objects.filter(
+            shop_id=shop_id, channel=channel, external_id__in=external_ids
+        )
+        # Nearly every message is new: ask the (unique) index first, load rows only on a hit.
+        hits = list(found.values_list("id", flat=True))
+        if hits:
+            for message in Message.objects.filter(pk__in=hits).select_related(
+                "ticket", "ticket__shop"
+            ):
+                stored[(channel, message.external_id)] = message
+    return stored
 
 
 def receive_inbound(inbound: InboundMessage, *, shop: Shop | None = None) -> InboundResult:
@@ -124,103 +145,197 @@ def receive_inbound(inbound: InboundMessage, *, shop: Shop | None = None) -> Inb
     A message for a solved ticket reopens it; one for a closed ticket starts a new ticket.
     A caller that holds the shop row already may pass it (`shop.id` must be `inbound.shop_id`).
     """
-    if shop is not None and shop.id != inbound.shop_id:
-        raise ValueError("The shop given is not the inbound message's shop")
-    existing = _existing_inbound(inbound.shop_id, inbound.channel, inbound.external_id)
-    if existing is not None:
-        return InboundResult(existing.ticket, existing, is_new_ticket=False, is_duplicate=True)
+    return receive_inbound_many([inbound], shop=shop or Shop.objects.get(pk=inbound.shop_id))[0]
+
+
+def receive_inbound_many(inbounds: Sequence[InboundMessage], *, shop: Shop) -> list[InboundResult]:
+    """Store several customer messages of `shop` as `receive_inbound` would, one after another.
+
+    For a batch of mail: customers, tickets, messages and events are each written with one
+    statement for the whole batch. A message's `ticket_id` must name a stored ticket (not one
+    another message of the same call opens); a repeated external id in the call is a
+    duplicate of its first occurrence. Events follow the messages' order, except that the
+    `customer.created` events of the call come first. When a concurrent writer stored one of
+    the messages meanwhile (a unique constraint), the messages are stored one by one instead.
+    """
+    for inbound in inbounds:
+        if inbound.shop_id != shop.id:
+            raise ValueError("The shop given is not the inbound message's shop")
+    stored = _stored_inbound(shop.id, inbounds)
     try:
-        with transaction.atomic():
-            return _receive_inbound(inbound, shop or Shop.objects.get(pk=inbound.shop_id))
+        with transaction.atomic(), events_deferred():
+            return _receive_inbound_many(inbounds, shop, stored)
     except IntegrityError:
-        existing = _existing_inbound(inbound.shop_id, inbound.channel, inbound.external_id)
+        if len(inbounds) > 1:
+            return [receive_inbound(inbound, shop=shop) for inbound in inbounds]
+        inbound = inbounds[0]
+        stored = _stored_inbound(shop.id, inbounds)
+        existing = stored.get((inbound.channel, inbound.external_id))
         if existing is None:
             raise
-        return InboundResult(existing.ticket, existing, is_new_ticket=False, is_duplicate=True)
+        return [InboundResult(existing.ticket, existing, is_new_ticket=False, is_duplicate=True)]
 
 
-def _receive_inbound(inbound: InboundMessage, shop: Shop) -> InboundResult:
-    if inbound.channel not in Channel.values:
-        raise ValidationError(f"Unknown channel {inbound.channel!r}")
-    at = inbound.received_at or timezone.now()
-    customer, _ = customer_find_or_create(
-        shop=shop, name=inbound.customer_name, identities=inbound.identities
+def _receive_inbound_many(
+    inbounds: Sequence[InboundMessage], shop: Shop, stored: dict[tuple[str, str], Message]
+) -> list[InboundResult]:
+    # Which messages are new: the first occurrence of each external id not stored yet.
+    first_of: dict[tuple[str, str], int] = {}
+    fresh: list[int] = []
+    for position, inbound in enumerate(inbounds):
+        if inbound.channel not in Channel.values:
+            raise ValidationError(f"Unknown channel {inbound.channel!r}")
+        key = (inbound.channel, inbound.external_id)
+        if inbound.external_id and (key in stored or key in first_of):
+            continue
+        if inbound.external_id:
+            first_of[key] = position
+        fresh.append(position)
+    customers = customers_find_or_create(
+        shop=shop,
+        requests=[
+            CustomerRequest(name=inbounds[i].customer_name, identities=inbounds[i].identities)
+            for i in fresh
+        ],
     )
-    ticket = None
-    if inbound.ticket_id is not None:
-        ticket = (
-            Ticket.objects.filter(shop=shop, pk=_merged_into(shop, inbound.ticket_id))
-            .exclude(status=Status.CLOSED)
-            .first()
-        )
-        if ticket is not None:
-            ticket.shop = shop  # the row we hold: events and status changes read it
-    is_new_ticket = ticket is None
-    if ticket is None:
-        ticket = _ticket_open(
+    continued = _open_tickets(shop, [inbounds[i].ticket_id for i in fresh])
+    times = {i: inbounds[i].received_at or timezone.now() for i in fresh}
+    # New tickets: numbers taken together, rows inserted together.
+    opening = [
+        (i, customer)
+        for i, (customer, _created) in zip(fresh, customers, strict=True)
+        if continued.get(inbounds[i].ticket_id or 0) is None
+    ]
+    numbers = _next_ticket_numbers(shop, len(opening))
+    new_tickets: dict[int, Ticket] = {}
+    for (i, customer), number in zip(opening, numbers, strict=True):
+        inbound = inbounds[i]
+        new_tickets[i] = Ticket(
             shop=shop,
+            number=number,
+            subject=_clean_subject(inbound.subject or _subject_from_body(inbound.body_text))
+            or "(no subject)",
+            status=Status.NEW,
+            priority=Ticket.Priority.NORMAL,
             customer=customer,
             channel=inbound.channel,
-            subject=inbound.subject or _subject_from_body(inbound.body_text),
             language=inbound.language,
-            at=at,
-            actor_kind=ActorKind.CUSTOMER,
-            via="inbound",
+            created_at=times[i],
+            last_activity_at=times[i],
         )
-    message = Message.objects.create(
-        shop=shop,
-        ticket=ticket,
-        direction=Message.Direction.INBOUND,
-        channel=inbound.channel,
-        author_customer=customer,
-        body_text=_clean_body(inbound.body_text),
-        body_html=sanitize_html(inbound.body_html) if inbound.body_html else "",
-        external_id=inbound.external_id,
-        created_at=at,
-    )
-    event_append(
-        shop=shop,
-        ticket=ticket,
-        type="message.received",
-        actor_kind=ActorKind.CUSTOMER,
-        actor_customer=customer,
-        payload={"message_id": message.id, "channel": inbound.channel},
-        occurred_at=at,
-    )
-    run_inbound_hooks_on_commit(message.id, shop.id)
-    if not is_new_ticket:
-        if ticket.status in (Status.PENDING, Status.SOLVED):
-            _set_status(ticket, Status.OPEN, actor_kind=ActorKind.CUSTOMER, user=None)
-        _touch(ticket, at)
+    insert_all(list(new_tickets.values()))
+    messages: dict[int, Message] = {}
+    for i, (customer, _created) in zip(fresh, customers, strict=True):
+        inbound = inbounds[i]
+        messages[i] = Message(
+            shop=shop,
+            ticket=new_tickets.get(i) or continued[inbound.ticket_id or 0],
+            direction=Message.Direction.INBOUND,
+            channel=inbound.channel,
+            author_customer=customer,
+            body_text=_clean_body(inbound.body_text),
+            body_html=sanitize_html(inbound.body_html) if inbound.body_html else "",
+            external_id=inbound.external_id,
+            created_at=times[i],
+        )
+    insert_all(list(messages.values()))
+    touched: dict[int, Ticket] = {}
+    for i, (customer, _created) in zip(fresh, customers, strict=True):
+        inbound, message, at = inbounds[i], messages[i], times[i]
+        ticket = message.ticket
+        if i in new_tickets:
+            _ticket_opened(ticket, actor_kind=ActorKind.CUSTOMER, customer=customer, via="inbound")
+        event_append(
+            shop=shop,
+            ticket=ticket,
+            type="message.received",
+            actor_kind=ActorKind.CUSTOMER,
+            actor_customer=customer,
+            payload={"message_id": message.id, "channel": inbound.channel},
+            occurred_at=at,
+        )
+        run_inbound_hooks_on_commit(message.id, shop.id)
+        if i not in new_tickets:
+            if ticket.status in (Status.PENDING, Status.SOLVED):
+                _set_status(ticket, Status.OPEN, actor_kind=ActorKind.CUSTOMER, user=None)
+            _touch(ticket, at)
+            touched[ticket.id] = ticket
+        search_index_ticket_on_commit(ticket.id)
+    for ticket in touched.values():
         # Only what a customer's message changes: a concurrent edit of other fields stays.
         ticket.save(
             update_fields=["status", "solved_at", "closed_at", "last_activity_at", "updated_at"]
         )
-    search_index_ticket_on_commit(ticket.id)
-    return InboundResult(ticket, message, is_new_ticket=is_new_ticket, is_duplicate=False)
+    results = []
+    for position, inbound in enumerate(inbounds):
+        if position in messages:
+            message = messages[position]
+            results.append(
+                InboundResult(
+                    message.ticket,
+                    message,
+                    is_new_ticket=position in new_tickets,
+                    is_duplicate=False,
+                )
+            )
+            continue
+        key = (inbound.channel, inbound.external_id)
+        message = stored[key] if key in stored else messages[first_of[key]]
+        results.append(
+            InboundResult(message.ticket, message, is_new_ticket=False, is_duplicate=True)
+        )
+    return results
+
+
+def _open_tickets(shop: Shop, ticket_ids: Sequence[int | None]) -> dict[int, Ticket]:
+    """Return the tickets messages continue, by the id given: merges followed, closed ones left out.
+
+    Two ids that lead to the same ticket get the same object, so its changes add up.
+    """
+    wanted = {ticket_id for ticket_id in ticket_ids if ticket_id is not None}
+    if not wanted:
+        return {}
+    targets = _merged_into(shop, wanted)
+    rows = Ticket.objects.filter(shop=shop, pk__in=set(targets.values())).exclude(
+        status=Status.CLOSED
+    )
+    by_id = {}
+    for ticket in rows:
+        ticket.shop = shop  # the row we hold: events and status changes read it
+        by_id[ticket.id] = ticket
+    return {ticket_id: by_id[target] for ticket_id, target in targets.items() if target in by_id}
 
 
 MAX_MERGE_HOPS = 10
 
 
-def _merged_into(shop: Shop, ticket_id: int) -> int:
-    """Follow merges from `ticket_id` to the ticket that now holds its conversation.
+def _merged_into(shop: Shop, ticket_ids: set[int]) -> dict[int, int]:
+    """Follow merges from each ticket to the ticket that now holds its conversation.
 
     A customer answering the thread of a merged ticket reaches the ticket it was merged into.
+    One query per hop, for all tickets still moving.
     """
+    targets = {ticket_id: ticket_id for ticket_id in ticket_ids}
+    moving = set(ticket_ids)
     for _ in range(MAX_MERGE_HOPS):
-        target_id = (
-            Event.objects.filter(
-                shop=shop, ticket_id=ticket_id, type="ticket.merged", payload__source_id=ticket_id
-            )
-            .order_by("-id")
-            .values_list("payload__target_id", flat=True)
-            .first()
+        merges = (
+            Event.objects.filter(shop=shop, ticket_id__in=moving, type="ticket.merged")
+            .order_by("id")
+            .values_list("ticket_id", "payload__source_id", "payload__target_id")
         )
-        if target_id is None:
+        # The newest merge of each ticket that was the merge's source.
+        moved = {
+            ticket_id: int(target_id)
+            for ticket_id, source_id, target_id in merges
+            if source_id == ticket_id and target_id is not None
+        }
+        if not moved:
             break
-        ticket_id = int(target_id)
-    return ticket_id
+        for origin, current in targets.items():
+            if current in moved:
+                targets[origin] = moved[current]
+        moving = set(moved.values())
+    return targets
 
 
 def _subject_from_body(body: str) -> str:
@@ -245,7 +360,7 @@ def _ticket_open(
 ) -> Ticket:
     ticket = Ticket.objects.create(
         shop=shop,
-        number=_next_ticket_number(shop),
+        number=_next_ticket_numbers(shop, 1)[0],
         subject=_clean_subject(subject) or "(no subject)",
         status=Status.NEW,
         priority=priority,
@@ -257,27 +372,39 @@ def _ticket_open(
         created_at=at,
         last_activity_at=at,
     )
+    _ticket_opened(ticket, actor_kind=actor_kind, customer=customer, via=via, user=user)
+    return ticket
+
+
+def _ticket_opened(
+    ticket: Ticket,
+    *,
+    actor_kind: ActorKind,
+    customer: Customer,
+    via: str,
+    user: User | None = None,
+) -> None:
+    """Append the events of a ticket just opened (`ticket.created`, and its first assignment)."""
     event_append(
-        shop=shop,
+        shop=ticket.shop,
         ticket=ticket,
         type="ticket.created",
         actor_kind=actor_kind,
         actor_user=user,
         actor_customer=customer if actor_kind == ActorKind.CUSTOMER else None,
-        payload={"channel": channel, "subject": ticket.subject, "via": via},
-        occurred_at=at,
+        payload={"channel": ticket.channel, "subject": ticket.subject, "via": via},
+        occurred_at=ticket.created_at,
     )
-    if assignee is not None:
+    if ticket.assignee_id is not None:
         event_append(
-            shop=shop,
+            shop=ticket.shop,
             ticket=ticket,
             type="ticket.assigned",
             actor_kind=actor_kind,
             actor_user=user,
-            payload={"old_user_id": None, "new_user_id": assignee.id},
-            occurred_at=at,
+            payload={"old_user_id": None, "new_user_id": ticket.assignee_id},
+            occurred_at=ticket.created_at,
         )
-    return ticket
 
 
 def _set_status(ticket: Ticket, status: str, *, actor_kind: ActorKind, user: User | None) -> None:

@@ -752,7 +752,7 @@ def test_concurrent_duplicate_inbound_stores_one_message(world, monkeypatch):
     barrier = threading.Barrier(2)
     passed_check = threading.Barrier(2)
     first_check = threading.local()
-    existing_inbound = services._existing_inbound
+    existing_inbound = services._stored_inbound
 
     def existing_inbound_then_meet(*args):
         # Both deliveries pass the duplicate check before either writes: the database decides.
@@ -762,7 +762,7 @@ def test_concurrent_duplicate_inbound_stores_one_message(world, monkeypatch):
             passed_check.wait(timeout=10)
         return found
 
-    monkeypatch.setattr(services, "_existing_inbound", existing_inbound_then_meet)
+    monkeypatch.setattr(services, "_stored_inbound", existing_inbound_then_meet)
 
     def deliver(external_id: str) -> None:
         try:
