@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.utils import timezone
 
@@ -58,28 +59,31 @@ def ticket_tag_in(subject: str, *, shop: Shop) -> int | None:
     return None
 
 
-def _by_message_ids(shop: Shop, message_ids: Sequence[str]) -> Ticket | None:
-    ids = [message_id for message_id in message_ids if message_id][:50]
-    if not ids:
-        return None
-    # The newest reference (the parent) first: the end of References is the closest ancestor.
-    order = {message_id: position for position, message_id in enumerate(reversed(ids))}
+def _by_message_ids(shop: Shop, queries: Sequence[ThreadQuery]) -> list[Ticket | None]:
+    """Return, per query, the ticket of the newest Message-ID it references that we stored."""
+    wanted = [query.message_ids()[:50] for query in queries]
+    every = {message_id for ids in wanted for message_id in ids}
+    if not every:
+        return [None] * len(queries)
     # Inbound mail we stored and our own outbound mail, in one query (both indexed).
     inbound = Message.objects.filter(
-        shop=shop, channel=Channel.EMAIL, external_id__in=ids
+        shop=shop, channel=Channel.EMAIL, external_id__in=every
     ).values_list("external_id", "ticket_id")
-    outbound = OutboundMail.objects.filter(shop=shop, internet_message_id__in=ids).values_list(
+    outbound = OutboundMail.objects.filter(shop=shop, internet_message_id__in=every).values_list(
         "internet_message_id", "ticket_id"
     )
-    found = [
-        (order[message_id], ticket_id)
-        for message_id, ticket_id in inbound.union(outbound, all=True)
-        if ticket_id is not None
-    ]
-    if not found:
-        return None
-    _, ticket_id = min(found)
-    return Ticket.objects.filter(shop=shop, pk=ticket_id).first()
+    ticket_of: dict[str, int] = {}
+    for message_id, ticket_id in inbound.union(outbound, all=True):
+        if ticket_id is not None:
+            ticket_of.setdefault(message_id, ticket_id)
+    chosen: list[int | None] = []
+    for ids in wanted:
+        # The newest reference (the parent) first: the end of References is the closest ancestor.
+        chosen.append(next((ticket_of[i] for i in reversed(ids) if i in ticket_of), None))
+    tickets = Ticket.objects.filter(shop=shop).in_bulk(
+        {ticket_id for ticket_id in chosen if ticket_id is not None}
+    )
+    return [tickets.get(ticket_id) if ticket_id is not None else None for ticket_id in chosen]
 
 
 def _customer_id_for(shop: Shop, sender: str) -> int | None:
@@ -91,6 +95,20 @@ def _customer_id_for(shop: Shop, sender: str) -> int | None:
         .values_list("customer_id", flat=True)
         .first()
     )
+
+
+@dataclass(frozen=True)
+class ThreadQuery:
+    """What of an inbound mail threading reads."""
+
+    in_reply_to: str | None
+    references: Sequence[str]
+    subject: str
+    sender: str
+
+    def message_ids(self) -> list[str]:
+        ids = [*self.references, *([self.in_reply_to] if self.in_reply_to else [])]
+        return [message_id for message_id in ids if message_id]
 
 
 def find_ticket(
@@ -107,14 +125,28 @@ def find_ticket(
     A subject tag or subject match only counts when the sender is the ticket's customer: a
     stranger quoting a tag opens a ticket of their own instead of writing into someone else's.
     """
-    ids = [*references, *([in_reply_to] if in_reply_to else [])]
-    ticket = _by_message_ids(shop, ids)
-    if ticket is not None:
-        return ticket
+    query = ThreadQuery(in_reply_to, references, subject, sender)
+    return find_tickets(shop=shop, queries=[query], thread_by_subject=thread_by_subject)[0]
+
+
+def find_tickets(
+    *, shop: Shop, queries: Sequence[ThreadQuery], thread_by_subject: bool = False
+) -> list[Ticket | None]:
+    """`find_ticket` for several mails (a batch): one query for all their Message-IDs."""
+    found = _by_message_ids(shop, queries)
+    return [
+        ticket if ticket is not None else _by_subject(shop, query, thread_by_subject)
+        for ticket, query in zip(found, queries, strict=True)
+    ]
+
+
+def _by_subject(shop: Shop, query: ThreadQuery, thread_by_subject: bool) -> Ticket | None:
+    """The ticket tag in the subject, then (when the shop threads so) the subject itself."""
+    subject = query.subject
     number = ticket_tag_in(subject, shop=shop)
     if number is None and not thread_by_subject:
         return None  # nothing else could match: no need to look the sender up
-    customer_id = _customer_id_for(shop, sender)
+    customer_id = _customer_id_for(shop, query.sender)
     if customer_id is None:
         return None
     if number is not None:
