@@ -11,8 +11,9 @@ policy=default)` plus the preferred body (`bench_mail_parse.parse_floor`).
 Target: ingest >= 0.33 x the floor on SQLite.
 
 Two result lines: `mail_ingest`, one mail per task (`ingest_raw` processes each mail right after
-its commit), and `mail_ingest_batch`, the IMAP poller's path (each mail stored raw with
-processing deferred, then one `process_raw_mails_task` per group of `BATCH_SIZE` mails).
+its commit: the SMTP receiver's path), and `mail_ingest_batch`, the IMAP poller's path (each
+group of `BATCH_SIZE` fetched mails stored raw with one commit by `ingest_raw_batch`, then one
+`process_raw_mails_task` for the group).
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def measure(*, engine: str, scale: str) -> list[dict[str, Any]]:
     from django.conf import settings
 
     from madoguchi.connectors.mail.models import RawMail
-    from madoguchi.connectors.mail.pipeline import BATCH_SIZE, ingest_raw
+    from madoguchi.connectors.mail.pipeline import BATCH_SIZE, ingest_raw, ingest_raw_batch
     from madoguchi.connectors.mail.tasks import process_raw_mails_task
     from madoguchi.tenancy.scoping import unscoped
 
@@ -172,22 +173,20 @@ def measure(*, engine: str, scale: str) -> list[dict[str, Any]]:
     line = _result(
         "mail_ingest", engine, scale, mails, elapsed, elapsed_cpu, floor, floor_cpu, outcomes
     )
-    # The poller's path: every fetched mail is stored raw first (processing deferred), then one
-    # batch task per group of BATCH_SIZE processes them (imap.mailbox_poll). Same mails, into a
-    # second shop of the same database (idempotency is per shop).
+    # The poller's path (imap.mailbox_poll): each group of BATCH_SIZE fetched mails is stored raw
+    # with one commit, then one batch task processes it. Same mails, into a second shop of the
+    # same database (idempotency is per shop).
     batch_shop = _setup("teab", migrate=False)
     for raw in generate_mails(100, seed=98):  # warm the batch path
         ingest_raw(shop_ids=[batch_shop.id], raw=raw, source="imap")
     started, started_cpu = time.perf_counter(), time.process_time()
-    stored = []
-    for raw in mails:
-        ingested = ingest_raw(shop_ids=[batch_shop.id], raw=raw, source="imap", process=False)
-        stored.append(ingested[0].raw_mail_id)
-        if len(stored) == BATCH_SIZE:
-            process_raw_mails_task.enqueue(batch_shop.id, stored)
-            stored = []
-    if stored:
-        process_raw_mails_task.enqueue(batch_shop.id, stored)
+    for start in range(0, len(mails), BATCH_SIZE):
+        # As `imap.mailbox_poll` does with a group of fetched mail: one commit stores them,
+        # one task processes them.
+        stored = ingest_raw_batch(
+            shop_id=batch_shop.id, raws=mails[start : start + BATCH_SIZE], source="imap"
+        )
+        process_raw_mails_task.enqueue(batch_shop.id, [item.raw_mail_id for item in stored])
     elapsed = time.perf_counter() - started
     elapsed_cpu = time.process_time() - started_cpu
     with unscoped("benchmark counts"):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from madoguchi.core.db import insert_all
 from madoguchi.events.models import ActorKind, ConsumerCursor, Event
 from madoguchi.events.registry import get_event_type
 
@@ -70,7 +71,7 @@ def events_deferred() -> Iterator[None]:
         alive = {id(entry[1]) for entry in connection.run_on_commit}
         events = [pending.event for pending in buffer if id(pending) in alive]
         if events:
-            Event.objects.bulk_create(events)
+            insert_all(events)
 
 
 def event_append(

@@ -22,6 +22,7 @@ from django.db.models import Max
 
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.core.commit_batches import on_commit_batched
+from madoguchi.core.db import insert_all
 from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.search import fulltext
 from madoguchi.search.models import SearchDocument
@@ -124,7 +125,7 @@ def _refresh_documents(
 
 def _insert_documents(documents: Sequence[SearchDocument]) -> None:
     # One INSERT for all rows: both engines return the new ids, in the order given.
-    SearchDocument.objects.bulk_create(documents)
+    insert_all(documents)
     fulltext.index_insert([(document.id, content_tokens(document)) for document in documents])
 
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from imapclient import IMAPClient
 
 from madoguchi.connectors.mail.models import Mailbox, RawMail
-from madoguchi.connectors.mail.pipeline import ingest_raw
+from madoguchi.connectors.mail.pipeline import ingest_raw, ingest_raw_batch
 from madoguchi.core.leases import lease_acquire, lease_release
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.tenancy.scoping import in_shop, unscoped
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 PROCESSED_FLAG = b"$MadoguchiProcessed"
 BATCH = 50
+# One FETCH downloads the bodies of a group of mails up to this many bytes together.
+FETCH_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -68,11 +70,24 @@ def _oversize_notice(mailbox: Mailbox, uid_validity: int, uid: int, size: int) -
     ).encode()
 
 
-def _mark_processed(client: IMAPClient, mailbox: Mailbox, uid: int) -> None:
+def _mark_processed(client: IMAPClient, mailbox: Mailbox, uids: list[int]) -> None:
     if mailbox.processed_folder:
-        client.move([uid], mailbox.processed_folder)
+        client.move(uids, mailbox.processed_folder)
     else:
-        client.add_flags([uid], [b"\\Seen", PROCESSED_FLAG])
+        client.add_flags(uids, [b"\\Seen", PROCESSED_FLAG])
+
+
+def _by_total_size(uids: list[tuple[int, int]]) -> list[list[int]]:
+    """Group (uid, size) pairs, in order, so that one FETCH downloads at most `FETCH_BYTES`."""
+    groups: list[list[int]] = []
+    total = 0
+    for uid, size in uids:
+        if not groups or (total + size > FETCH_BYTES and groups[-1]):
+            groups.append([])
+            total = 0
+        groups[-1].append(uid)
+        total += size
+    return groups
 
 
 def _queue_processing(shop_id: int, raw_mail_ids: list[int]) -> None:
@@ -103,34 +118,44 @@ def mailbox_poll(*, mailbox: Mailbox, client: IMAPClient | None = None) -> PollR
         for start in range(0, len(uids), BATCH):
             batch = uids[start : start + BATCH]
             sizes = client.fetch(batch, ["RFC822.SIZE"])
+            wanted: list[tuple[int, int]] = []
             for uid in batch:
                 size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
-                if size > mailbox.max_message_bytes:
-                    raw = _oversize_notice(mailbox, uid_validity, uid, size)
-                    stored = ingest_raw(shop_ids=[mailbox.shop_id], raw=raw, source="imap",
-                                        process=False)  # fmt: skip
-                    RawMail.objects.filter(pk=stored[0].raw_mail_id, attempts=0).update(
-                        status=RawMail.Status.FAILED,
-                        outcome=RawMail.Outcome.OVERSIZE,
-                        last_error=f"Not downloaded: {size} bytes is over the mailbox limit.",
-                    )
-                    result.oversized += 1
-                else:
-                    fetched = client.fetch([uid], ["BODY.PEEK[]"])
-                    raw = fetched.get(uid, {}).get(b"BODY[]")
-                    if raw is None:
-                        continue  # expunged meanwhile
-                    stored = ingest_raw(shop_ids=[mailbox.shop_id], raw=bytes(raw), source="imap",
-                                        process=False)  # fmt: skip
-                    if stored[0].is_duplicate:
+                if size <= mailbox.max_message_bytes:
+                    wanted.append((uid, size))
+                    continue
+                raw = _oversize_notice(mailbox, uid_validity, uid, size)
+                stored = ingest_raw(shop_ids=[mailbox.shop_id], raw=raw, source="imap",
+                                    process=False)  # fmt: skip
+                RawMail.objects.filter(pk=stored[0].raw_mail_id, attempts=0).update(
+                    status=RawMail.Status.FAILED,
+                    outcome=RawMail.Outcome.OVERSIZE,
+                    last_error=f"Not downloaded: {size} bytes is over the mailbox limit.",
+                )
+                result.oversized += 1
+                _mark_processed(client, mailbox, [uid])
+            for group in _by_total_size(wanted):
+                fetched = client.fetch(group, ["BODY.PEEK[]"])
+                present = [uid for uid in group if fetched.get(uid, {}).get(b"BODY[]") is not None]
+                if not present:
+                    continue  # expunged meanwhile
+                stored_group = ingest_raw_batch(
+                    shop_id=mailbox.shop_id,
+                    raws=[bytes(fetched[uid][b"BODY[]"]) for uid in present],
+                    source="imap",
+                )
+                for ingested in stored_group:
+                    if ingested.is_duplicate:
                         result.duplicates += 1
                     else:
                         result.stored += 1
-                        stored_ids.append(stored[0].raw_mail_id)
-                _mark_processed(client, mailbox, uid)
-                Mailbox.objects.filter(pk=mailbox.pk, last_seen_uid__lt=uid).update(
-                    last_seen_uid=uid
-                )
+                        stored_ids.append(ingested.raw_mail_id)
+                # Committed: only now may the mails be flagged (a crash before this fetches
+                # them again, and the unique key makes them duplicates).
+                _mark_processed(client, mailbox, present)
+            Mailbox.objects.filter(pk=mailbox.pk, last_seen_uid__lt=batch[-1]).update(
+                last_seen_uid=batch[-1]
+            )
             _queue_processing(mailbox.shop_id, stored_ids)
         Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=timezone.now(), last_error="")
     finally:

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -33,9 +34,14 @@ from madoguchi.connectors.mail.autoreply import ack_send, mail_settings_for
 from madoguchi.connectors.mail.models import MailAddress, MailSettings, OutboundMail, RawMail
 from madoguchi.connectors.mail.parsing import ParsedMail
 from madoguchi.connectors.mail.sending import is_our_message_id
-from madoguchi.connectors.mail.thread_matching import find_ticket
+from madoguchi.connectors.mail.thread_matching import ThreadQuery, find_tickets, ticket_tag_in
 from madoguchi.conversations.models import Attachment, Channel, Message, Ticket
-from madoguchi.conversations.services import MAX_BODY_CHARS, InboundMessage, receive_inbound
+from madoguchi.conversations.services import (
+    MAX_BODY_CHARS,
+    InboundMessage,
+    receive_inbound_many,
+)
+from madoguchi.core.db import insert_all, save_each
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.customers.models import ContactIdentity
 from madoguchi.customers.normalize import normalize_email
@@ -121,19 +127,8 @@ def ingest_raw(
     A second delivery of the same mail to the same shop is reported as a duplicate and not
     stored or processed again, whichever process saw it first.
     """
-    message_id = read_message_id(raw)
-    key = idempotency_key(message_id, raw)
-    common = {
-        "source": source,
-        "raw": raw,
-        "size": len(raw),
-        "sha256": hashlib.sha256(raw).hexdigest(),
-        "idempotency_key": key,
-        "internet_message_id": message_id[:255],
-        "envelope_recipients": "\n".join(envelope_recipients)[:10_000],
-        "received_at": timezone.now(),
-        "next_attempt_at": timezone.now() + SWEEP_GRACE,
-    }
+    common = _raw_fields(raw, source, envelope_recipients)
+    key = common["idempotency_key"]
     if not shop_ids:
         with unscoped("quarantine mail for an unknown recipient"):
             row = RawMail.objects.create(
@@ -161,35 +156,109 @@ def ingest_raw(
     return results
 
 
+def _raw_fields(raw: bytes, source: str, envelope_recipients: Sequence[str] = ()) -> dict[str, Any]:
+    message_id = read_message_id(raw)
+    now = timezone.now()
+    return {
+        "source": source,
+        "raw": raw,
+        "size": len(raw),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "idempotency_key": idempotency_key(message_id, raw),
+        "internet_message_id": message_id[:255],
+        "envelope_recipients": "\n".join(envelope_recipients)[:10_000],
+        "received_at": now,
+        "next_attempt_at": now + SWEEP_GRACE,
+    }
+
+
+def ingest_raw_batch(*, shop_id: int, raws: Sequence[bytes], source: str) -> list[IngestedMail]:
+    """Store several mails of one shop with one commit (a group of fetched IMAP mail).
+
+    What `ingest_raw(..., process=False)` does for each, in one transaction: a mail stored
+    before, or earlier in `raws`, is reported as a duplicate and not stored again. The caller
+    queues their processing (one batch task) and may flag the mails at the source once this
+    returns. Should a concurrent fetcher store one of them meanwhile, they are stored one by
+    one instead.
+    """
+    rows = [RawMail(shop_id=shop_id, **_raw_fields(raw, source)) for raw in raws]
+    try:
+        with in_shop(shop_id), transaction.atomic():
+            earlier = dict(
+                RawMail.objects.filter(
+                    shop_id=shop_id, idempotency_key__in={row.idempotency_key for row in rows}
+                ).values_list("idempotency_key", "id")
+            )
+            first: dict[str, RawMail] = {}
+            for row in rows:
+                if row.idempotency_key not in earlier:
+                    first.setdefault(row.idempotency_key, row)
+            insert_all(list(first.values()))
+    except IntegrityError:
+        return [
+            ingest_raw(shop_ids=[shop_id], raw=raw, source=source, process=False)[0] for raw in raws
+        ]
+    results = []
+    for row in rows:
+        stored = first.get(row.idempotency_key)
+        if stored is row:
+            results.append(IngestedMail(shop_id, row.id, is_duplicate=False))
+        else:
+            raw_mail_id = stored.id if stored is not None else earlier[row.idempotency_key]
+            results.append(IngestedMail(shop_id, raw_mail_id, is_duplicate=True))
+    return results
+
+
 def _enqueue_processing(shop_id: int, raw_mail_id: int) -> None:
     from madoguchi.connectors.mail.tasks import process_raw_mail_task
 
     enqueue_on_commit(process_raw_mail_task, shop_id, raw_mail_id)
 
 
-class _ParseWorker:
-    """A daemon thread that parses the mails handed to it, one at a time.
+class _ParseJob:
+    """Mails handed to one parse worker, and what became of them so far (under `condition`)."""
 
-    Starting a thread per mail costs about as much as parsing a small one, so idle workers wait
-    in `_IDLE_WORKERS` for the next mail. A worker that overran its time limit is never taken
-    back: it may still be stuck in that mail.
+    def __init__(self, raws: Sequence[bytes]) -> None:
+        self.raws = raws
+        self.outcomes: list[ParsedMail | BaseException] = []
+        # When the worker began the mail it is on now (None between mails).
+        self.started: float | None = None
+        self.is_abandoned = False
+        self.condition = threading.Condition()
+
+
+class _ParseWorker:
+    """A daemon thread that parses the mails handed to it, one after another.
+
+    Starting a thread per mail costs about as much as parsing a small one, and so does handing
+    over every mail on its own: a batch of mails goes over as one job. Idle workers wait in
+    `_IDLE_WORKERS` for the next job. A worker that overran its time limit is never taken back:
+    it may still be stuck in that mail.
     """
 
     def __init__(self) -> None:
-        self.requests: queue.SimpleQueue[tuple[bytes, dict[str, Any], threading.Event]] = (
-            queue.SimpleQueue()
-        )
+        self.jobs: queue.SimpleQueue[_ParseJob] = queue.SimpleQueue()
         thread = threading.Thread(target=self._run, name="mail-parse", daemon=True)
         thread.start()
 
     def _run(self) -> None:
         while True:
-            raw, outcome, done = self.requests.get()
-            try:
-                outcome["parsed"] = parsing.parse_mail(raw)
-            except BaseException as error:  # the parser must never take the pipeline down
-                outcome["error"] = error
-            done.set()
+            job = self.jobs.get()
+            for raw in job.raws:
+                with job.condition:
+                    if job.is_abandoned:
+                        break
+                    job.started = time.monotonic()
+                outcome: ParsedMail | BaseException
+                try:
+                    outcome = parsing.parse_mail(raw)
+                except BaseException as error:  # the parser must never take the pipeline down
+                    outcome = error
+                with job.condition:
+                    job.outcomes.append(outcome)
+                    job.started = None
+                    if len(job.outcomes) == len(job.raws):
+                        job.condition.notify()  # the waiting thread wakes only when all are done
 
 
 _IDLE_WORKERS: list[_ParseWorker] = []
@@ -202,22 +271,55 @@ def parse_with_time_limit(raw: bytes, *, timeout: float) -> ParsedMail:
     A thread cannot be killed, but the pipeline no longer waits for it: the mail is marked
     failed and the next one goes on (reference/security.md §2.3, a "MIME of death").
     """
-    with _IDLE_LOCK:
-        worker = _IDLE_WORKERS.pop() if _IDLE_WORKERS else None
-    if worker is None:
-        worker = _ParseWorker()
-    outcome: dict[str, Any] = {}
-    done = threading.Event()
-    worker.requests.put((raw, outcome, done))
-    if not done.wait(timeout):
-        raise MailProcessingError(f"Parsing took longer than {timeout:g} s.")
-    with _IDLE_LOCK:
-        _IDLE_WORKERS.append(worker)
-    if "error" in outcome:
-        error = outcome["error"]
-        raise MailProcessingError(f"The parser failed: {type(error).__name__}: {error}")
-    parsed: ParsedMail = outcome["parsed"]
-    return parsed
+    outcome = parse_all_with_time_limit([raw], timeout=timeout)[0]
+    if isinstance(outcome, MailProcessingError):
+        raise outcome
+    return outcome
+
+
+def parse_all_with_time_limit(
+    raws: Sequence[bytes], *, timeout: float
+) -> list[ParsedMail | MailProcessingError]:
+    """Parse several mails in a worker thread, each with its own time limit; return, per mail,
+    its parse or the error that it failed with (over the limit, or the parser raised).
+
+    The mails go to the worker as one job. When one overruns, the worker is left behind with
+    it and the mails after it go to another worker.
+    """
+    results: list[ParsedMail | MailProcessingError] = []
+    pending = list(raws)
+    while pending:
+        with _IDLE_LOCK:
+            worker = _IDLE_WORKERS.pop() if _IDLE_WORKERS else None
+        worker = worker or _ParseWorker()
+        job = _ParseJob(pending)
+        worker.jobs.put(job)
+        overran = False
+        with job.condition:
+            while len(job.outcomes) < len(pending):
+                now = time.monotonic()
+                if job.started is not None and now - job.started >= timeout:
+                    job.is_abandoned = overran = True
+                    break
+                # Wake at the time limit of the mail being parsed (or after a whole limit,
+                # between two mails), unless the job finishes first.
+                job.condition.wait(timeout if job.started is None else job.started + timeout - now)
+            outcomes = list(job.outcomes)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                error = MailProcessingError(
+                    f"The parser failed: {type(outcome).__name__}: {outcome}"
+                )
+                error.__cause__ = outcome  # the log shows where the parser failed
+                outcome = error
+            results.append(outcome)
+        if not overran:
+            with _IDLE_LOCK:
+                _IDLE_WORKERS.append(worker)
+            break
+        results.append(MailProcessingError(f"Parsing took longer than {timeout:g} s."))
+        pending = pending[len(outcomes) + 1 :]
+    return results
 
 
 def raw_mail_process(*, raw_mail_id: int) -> str:
@@ -235,18 +337,18 @@ def raw_mail_process(*, raw_mail_id: int) -> str:
     row = RawMail.objects.select_related("shop").get(pk=raw_mail_id)
     if not claimed:
         return row.status
+    assert row.shop is not None
     timeout: float = settings.MADOGUCHI["MAIL_PROCESS_TIMEOUT"]
     try:
         parsed = parse_with_time_limit(bytes(row.raw), timeout=timeout)
         with transaction.atomic():
-            status = _apply(row, parsed)
+            return _apply([(row, parsed)], mail_settings_for(row.shop))[row.id]
     except OperationalError as error:
         # The database was busy or went away: worth another attempt.
         return _failed(row, error, retry=True)
     except Exception as error:
         logger.exception("Mail %s could not be processed", row.id)
         return _failed(row, error, retry=False)
-    return status
 
 
 BATCH_SIZE = 50
@@ -256,11 +358,14 @@ def raw_mail_process_batch(*, raw_mail_ids: Sequence[int]) -> dict[int, str]:
     """Process several stored mails of the current shop; return each one's status afterwards.
 
     Each row is claimed as `raw_mail_process` claims it (rows another worker holds are left
-    alone) and parsed, with its time limit, before the transaction opens. Then all of them are
-    applied in one transaction, each in its own savepoint: a mail that fails rolls back alone,
-    is marked failed with its error and keeps its raw bytes, and the others commit. Their
-    after-commit work (search indexing, inbound hooks, acknowledgements) runs once for the batch.
-    When the database itself fails (busy, gone), the whole batch goes back for another attempt.
+    alone) and parsed, with its time limit, before the transaction opens. Then they are applied
+    in one transaction, in groups of mails that do not answer one another (`_independent`),
+    each group written together (one statement per table) in a savepoint. When a group fails,
+    its mails are applied again one by one, each in its own savepoint: the mail that fails
+    rolls back alone, is marked failed with its error and keeps its raw bytes, and the others
+    commit. Their after-commit work (search indexing, inbound hooks, acknowledgements) runs
+    once for the batch. When the database itself fails (busy, gone), the whole batch goes back
+    for another attempt.
     """
     statuses: dict[int, str] = {}
     now = timezone.now()
@@ -287,34 +392,86 @@ def raw_mail_process_batch(*, raw_mail_ids: Sequence[int]) -> dict[int, str]:
             statuses[raw_mail_id] = row.status
     timeout: float = settings.MADOGUCHI["MAIL_PROCESS_TIMEOUT"]
     parsed_rows: list[tuple[RawMail, ParsedMail]] = []
-    for raw_mail_id in claimed:
+    outcomes = parse_all_with_time_limit([bytes(rows[i].raw) for i in claimed], timeout=timeout)
+    for raw_mail_id, outcome in zip(claimed, outcomes, strict=True):
         row = rows[raw_mail_id]
-        try:
-            parsed_rows.append((row, parse_with_time_limit(bytes(row.raw), timeout=timeout)))
-        except Exception as error:
-            logger.exception("Mail %s could not be processed", row.id)
-            statuses[row.id] = _failed(row, error, retry=False)
-    settings_by_shop: dict[int, MailSettings] = {}
+        if isinstance(outcome, MailProcessingError):
+            logger.error("Mail %s could not be processed", row.id, exc_info=outcome)
+            statuses[row.id] = _failed(row, outcome, retry=False)
+        else:
+            parsed_rows.append((row, outcome))
+    if not parsed_rows:
+        return statuses
+    shop = parsed_rows[0][0].shop
+    assert shop is not None
+    mail_settings = mail_settings_for(shop)
     try:
         # The batch's events go in with one INSERT at its end (in order, in this transaction).
         with transaction.atomic(), events_deferred():
-            for row, parsed in parsed_rows:
-                assert row.shop is not None
-                if row.shop.id not in settings_by_shop:
-                    settings_by_shop[row.shop.id] = mail_settings_for(row.shop)
-                try:
-                    with transaction.atomic():
-                        statuses[row.id] = _apply(row, parsed, settings_by_shop[row.shop.id])
-                except OperationalError:
-                    raise
-                except Exception as error:
-                    logger.exception("Mail %s could not be processed", row.id)
-                    statuses[row.id] = _failed(row, error, retry=False)
+            for group in _independent(shop, parsed_rows, mail_settings):
+                statuses.update(_apply_isolated(group, mail_settings))
     except OperationalError as error:
         # The database was busy or went away: the batch rolled back, every mail is retried.
         for row, _parsed in parsed_rows:
             statuses[row.id] = _failed(row, error, retry=True)
     return statuses
+
+
+def _apply_isolated(
+    group: Sequence[tuple[RawMail, ParsedMail]], mail_settings: MailSettings
+) -> dict[int, str]:
+    """Apply a group in a savepoint; should that fail, each mail in a savepoint of its own."""
+    statuses: dict[int, str] = {}
+    try:
+        with transaction.atomic():
+            return _apply(group, mail_settings)
+    except OperationalError:
+        raise
+    except Exception as error:
+        if len(group) == 1:
+            row = group[0][0]
+            logger.exception("Mail %s could not be processed", row.id)
+            statuses[row.id] = _failed(row, error, retry=False)
+            return statuses
+    for item in group:
+        statuses.update(_apply_isolated([item], mail_settings))
+    return statuses
+
+
+def _independent(
+    shop: Shop, parsed_rows: Sequence[tuple[RawMail, ParsedMail]], mail_settings: MailSettings
+) -> list[list[tuple[RawMail, ParsedMail]]]:
+    """Cut the batch, in order, into groups whose mails can be threaded before any is stored.
+
+    A mail starts a new group when it answers a mail of the current group (its References or
+    In-Reply-To name one), or when it could be threaded by sender and subject (the shop does
+    that, or the subject carries a ticket tag) and the same sender wrote earlier in the group:
+    threading must see the earlier mail's ticket in the database.
+    """
+    groups: list[list[tuple[RawMail, ParsedMail]]] = []
+    current: list[tuple[RawMail, ParsedMail]] = []
+    message_ids: set[str] = set()
+    senders: set[str] = set()
+    for row, parsed in parsed_rows:
+        sender = normalize_email(parsed.from_address or "")
+        references = {_clean_id(value) for value in _thread_ids(parsed)}
+        by_sender = mail_settings.is_subject_threading_enabled or (
+            ticket_tag_in(parsed.subject or "", shop=shop) is not None
+        )
+        if current and (references & message_ids or (by_sender and sender in senders)):
+            groups.append(current)
+            current, message_ids, senders = [], set(), set()
+        current.append((row, parsed))
+        message_ids.add(row.idempotency_key)
+        if parsed.message_id:
+            message_ids.add(_clean_id(parsed.message_id))
+        senders.add(sender)
+    groups.append(current)
+    return groups
+
+
+def _thread_ids(parsed: ParsedMail) -> list[str]:
+    return [value for value in [*parsed.references, parsed.in_reply_to or ""] if value]
 
 
 def _failed(row: RawMail, error: Exception, *, retry: bool) -> str:
@@ -358,105 +515,150 @@ def _is_from_us(address: str) -> bool:
         return MailAddress.objects.filter(address=normalize_email(address)).exists()
 
 
-def _apply(row: RawMail, parsed: ParsedMail, mail_settings: MailSettings | None = None) -> str:
-    assert row.shop is not None
-    shop: Shop = row.shop
-    message_id = parsed.message_id or ""
-    sender = normalize_email(parsed.from_address or "")
-    reply_to = next((address for address in parsed.reply_to if address), "")
-    references = [_clean_id(reference) for reference in parsed.references if reference]
-    details: dict[str, Any] = {
-        "from_address": sender[:254],
-        "reply_to_address": normalize_email(reply_to)[:254],
-        "subject": (parsed.subject or "")[:255],
-        "references": "\n".join(references)[:10_000],
-        "processed_at": timezone.now(),
-        "last_error": "",
-    }
-    is_automated = bool(parsed.auto_submitted)
-    if message_id and is_our_message_id(message_id) and (is_automated or _is_from_us(sender)):
-        return _finish(row, RawMail.Status.AUTOMATED, RawMail.Outcome.DROPPED, details)
-    if parsed.is_bounce:
-        ticket = _bounce(row)
-        details["ticket"] = ticket
-        return _finish(row, RawMail.Status.AUTOMATED, RawMail.Outcome.BOUNCE, details)
-    if mail_settings is None:
-        mail_settings = mail_settings_for(shop)
-    ticket = find_ticket(
-        shop=shop,
-        in_reply_to=parsed.in_reply_to,
-        references=references,
-        subject=parsed.subject or "",
-        sender=sender,
-        thread_by_subject=mail_settings.is_subject_threading_enabled,
-    )
-    identities = (
-        [IdentityInput(kind="email", value=sender, display_name=parsed.from_name or "")]
-        if sender
-        else []
-    )
+# What processing writes on a raw row (`_finish`).
+_FINISHED_FIELDS = (
+    "status",
+    "outcome",
+    "from_address",
+    "reply_to_address",
+    "subject",
+    "references",
+    "processed_at",
+    "last_error",
+    "ticket",
+    "message",
+)
+
+
+def _apply(
+    group: Sequence[tuple[RawMail, ParsedMail]], mail_settings: MailSettings
+) -> dict[int, str]:
+    """Apply parsed mails of one shop that do not answer one another (`_independent`).
+
+    Each mail is dropped (our own mail coming back), recorded as a bounce, or handed to
+    `receive_inbound_many` with the ticket it continues; then attachments are saved, new
+    tickets acknowledged and the raw rows marked, each kind of write once for the group.
+    """
+    shop = group[0][0].shop
+    assert shop is not None
+    finished: list[RawMail] = []
+    inbound: list[tuple[RawMail, ParsedMail, list[str]]] = []
+    for row, parsed in group:
+        references = [_clean_id(reference) for reference in parsed.references if reference]
+        row.from_address = normalize_email(parsed.from_address or "")[:254]
+        reply_to = next((address for address in parsed.reply_to if address), "")
+        row.reply_to_address = normalize_email(reply_to)[:254]
+        row.subject = (parsed.subject or "")[:255]
+        row.references = "\n".join(references)[:10_000]
+        row.processed_at = timezone.now()
+        row.last_error = ""
+        row.ticket = row.message = None
+        message_id = parsed.message_id or ""
+        is_automated = bool(parsed.auto_submitted)
+        if (
+            message_id
+            and is_our_message_id(message_id)
+            and (is_automated or _is_from_us(row.from_address))
+        ):
+            finished.append(_outcome(row, RawMail.Status.AUTOMATED, RawMail.Outcome.DROPPED))
+        elif parsed.is_bounce:
+            row.ticket = _bounce(row)
+            finished.append(_outcome(row, RawMail.Status.AUTOMATED, RawMail.Outcome.BOUNCE))
+        else:
+            inbound.append((row, parsed, references))
+    if inbound:
+        tickets = find_tickets(
+            shop=shop,
+            queries=[
+                ThreadQuery(parsed.in_reply_to, references, parsed.subject or "", row.from_address)
+                for row, parsed, references in inbound
+            ],
+            thread_by_subject=mail_settings.is_subject_threading_enabled,
+        )
+        results = receive_inbound_many(
+            [
+                _inbound_message(row, parsed, ticket)
+                for (row, parsed, _references), ticket in zip(inbound, tickets, strict=True)
+            ],
+            shop=shop,
+        )
+        attachments: list[tuple[Message, ParsedMail]] = []
+        for (row, parsed, references), result in zip(inbound, results, strict=True):
+            row.ticket, row.message = result.ticket, result.message
+            if result.is_duplicate:
+                finished.append(_outcome(row, RawMail.Status.DUPLICATE, RawMail.Outcome.DUPLICATE))
+                continue
+            if parsed.attachments:
+                attachments.append((result.message, parsed))
+            if parsed.auto_submitted:
+                finished.append(_outcome(row, RawMail.Status.AUTOMATED, RawMail.Outcome.AUTOMATED))
+                continue
+            if result.is_new_ticket and row.source != RawMail.Source.IMPORT:
+                # Imported history is past mail: nobody is waiting for an acknowledgement.
+                ack_send(
+                    ticket=result.ticket,
+                    sender=row.from_address,
+                    customer_name=parsed.from_name or "",
+                    is_automated=False,
+                    is_bounce=False,
+                    in_reply_to=parsed.message_id or "",
+                    references=references,
+                    mail_settings=mail_settings,
+                )
+            outcome = RawMail.Outcome.CREATED if result.is_new_ticket else RawMail.Outcome.APPENDED
+            finished.append(_outcome(row, RawMail.Status.PROCESSED, outcome))
+        _save_attachments(attachments)
+    save_each(finished, _FINISHED_FIELDS)
+    return {row.id: row.status for row in finished}
+
+
+def _outcome(row: RawMail, status: str, outcome: str) -> RawMail:
+    row.status, row.outcome = status, outcome
+    return row
+
+
+def _inbound_message(row: RawMail, parsed: ParsedMail, ticket: Ticket | None) -> InboundMessage:
+    assert row.shop_id is not None
+    sender = row.from_address
     received_at = row.received_at
     if row.source == RawMail.Source.IMPORT:
         received_at = _parsed_date(parsed.date) or row.received_at
-    result = receive_inbound(
-        InboundMessage(
-            shop_id=shop.id,
-            channel=Channel.EMAIL,
-            external_id=row.idempotency_key,
-            body_text=_truncated(parsed.body_text or ""),
-            body_html=parsed.body_html or "",
-            identities=identities,
-            customer_name=parsed.from_name or "",
-            subject=parsed.subject or "",
-            received_at=received_at,
-            ticket_id=ticket.id if ticket is not None else None,
-            metadata={"raw_mail_id": row.id, "is_automated": is_automated},
+    return InboundMessage(
+        shop_id=row.shop_id,
+        channel=Channel.EMAIL,
+        external_id=row.idempotency_key,
+        body_text=_truncated(parsed.body_text or ""),
+        body_html=parsed.body_html or "",
+        identities=(
+            [IdentityInput(kind="email", value=sender, display_name=parsed.from_name or "")]
+            if sender
+            else []
         ),
-        shop=shop,
+        customer_name=parsed.from_name or "",
+        subject=parsed.subject or "",
+        received_at=received_at,
+        ticket_id=ticket.id if ticket is not None else None,
+        metadata={"raw_mail_id": row.id, "is_automated": bool(parsed.auto_submitted)},
     )
-    details["ticket"] = result.ticket
-    details["message"] = result.message
-    if result.is_duplicate:
-        return _finish(row, RawMail.Status.DUPLICATE, RawMail.Outcome.DUPLICATE, details)
-    _save_attachments(result.message, parsed)
-    if is_automated:
-        return _finish(row, RawMail.Status.AUTOMATED, RawMail.Outcome.AUTOMATED, details)
-    if result.is_new_ticket and row.source != RawMail.Source.IMPORT:
-        # Imported history is past mail: nobody is waiting for an acknowledgement.
-        ack_send(
-            ticket=result.ticket,
-            sender=sender,
-            customer_name=parsed.from_name or "",
-            is_automated=is_automated,
-            is_bounce=False,
-            in_reply_to=message_id,
-            references=references,
-            mail_settings=mail_settings,
-        )
-    if result.is_new_ticket:
-        return _finish(row, RawMail.Status.PROCESSED, RawMail.Outcome.CREATED, details)
-    return _finish(row, RawMail.Status.PROCESSED, RawMail.Outcome.APPENDED, details)
 
 
-def _finish(row: RawMail, status: str, outcome: str, details: dict[str, Any]) -> str:
-    RawMail.objects.filter(pk=row.pk).update(status=status, outcome=outcome, **details)
-    return status
-
-
-def _save_attachments(message: Message, parsed: ParsedMail) -> None:
-    for attachment in parsed.attachments:
-        data = attachment.content
-        stored = Attachment(
-            shop_id=message.shop_id,
-            message=message,
-            filename=(attachment.filename or "attachment")[:255],
-            content_type=(attachment.content_type or "application/octet-stream")[:127],
-            size=attachment.size,
-            sha256=attachment.sha256,
-        )
-        # The storage name comes from `attachment_upload_to` (random); the display name is data.
-        stored.file.save("attachment", ContentFile(data), save=False)
-        stored.save()
+def _save_attachments(messages: Sequence[tuple[Message, ParsedMail]]) -> None:
+    stored = []
+    for message, parsed in messages:
+        for attachment in parsed.attachments:
+            row = Attachment(
+                shop_id=message.shop_id,
+                message=message,
+                filename=(attachment.filename or "attachment")[:255],
+                content_type=(attachment.content_type or "application/octet-stream")[:127],
+                size=attachment.size,
+                sha256=attachment.sha256,
+            )
+            # The storage name comes from `attachment_upload_to` (random); the display name is
+            # data.
+            row.file.save("attachment", ContentFile(attachment.content), save=False)
+            stored.append(row)
+    insert_all(stored)
 
 
 def _bounce(row: RawMail) -> Ticket | None:

@@ -272,7 +272,7 @@ def test_poison_mail_between_two_good_ones(world, mailbox, poll, dovecot, monkey
 def test_crash_after_commit_before_flag(world, mailbox, poll, dovecot, monkeypatch):
     append(dovecot, make_mail(message_id="crash@x.example"))
 
-    def crash(client, mailbox, uid):
+    def crash(client, mailbox, uids):
         raise ConnectionResetError("worker killed")
 
     monkeypatch.setattr(imap, "_mark_processed", crash)
@@ -297,7 +297,7 @@ def test_two_fetchers_at_once_make_one_ticket_per_message(
         make_mail(message_id="c1@x.example", subject="一"),
         make_mail(message_id="c2@x.example", subject="二", sender="d@example.com"),
     )
-    real_ingest = imap.ingest_raw
+    real_ingest = imap.ingest_raw_batch
     interleaved = []
 
     def ingest(**kwargs):
@@ -307,7 +307,7 @@ def test_two_fetchers_at_once_make_one_ticket_per_message(
             interleaved[0] = poll()
         return real_ingest(**kwargs)
 
-    monkeypatch.setattr(imap, "ingest_raw", ingest)
+    monkeypatch.setattr(imap, "ingest_raw_batch", ingest)
     first = poll()
 
     assert (interleaved[0].stored, first.stored, first.duplicates) == (2, 0, 2)

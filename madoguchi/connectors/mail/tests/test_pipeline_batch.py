@@ -1,12 +1,15 @@
 """A worker run over several stored mails: one transaction, each mail in its own savepoint."""
 
+import threading
+
 import pytest
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
 from madoguchi.connectors.mail import parsing, pipeline
-from madoguchi.connectors.mail.models import OutboundMail, RawMail
-from madoguchi.connectors.mail.pipeline import ingest_raw, raw_mail_process_batch
+from madoguchi.connectors.mail.models import MailSettings, OutboundMail, RawMail
+from madoguchi.connectors.mail.pipeline import ingest_raw, ingest_raw_batch, raw_mail_process_batch
 from madoguchi.connectors.mail.tests.mail_builders import mail_setup, make_mail
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.search.models import SearchDocument
@@ -39,15 +42,15 @@ def _rows(ids):
 def test_one_failing_mail_rolls_back_alone(
     mail_world, monkeypatch, django_capture_on_commit_callbacks
 ):
-    real_receive = pipeline.receive_inbound
+    real_receive = pipeline.receive_inbound_many
 
-    def receive(inbound, **kwargs):
-        result = real_receive(inbound, **kwargs)
-        if inbound.subject == "壊れたメール":
+    def receive(inbounds, **kwargs):
+        results = real_receive(inbounds, **kwargs)
+        if any(inbound.subject == "壊れたメール" for inbound in inbounds):
             raise ValueError("broken after its ticket was written")
-        return result
+        return results
 
-    monkeypatch.setattr(pipeline, "receive_inbound", receive)
+    monkeypatch.setattr(pipeline, "receive_inbound_many", receive)
     ids = _store(
         mail_world.tea,
         make_mail(message_id="a@mail.example.com", subject="一通目", sender="a@example.com"),
@@ -114,7 +117,7 @@ def test_a_database_failure_sends_the_whole_batch_back(mail_world, monkeypatch):
     def busy(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(pipeline, "receive_inbound", busy)
+    monkeypatch.setattr(pipeline, "receive_inbound_many", busy)
     ids = _store(
         mail_world.tea,
         make_mail(message_id="r@mail.example.com"),
@@ -124,3 +127,151 @@ def test_a_database_failure_sends_the_whole_batch_back(mail_world, monkeypatch):
         statuses = raw_mail_process_batch(raw_mail_ids=ids)
     assert statuses == {ids[0]: "received", ids[1]: "received"}
     assert [row.next_attempt_at is not None for row in _rows(ids)] == [True, True]
+
+
+def _independent_mails(count, *, prefix="n"):
+    return [
+        make_mail(
+            message_id=f"{prefix}{index}@mail.example.com",
+            subject=f"問い合わせ {index}",
+            sender=f"{prefix}{index}@example.com",
+        )
+        for index in range(count)
+    ]
+
+
+def test_a_batch_writes_each_table_once_however_many_mails(mail_world):
+    """Mails that do not answer one another are written together: the statements of a batch
+    do not grow with its size (attachments and acknowledgements aside)."""
+    # No acknowledgements here: each is an outbound row of its own.
+    with scopes_disabled():
+        MailSettings.objects.update_or_create(
+            shop=mail_world.tea, defaults={"is_ack_enabled": False}
+        )
+    counts = []
+    for size, prefix in ((5, "s"), (20, "l")):
+        ids = _store(mail_world.tea, *_independent_mails(size, prefix=prefix))
+        with CaptureQueriesContext(connection) as captured, in_shop(mail_world.tea.id):
+            statuses = raw_mail_process_batch(raw_mail_ids=ids)
+        assert set(statuses.values()) == {"processed"}
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+def test_two_new_mails_of_one_new_sender_share_a_customer(mail_world):
+    ids = _store(
+        mail_world.tea,
+        make_mail(message_id="one@mail.example.com", subject="一件目", sender="new@example.com"),
+        make_mail(message_id="two@mail.example.com", subject="二件目", sender="new@example.com"),
+    )
+    with in_shop(mail_world.tea.id):
+        statuses = raw_mail_process_batch(raw_mail_ids=ids)
+    assert statuses == {ids[0]: "processed", ids[1]: "processed"}
+    rows = _rows(ids)
+    assert rows[0].ticket_id != rows[1].ticket_id
+    with scopes_disabled():
+        tickets = Ticket.objects.in_bulk([rows[0].ticket_id, rows[1].ticket_id])
+        customers = {ticket.customer_id for ticket in tickets.values()}
+        numbers = sorted(ticket.number for ticket in tickets.values())
+    assert len(customers) == 1
+    assert numbers[1] == numbers[0] + 1
+
+
+def test_subject_threading_sees_a_ticket_opened_earlier_in_the_batch(mail_world):
+    with scopes_disabled():
+        MailSettings.objects.update_or_create(
+            shop=mail_world.tea, defaults={"is_subject_threading_enabled": True}
+        )
+    ids = _store(
+        mail_world.tea,
+        make_mail(message_id="t1@mail.example.com", subject="配送について", sender="t@example.com"),
+        make_mail(message_id="t2@mail.example.com", subject="別件", sender="u@example.com"),
+        make_mail(
+            message_id="t3@mail.example.com", subject="Re: 配送について", sender="t@example.com"
+        ),
+    )
+    with in_shop(mail_world.tea.id):
+        raw_mail_process_batch(raw_mail_ids=ids)
+    rows = _rows(ids)
+    assert [row.outcome for row in rows] == ["created", "created", "appended"]
+    assert rows[2].ticket_id == rows[0].ticket_id
+
+
+def test_a_reply_to_a_mail_of_the_same_batch_joins_its_ticket(mail_world):
+    ids = _store(
+        mail_world.tea,
+        make_mail(message_id="p1@mail.example.com", subject="初回", sender="p@example.com"),
+        make_mail(
+            message_id="p2@mail.example.com",
+            subject="Re: 初回",
+            sender="p@example.com",
+            in_reply_to="p1@mail.example.com",
+        ),
+    )
+    with in_shop(mail_world.tea.id):
+        raw_mail_process_batch(raw_mail_ids=ids)
+    rows = _rows(ids)
+    assert [row.outcome for row in rows] == ["created", "appended"]
+    assert rows[1].ticket_id == rows[0].ticket_id
+
+
+def test_a_stored_group_reports_duplicates_of_earlier_mail_and_of_itself(mail_world):
+    earlier = _store(mail_world.tea, make_mail(message_id="old@mail.example.com"))
+    mails = [
+        make_mail(message_id="new@mail.example.com", subject="新規", sender="n@example.com"),
+        make_mail(message_id="old@mail.example.com"),
+        make_mail(message_id="new@mail.example.com", subject="新規", sender="n@example.com"),
+    ]
+    stored = ingest_raw_batch(shop_id=mail_world.tea.id, raws=mails, source="imap")
+    assert [item.is_duplicate for item in stored] == [False, True, True]
+    assert stored[1].raw_mail_id == earlier[0]
+    assert stored[2].raw_mail_id == stored[0].raw_mail_id
+    with scopes_disabled():
+        assert RawMail.objects.filter(shop=mail_world.tea).count() == 2
+        assert _rows([stored[0].raw_mail_id])[0].status == "received"
+
+
+def test_a_group_stored_meanwhile_by_another_fetcher_is_stored_one_by_one(mail_world, monkeypatch):
+    mails = [
+        make_mail(message_id="race1@mail.example.com", sender="r1@example.com"),
+        make_mail(message_id="race2@mail.example.com", sender="r2@example.com"),
+    ]
+    _store(mail_world.tea, mails[1])
+
+    def lost_the_race(rows, *args, **kwargs):
+        # The other fetcher committed one of them after our look-up.
+        raise IntegrityError("UNIQUE constraint failed: mail_rawmail.shop_id, idempotency_key")
+
+    monkeypatch.setattr(pipeline, "insert_all", lost_the_race)
+    stored = ingest_raw_batch(shop_id=mail_world.tea.id, raws=mails, source="imap")
+    assert [item.is_duplicate for item in stored] == [False, True]
+    with scopes_disabled():
+        assert RawMail.objects.filter(shop=mail_world.tea).count() == 2
+
+
+def test_a_mail_over_the_time_limit_fails_alone_and_the_rest_of_the_batch_goes_on(
+    mail_world, monkeypatch, settings
+):
+    settings.MADOGUCHI = {**settings.MADOGUCHI, "MAIL_PROCESS_TIMEOUT": 0.2}
+    release = threading.Event()
+    real_parse = parsing.parse_mail
+
+    def parse(raw):
+        if b"SLOW" in raw:
+            release.wait(30)
+        return real_parse(raw)
+
+    monkeypatch.setattr(parsing, "parse_mail", parse)
+    ids = _store(
+        mail_world.tea,
+        make_mail(message_id="f1@mail.example.com", subject="一通目", sender="f1@example.com"),
+        make_mail(message_id="slow@mail.example.com", subject="SLOW", sender="s@example.com"),
+        make_mail(message_id="f2@mail.example.com", subject="三通目", sender="f2@example.com"),
+    )
+    try:
+        with in_shop(mail_world.tea.id):
+            statuses = raw_mail_process_batch(raw_mail_ids=ids)
+    finally:
+        release.set()
+    assert statuses == {ids[0]: "processed", ids[1]: "failed", ids[2]: "processed"}
+    assert _rows(ids)[1].last_error == "Parsing took longer than 0.2 s."
