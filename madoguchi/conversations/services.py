@@ -32,7 +32,7 @@ from madoguchi.customers.services import (
 )
 from madoguchi.events.models import ActorKind, Event
 from madoguchi.events.services import event_append, events_deferred
-from madoguchi.search.services import search_index_ticket_on_commit
+from madoguchi.search.services import search_index_new_tickets, search_index_ticket_on_commit
 from madoguchi.tenancy.access import Actor, actor_for_user, require_staff
 from madoguchi.tenancy.models import Shop
 
@@ -191,15 +191,19 @@ def _receive_inbound_many(
         if inbound.external_id:
             first_of[key] = position
         fresh.append(position)
+    times = {i: inbounds[i].received_at or timezone.now() for i in fresh}
     customers = customers_find_or_create(
         shop=shop,
         requests=[
-            CustomerRequest(name=inbounds[i].customer_name, identities=inbounds[i].identities)
+            CustomerRequest(
+                name=inbounds[i].customer_name,
+                identities=inbounds[i].identities,
+                activity_at=times[i],
+            )
             for i in fresh
         ],
     )
     continued = _open_tickets(shop, [inbounds[i].ticket_id for i in fresh])
-    times = {i: inbounds[i].received_at or timezone.now() for i in fresh}
     # New tickets: numbers taken together, rows inserted together.
     opening = [
         (i, customer)
@@ -260,12 +264,17 @@ def _receive_inbound_many(
                 _set_status(ticket, Status.OPEN, actor_kind=ActorKind.CUSTOMER, user=None)
             _touch(ticket, at)
             touched[ticket.id] = ticket
-        search_index_ticket_on_commit(ticket.id)
+            search_index_ticket_on_commit(ticket.id)
     for ticket in touched.values():
         # Only what a customer's message changes: a concurrent edit of other fields stays.
         ticket.save(
             update_fields=["status", "solved_at", "closed_at", "last_activity_at", "updated_at"]
         )
+    # New tickets are indexed with their rows, from the texts at hand.
+    search_index_new_tickets(
+        list(new_tickets.values()),
+        {new_tickets[i].id: [messages[i].body_text] for i in new_tickets},
+    )
     results = []
     for position, inbound in enumerate(inbounds):
         if position in messages:

@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 
 # The settings of the innermost `custom_plans` block, while one is open.
 _ACTIVE: ContextVar[dict[str, str] | None] = ContextVar("madoguchi_custom_plans", default=None)
@@ -43,35 +43,6 @@ def custom_plans(**settings: str) -> Iterator[None]:
             _ACTIVE.reset(token)
 
 
-def save_each(objects: Sequence[Model], field_names: Sequence[str]) -> None:
-    """Write `field_names` of each object, each row its own values, with one prepared UPDATE.
-
-    `bulk_update` builds one CASE expression per field and row; for a batch of rows with many
-    fields, compiling that costs more than the database work. This runs one statement per row
-    through `executemany` (SQLite reuses it; psycopg pipelines it). Rows of a shop-owned model
-    are matched on their shop too. `auto_now` fields are not touched unless named.
-    """
-    if not objects:
-        return
-    model = type(objects[0])
-    by_name = {field.name: field for field in model._meta.concrete_fields}
-    fields = [by_name[name] for name in field_names]
-    keys = [by_name[model._meta.pk.name], *([by_name["shop"]] if "shop" in by_name else [])]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
-    matches = " AND ".join(f"{quote(str(key.column))} = %s" for key in keys)
-    rows = [
-        [field.get_db_prep_save(getattr(item, field.attname), connection) for field in fields]
-        + [key.get_db_prep_save(getattr(item, key.attname), connection) for key in keys]
-        for item in objects
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {matches}",  # noqa: S608
-            rows,
-        )
-
-
 # Fields whose database value is the Python value itself when it has one of these types.
 _NONE = type(None)
 _TEXT = (str, _NONE)
@@ -93,6 +64,44 @@ _PLAIN_VALUES: dict[str, tuple[type, ...]] = {
 }
 
 
+def _db_values(fields: Sequence[Field[Any, Any]], item: Model, *, adding: bool) -> list[Any]:
+    """The values of `fields` of `item` as the database takes them (see `_PLAIN_VALUES`)."""
+    values = []
+    for field in fields:
+        value = getattr(item, field.attname)
+        if type(value) not in _PLAIN_VALUES.get(field.get_internal_type(), ()):
+            if adding:
+                value = field.pre_save(item, True)
+            value = field.get_db_prep_save(value, connection)
+        values.append(value)
+    return values
+
+
+def save_each(objects: Sequence[Model], field_names: Sequence[str]) -> None:
+    """Write `field_names` of each object, each row its own values, with one prepared UPDATE.
+
+    `bulk_update` builds one CASE expression per field and row; for a batch of rows with many
+    fields, compiling that costs more than the database work. This runs one statement per row
+    through `executemany` (SQLite reuses it; psycopg pipelines it). Rows of a shop-owned model
+    are matched on their shop too. `auto_now` fields are not touched unless named.
+    """
+    if not objects:
+        return
+    model = type(objects[0])
+    by_name = {field.name: field for field in model._meta.concrete_fields}
+    fields = [by_name[name] for name in field_names]
+    keys = [by_name[model._meta.pk.name], *([by_name["shop"]] if "shop" in by_name else [])]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+    matches = " AND ".join(f"{quote(str(key.column))} = %s" for key in keys)
+    rows = [_db_values([*fields, *keys], item, adding=False) for item in objects]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {matches}",  # noqa: S608
+            rows,
+        )
+
+
 def insert_all(objects: Sequence[Model]) -> None:
     """INSERT new rows of one model and set their primary keys, like `bulk_create`, cheaper.
 
@@ -111,7 +120,6 @@ def insert_all(objects: Sequence[Model]) -> None:
     pk = meta.pk
     assert pk is not None
     fields = [field for field in meta.concrete_fields if field is not pk]
-    plain = [_PLAIN_VALUES.get(field.get_internal_type(), ()) for field in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
     row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -123,11 +131,7 @@ def insert_all(objects: Sequence[Model]) -> None:
         for item in chunk:
             if item.pk is not None:
                 raise ValueError("insert_all inserts new rows only")
-            for field, plain_types in zip(fields, plain, strict=True):
-                value = getattr(item, field.attname)
-                if type(value) not in plain_types:
-                    value = field.get_db_prep_save(field.pre_save(item, True), connection)
-                params.append(value)
+            params.extend(_db_values(fields, item, adding=True))
         sql = (
             f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
             f"VALUES {', '.join([row_placeholder] * len(chunk))} RETURNING {quote(str(pk.column))}"

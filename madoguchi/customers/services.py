@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,10 @@ from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.customers.normalize import normalize_identity
 from madoguchi.events.models import ActorKind
 from madoguchi.events.services import event_append
-from madoguchi.search.services import search_index_customer_on_commit
+from madoguchi.search.services import (
+    search_index_customer_on_commit,
+    search_index_new_customers,
+)
 
 if TYPE_CHECKING:
     from madoguchi.accounts.models import User
@@ -74,13 +78,12 @@ def _customer_create(
     actor: User | None = None,
 ) -> Customer:
     customer = Customer.objects.create(shop=shop, name=_text(name), name_kana=_text(name_kana))
-    ContactIdentity.objects.bulk_create(
-        [
-            _identity_row(shop, customer, identity, value)
-            for identity, value in _clean_identities(identities)
-        ]
-    )
-    _announce_created(shop, [customer], actor=actor)
+    rows = [
+        _identity_row(shop, customer, identity, value)
+        for identity, value in _clean_identities(identities)
+    ]
+    insert_all(rows)
+    _announce_created(shop, [customer], actor=actor, contacts={customer.id: (rows, None)})
     return customer
 
 
@@ -97,8 +100,18 @@ def _identity_row(
     )
 
 
-def _announce_created(shop: Shop, customers: Sequence[Customer], *, actor: User | None) -> None:
-    """The event, the audit entry and the search index of newly created customers."""
+def _announce_created(
+    shop: Shop,
+    customers: Sequence[Customer],
+    *,
+    actor: User | None,
+    contacts: Mapping[int, tuple[Sequence[ContactIdentity], dt.datetime | None]],
+) -> None:
+    """The event, the audit entry and the search documents of newly created customers.
+
+    `contacts[customer.id]` are the customer's identity rows and first activity; the documents
+    go in with the rows (a customer missing from it is indexed after the commit instead).
+    """
     for customer in customers:
         event_append(
             shop=shop,
@@ -107,7 +120,11 @@ def _announce_created(shop: Shop, customers: Sequence[Customer], *, actor: User 
             actor_user=actor,
             payload={"customer_id": customer.id},
         )
-        search_index_customer_on_commit(customer.id)
+        if customer.id not in contacts:
+            search_index_customer_on_commit(customer.id)
+    search_index_new_customers(
+        [customer for customer in customers if customer.id in contacts], contacts
+    )
     record_many(
         [
             audit_entry(actor=actor, action=actions.CUSTOMER_CREATED, target=customer, shop=shop)
@@ -164,6 +181,8 @@ class CustomerRequest:
 
     name: str
     identities: Sequence[IdentityInput]
+    # When they wrote (a new customer's first activity in search); None: now.
+    activity_at: dt.datetime | None = None
 
 
 def customers_find_or_create(
@@ -206,6 +225,7 @@ def _customers_find_or_create(
             known[(kind, found.value)] = found.customer
     results: list[tuple[Customer, bool]] = []
     new_customers: list[Customer] = []
+    first_activity: dict[int, dt.datetime | None] = {}  # by id() of a new customer
     # Identities to insert, each once: (customer, input, value); those of known customers may
     # have been stored meanwhile by someone else, which is fine (get-or-create).
     new_identities: dict[tuple[str, str], tuple[Customer, IdentityInput, str]] = {}
@@ -224,6 +244,7 @@ def _customers_find_or_create(
         if customer is None:
             customer = Customer(shop=shop, name=_text(request.name), name_kana="")
             new_customers.append(customer)
+            first_activity[id(customer)] = request.activity_at
         for identity, value in identities:
             key = (identity.kind, value)
             if key in known:
@@ -233,13 +254,23 @@ def _customers_find_or_create(
             target[key] = (customer, identity, value)
         results.append((customer, created))
     insert_all(new_customers)
-    insert_all([_identity_row(shop, *item) for item in new_identities.values()])
+    rows = [_identity_row(shop, *item) for item in new_identities.values()]
+    insert_all(rows)
     if added_identities:
         ContactIdentity.objects.bulk_create(
             [_identity_row(shop, *item) for item in added_identities.values()],
             ignore_conflicts=True,
         )
-    _announce_created(shop, new_customers, actor=actor)
+    contacts: dict[int, tuple[list[ContactIdentity], dt.datetime | None]] = {
+        customer.id: ([], first_activity[id(customer)]) for customer in new_customers
+    }
+    for row in rows:
+        contacts[row.customer_id][0].append(row)
+    # A new customer that a later request gave a further contact (which may have been
+    # someone else's meanwhile) is indexed from the database after the commit.
+    for customer, _identity, _value in added_identities.values():
+        contacts.pop(customer.id, None)
+    _announce_created(shop, new_customers, actor=actor, contacts=contacts)
     for customer, created in results:
         if not created:
             search_index_customer_on_commit(customer.id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,16 +129,23 @@ def _insert_documents(documents: Sequence[SearchDocument]) -> None:
     fulltext.index_insert([(document.id, content_tokens(document)) for document in documents])
 
 
-def _ticket_documents(tickets: Sequence[Ticket]) -> list[SearchDocument]:
-    """Return the documents of these tickets (one query for all their messages)."""
+def _ticket_documents(
+    tickets: Sequence[Ticket], bodies: Mapping[int, Sequence[str]] | None = None
+) -> list[SearchDocument]:
+    """Return the documents of these tickets (one query for all their messages).
+
+    `bodies` gives, instead, the texts of the messages of tickets that have no internal notes
+    (a ticket just opened by its first message).
+    """
     texts: dict[int, tuple[list[str], list[str]]] = {
-        ticket.id: ([ticket.subject], []) for ticket in tickets
+        ticket.id: ([ticket.subject, *(bodies or {}).get(ticket.id, ())], []) for ticket in tickets
     }
-    for ticket_id, direction, body in (
+    messages = (
         Message.objects.filter(ticket_id__in=list(texts))
         .order_by("ticket_id", "created_at", "id")
         .values_list("ticket_id", "direction", "body_text")
-    ):
+    )
+    for ticket_id, direction, body in messages if bodies is None else ():
         public, notes = texts[ticket_id]
         (notes if direction == Message.Direction.NOTE else public).append(body)
 
@@ -165,29 +172,49 @@ def _ticket_documents(tickets: Sequence[Ticket]) -> list[SearchDocument]:
     return documents
 
 
-def _customer_documents(customers: Sequence[Customer]) -> list[SearchDocument]:
-    """Return the documents of these customers (one query for the contacts, one for activity)."""
+def _customer_documents(
+    customers: Sequence[Customer],
+    created: Mapping[int, tuple[Sequence[ContactIdentity], dt.datetime | None]] | None = None,
+) -> list[SearchDocument]:
+    """Return the documents of these customers (one query for the contacts, one for activity).
+
+    `created` gives, instead, the contacts and the first activity of customers just created.
+    """
     ids = [customer.id for customer in customers]
-    identities: dict[int, list[ContactIdentity]] = {customer_id: [] for customer_id in ids}
-    for identity in ContactIdentity.objects.filter(customer_id__in=ids).order_by("id"):
-        identities[identity.customer_id].append(identity)
-    last_ticket_at = dict(
-        Ticket.objects.filter(customer_id__in=ids)
-        .order_by()
-        .values("customer_id")
-        .annotate(at=Max("last_activity_at"))
-        .values_list("customer_id", "at")
-    )
+    identities: dict[int, list[tuple[str, str, str, str]]] = {
+        customer_id: [] for customer_id in ids
+    }
+    last_ticket_at: dict[int, dt.datetime | None] = {}
+    if created is None:
+        for customer_id, *identity in (
+            ContactIdentity.objects.filter(customer_id__in=ids)
+            .order_by("id")
+            .values_list("customer_id", "kind", "value", "display_value", "display_name")
+        ):
+            identities[customer_id].append(tuple(identity))  # type: ignore[arg-type]
+        last_ticket_at = dict(
+            Ticket.objects.filter(customer_id__in=ids)
+            .order_by()
+            .values("customer_id")
+            .annotate(at=Max("last_activity_at"))
+            .values_list("customer_id", "at")
+        )
+    else:
+        for customer_id, (contacts, activity_at) in created.items():
+            identities[customer_id] = [
+                (row.kind, row.value, row.display_value, row.display_name) for row in contacts
+            ]
+            last_ticket_at[customer_id] = activity_at
     documents = []
     for customer in customers:
         # Names are typed with and without a space between family and given name (山田 太郎).
         names = [normalize_text(customer.name), normalize_text(customer.name_kana)]
         parts = [*names, *(name.replace(" ", "") for name in names if " " in name)]
-        for identity in identities[customer.id]:
-            parts.append(identity.display_value)
-            if identity.value != identity.display_value and identity.kind != "line":
-                parts.append(identity.value)
-            parts.append(identity.display_name)
+        for kind, value, display_value, display_name in identities[customer.id]:
+            parts.append(display_value)
+            if value != display_value and kind != "line":
+                parts.append(value)
+            parts.append(display_name)
         documents.append(
             SearchDocument(
                 shop_id=customer.shop_id,
@@ -267,6 +294,13 @@ def _drop_documents(kind: str, object_id: int) -> None:
         _replace_documents(kind=kind, object_ids=[object_id], documents=[])
 
 
+# The columns `_ticket_documents` and `_customer_documents` read of their rows.
+_DOCUMENT_FIELDS: dict[str, tuple[str, ...]] = {
+    Kind.TICKET: ("shop_id", "number", "subject", "status", "channel", "last_activity_at"),
+    Kind.CUSTOMER: ("shop_id", "name", "name_kana", "updated_at"),
+}
+
+
 @dataclass
 class _Indexed:
     """What `_index_many` did: the ids per shop present and changed, the ids gone."""
@@ -288,7 +322,7 @@ def _index_many(
     # No savepoint of its own inside the after-commit handler's transaction.
     with transaction.atomic(savepoint=False):
         with unscoped("search indexing is given only ids; read the rows, then enter their shop"):
-            rows = model.objects.in_bulk(ids)
+            rows = model.objects.only(*_DOCUMENT_FIELDS[kind]).in_bulk(ids)
             indexed.gone.extend(object_id for object_id in ids if object_id not in rows)
             if indexed.gone:
                 _replace_documents(kind=kind, object_ids=indexed.gone, documents=[])
@@ -422,6 +456,48 @@ def _index_on_commit(kind: str, object_id: int) -> None:
     # One handler per transaction re-indexes everything it queued, in batches (see
     # core.commit_batches): a pipeline run over many mails indexes them together.
     on_commit_batched("search.index", (kind, object_id), _index_queued)
+
+
+def search_index_new_tickets(
+    tickets: Sequence[Ticket], bodies: Mapping[int, Sequence[str]]
+) -> None:
+    """Index tickets opened in the current transaction from the texts the caller holds.
+
+    For a batch of inbound mail: the documents go in with the rows that made them, with no
+    reading back after the commit. `bodies[ticket.id]` are the texts of the ticket's messages
+    (it has no internal notes yet). Runs in a savepoint; should indexing fail, the tickets are
+    queued for the after-commit indexer instead (a search failure never undoes the write).
+    """
+    _index_new(
+        Kind.TICKET, [ticket.id for ticket in tickets], lambda: _ticket_documents(tickets, bodies)
+    )
+
+
+def search_index_new_customers(
+    customers: Sequence[Customer],
+    created: Mapping[int, tuple[Sequence[ContactIdentity], dt.datetime | None]],
+) -> None:
+    """Index customers created in the current transaction: `created[customer.id]` holds their
+    contacts and their first activity (None: their creation). As `search_index_new_tickets`."""
+    _index_new(
+        Kind.CUSTOMER,
+        [customer.id for customer in customers],
+        lambda: _customer_documents(customers, created),
+    )
+
+
+def _index_new(
+    kind: str, object_ids: Sequence[int], documents: Callable[[], list[SearchDocument]]
+) -> None:
+    if not object_ids:
+        return
+    try:
+        with transaction.atomic():
+            _insert_documents(documents())
+    except Exception:
+        logger.exception("search: indexing new %s %s failed; queued after commit", kind, object_ids)
+        for object_id in object_ids:
+            _index_on_commit(kind, object_id)
 
 
 def search_index_ticket_on_commit(ticket_id: int) -> None:
