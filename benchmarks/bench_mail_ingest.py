@@ -13,7 +13,8 @@ Target: ingest >= 0.33 x the floor on SQLite.
 Two result lines: `mail_ingest`, one mail per task (`ingest_raw` processes each mail right after
 its commit: the SMTP receiver's path), and `mail_ingest_batch`, the IMAP poller's path (each
 group of `BATCH_SIZE` fetched mails stored raw with one commit by `ingest_raw_batch`, then one
-`process_raw_mails_task` for the group).
+`process_raw_mails_task` for the group): `BATCH_ROUNDS` rounds into fresh shops, each paired
+with a floor pass right before it; the median round by ratio is the result.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from benchmarks.harness import BENCH_DIR, database_url, log, run_engines
 
 COUNT = 2_000
 TARGET_RATIO = 0.33
+BATCH_ROUNDS = 5
 DATASET = "mail_ingest"
 SUBJECTS = ["ご注文について", "配送日時の変更①", "返品のお願い", "㈱山田商店 請求書", "髙橋です"]
 LINES = [
@@ -147,8 +149,7 @@ def measure(*, engine: str, scale: str) -> list[dict[str, Any]]:
     from django.conf import settings
 
     from madoguchi.connectors.mail.models import RawMail
-    from madoguchi.connectors.mail.pipeline import BATCH_SIZE, ingest_raw, ingest_raw_batch
-    from madoguchi.connectors.mail.tasks import process_raw_mails_task
+    from madoguchi.connectors.mail.pipeline import BATCH_SIZE, ingest_raw
     from madoguchi.tenancy.scoping import unscoped
 
     settings.MEDIA_ROOT = str(BENCH_DIR / "mail-ingest-media")
@@ -174,29 +175,62 @@ def measure(*, engine: str, scale: str) -> list[dict[str, Any]]:
         "mail_ingest", engine, scale, mails, elapsed, elapsed_cpu, floor, floor_cpu, outcomes
     )
     # The poller's path (imap.mailbox_poll): each group of BATCH_SIZE fetched mails is stored raw
-    # with one commit, then one batch task processes it. Same mails, into a second shop of the
-    # same database (idempotency is per shop).
-    batch_shop = _setup("teab", migrate=False)
-    for raw in generate_mails(100, seed=98):  # warm the batch path
-        ingest_raw(shop_ids=[batch_shop.id], raw=raw, source="imap")
-    started, started_cpu = time.perf_counter(), time.process_time()
-    for start in range(0, len(mails), BATCH_SIZE):
-        # As `imap.mailbox_poll` does with a group of fetched mail: one commit stores them,
-        # one task processes them.
-        stored = ingest_raw_batch(
-            shop_id=batch_shop.id, raws=mails[start : start + BATCH_SIZE], source="imap"
-        )
-        process_raw_mails_task.enqueue(batch_shop.id, [item.raw_mail_id for item in stored])
-    elapsed = time.perf_counter() - started
-    elapsed_cpu = time.process_time() - started_cpu
-    with unscoped("benchmark counts"):
-        rows = RawMail.objects.filter(shop=batch_shop).order_by("id")[100:]
-        outcomes = [row.outcome or row.status for row in rows.only("outcome", "status")]
+    # with one commit, then one batch task processes it. Same mails, into further shops of the
+    # same database (idempotency is per shop). The speed of this VM drifts by 20-30 % within
+    # minutes, so each of BATCH_ROUNDS rounds measures the floor right before its ingest and the
+    # line reports the median round (by ratio), with the best of each side next to it.
+    rounds = []
+    for round_number in range(BATCH_ROUNDS):
+        batch_shop = _setup(f"teab{round_number}", migrate=False)
+        if round_number == 0:  # warm the batch path
+            _ingest_batches(batch_shop.id, generate_mails(100, seed=98))
+        round_floor, round_floor_cpu = _rate_floor(mails, rounds=1)
+        started, started_cpu = time.perf_counter(), time.process_time()
+        _ingest_batches(batch_shop.id, mails)
+        elapsed = time.perf_counter() - started
+        elapsed_cpu = time.process_time() - started_cpu
+        with unscoped("benchmark counts"):
+            rows = RawMail.objects.filter(shop=batch_shop).order_by("id")
+            if round_number == 0:
+                rows = rows[100:]
+            outcomes = [row.outcome or row.status for row in rows.only("outcome", "status")]
+        rounds.append((elapsed, elapsed_cpu, round_floor, round_floor_cpu, outcomes))
+    rounds.sort(key=lambda item: len(mails) / item[0] / item[2])
+    elapsed, elapsed_cpu, round_floor, round_floor_cpu, outcomes = rounds[len(rounds) // 2]
     batch_line = _result(
-        "mail_ingest_batch", engine, scale, mails, elapsed, elapsed_cpu, floor, floor_cpu, outcomes
+        "mail_ingest_batch",
+        engine,
+        scale,
+        mails,
+        elapsed,
+        elapsed_cpu,
+        round_floor,
+        round_floor_cpu,
+        outcomes,
     )
+    batch_line["rounds_ratio_to_floor"] = [
+        round(len(mails) / item[0] / item[2], 3) for item in rounds
+    ]
+    best_rate = len(mails) / min(item[0] for item in rounds)
+    best_floor = max(floor, *(item[2] for item in rounds))
+    batch_line["best_messages_per_second"] = round(best_rate, 1)
+    batch_line["best_floor_messages_per_second"] = round(best_floor, 1)
+    batch_line["best_ratio_to_floor"] = round(best_rate / best_floor, 3)
     batch_line["batch_size"] = BATCH_SIZE
     return [line, batch_line]
+
+
+def _ingest_batches(shop_id: int, mails: list[bytes]) -> None:
+    """As `imap.mailbox_poll` does with its groups of fetched mail: one commit stores a group,
+    one task processes it."""
+    from madoguchi.connectors.mail.pipeline import BATCH_SIZE, ingest_raw_batch
+    from madoguchi.connectors.mail.tasks import process_raw_mails_task
+
+    for start in range(0, len(mails), BATCH_SIZE):
+        stored = ingest_raw_batch(
+            shop_id=shop_id, raws=mails[start : start + BATCH_SIZE], source="imap"
+        )
+        process_raw_mails_task.enqueue(shop_id, [item.raw_mail_id for item in stored])
 
 
 def _result(

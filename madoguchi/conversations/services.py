@@ -22,7 +22,7 @@ from madoguchi.conversations.hooks import run_inbound_hooks_on_commit
 from madoguchi.conversations.models import Category, Channel, Message, Tag, Ticket
 from madoguchi.conversations.outbound import dispatch_outbound
 from madoguchi.conversations.sanitize import sanitize_html
-from madoguchi.core.db import insert_all
+from madoguchi.core.db import insert_all, save_each
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
 from madoguchi.customers.services import (
     CustomerRequest,
@@ -265,11 +265,14 @@ def _receive_inbound_many(
             _touch(ticket, at)
             touched[ticket.id] = ticket
             search_index_ticket_on_commit(ticket.id)
+    now = timezone.now()
     for ticket in touched.values():
-        # Only what a customer's message changes: a concurrent edit of other fields stays.
-        ticket.save(
-            update_fields=["status", "solved_at", "closed_at", "last_activity_at", "updated_at"]
-        )
+        ticket.updated_at = now
+    # Only what a customer's message changes: a concurrent edit of other fields stays.
+    save_each(
+        list(touched.values()),
+        ["status", "solved_at", "closed_at", "last_activity_at", "updated_at"],
+    )
     # New tickets are indexed with their rows, from the texts at hand.
     search_index_new_tickets(
         list(new_tickets.values()),

@@ -25,7 +25,7 @@ from django.utils import timezone
 from imapclient import IMAPClient
 
 from madoguchi.connectors.mail.models import Mailbox, RawMail
-from madoguchi.connectors.mail.pipeline import ingest_raw, ingest_raw_batch
+from madoguchi.connectors.mail.pipeline import BATCH_SIZE, ingest_raw, ingest_raw_batch
 from madoguchi.core.leases import lease_acquire, lease_release
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.tenancy.scoping import in_shop, unscoped
@@ -33,7 +33,7 @@ from madoguchi.tenancy.scoping import in_shop, unscoped
 logger = logging.getLogger(__name__)
 
 PROCESSED_FLAG = b"$MadoguchiProcessed"
-BATCH = 50
+BATCH = BATCH_SIZE  # new UIDs per group: stored together, processed by one batch task
 # One FETCH downloads the bodies of a group of mails up to this many bytes together.
 FETCH_BYTES = 32 * 1024 * 1024
 
