@@ -162,6 +162,8 @@ def receive_inbound_many(inbounds: Sequence[InboundMessage], *, shop: Shop) -> l
         if inbound.shop_id != shop.id:
             raise ValueError("The shop given is not the inbound message's shop")
     stored = _stored_inbound(shop.id, inbounds)
+    if all((inbound.channel, inbound.external_id) in stored for inbound in inbounds):
+        return [_duplicate(stored[(inbound.channel, inbound.external_id)]) for inbound in inbounds]
     try:
         with transaction.atomic(), events_deferred():
             return _receive_inbound_many(inbounds, shop, stored)
@@ -169,11 +171,14 @@ def receive_inbound_many(inbounds: Sequence[InboundMessage], *, shop: Shop) -> l
         if len(inbounds) > 1:
             return [receive_inbound(inbound, shop=shop) for inbound in inbounds]
         inbound = inbounds[0]
-        stored = _stored_inbound(shop.id, inbounds)
-        existing = stored.get((inbound.channel, inbound.external_id))
+        existing = _stored_inbound(shop.id, inbounds).get((inbound.channel, inbound.external_id))
         if existing is None:
             raise
-        return [InboundResult(existing.ticket, existing, is_new_ticket=False, is_duplicate=True)]
+        return [_duplicate(existing)]
+
+
+def _duplicate(message: Message) -> InboundResult:
+    return InboundResult(message.ticket, message, is_new_ticket=False, is_duplicate=True)
 
 
 def _receive_inbound_many(
@@ -292,10 +297,7 @@ def _receive_inbound_many(
             )
             continue
         key = (inbound.channel, inbound.external_id)
-        message = stored[key] if key in stored else messages[first_of[key]]
-        results.append(
-            InboundResult(message.ticket, message, is_new_ticket=False, is_duplicate=True)
-        )
+        results.append(_duplicate(stored[key] if key in stored else messages[first_of[key]]))
     return results
 
 
