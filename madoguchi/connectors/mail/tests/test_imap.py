@@ -450,3 +450,11 @@ def test_a_poll_processes_its_mails_in_one_batch_task(world, mailbox, poll, dove
     assert tickets(world.tea)[1:] == ["件名0", "件名1", "件名3", "件名4"]
     assert ack_count(world.tea) == 4
     assert flags(dovecot) == {uid: PROCESSED for uid in range(1, 6)}
+
+
+def test_downloads_are_grouped_up_to_the_byte_budget(monkeypatch):
+    monkeypatch.setattr(imap, "FETCH_BYTES", 100)
+    sizes = [(1, 40), (2, 40), (3, 40), (4, 150), (5, 10)]
+    # A mail over the budget on its own still goes, alone; the order is kept.
+    assert imap._by_total_size(sizes) == [[1, 2], [3], [4], [5]]
+    assert imap._by_total_size([]) == []
