@@ -86,6 +86,9 @@ def test_operator_fills_a_reply_from_a_template_and_it_sets_the_status(browser_p
     page.goto("/")
     row = page.get_by_test_id("ticket-row").filter(has_not=page.locator(".badge--pending")).first
     row.click()
+    # htmx binds the picker once the page has loaded: a change before that would go unheard.
+    page.wait_for_url(re.compile(r"/tickets/\d+/$"))
+    page.wait_for_load_state("load")
     page.get_by_test_id("template-picker").locator("select").select_option(
         label="ブラウザ確認 (ja)"
     )
