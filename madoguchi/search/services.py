@@ -1,10 +1,11 @@
 """Keep the search index current: one call per changed ticket, customer or order, and a rebuild.
 
-The write services of conversations and customers call these after commit. Apps that depend
-on search (commerce) hand their documents over through a registered `DocumentSource`, so that
-search never reads their models. Each call replaces
-the object's documents with fresh rows (fresh ids, so id order stays activity order) and their
-tokens. A customer whose document changed also refreshes, in place, the documents of the
+The write services of conversations and customers call these after commit; tickets and
+customers they have just created are indexed in the writing transaction instead, from the texts
+at hand (`search_index_new_*`). Apps that depend on search (commerce) hand their documents over
+through a registered `DocumentSource`, so that search never reads their models. Each call
+replaces the object's documents with fresh rows (fresh ids, so id order stays activity order)
+and their tokens. A customer whose document changed also refreshes, in place, the documents of the
 objects that show the customer (an order carries its customer's name). A failure here never
 undoes the write that triggered it; `search_rebuild` repairs.
 """
