@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -64,17 +65,48 @@ _PLAIN_VALUES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _db_values(fields: Sequence[Field[Any, Any]], item: Model, *, adding: bool) -> list[Any]:
-    """The values of `fields` of `item` as the database takes them (see `_PLAIN_VALUES`)."""
-    values = []
-    for field in fields:
-        value = getattr(item, field.attname)
-        if type(value) not in _PLAIN_VALUES.get(field.get_internal_type(), ()):
-            if adding:
+class _Rows:
+    """Turns objects into rows of database values for `fields` (see `_PLAIN_VALUES`).
+
+    NULL needs no preparing either, except where `pre_save` fills it (`auto_now` when adding) or
+    the field stores something else for it (files, JSON). A moment written many times (a mail's
+    time in its ticket, message and events) is converted once.
+    """
+
+    def __init__(self, fields: Sequence[Field[Any, Any]], *, adding: bool) -> None:
+        self.fields = fields
+        self.adding = adding
+        self.plain = [self._plain_types(field) for field in fields]
+        self.moments: dict[tuple[int, dt.datetime], Any] = {}
+
+    def _plain_types(self, field: Field[Any, Any]) -> tuple[type, ...]:
+        kind = field.get_internal_type()
+        if kind in _PLAIN_VALUES:
+            return _PLAIN_VALUES[kind]
+        fills_null = self.adding and bool(
+            getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        )
+        if fills_null or kind in ("FileField", "ImageField", "JSONField"):
+            return ()
+        return (_NONE,)
+
+    def of(self, item: Model) -> list[Any]:
+        values = []
+        for index, field in enumerate(self.fields):
+            value = getattr(item, field.attname)
+            if type(value) in self.plain[index]:
+                values.append(value)
+                continue
+            if self.adding:
                 value = field.pre_save(item, True)
-            value = field.get_db_prep_save(value, connection)
-        values.append(value)
-    return values
+            if type(value) is dt.datetime:
+                key = (index, value)
+                if key not in self.moments:
+                    self.moments[key] = field.get_db_prep_save(value, connection)
+                values.append(self.moments[key])
+                continue
+            values.append(field.get_db_prep_save(value, connection))
+        return values
 
 
 def save_each(objects: Sequence[Model], field_names: Sequence[str]) -> None:
@@ -94,7 +126,8 @@ def save_each(objects: Sequence[Model], field_names: Sequence[str]) -> None:
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
     matches = " AND ".join(f"{quote(str(key.column))} = %s" for key in keys)
-    rows = [_db_values([*fields, *keys], item, adding=False) for item in objects]
+    prepare = _Rows([*fields, *keys], adding=False)
+    rows = [prepare.of(item) for item in objects]
     with connection.cursor() as cursor:
         cursor.executemany(
             f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {matches}",  # noqa: S608
@@ -125,13 +158,14 @@ def insert_all(objects: Sequence[Model]) -> None:
     row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     max_params = connection.features.max_query_params or 65_535
     per_statement = max(1, max_params // len(fields))
+    prepare = _Rows(fields, adding=True)
     for start in range(0, len(objects), per_statement):
         chunk = objects[start : start + per_statement]
         params: list[Any] = []
         for item in chunk:
             if item.pk is not None:
                 raise ValueError("insert_all inserts new rows only")
-            params.extend(_db_values(fields, item, adding=True))
+            params.extend(prepare.of(item))
         sql = (
             f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
             f"VALUES {', '.join([row_placeholder] * len(chunk))} RETURNING {quote(str(pk.column))}"

@@ -388,7 +388,10 @@ def raw_mail_process_batch(*, raw_mail_ids: Sequence[int]) -> dict[int, str]:
                 processing_started_at=now,
                 attempts=F("attempts") + 1,
             )
-    rows = RawMail.objects.select_related("shop").in_bulk(wanted)
+    rows = RawMail.objects.in_bulk(wanted)
+    shops = Shop.objects.in_bulk({row.shop_id for row in rows.values()})
+    for row in rows.values():
+        row.shop = shops[row.shop_id]  # one object for the batch's rows, not one per row
     for raw_mail_id, row in rows.items():
         if raw_mail_id not in claimed:
             statuses[raw_mail_id] = row.status
