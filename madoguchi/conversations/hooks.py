@@ -16,6 +16,7 @@ from django.db import transaction
 
 from madoguchi.conversations.models import Message
 from madoguchi.core.commit_batches import on_commit_batched
+from madoguchi.tenancy.models import Shop
 from madoguchi.tenancy.scoping import in_shop
 
 logger = logging.getLogger(__name__)
@@ -58,8 +59,12 @@ def _run(items: list[tuple[int, int]]) -> None:
         by_shop.setdefault(shop_id, []).append(message_id)
     for shop_id, message_ids in by_shop.items():
         with in_shop(shop_id):
-            found = Message.objects.select_related("ticket__shop").in_bulk(message_ids)
+            found = Message.objects.select_related("ticket").in_bulk(message_ids)
             messages = [found[message_id] for message_id in message_ids if message_id in found]
+            if messages:
+                shop = Shop.objects.get(pk=shop_id)
+                for message in messages:
+                    message.ticket.shop = shop  # one object for the shop's messages
             for message in messages:
                 _run_hooks(message)
             for batch_hook in list(_INBOUND_BATCH_HOOKS):
