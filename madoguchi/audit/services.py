@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict, Unpack
 
 from django.db import models
 from django.utils import timezone
@@ -17,54 +17,43 @@ if TYPE_CHECKING:
     from madoguchi.tenancy.models import Shop
 
 
-def audit_entry(
-    *,
-    actor: User | None,
-    action: str,
-    target: models.Model | None = None,
-    shop: Shop | None = None,
-    changes: dict[str, Any] | None = None,
-    ip_address: str | None = None,
-    actor_label: str = "",
-) -> AuditEntry:
-    """Return an unsaved entry for `record_many`; `action` must be one of `audit.actions`."""
+class EntryFields(TypedDict, total=False):
+    """What an audit entry says; `actor` and `action` (one of `audit.actions`) are required."""
+
+    actor: Required[User | None]
+    action: Required[str]
+    target: models.Model | None
+    shop: Shop | None
+    changes: dict[str, Any] | None
+    ip_address: str | None
+    actor_label: str
+
+
+def audit_entry(**fields: Unpack[EntryFields]) -> AuditEntry:
+    """Return an unsaved entry (for `record_many`)."""
+    actor, action = fields["actor"], fields["action"]
     if action not in actions.ALL:
         raise ValueError(f"Unknown audit action {action!r}")
+    target = fields.get("target")
+    shop = fields.get("shop")
     if shop is None and target is not None:
         shop = getattr(target, "shop", None)
     return AuditEntry(
         occurred_at=timezone.now(),
         actor=actor,
-        actor_label=actor_label or (actor.email if actor else ""),
+        actor_label=fields.get("actor_label") or (actor.email if actor else ""),
         action=action,
         shop=shop,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
-        changes=changes or {},
-        ip_address=ip_address,
+        changes=fields.get("changes") or {},
+        ip_address=fields.get("ip_address"),
     )
 
 
-def record(
-    *,
-    actor: User | None,
-    action: str,
-    target: models.Model | None = None,
-    shop: Shop | None = None,
-    changes: dict[str, Any] | None = None,
-    ip_address: str | None = None,
-    actor_label: str = "",
-) -> AuditEntry:
-    """Append one audit entry; `action` must be one of `audit.actions`."""
-    entry = audit_entry(
-        actor=actor,
-        action=action,
-        target=target,
-        shop=shop,
-        changes=changes,
-        ip_address=ip_address,
-        actor_label=actor_label,
-    )
+def record(**fields: Unpack[EntryFields]) -> AuditEntry:
+    """Append one audit entry."""
+    entry = audit_entry(**fields)
     entry.save(force_insert=True)
     return entry
 
