@@ -225,7 +225,7 @@ def _customers_find_or_create(
             known[(kind, found.value)] = found.customer
     results: list[tuple[Customer, bool]] = []
     new_customers: list[Customer] = []
-    first_activity: dict[int, dt.datetime | None] = {}  # by id() of a new customer
+    first_activity: list[dt.datetime | None] = []  # of each new customer, in the same order
     # Identities to insert, each once: (customer, input, value); those of known customers may
     # have been stored meanwhile by someone else, which is fine (get-or-create).
     new_identities: dict[tuple[str, str], tuple[Customer, IdentityInput, str]] = {}
@@ -244,7 +244,7 @@ def _customers_find_or_create(
         if customer is None:
             customer = Customer(shop=shop, name=_text(request.name), name_kana="")
             new_customers.append(customer)
-            first_activity[id(customer)] = request.activity_at
+            first_activity.append(request.activity_at)
         for identity, value in identities:
             key = (identity.kind, value)
             if key in known:
@@ -262,7 +262,8 @@ def _customers_find_or_create(
             ignore_conflicts=True,
         )
     contacts: dict[int, tuple[list[ContactIdentity], dt.datetime | None]] = {
-        customer.id: ([], first_activity[id(customer)]) for customer in new_customers
+        customer.id: ([], activity_at)
+        for customer, activity_at in zip(new_customers, first_activity, strict=True)
     }
     for row in rows:
         contacts[row.customer_id][0].append(row)
