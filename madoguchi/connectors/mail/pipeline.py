@@ -521,7 +521,7 @@ def _is_from_us(address: str) -> bool:
         return MailAddress.objects.filter(address=normalize_email(address)).exists()
 
 
-# What processing writes on a raw row (`_finish`).
+# What processing writes on a raw row (one `save_each` at the end of `_apply`).
 _FINISHED_FIELDS = (
     "status",
     "outcome",

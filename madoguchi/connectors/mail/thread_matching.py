@@ -111,28 +111,15 @@ class ThreadQuery:
         return [message_id for message_id in ids if message_id]
 
 
-def find_ticket(
-    *,
-    shop: Shop,
-    in_reply_to: str | None,
-    references: Sequence[str],
-    subject: str,
-    sender: str,
-    thread_by_subject: bool = False,
-) -> Ticket | None:
-    """Return the shop's ticket this mail answers, or None for a new conversation.
-
-    A subject tag or subject match only counts when the sender is the ticket's customer: a
-    stranger quoting a tag opens a ticket of their own instead of writing into someone else's.
-    """
-    query = ThreadQuery(in_reply_to, references, subject, sender)
-    return find_tickets(shop=shop, queries=[query], thread_by_subject=thread_by_subject)[0]
-
-
 def find_tickets(
     *, shop: Shop, queries: Sequence[ThreadQuery], thread_by_subject: bool = False
 ) -> list[Ticket | None]:
-    """`find_ticket` for several mails (a batch): one query for all their Message-IDs."""
+    """Return, per mail, the shop's ticket it answers, or None for a new conversation.
+
+    The Message-IDs of all the mails are looked up with one query. A subject tag or subject
+    match only counts when the sender is the ticket's customer: a stranger quoting a tag opens
+    a ticket of their own instead of writing into someone else's.
+    """
     found = _by_message_ids(shop, queries)
     return [
         ticket if ticket is not None else _by_subject(shop, query, thread_by_subject)
