@@ -187,12 +187,12 @@ def _customer_documents(
     }
     last_ticket_at: dict[int, dt.datetime | None] = {}
     if created is None:
-        for customer_id, *identity in (
+        for customer_id, kind, value, display_value, display_name in (
             ContactIdentity.objects.filter(customer_id__in=ids)
             .order_by("id")
             .values_list("customer_id", "kind", "value", "display_value", "display_name")
         ):
-            identities[customer_id].append(tuple(identity))  # type: ignore[arg-type]
+            identities[customer_id].append((kind, value, display_value, display_name))
         last_ticket_at = dict(
             Ticket.objects.filter(customer_id__in=ids)
             .order_by()
