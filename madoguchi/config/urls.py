@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("madoguchi.commerce.urls")),
     path("search/", include("madoguchi.search.urls")),
     path("operations/", include("madoguchi.operations.urls")),
+    path("settings/", include("madoguchi.administration.urls")),
+    path("menu/counts/", core_views.menu_counts, name="menu_counts"),
 ]
 
 handler404 = "madoguchi.core.views.not_found"

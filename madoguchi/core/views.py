@@ -1,8 +1,12 @@
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from madoguchi.core.navigation import menu_counts as counts_for
+from madoguchi.tenancy.access import Actor, access_shop
 
 
 @require_GET
@@ -20,3 +24,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "core/not_found.html", status=404)
+
+
+@login_required
+@require_GET
+def menu_counts(request: HttpRequest) -> HttpResponse:
+    """The menu's attention counts for one shop (`?shop=`), loaded by htmx after the page."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    shop = access_shop(actor=actor, slug=request.GET.get("shop", ""))
+    links = counts_for(actor, shop.id, shop.slug)
+    return render(request, "core/_menu_counts.html", {"count_links": links})

@@ -16,6 +16,11 @@ class Workspace(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    requires_two_factor = models.BooleanField(
+        _("require two-factor sign-in for staff"),
+        default=False,
+        help_text=_("Admins, supervisors and operators must set up an authenticator app."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -39,6 +44,12 @@ class Shop(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Tokyo")
     default_language = models.CharField(_("default language"), max_length=10, default="ja")
     last_ticket_number = models.PositiveIntegerField(default=0, editable=False)
+    archived_at = models.DateTimeField(
+        _("archived"),
+        null=True,
+        blank=True,
+        help_text=_("An archived shop receives nothing new and leaves the menus; its data stays."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "madoguchi.operations",
     "madoguchi.demo",
     "madoguchi.search",
+    "madoguchi.administration",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "madoguchi.core.navigation.menu",
             ],
         },
     },
@@ -204,4 +206,6 @@ MADOGUCHI = {
     "MAIL_PROCESS_TIMEOUT": env.float("MADOGUCHI_MAIL_PROCESS_TIMEOUT", default=60.0),
     "MAIL_ACK_LIMIT_PER_HOUR": env.int("MADOGUCHI_MAIL_ACK_LIMIT_PER_HOUR", default=5),
     "MAIL_IMAP_POLL_SECONDS": env.int("MADOGUCHI_MAIL_IMAP_POLL_SECONDS", default=60),
+    # Fernet keys for secrets at rest, the first encrypts (core.secrets); unset: from SECRET_KEY.
+    "SECRET_KEYS": env.list("MADOGUCHI_SECRET_KEYS", default=[]),
 }
