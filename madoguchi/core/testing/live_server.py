@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -102,10 +103,16 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], server: LiveServer
     raise RuntimeError(f"The live server did not answer /healthz in time:\n{server.log_tail()}")
 
 
-@pytest.fixture(scope="session")
-def asgi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Start `madoguchi serve` with the demo data on its own database; yield its URL."""
-    data_dir = tmp_path_factory.mktemp("live-server")
+@contextmanager
+def running_server(
+    data_dir: Path, *, prepare: list[list[str]], extra_env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """Run `madoguchi serve` on its own database in `data_dir` after the `prepare` commands.
+
+    The database is a SQLite file in `data_dir`, or a fresh PostgreSQL database when
+    DATABASE_URL points at PostgreSQL (dropped afterwards). `extra_env` adds settings such as
+    the SMTP server the process sends through.
+    """
     log_path = data_dir / "server.log"
     database_url = os.environ.get("DATABASE_URL", "")
     database_name = ""
@@ -123,15 +130,15 @@ def asgi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "MADOGUCHI_DATA_DIR": str(data_dir),
         "DEBUG": "false",
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = LiveServer(url=url, log_path=log_path)
     process: subprocess.Popen[bytes] | None = None
     try:
-        _run(["migrate", "--noinput"], env, log_path)
-        _run(["collectstatic", "--noinput"], env, log_path)
-        _run(["demo_seed"], env, log_path)
+        for command in prepare:
+            _run(command, env, log_path)
         with log_path.open("ab") as output:
             process = subprocess.Popen(  # noqa: S603 - fixed argv of our own CLI
                 [sys.executable, "-m", "madoguchi", "serve", "--port", str(port)],
@@ -153,6 +160,14 @@ def asgi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 process.wait(timeout=5)
         if database_name:
             _postgres_admin(database_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def asgi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Start `madoguchi serve` with the demo data on its own database; yield its URL."""
+    prepare = [["migrate", "--noinput"], ["collectstatic", "--noinput"], ["demo_seed"]]
+    with running_server(tmp_path_factory.mktemp("live-server"), prepare=prepare) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
