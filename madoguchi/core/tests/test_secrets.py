@@ -1,0 +1,64 @@
+"""Secrets at rest: Fernet tokens keyed from the environment, rotatable, plain text readable."""
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+from madoguchi.core import secrets
+
+
+def _keys(settings, *keys: str) -> None:  # type: ignore[no-untyped-def]
+    settings.MADOGUCHI = {**settings.MADOGUCHI, "SECRET_KEYS": list(keys)}
+
+
+def test_a_value_is_stored_encrypted_and_read_back(settings) -> None:
+    _keys(settings, Fernet.generate_key().decode())
+    stored = secrets.encrypt("imap-app-password")
+    assert stored.startswith("fernet:")
+    assert "imap-app-password" not in stored
+    assert secrets.decrypt(stored) == "imap-app-password"
+
+
+def test_empty_stays_empty_and_plain_text_reads_as_plain(settings) -> None:
+    assert secrets.encrypt("") == ""
+    assert secrets.decrypt("") == ""
+    assert secrets.decrypt("written-before-encryption") == "written-before-encryption"
+
+
+def test_without_keys_the_key_comes_from_the_secret_key(settings) -> None:
+    _keys(settings)
+    stored = secrets.encrypt("token")
+    settings.SECRET_KEY = "another-secret-key"
+    with pytest.raises(ImproperlyConfigured, match="lacks the key"):
+        secrets.decrypt(stored)
+
+
+def test_rotation_reencrypts_with_the_new_first_key(settings) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    _keys(settings, old)
+    stored = secrets.encrypt("line-channel-secret")
+    _keys(settings, new, old)
+    rotated = secrets.rotate(stored)
+    assert rotated != stored
+    _keys(settings, new)
+    assert secrets.decrypt(rotated) == "line-channel-secret"
+    with pytest.raises(ImproperlyConfigured):
+        secrets.decrypt(stored)
+
+
+def test_rotation_encrypts_plain_text(settings) -> None:
+    _keys(settings, Fernet.generate_key().decode())
+    rotated = secrets.rotate("plain")
+    assert rotated.startswith("fernet:")
+    assert secrets.decrypt(rotated) == "plain"
+
+
+def test_a_malformed_key_is_a_configuration_error(settings) -> None:
+    _keys(settings, "not-a-fernet-key")
+    with pytest.raises(ImproperlyConfigured, match="Fernet keys"):
+        secrets.encrypt("x")
+
+
+def test_keep_secret_keeps_the_stored_value_when_left_empty() -> None:
+    assert secrets.keep_secret("", "stored") == "stored"
+    assert secrets.keep_secret("new", "stored") == "new"
