@@ -44,15 +44,20 @@ def week_period(shop: Shop, monday: dt.date) -> Interval:
     return start, dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), shop_zone(shop))
 
 
-def shop_staff_memberships(*, shop: Shop, on: dt.date | None = None) -> QuerySet[Membership]:
+def shop_staff_memberships(
+    *, shop: Shop, on: dt.date | None = None, through: dt.date | None = None
+) -> QuerySet[Membership]:
     """Return the active memberships through which people work the shop's tickets.
 
     The same rule as `tenancy.access.actor_for_user`: admins and supervisors of the owner or of
-    an agency engaged on `on`, operators of those workspaces assigned to the shop.
+    an agency engaged on `on` (today by default), operators of those workspaces assigned to the
+    shop. With `through`, an agency engaged on any day from `on` through `through` counts (a
+    week's schedule lists the people of an engagement that starts or ends within the week).
     """
-    day = on or timezone.localdate()
+    first = on or timezone.localdate()
+    last = through or first
     agencies = Engagement.objects.filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=day), shop=shop, starts_on__lte=day
+        Q(ends_on__isnull=True) | Q(ends_on__gte=first), shop=shop, starts_on__lte=last
     ).values_list("agency_id", flat=True)
     return (
         Membership.objects.filter(
@@ -153,7 +158,7 @@ def week_schedule(
     """
     zone = shop_zone(shop)
     start, end = week_period(shop, monday)
-    people = shop_staff_memberships(shop=shop, on=monday)
+    people = shop_staff_memberships(shop=shop, on=monday, through=monday + dt.timedelta(days=6))
     if workspace_ids is not None:
         people = people.filter(workspace_id__in=tuple(workspace_ids))
     memberships = list(people)
@@ -251,7 +256,9 @@ def coverage_week(*, shop: Shop, monday: dt.date) -> CoverageWeek:
     period = week_period(shop, monday)
     settings = RoutingSettings.objects.filter(shop_id=shop.id).first()
     promises_24_7 = bool(settings and settings.promises_24_7)
-    memberships = shop_staff_memberships(shop=shop, on=monday)
+    memberships = shop_staff_memberships(
+        shop=shop, on=monday, through=monday + dt.timedelta(days=6)
+    )
     with unscoped("coverage counts the shifts of every workspace that staffs the shop"):
         shifts = list(
             Shift.objects.filter(

@@ -167,12 +167,14 @@ def _scope_sql(
     if scope.channel:
         conditions.append("d.channel = %s")
         params.append(scope.channel)
+    # A raw parameter is not converted as a DateTimeField's is: SQLite would compare the stored
+    # UTC text with the aware value's own local text ("...+09:00"), off by the UTC offset.
     if scope.active_from is not None:
         conditions.append("d.activity_at >= %s")
-        params.append(scope.active_from)
+        params.append(connection.ops.adapt_datetimefield_value(scope.active_from))
     if scope.active_before is not None:
         conditions.append("d.activity_at < %s")
-        params.append(scope.active_before)
+        params.append(connection.ops.adapt_datetimefield_value(scope.active_before))
     if before_id is not None:
         conditions.append(f"{doc_id} < %s")
         params.append(before_id)

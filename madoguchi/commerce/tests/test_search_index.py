@@ -8,16 +8,20 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
+from madoguchi.commerce.models import Order
 from madoguchi.commerce.search_index import order_number_forms
 from madoguchi.commerce.services import order_set_status, shipment_add
-from madoguchi.commerce.tests.helpers import make_order
+from madoguchi.commerce.tests.helpers import TOKYO, make_order
 from madoguchi.customers.models import Customer
 from madoguchi.customers.services import IdentityInput, customer_create, customer_merge
 from madoguchi.search.models import SearchDocument
 from madoguchi.search.selectors import SearchFilters, search
-from madoguchi.search.services import search_index_customer_on_commit, search_rebuild
+from madoguchi.search.services import (
+    search_index_customer_on_commit,
+    search_index_order,
+    search_rebuild,
+)
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop, shop_scope, unscoped
 
@@ -101,9 +105,17 @@ def test_another_shops_order_is_never_returned(
 
 def test_filters_apply_to_orders(world: Any, django_capture_on_commit_callbacks: Any) -> None:
     order = order_in(world, world.tea, "T-5003", django_capture_on_commit_callbacks)
-    today = timezone.localdate()
-    assert found_orders(world.operator_tea, "T5003", date_from=today) == [order.id]
-    assert found_orders(world.operator_tea, "T5003", date_to=today - dt.timedelta(days=2)) == []
+    # Last changed just after midnight in Tokyo, still the day before in UTC: the date filters
+    # are the shop's days whatever the time of day the suite runs.
+    changed = dt.datetime(2026, 11, 2, 0, 30, tzinfo=TOKYO)
+    with in_shop(world.tea.id):
+        Order.objects.filter(pk=order.pk).update(updated_at=changed)
+    search_index_order(order.id)
+    day = changed.date()
+    assert found_orders(world.operator_tea, "T5003", date_from=day) == [order.id]
+    assert found_orders(world.operator_tea, "T5003", date_to=day) == [order.id]
+    assert found_orders(world.operator_tea, "T5003", date_from=day + dt.timedelta(days=1)) == []
+    assert found_orders(world.operator_tea, "T5003", date_to=day - dt.timedelta(days=1)) == []
     # Status and channel are ticket fields: with either, only tickets are listed.
     assert found_orders(world.operator_tea, "T5003", status="open") == []
 

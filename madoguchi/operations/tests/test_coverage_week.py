@@ -13,12 +13,25 @@ from madoguchi.operations.models import (
     Shift,
 )
 from madoguchi.operations.schedule import coverage_week, week_days, week_start
-from madoguchi.tenancy.models import Membership
+from madoguchi.tenancy.models import Engagement, Membership
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MONDAY = dt.date(2026, 11, 16)  # Mon 16 - Sun 22 Nov 2026; 23 Nov (勤労感謝の日) is next week
 HOLIDAY_WEEK = dt.date(2026, 11, 23)
+
+
+# The world's agency is engaged from the first of the month the suite runs in (the factory's
+# default), which moves past the fixed dates below as the real date does: it is engaged here
+# since a fixed day before all of them (and before any real today, so access is unchanged).
+ENGAGED_SINCE = dt.date(2026, 11, 1)
+
+
+@pytest.fixture
+def world(world):
+    with unscoped("test setup"):
+        Engagement.objects.filter(agency=world.agency).update(starts_on=ENGAGED_SINCE)
+    return world
 
 
 def at(*args: int) -> dt.datetime:

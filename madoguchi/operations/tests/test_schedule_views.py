@@ -8,10 +8,23 @@ from django.urls import reverse
 
 from madoguchi.audit.models import AuditEntry
 from madoguchi.operations.models import OperatorProfile, RoutingSettings, Shift
-from madoguchi.tenancy.models import Membership
+from madoguchi.tenancy.models import Engagement, Membership
 from madoguchi.tenancy.scoping import unscoped
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+# The world's agency is engaged from the first of the month the suite runs in (the factory's
+# default), which moves past the fixed dates below as the real date does: it is engaged here
+# since a fixed day before all of them (and before any real today, so access is unchanged).
+ENGAGED_SINCE = dt.date(2026, 11, 1)
+
+
+@pytest.fixture
+def world(world):
+    with unscoped("test setup"):
+        Engagement.objects.filter(agency=world.agency).update(starts_on=ENGAGED_SINCE)
+    return world
 
 
 def at(*args: int) -> dt.datetime:

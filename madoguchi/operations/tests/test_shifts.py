@@ -9,7 +9,7 @@ from madoguchi.audit.models import AuditEntry
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
 from madoguchi.core.testing import factories
 from madoguchi.operations.models import OperatorProfile, RoutingSettings, Shift
-from madoguchi.operations.schedule import week_schedule
+from madoguchi.operations.schedule import coverage_week, week_schedule
 from madoguchi.operations.shifts import (
     coverage_promise_set,
     operator_duty_set,
@@ -18,10 +18,23 @@ from madoguchi.operations.shifts import (
     shift_save,
 )
 from madoguchi.tenancy.access import actor_for_user
-from madoguchi.tenancy.models import Membership
-from madoguchi.tenancy.scoping import shop_scope, unscoped
+from madoguchi.tenancy.models import Engagement, Membership
+from madoguchi.tenancy.scoping import in_shop, shop_scope, unscoped
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+# The world's agency is engaged from the first of the month the suite runs in (the factory's
+# default), which moves past the fixed dates below as the real date does: it is engaged here
+# since a fixed day before all of them (and before any real today, so access is unchanged).
+ENGAGED_SINCE = dt.date(2026, 11, 1)
+
+
+@pytest.fixture
+def world(world):
+    with unscoped("test setup"):
+        Engagement.objects.filter(agency=world.agency).update(starts_on=ENGAGED_SINCE)
+    return world
 
 
 def at(*args: int) -> dt.datetime:
@@ -85,6 +98,41 @@ def test_night_shift_crosses_midnight_and_is_audited(world, planner, operator_me
         str(shift.pk),
     )
     assert entry.changes["new"]["starts_at"] == "2026-11-30T13:00:00+00:00"
+
+
+def test_a_week_lists_the_people_of_an_engagement_that_starts_within_it(
+    world, planner, operator_membership
+):
+    """Engaged from Wednesday 2 Dec: the agency's people are in that week's schedule and their
+    Thursday shift counts for coverage, though on Monday they did not work the shop yet."""
+    with unscoped("test setup"):
+        Engagement.objects.filter(agency=world.agency, shop=world.tea).update(
+            starts_on=dt.date(2026, 12, 2)
+        )
+        Shift.objects.create(
+            workspace=world.agency,
+            membership=operator_membership,
+            starts_at=at(2026, 12, 3, 9),
+            ends_at=at(2026, 12, 3, 18),
+        )
+    with scope_of(planner):
+        before = week_schedule(shop=world.tea, monday=dt.date(2026, 11, 23), editor_id=None)
+        schedule = week_schedule(shop=world.tea, monday=dt.date(2026, 11, 30), editor_id=None)
+    with in_shop(world.tea.id):
+        coverage = coverage_week(shop=world.tea, monday=dt.date(2026, 11, 30))
+    assert operator_membership.id not in [row.membership.id for row in before.rows]
+    row = next(row for row in schedule.rows if row.membership.id == operator_membership.id)
+    assert [[(p.starts, p.ends) for p in day] for day in row.days] == [
+        [],
+        [],
+        [],
+        [(dt.time(9), dt.time(18))],
+        [],
+        [],
+        [],
+    ]
+    thursday = coverage.days[3]
+    assert [hour.on_shift for hour in thursday.hours[8:19]] == [0] + [1] * 9 + [0]
 
 
 @pytest.mark.parametrize(
