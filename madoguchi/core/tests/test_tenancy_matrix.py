@@ -595,6 +595,12 @@ SHOP_ROUTES: dict[str, Route] = {
         setup=_tea_attainment,
         user="supervisor",
     ),
+    # The menu's attention counts of a shop, loaded after each page.
+    "menu_counts": Route(
+        "GET",
+        lambda world: reverse("menu_counts") + f"?shop={world.tea.slug}",
+        marker=lambda world: "menu__counts",
+    ),
     "search:results": Route(
         "GET",
         lambda world: reverse("search:results") + f"?q={quote('お茶')}&shop={world.tea.slug}",
