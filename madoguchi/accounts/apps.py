@@ -6,4 +6,6 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from madoguchi.accounts import signals  # noqa: F401
+        from madoguchi.accounts import menu, sessions, signals  # noqa: F401
+
+        menu.register()

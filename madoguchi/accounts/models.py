@@ -45,3 +45,42 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+
+class UserSession(models.Model):
+    """A session a user signed in with, so that all of a user's sessions can be ended at once.
+
+    Written on sign-in (`accounts.sessions`); the session itself lives in the session store.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Attempt(models.Model):
+    """One counted attempt (a failed sign-in, a password-reset request) for throttling.
+
+    Rows live in the database so that every process sees the same counts; they are pruned once
+    older than the longest window (`accounts.throttling`).
+    """
+
+    class Scope(models.TextChoices):
+        SIGN_IN_ACCOUNT = "sign_in.account", "sign-in failures of an account"
+        SIGN_IN_ADDRESS = "sign_in.address", "sign-in failures from a client address"
+        PASSWORD_RESET_ADDRESS = "password_reset.address", "password resets asked from an address"
+
+    scope = models.CharField(max_length=32, choices=Scope.choices)
+    key = models.CharField(max_length=254)
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "occurred_at"], name="attempt_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} {self.occurred_at:%Y-%m-%d %H:%M:%S}"

@@ -6,13 +6,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from madoguchi.accounts.sessions import client_address as _ip
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
-
-
-def _ip(request: HttpRequest | None) -> str | None:
-    # REMOTE_ADDR only: forwarded headers are trusted solely behind a configured proxy.
-    return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
 @receiver(user_logged_in)

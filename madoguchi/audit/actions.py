@@ -3,6 +3,15 @@
 USER_LOGGED_IN = "user.logged_in"
 USER_LOGIN_FAILED = "user.login_failed"
 USER_LOGGED_OUT = "user.logged_out"
+# accounts: sign-in security
+USER_LOGIN_LOCKED = "user.login_locked"
+USER_PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 - an action name
+USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - an action name
+USER_PROFILE_CHANGED = "user.profile_changed"
+USER_TWO_FACTOR_ENABLED = "user.two_factor_enabled"
+USER_TWO_FACTOR_DISABLED = "user.two_factor_disabled"
+USER_RECOVERY_CODES_REGENERATED = "user.recovery_codes_regenerated"
+WORKSPACE_SECURITY_CHANGED = "workspace.security_changed"
 TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
 TICKET_ASSIGNED = "ticket.assigned"
@@ -22,6 +31,18 @@ DEMO_LOADED = "demo.loaded"
 # mail
 MAIL_REPROCESSED = "mail.reprocessed"
 MAIL_SETTINGS_CHANGED = "mail.settings_changed"
+MAIL_ADDRESS_CREATED = "mail.address_created"
+MAIL_ADDRESS_CHANGED = "mail.address_changed"
+MAIL_ADDRESS_DELETED = "mail.address_deleted"
+MAILBOX_CREATED = "mail.mailbox_created"
+MAILBOX_CHANGED = "mail.mailbox_changed"
+MAILBOX_DELETED = "mail.mailbox_deleted"
+MAILBOX_TESTED = "mail.mailbox_tested"
+SMTP_SERVER_CREATED = "mail.smtp_server_created"
+SMTP_SERVER_CHANGED = "mail.smtp_server_changed"
+SMTP_SERVER_DELETED = "mail.smtp_server_deleted"
+SMTP_SERVER_TESTED = "mail.smtp_server_tested"
+MAIL_OUTBOUND_RETRIED = "mail.outbound_retried"
 WEBFORM_SETTINGS_CHANGED = "webform.settings_changed"
 CHAT_SETTINGS_CHANGED = "chat.settings_changed"
 CALL_LOGGED = "call.logged"
@@ -33,6 +54,13 @@ SHIFT_DELETED = "shift.deleted"
 OPERATOR_DUTY_CHANGED = "operator.duty_changed"
 COVERAGE_PROMISE_CHANGED = "coverage.promise_changed"
 BREACH_REASSIGN_CHANGED = "routing.reassign_on_breach_changed"
+# operations: business calendar, SLA policies, routing
+CALENDAR_CHANGED = "calendar.changed"
+CLOSURE_ADDED = "calendar.closure_added"
+CLOSURE_DELETED = "calendar.closure_deleted"
+SLA_POLICY_SAVED = "sla_policy.saved"
+SLA_POLICY_DELETED = "sla_policy.deleted"
+ROUTING_CHANGED = "routing.changed"
 # commerce
 ORDER_CREATED = "order.created"
 ORDER_UPDATED = "order.updated"
@@ -48,12 +76,56 @@ DEPOSIT_DISMISSED = "deposit.dismissed"
 ORDERS_IMPORTED = "orders.imported"
 TICKET_ORDER_LINKED = "ticket.order_linked"
 ORDER_NOTICE_SENT = "order.notice_sent"
+# administration: channels (phone numbers, cart connections, LINE channels)
+PHONE_NUMBER_ADDED = "phone_number.added"
+PHONE_NUMBER_CHANGED = "phone_number.changed"
+PHONE_NUMBER_REMOVED = "phone_number.removed"
+COMMERCE_CONNECTION_CREATED = "commerce_connection.created"
+COMMERCE_CONNECTION_CHANGED = "commerce_connection.changed"
+COMMERCE_CONNECTION_ROTATED = "commerce_connection.rotated"
+COMMERCE_CONNECTION_DELETED = "commerce_connection.deleted"
+LINE_CHANNEL_CHANGED = "line.channel_changed"
+# administration: people (invitations, roles, assignments, skills, deactivation)
+INVITATION_SENT = "invitation.sent"
+INVITATION_RESENT = "invitation.resent"
+INVITATION_REVOKED = "invitation.revoked"
+INVITATION_ACCEPTED = "invitation.accepted"
+INVITATION_ACCOUNT_REOPENED = "invitation.account_reopened"
+MEMBERSHIP_CHANGED = "membership.changed"
+MEMBERSHIP_DEACTIVATED = "membership.deactivated"
+MEMBERSHIP_REACTIVATED = "membership.reactivated"
+OPERATOR_LANGUAGES_CHANGED = "operator.languages_changed"
+
+# administration: workspaces, shops, engagements, categories and tags
+WORKSPACE_CREATED = "workspace.created"
+WORKSPACE_UPDATED = "workspace.updated"
+SHOP_CREATED = "shop.created"
+SHOP_UPDATED = "shop.updated"
+SHOP_ARCHIVED = "shop.archived"
+SHOP_UNARCHIVED = "shop.unarchived"
+ENGAGEMENT_CREATED = "engagement.created"
+ENGAGEMENT_UPDATED = "engagement.updated"
+ENGAGEMENT_ENDED = "engagement.ended"
+ENGAGEMENT_INVITED = "engagement.invited"
+ENGAGEMENT_INVITATION_CANCELLED = "engagement.invitation_cancelled"
+CATEGORY_SAVED = "category.saved"
+CATEGORY_DELETED = "category.deleted"
+TAG_SAVED = "tag.saved"
+TAG_DELETED = "tag.deleted"
 
 ALL = frozenset(
     {
         USER_LOGGED_IN,
         USER_LOGIN_FAILED,
         USER_LOGGED_OUT,
+        USER_LOGIN_LOCKED,
+        USER_PASSWORD_CHANGED,
+        USER_PASSWORD_RESET,
+        USER_PROFILE_CHANGED,
+        USER_TWO_FACTOR_ENABLED,
+        USER_TWO_FACTOR_DISABLED,
+        USER_RECOVERY_CODES_REGENERATED,
+        WORKSPACE_SECURITY_CHANGED,
         TICKET_CREATED,
         TICKET_UPDATED,
         TICKET_ASSIGNED,
@@ -72,6 +144,18 @@ ALL = frozenset(
         DEMO_LOADED,
         MAIL_REPROCESSED,
         MAIL_SETTINGS_CHANGED,
+        MAIL_ADDRESS_CREATED,
+        MAIL_ADDRESS_CHANGED,
+        MAIL_ADDRESS_DELETED,
+        MAILBOX_CREATED,
+        MAILBOX_CHANGED,
+        MAILBOX_DELETED,
+        MAILBOX_TESTED,
+        SMTP_SERVER_CREATED,
+        SMTP_SERVER_CHANGED,
+        SMTP_SERVER_DELETED,
+        SMTP_SERVER_TESTED,
+        MAIL_OUTBOUND_RETRIED,
         WEBFORM_SETTINGS_CHANGED,
         CHAT_SETTINGS_CHANGED,
         CALL_LOGGED,
@@ -82,6 +166,12 @@ ALL = frozenset(
         OPERATOR_DUTY_CHANGED,
         COVERAGE_PROMISE_CHANGED,
         BREACH_REASSIGN_CHANGED,
+        CALENDAR_CHANGED,
+        CLOSURE_ADDED,
+        CLOSURE_DELETED,
+        SLA_POLICY_SAVED,
+        SLA_POLICY_DELETED,
+        ROUTING_CHANGED,
         ORDER_CREATED,
         ORDER_UPDATED,
         ORDER_PAYMENT_RECORDED,
@@ -96,5 +186,37 @@ ALL = frozenset(
         ORDERS_IMPORTED,
         TICKET_ORDER_LINKED,
         ORDER_NOTICE_SENT,
+        PHONE_NUMBER_ADDED,
+        PHONE_NUMBER_CHANGED,
+        PHONE_NUMBER_REMOVED,
+        COMMERCE_CONNECTION_CREATED,
+        COMMERCE_CONNECTION_CHANGED,
+        COMMERCE_CONNECTION_ROTATED,
+        COMMERCE_CONNECTION_DELETED,
+        LINE_CHANNEL_CHANGED,
+        INVITATION_SENT,
+        INVITATION_RESENT,
+        INVITATION_REVOKED,
+        INVITATION_ACCEPTED,
+        INVITATION_ACCOUNT_REOPENED,
+        MEMBERSHIP_CHANGED,
+        MEMBERSHIP_DEACTIVATED,
+        MEMBERSHIP_REACTIVATED,
+        OPERATOR_LANGUAGES_CHANGED,
+        WORKSPACE_CREATED,
+        WORKSPACE_UPDATED,
+        SHOP_CREATED,
+        SHOP_UPDATED,
+        SHOP_ARCHIVED,
+        SHOP_UNARCHIVED,
+        ENGAGEMENT_CREATED,
+        ENGAGEMENT_UPDATED,
+        ENGAGEMENT_ENDED,
+        ENGAGEMENT_INVITED,
+        ENGAGEMENT_INVITATION_CANCELLED,
+        CATEGORY_SAVED,
+        CATEGORY_DELETED,
+        TAG_SAVED,
+        TAG_DELETED,
     }
 )

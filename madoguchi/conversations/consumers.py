@@ -30,6 +30,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ObjectDoesNotExist
 
+from madoguchi.accounts.sessions import CLOSE_SESSION_ENDED, session_survives, user_group
 from madoguchi.conversations.selectors import access_ticket
 from madoguchi.core.errors import NotFoundError
 from madoguchi.core.websockets import CLOSE_TOO_BIG, frame_too_big, json_object
@@ -98,6 +99,7 @@ class TicketPresenceConsumer(AsyncWebsocketConsumer):
         self.name = str(user)
         self.writing_until, self.box = 0.0, ""
         await self.channel_layer.group_add(presence_group(ticket_id), self.channel_name)
+        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         await self.accept()
         await self._broadcast("presence.hello")
 
@@ -107,9 +109,17 @@ class TicketPresenceConsumer(AsyncWebsocketConsumer):
         group = presence_group(self.ticket_id)
         self.ticket_id = None
         await self.channel_layer.group_discard(group, self.channel_name)
+        await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         await self.channel_layer.group_send(
             group, {"type": "presence.leave", "sender": self.channel_name, "id": self.public_id}
         )
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The user's session was ended (password change, deactivation): leave and close."""
+        if self.ticket_id is None or session_survives(self.scope, event):
+            return
+        await self.disconnect(CLOSE_SESSION_ENDED)
+        await self.close(code=CLOSE_SESSION_ENDED)
 
     def _entry(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
@@ -194,6 +195,8 @@ def menu(request: HttpRequest) -> dict[str, Any]:
     actor = getattr(request, "actor", None)
     if actor is None or not actor.is_authenticated:
         return {}
+    if getattr(request, "sign_in_step_pending", False):
+        return {}  # signed in by password, the second step still to take (accounts.middleware)
     return {"menu": _LazyMenu(request, actor)}
 
 
@@ -209,14 +212,23 @@ class _LazyMenu:
         if self._built is None:
             from madoguchi.tenancy.models import Shop
 
+            # Archived shops leave the switcher; the page of one (its settings) still gets its
+            # shop's menu, so that it can be brought back.
+            match = getattr(self._request, "resolver_match", None)
+            page_slug = match.kwargs.get("shop_slug") if match else None
             shops = list(
                 Shop.objects.filter(id__in=self._actor.shop_ids)
+                .filter(Q(archived_at__isnull=True) | Q(slug=page_slug or ""))
                 .order_by("name")
-                .only("id", "slug", "name")
+                .only("id", "slug", "name", "archived_at")
             )
             slugs = {shop.slug: shop.id for shop in shops}
             shop_id = current_shop_id(self._request, self._actor, slugs)
             shop = next((s for s in shops if s.id == shop_id), None)
+            if shop is None and shops:
+                shop = next((s for s in shops if s.archived_at is None), None)
+                shop_id = shop.id if shop else None
+            shops = [s for s in shops if s.archived_at is None]
             self._built = {
                 "shops": shops,
                 "shop": shop,

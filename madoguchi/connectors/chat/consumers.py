@@ -24,6 +24,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.urls import reverse
 
+from madoguchi.accounts.sessions import CLOSE_SESSION_ENDED, session_survives, user_group
 from madoguchi.connectors.chat import services
 from madoguchi.connectors.chat.groups import (
     conversation_group,
@@ -305,6 +306,7 @@ class OperatorConsumer(AsyncWebsocketConsumer):
             return
         for shop_id in self.shop_ids:
             await self.channel_layer.group_add(operators_group(shop_id), self.channel_name)
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         await self.accept()
         await self._presence(add=True)
 
@@ -328,7 +330,15 @@ class OperatorConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for shop_id in self.shop_ids:
             await self.channel_layer.group_discard(operators_group(shop_id), self.channel_name)
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
         await self._presence(add=False)
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The user's session was ended (password change, deactivation): close."""
+        if self.shop_ids and not session_survives(self.scope, event):
+            await self.close(code=CLOSE_SESSION_ENDED)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.shop_ids:
