@@ -22,6 +22,8 @@ class Channel(models.TextChoices):
 class Category(models.Model):
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
     name = models.CharField(_("name"), max_length=100)
+    # A category in use is deactivated instead of deleted: its tickets keep it, new ones can't.
+    is_active = models.BooleanField(_("active"), default=True)
 
     objects = ShopScopedManager()
 

@@ -52,6 +52,7 @@ from madoguchi.conversations.services import (
     ticket_split,
     ticket_update,
 )
+from madoguchi.conversations.taxonomy import choosable_categories
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from madoguchi.customers.models import ContactIdentity
 from madoguchi.customers.selectors import access_customer
@@ -318,7 +319,7 @@ def _properties_form(
     return TicketPropertiesForm(
         data,
         assignee_choices=[(user.id, str(user)) for user in staff],
-        categories=Category.objects.filter(shop_id=ticket.shop_id),
+        categories=choosable_categories(shop_id=ticket.shop_id, keep_id=ticket.category_id),
         initial={
             "status": ticket.status,
             "priority": ticket.priority,

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError
-from madoguchi.tenancy.models import Engagement, Membership, Shop, ShopAssignment
+from madoguchi.tenancy.models import Engagement, Membership, Shop, ShopAssignment, Workspace
 
 if TYPE_CHECKING:
     from madoguchi.accounts.models import User
@@ -45,6 +45,8 @@ class Actor:
     user: User | None
     grants: dict[int, ShopGrant] = field(default_factory=dict)
     workspace_ids: frozenset[int] = frozenset()
+    # The role of each active membership, by workspace id (a user has one per workspace).
+    workspace_roles: dict[int, Role] = field(default_factory=dict)
 
     @property
     def shop_ids(self) -> tuple[int, ...]:
@@ -173,12 +175,16 @@ def actor_for_user(user: User | None, *, on: dt.date | None = None) -> Actor:
             if current is None or _RANK[grant.role] > _RANK[current.role]:
                 grants[shop_id] = grant
     workspace_ids = frozenset(reach.workspace_id for reach in reaches.values())
-    return Actor(user=user, grants=grants, workspace_ids=workspace_ids)
+    workspace_roles = {reach.workspace_id: reach.role for reach in reaches.values()}
+    return Actor(
+        user=user, grants=grants, workspace_ids=workspace_ids, workspace_roles=workspace_roles
+    )
 
 
 def visible_shops(actor: Actor) -> list[Shop]:
-    """Return the shops the actor may see, by name."""
-    return list(Shop.objects.filter(id__in=actor.shop_ids).order_by("name"))
+    """Return the shops the actor may see, by name; archived shops leave these lists."""
+    shops = Shop.objects.filter(id__in=actor.shop_ids, archived_at__isnull=True)
+    return list(shops.order_by("name"))
 
 
 def access_shop(*, actor: Actor, slug: str) -> Shop:
@@ -225,3 +231,26 @@ def shop_staff(*, shop_id: int) -> list[User]:
         .order_by("display_name", "id")
     )
     return [user for user in candidates if actor_for_user(user, on=today).is_staff_for(shop_id)]
+
+
+def require_workspace_lead(actor: Actor, workspace_id: int) -> Workspace:
+    """Return the workspace if the actor is its admin or supervisor.
+
+    A workspace the actor is no member of is a NotFoundError; another role a PermissionDeniedError.
+    """
+    role = actor.workspace_roles.get(workspace_id)
+    if role is None:
+        raise NotFoundError("Workspace not found")
+    if role not in LEAD_ROLES:
+        raise PermissionDeniedError("Only an admin or a supervisor of the workspace may do this.")
+    return Workspace.objects.get(pk=workspace_id)
+
+
+def require_workspace_admin(actor: Actor, workspace_id: int) -> Workspace:
+    """Return the workspace if the actor is its admin (else NotFoundError or PermissionDenied)."""
+    role = actor.workspace_roles.get(workspace_id)
+    if role is None:
+        raise NotFoundError("Workspace not found")
+    if role != Role.ADMIN:
+        raise PermissionDeniedError("Only an admin of the workspace may do this.")
+    return Workspace.objects.get(pk=workspace_id)

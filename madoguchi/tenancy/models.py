@@ -134,3 +134,37 @@ class ShopAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.membership_id} → {self.shop_id}"
+
+
+class EngagementInvitation(models.Model):
+    """A shop company invites an agency to work its shop: the code an agency admin accepts.
+
+    The code handed out is this row's id signed with `django.core.signing`; the row makes the code
+    single-use and lets the shop take it back before an agency accepts it.
+    """
+
+    shop = models.ForeignKey(
+        Shop,
+        on_delete=models.CASCADE,
+        related_name="engagement_invitations",
+        verbose_name=_("shop"),
+    )
+    mode = models.CharField(_("mode"), max_length=20, choices=Engagement.Mode.choices)
+    starts_on = models.DateField(_("starts on"), null=True, blank=True)
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    engagement = models.OneToOneField(
+        Engagement, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitation"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} ({self.mode})"

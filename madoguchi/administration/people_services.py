@@ -1,0 +1,529 @@
+"""Writes of the people pages: invitations, roles, shop assignments, skills, deactivation.
+
+Only an admin of the workspace changes its people (`require_workspace_admin`); a workspace
+always keeps one active admin. An invitation mail goes out after the commit; when it cannot be
+sent, the invitation stays (with the error) and can be resent. Taking shops from a person, or
+deactivating them, hands their open tickets in those shops back to the queue; deactivating
+also ends their sessions and closes their websockets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import smtplib
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from madoguchi.accounts.models import User
+from madoguchi.accounts.sessions import user_sessions_end
+from madoguchi.administration.models import Invitation
+from madoguchi.administration.people_selectors import (
+    invitation_is_usable,
+    roles_for,
+    token_hash,
+    worked_shops,
+)
+from madoguchi.audit import actions
+from madoguchi.audit.services import record
+from madoguchi.conversations.handback import tickets_hand_back
+from madoguchi.core.errors import (
+    ApplicationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from madoguchi.operations.profiles import languages_clean, operator_languages_set
+from madoguchi.tenancy.access import STAFF_ROLES, Actor, actor_for_user, require_workspace_admin
+from madoguchi.tenancy.models import Membership, ShopAssignment, Workspace
+
+logger = logging.getLogger(__name__)
+
+Role = Membership.Role
+INVITATION_LIFETIME = dt.timedelta(days=7)
+MAIL_TIME_ZONE = ZoneInfo("Asia/Tokyo")
+MAX_SEND_ERROR_CHARS = 500
+
+
+class InvitationGoneError(ApplicationError):
+    """The invitation was accepted, revoked or has expired: its link no longer works."""
+
+    status_code = 410
+
+
+@dataclass
+class Delivery:
+    """What became of an invitation mail: filled in after the commit (None until then)."""
+
+    is_sent: bool | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class InvitationSent:
+    invitation: Invitation
+    delivery: Delivery
+
+
+@dataclass(frozen=True)
+class PersonSaved:
+    membership: Membership
+    tickets_handed_back: int
+
+
+def _new_token() -> tuple[str, str]:
+    """A link token and its stored hash."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def _email_normalized(email: str) -> str:
+    return email.strip().lower()
+
+
+def _role_checked(workspace: Workspace, role: str) -> Role:
+    if role not in {str(choice) for choice in roles_for(workspace)}:
+        raise ValidationError("This role does not exist in this workspace.")
+    return Role(role)
+
+
+def _shop_ids_checked(workspace_id: int, shop_ids: Collection[int]) -> set[int]:
+    wanted = set(shop_ids)
+    worked = set(worked_shops(workspace_id=workspace_id).values_list("id", flat=True))
+    if not wanted <= worked:
+        raise ValidationError("Choose shops that this workspace works.")
+    return wanted
+
+
+def _member_exists(workspace_id: int, email: str) -> bool:
+    return Membership.objects.filter(workspace_id=workspace_id, user__email__iexact=email).exists()
+
+
+def _staff_shop_ids(user: User) -> set[int]:
+    """The shops whose tickets the user may work now (through any membership)."""
+    user.refresh_from_db(fields=["is_active"])
+    actor = actor_for_user(user)
+    return {shop_id for shop_id, grant in actor.grants.items() if grant.role in STAFF_ROLES}
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+
+def _invitation_mail(invitation: Invitation, link: str) -> EmailMessage:
+    """The invitation mail, in Japanese (the UI's default language)."""
+    with translation.override("ja"):
+        context: dict[str, Any] = {
+            "workspace": invitation.workspace.name,
+            "role": invitation.get_role_display(),
+            "inviter": str(invitation.invited_by) if invitation.invited_by else "",
+            "link": link,
+            "expires_at": timezone.localtime(invitation.expires_at, MAIL_TIME_ZONE).strftime(
+                "%Y-%m-%d %H:%M"
+            ),
+        }
+        subject = gettext("Invitation to %(workspace)s on Madoguchi") % context
+        body = render_to_string("administration/people/invitation_mail.txt", context)
+    reply_to = [invitation.invited_by.email] if invitation.invited_by else []
+    return EmailMessage(subject=subject, body=body, to=[invitation.email], reply_to=reply_to)
+
+
+def _deliver(invitation_id: int, link: str, delivery: Delivery) -> None:
+    """Send the invitation mail; record the outcome on the invitation and in `delivery`."""
+    invitation = Invitation.objects.select_related("workspace", "invited_by").get(pk=invitation_id)
+    try:
+        _invitation_mail(invitation, link).send()
+    except (smtplib.SMTPException, OSError) as error:
+        logger.warning("Invitation %s could not be mailed: %s", invitation_id, error)
+        delivery.is_sent = False
+        delivery.error = (str(error) or error.__class__.__name__)[:MAX_SEND_ERROR_CHARS]
+        Invitation.objects.filter(pk=invitation_id).update(last_send_error=delivery.error)
+        return
+    delivery.is_sent = True
+    Invitation.objects.filter(pk=invitation_id).update(
+        last_sent_at=timezone.now(), last_send_error=""
+    )
+
+
+def _deliver_on_commit(invitation: Invitation, link: str) -> Delivery:
+    delivery = Delivery()
+    invitation_id = invitation.pk
+    transaction.on_commit(lambda: _deliver(invitation_id, link, delivery))
+    return delivery
+
+
+@transaction.atomic
+def invitation_send(
+    *,
+    actor: Actor,
+    workspace: Workspace,
+    email: str,
+    role: str,
+    accept_url: Callable[[str], str],
+    is_trainee: bool = False,
+    shop_ids: Collection[int] = (),
+    languages: Sequence[str] = (),
+) -> InvitationSent:
+    """Invite `email` into the workspace; the mail with the link goes out after the commit.
+
+    `accept_url` turns the link's token into the absolute URL of the accept page. Refused for
+    an address that is already a member (active or not) or has an open invitation.
+    """
+    require_workspace_admin(actor, workspace.id)
+    email = _email_normalized(email)
+    chosen_role = _role_checked(workspace, role)
+    shops = _shop_ids_checked(workspace.id, shop_ids)
+    skills = languages_clean(languages)
+    if _member_exists(workspace.id, email):
+        raise ValidationError(
+            "%(email)s is already a member of this workspace.", extra={"email": email}
+        )
+    if Invitation.objects.filter(
+        workspace=workspace, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).exists():
+        raise ValidationError(
+            "An invitation to %(email)s is already open: resend or revoke it.",
+            extra={"email": email},
+        )
+    token, hashed = _new_token()
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        email=email,
+        role=chosen_role,
+        is_trainee=is_trainee and chosen_role == Role.OPERATOR,
+        languages=skills,
+        invited_by=actor.user,
+        token_hash=hashed,
+        created_at=now,
+        expires_at=now + INVITATION_LIFETIME,
+    )
+    invitation.shops.set(sorted(shops))
+    record(
+        actor=actor.user,
+        action=actions.INVITATION_SENT,
+        target=invitation,
+        changes={
+            "email": [None, email],
+            "role": [None, str(chosen_role)],
+            "is_trainee": [None, invitation.is_trainee],
+            "shop_ids": [None, sorted(shops)],
+            "languages": [None, skills],
+        },
+    )
+    return InvitationSent(invitation, _deliver_on_commit(invitation, accept_url(token)))
+
+
+def _locked_open(invitation: Invitation) -> Invitation:
+    locked: Invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("workspace")
+        .get(pk=invitation.pk)
+    )
+    if not locked.is_open:
+        raise ValidationError("This invitation was already accepted or revoked.")
+    return locked
+
+
+@transaction.atomic
+def invitation_resend(
+    *, actor: Actor, invitation: Invitation, accept_url: Callable[[str], str]
+) -> InvitationSent:
+    """Send the invitation again with a new link and a new expiry; the old link stops working."""
+    require_workspace_admin(actor, invitation.workspace_id)
+    invitation = _locked_open(invitation)
+    if _member_exists(invitation.workspace_id, invitation.email):
+        raise ValidationError(
+            "%(email)s is already a member of this workspace.", extra={"email": invitation.email}
+        )
+    token, hashed = _new_token()
+    old_expiry = invitation.expires_at
+    invitation.token_hash = hashed
+    invitation.expires_at = timezone.now() + INVITATION_LIFETIME
+    invitation.save(update_fields=["token_hash", "expires_at"])
+    record(
+        actor=actor.user,
+        action=actions.INVITATION_RESENT,
+        target=invitation,
+        changes={"expires_at": [old_expiry.isoformat(), invitation.expires_at.isoformat()]},
+    )
+    return InvitationSent(invitation, _deliver_on_commit(invitation, accept_url(token)))
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
+    """Take an open invitation back; its link stops working."""
+    require_workspace_admin(actor, invitation.workspace_id)
+    invitation = _locked_open(invitation)
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    record(
+        actor=actor.user,
+        action=actions.INVITATION_REVOKED,
+        target=invitation,
+        changes={"revoked_at": [None, invitation.revoked_at.isoformat()]},
+    )
+    return invitation
+
+
+def _usable_locked(token: str) -> Invitation:
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("workspace", "invited_by")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    if invitation is None:
+        raise NotFoundError("This invitation link does not work.")
+    if not invitation_is_usable(invitation):
+        raise InvitationGoneError("This invitation link does not work.")
+    return invitation
+
+
+def _join(invitation: Invitation, user: User) -> Membership:
+    """Make the invited person a member as the invitation says, and close the invitation."""
+    if Membership.objects.filter(workspace_id=invitation.workspace_id, user=user).exists():
+        raise ConflictError("You are already a member of this workspace.")
+    membership = Membership.objects.create(
+        user=user,
+        workspace_id=invitation.workspace_id,
+        role=invitation.role,
+        is_trainee=invitation.is_trainee,
+    )
+    # An engagement may have ended since the invitation: only shops still worked are assigned.
+    worked = set(worked_shops(workspace_id=invitation.workspace_id).values_list("id", flat=True))
+    shop_ids = sorted(set(invitation.shops.values_list("id", flat=True)) & worked)
+    ShopAssignment.objects.bulk_create(
+        [ShopAssignment(membership=membership, shop_id=shop_id) for shop_id in shop_ids]
+    )
+    if invitation.languages:
+        operator_languages_set(
+            actor=invitation.invited_by, membership=membership, languages=invitation.languages
+        )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    record(
+        actor=user,
+        action=actions.INVITATION_ACCEPTED,
+        target=invitation,
+        changes={
+            "membership_id": [None, membership.pk],
+            "role": [None, membership.role],
+            "is_trainee": [None, membership.is_trainee],
+            "shop_ids": [None, shop_ids],
+        },
+    )
+    return membership
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Membership:
+    """The signed-in person accepts the invitation sent to their email address."""
+    invitation = _usable_locked(token)
+    if user.email.lower() != invitation.email:
+        raise PermissionDeniedError("This invitation was sent to another email address.")
+    return _join(invitation, user)
+
+
+@transaction.atomic
+def invitation_accept_as_new(*, token: str, display_name: str, password: str) -> User:
+    """Create the invited person's account (the form validated the password) and join.
+
+    The caller signs the new user in.
+    """
+    invitation = _usable_locked(token)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise ConflictError("An account with this email address exists: sign in to accept.")
+    user = User.objects.create_user(
+        email=invitation.email, password=password, display_name=display_name.strip()
+    )
+    _join(invitation, user)
+    return user
+
+
+@transaction.atomic
+def invitation_account_reopen(*, token: str) -> User:
+    """Let an invited person whose account was deactivated sign in again to accept.
+
+    The account had no active membership left (deactivated everywhere); the link proves the
+    mail reached its owner, and signing in still needs their password. Reopening grants
+    nothing: without an active membership the account sees no shop until it accepts.
+    """
+    invitation = _usable_locked(token)
+    user = User.objects.filter(email__iexact=invitation.email).first()
+    if user is None:
+        raise NotFoundError("This invitation link does not work.")
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        record(
+            actor=None,
+            actor_label=invitation.email,
+            action=actions.INVITATION_ACCOUNT_REOPENED,
+            target=user,
+            changes={"is_active": [False, True], "invitation_id": invitation.pk},
+        )
+    return user
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+def _guard_last_admin(membership: Membership) -> None:
+    """Refuse a change that would leave the workspace without an active admin."""
+    active_users = User.objects.filter(is_active=True).values("id")
+    # Locking every admin row serialises two admins demoting or deactivating each other.
+    admin_ids = set(
+        Membership.objects.select_for_update()
+        .filter(
+            workspace_id=membership.workspace_id,
+            role=Role.ADMIN,
+            is_active=True,
+            user_id__in=active_users,
+        )
+        .values_list("id", flat=True)
+    )
+    if not admin_ids - {membership.pk}:
+        raise ValidationError(
+            "The workspace needs an active admin: make someone else an admin first."
+        )
+
+
+def _locked_membership(membership: Membership) -> Membership:
+    locked: Membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user", "workspace")
+        .get(pk=membership.pk)
+    )
+    return locked
+
+
+def _assignments_set(membership: Membership, shop_ids: set[int]) -> list[list[int]] | None:
+    """Assign exactly `shop_ids` among the shops the workspace works; return [before, after].
+
+    Assignments to shops the workspace no longer works (an ended engagement) are kept: they
+    grant nothing, and come back into force if the engagement is renewed.
+    """
+    worked = set(worked_shops(workspace_id=membership.workspace_id).values_list("id", flat=True))
+    current = set(membership.shop_assignments.values_list("shop_id", flat=True))
+    added = shop_ids - current
+    removed = (current & worked) - shop_ids
+    if not added and not removed:
+        return None
+    ShopAssignment.objects.filter(membership=membership, shop_id__in=removed).delete()
+    ShopAssignment.objects.bulk_create(
+        [ShopAssignment(membership=membership, shop_id=shop_id) for shop_id in sorted(added)]
+    )
+    return [sorted(current), sorted((current - removed) | added)]
+
+
+@transaction.atomic
+def membership_update(
+    *,
+    actor: Actor,
+    membership: Membership,
+    role: str,
+    is_trainee: bool,
+    shop_ids: Collection[int],
+    languages: Sequence[str],
+) -> PersonSaved:
+    """Change a person's role, trainee flag, assigned shops and languages (admins only).
+
+    Tickets of shops the person no longer works after the change go back to the queue.
+    """
+    require_workspace_admin(actor, membership.workspace_id)
+    membership = _locked_membership(membership)
+    chosen_role = _role_checked(membership.workspace, role)
+    shops = _shop_ids_checked(membership.workspace_id, shop_ids)
+    if membership.role == Role.ADMIN and chosen_role != Role.ADMIN and membership.is_active:
+        _guard_last_admin(membership)
+    user = membership.user
+    staff_before = _staff_shop_ids(user)
+    trainee = is_trainee and chosen_role == Role.OPERATOR
+    changes: dict[str, Any] = {}
+    if membership.role != chosen_role:
+        changes["role"] = [membership.role, str(chosen_role)]
+        membership.role = chosen_role
+    if membership.is_trainee != trainee:
+        changes["is_trainee"] = [membership.is_trainee, trainee]
+        membership.is_trainee = trainee
+    if changes:
+        membership.save(update_fields=["role", "is_trainee"])
+    assignment_change = _assignments_set(membership, shops)
+    if assignment_change is not None:
+        changes["shop_ids"] = assignment_change
+    if changes:
+        record(
+            actor=actor.user, action=actions.MEMBERSHIP_CHANGED, target=membership, changes=changes
+        )
+    operator_languages_set(actor=actor.user, membership=membership, languages=languages)
+    handed_back = tickets_hand_back(
+        actor_user=actor.user, user=user, shop_ids=staff_before - _staff_shop_ids(user)
+    )
+    return PersonSaved(membership, handed_back)
+
+
+@transaction.atomic
+def membership_deactivate(*, actor: Actor, membership: Membership) -> PersonSaved:
+    """Deactivate a person in the workspace (admins only); never the last active admin.
+
+    Their open tickets in the shops they no longer work go back to the queue; without another
+    active membership their account is deactivated too. After the commit every session of
+    theirs ends and their websockets close.
+    """
+    require_workspace_admin(actor, membership.workspace_id)
+    membership = _locked_membership(membership)
+    if not membership.is_active:
+        raise ValidationError("This person is already deactivated.")
+    if membership.role == Role.ADMIN:
+        _guard_last_admin(membership)
+    user = membership.user
+    staff_before = _staff_shop_ids(user)
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    changes: dict[str, Any] = {"is_active": [True, False]}
+    others = Membership.objects.filter(user=user, is_active=True).exclude(pk=membership.pk)
+    if user.is_active and not others.exists():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        changes["user_is_active"] = [True, False]
+    handed_back = tickets_hand_back(
+        actor_user=actor.user, user=user, shop_ids=staff_before - _staff_shop_ids(user)
+    )
+    changes["tickets_handed_back"] = handed_back
+    record(
+        actor=actor.user, action=actions.MEMBERSHIP_DEACTIVATED, target=membership, changes=changes
+    )
+    transaction.on_commit(lambda: user_sessions_end(user=user, keep_session_key=None))
+    return PersonSaved(membership, handed_back)
+
+
+@transaction.atomic
+def membership_reactivate(*, actor: Actor, membership: Membership) -> Membership:
+    """Make a deactivated person active again (their account too); they sign in anew."""
+    require_workspace_admin(actor, membership.workspace_id)
+    membership = _locked_membership(membership)
+    if membership.is_active:
+        raise ValidationError("This person is already active.")
+    membership.is_active = True
+    membership.save(update_fields=["is_active"])
+    changes: dict[str, Any] = {"is_active": [False, True]}
+    user = membership.user
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        changes["user_is_active"] = [False, True]
+    record(
+        actor=actor.user, action=actions.MEMBERSHIP_REACTIVATED, target=membership, changes=changes
+    )
+    return membership
