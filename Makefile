@@ -14,6 +14,7 @@ STAMP := $(VENV)/.installed
 MANAGE := $(BIN)/python -m madoguchi
 HOST ?= 127.0.0.1
 PORT ?= 8000
+MAIL_SINK_PORT ?= 1025
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 DEMO_PASSWORD := madoguchi-demo
 
@@ -42,7 +43,7 @@ demo: translations
 	@mkdir -p var
 	$(MANAGE) migrate --noinput
 	$(MANAGE) demo_seed --password '$(DEMO_PASSWORD)'
-	$(MANAGE) serve --host $(HOST) --port $(PORT)
+	$(MANAGE) serve --host $(HOST) --port $(PORT) --mail-sink 127.0.0.1:$(MAIL_SINK_PORT)
 
 # pytest exits 5 when it collected no test: that is a failure here, never a green run.
 test: translations

@@ -9,7 +9,11 @@ import os
 
 import pytest
 
-pytest_plugins = ["madoguchi.core.testing.fixtures", "madoguchi.core.testing.live_server"]
+pytest_plugins = [
+    "madoguchi.core.testing.fixtures",
+    "madoguchi.core.testing.live_server",
+    "madoguchi.core.testing.mailservers",
+]
 
 
 def _engine() -> str:

@@ -45,15 +45,23 @@ class PollResult:
     oversized: int = 0
 
 
-def _connect(mailbox: Mailbox) -> IMAPClient:
+def mailbox_connect(mailbox: Mailbox, *, timeout: float = 60) -> IMAPClient:
+    """Return a client logged in to the mailbox's account (the caller logs out)."""
     is_ssl = mailbox.security == Mailbox.Security.SSL
     context = ssl.create_default_context() if is_ssl else None
     client = IMAPClient(
-        mailbox.host, port=mailbox.port, ssl=is_ssl, ssl_context=context, timeout=60
+        mailbox.host, port=mailbox.port, ssl=is_ssl, ssl_context=context, timeout=timeout
     )
-    if mailbox.security == Mailbox.Security.STARTTLS:
-        client.starttls(ssl.create_default_context())
-    client.login(mailbox.username, mailbox.password)
+    try:
+        if mailbox.security == Mailbox.Security.STARTTLS:
+            client.starttls(ssl.create_default_context())
+        client.login(mailbox.username, mailbox.password)
+    except BaseException:
+        try:
+            client.shutdown()
+        except OSError:
+            logger.debug("Closing a refused IMAP connection failed", exc_info=True)
+        raise
     return client
 
 
@@ -102,7 +110,7 @@ def mailbox_poll(*, mailbox: Mailbox, client: IMAPClient | None = None) -> PollR
     """Pull the new mail of one mailbox (inside the mailbox's shop scope)."""
     result = PollResult()
     own_client = client is None
-    client = client or _connect(mailbox)
+    client = client or mailbox_connect(mailbox)
     stored_ids: list[int] = []  # stored in this group, not yet queued for processing
     try:
         info = client.select_folder(mailbox.folder)

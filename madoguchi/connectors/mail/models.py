@@ -1,4 +1,5 @@
-"""State of the email channel: addresses, mailboxes, raw inbound mail, the outbox, the loop log.
+"""State of the email channel: addresses, mailboxes, outgoing servers, raw inbound mail, the
+outbox, the loop log.
 
 Raw inbound mail and outbound mail are durable work (DESIGN.md "Durable work"): each row carries
 its status, attempts, next_attempt_at and last error, so a killed worker loses nothing and a
@@ -10,11 +11,29 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from madoguchi.core.secrets import EncryptedTextField
 from madoguchi.tenancy.scoping import ShopScopedManager
 
 
+class ConnectionSecurity(models.TextChoices):
+    """How a connection to a mail server is protected."""
+
+    SSL = "ssl", _("SSL/TLS")
+    STARTTLS = "starttls", _("STARTTLS")
+    NONE = "none", _("None (loopback only)")
+
+
 class MailAddress(models.Model):
-    """An address of a shop: mail to it becomes the shop's tickets; a verified one may send."""
+    """An address of a shop: mail to it becomes the shop's tickets; a verified one may send.
+
+    `inbound_method` says how the shop's mail reaches us (an IMAP mailbox we poll, or the
+    built-in SMTP receiver, which accepts mail for every address row); `outbound_server` is the
+    shop's SMTP server replies from this address go through (none: the system's EMAIL_* settings).
+    """
+
+    class InboundMethod(models.TextChoices):
+        IMAP = "imap", _("IMAP mailbox")
+        SMTP = "smtp", _("Built-in SMTP receiver")
 
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
     address = models.EmailField(
@@ -27,6 +46,28 @@ class MailAddress(models.Model):
         help_text=_("Replies may go out from this address only when it is verified."),
     )
     is_default_sender = models.BooleanField(_("default sender"), default=False)
+    inbound_method = models.CharField(
+        _("inbound method"),
+        max_length=8,
+        choices=InboundMethod.choices,
+        default=InboundMethod.IMAP,
+    )
+    mailbox = models.ForeignKey(
+        "Mailbox",
+        verbose_name=_("mailbox"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    outbound_server = models.ForeignKey(
+        "SmtpServer",
+        verbose_name=_("outgoing server"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ShopScopedManager()
@@ -40,16 +81,9 @@ class MailAddress(models.Model):
 
 
 class Mailbox(models.Model):
-    """An IMAP account the shop's mail is pulled from.
+    """An IMAP account the shop's mail is pulled from; the password is encrypted at rest."""
 
-    The password is stored as given (plain text) for now; encrypting secrets at rest belongs to
-    the PII-encryption work of the security issue.
-    """
-
-    class Security(models.TextChoices):
-        SSL = "ssl", _("SSL/TLS")
-        STARTTLS = "starttls", _("STARTTLS")
-        NONE = "none", _("None (loopback only)")
+    Security = ConnectionSecurity
 
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
     name = models.CharField(_("name"), max_length=100)
@@ -59,7 +93,7 @@ class Mailbox(models.Model):
         _("security"), max_length=16, choices=Security.choices, default=Security.SSL
     )
     username = models.CharField(_("user name"), max_length=255)
-    password = models.CharField(_("password"), max_length=255)
+    password = EncryptedTextField(_("password"))
     folder = models.CharField(_("folder"), max_length=255, default="INBOX")
     processed_folder = models.CharField(
         _("move processed mail to"),
@@ -84,6 +118,42 @@ class Mailbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}@{self.host}/{self.folder}"
+
+
+class SmtpServer(models.Model):
+    """An SMTP server (relay or provider) a shop's replies go out through.
+
+    `last_error` and `last_used_at` are written by the sender, `verified_at` by a successful
+    test send; the password is encrypted at rest and never shown again.
+    """
+
+    Security = ConnectionSecurity
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    host = models.CharField(_("host"), max_length=255)
+    port = models.PositiveIntegerField(_("port"), default=587)
+    security = models.CharField(
+        _("security"), max_length=16, choices=Security.choices, default=Security.STARTTLS
+    )
+    username = models.CharField(_("user name"), max_length=255, blank=True)
+    password = EncryptedTextField(_("password"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    last_error = models.TextField(blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "name"], name="smtpserver_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.host}:{self.port})"
 
 
 class RawMail(models.Model):
@@ -226,10 +296,16 @@ class OutboundMail(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbound_due"),
             models.Index(fields=["shop", "internet_message_id"], name="outbound_shop_message_id"),
+            models.Index(fields=["shop", "status", "-created_at"], name="outbound_shop_status"),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.message_id} ({self.status})"
+
+    @property
+    def is_retryable(self) -> bool:
+        """A failed mail that was composed (it has a recipient) may be queued again."""
+        return self.status == self.Status.FAILED and bool(self.to_address)
 
 
 class MailSettings(models.Model):

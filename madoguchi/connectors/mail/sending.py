@@ -4,6 +4,9 @@ A reply is composed once, with our Message-ID, when `message_reply` stores it; t
 an `OutboundMail` row and a task sends them. Transient SMTP errors retry with backoff in the row;
 permanent ones (5xx) fail at once.
 
+A mail goes out through the SMTP server its sender address names (`MailAddress.outbound_server`,
+when active); without one, through the system's EMAIL_* settings.
+
 At most once, never twice: a row is claimed by a conditional UPDATE (queued -> sending). If the
 worker dies after the SMTP server accepted the mail but before the row says "sent", the row stays
 in "sending"; the sweeper does not resend it blindly (the customer would get the mail twice) but
@@ -21,6 +24,7 @@ import ssl
 import unicodedata
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formataddr, formatdate
@@ -29,7 +33,13 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from madoguchi.connectors.mail.models import MailAddress, OutboundMail, RawMail
+from madoguchi.connectors.mail.models import (
+    ConnectionSecurity,
+    MailAddress,
+    OutboundMail,
+    RawMail,
+    SmtpServer,
+)
 from madoguchi.connectors.mail.thread_matching import strip_reply_prefixes
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.outbound import delivery_status_set
@@ -254,21 +264,73 @@ def outbound_enqueue(outbound: OutboundMail) -> None:
     enqueue_on_commit(send_outbound_mail_task, outbound.shop_id, outbound.id)
 
 
-def _smtp_send(*, from_address: str, to_address: str, raw: bytes) -> str:
-    """Hand the bytes to the configured SMTP server; return its final response."""
-    host, port, timeout = settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT
-    client: smtplib.SMTP
+@dataclass(frozen=True)
+class SmtpConnection:
+    """Where and how to hand a mail over: a shop's server or the system's EMAIL_* settings."""
+
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str
+    timeout: float
+
+
+def connection_for(server: SmtpServer | None) -> SmtpConnection:
+    """Return the connection settings of `server`, or the system's when there is none."""
+    if server is not None:
+        return SmtpConnection(
+            host=server.host,
+            port=server.port,
+            security=server.security,
+            username=server.username,
+            password=server.password,
+            timeout=settings.EMAIL_TIMEOUT,
+        )
+    security = ConnectionSecurity.NONE
     if settings.EMAIL_USE_SSL:
+        security = ConnectionSecurity.SSL
+    elif settings.EMAIL_USE_TLS:
+        security = ConnectionSecurity.STARTTLS
+    return SmtpConnection(
+        host=settings.EMAIL_HOST,
+        port=settings.EMAIL_PORT,
+        security=security,
+        username=settings.EMAIL_HOST_USER,
+        password=settings.EMAIL_HOST_PASSWORD,
+        timeout=settings.EMAIL_TIMEOUT,
+    )
+
+
+def server_for_sender(*, shop_id: int, from_address: str) -> SmtpServer | None:
+    """Return the active SMTP server the sender address names (None: the system's settings)."""
+    address = (
+        MailAddress.objects.filter(shop_id=shop_id, address=from_address)
+        .select_related("outbound_server")
+        .first()
+    )
+    server = address.outbound_server if address is not None else None
+    return server if server is not None and server.is_active else None
+
+
+def smtp_send(
+    *, from_address: str, to_address: str, raw: bytes, server: SmtpServer | None = None
+) -> str:
+    """Hand the bytes to the SMTP server (the shop's, else the system's); return its response."""
+    connection = connection_for(server)
+    host, port, timeout = connection.host, connection.port, connection.timeout
+    client: smtplib.SMTP
+    if connection.security == ConnectionSecurity.SSL:
         client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
     else:
         client = smtplib.SMTP(host, port, timeout=timeout)
     try:
         client.ehlo_or_helo_if_needed()
-        if settings.EMAIL_USE_TLS:
+        if connection.security == ConnectionSecurity.STARTTLS:
             client.starttls(context=ssl.create_default_context())
             client.ehlo()
-        if settings.EMAIL_HOST_USER:
-            client.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
+        if connection.username:
+            client.login(connection.username, connection.password)
         code, response = client.mail(from_address)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, response, from_address)
@@ -284,6 +346,11 @@ def _smtp_send(*, from_address: str, to_address: str, raw: bytes) -> str:
             client.quit()
         except (smtplib.SMTPException, OSError):
             client.close()
+
+
+def error_text(error: BaseException) -> str:
+    """Return how an error is stored in `last_error`: its type and message."""
+    return f"{type(error).__name__}: {error}"[:2000]
 
 
 def _smtp_code(error: Exception) -> int | None:
@@ -313,11 +380,13 @@ def outbound_send(*, outbound_id: int) -> str:
     outbound = OutboundMail.objects.get(pk=outbound_id)
     if not claimed:
         return outbound.status
+    server = server_for_sender(shop_id=outbound.shop_id, from_address=outbound.from_address)
     try:
-        response = _smtp_send(
+        response = smtp_send(
             from_address=outbound.from_address,
             to_address=outbound.to_address,
             raw=bytes(outbound.raw),
+            server=server,
         )
     except (smtplib.SMTPException, OSError) as error:
         code = _smtp_code(error)
@@ -332,9 +401,10 @@ def outbound_send(*, outbound_id: int) -> str:
         OutboundMail.objects.filter(pk=outbound.id).update(
             status=status,
             next_attempt_at=next_attempt_at,
-            last_error=f"{type(error).__name__}: {error}"[:2000],
+            last_error=error_text(error),
             sending_started_at=None,
         )
+        _server_used(server, error=error)
         if status == OutboundMail.Status.FAILED:
             _message_status(outbound, Message.DeliveryStatus.FAILED)
         return status
@@ -345,8 +415,17 @@ def outbound_send(*, outbound_id: int) -> str:
         last_error="",
         next_attempt_at=None,
     )
+    _server_used(server, error=None)
     _message_status(outbound, Message.DeliveryStatus.SENT)
     return OutboundMail.Status.SENT
+
+
+def _server_used(server: SmtpServer | None, *, error: Exception | None) -> None:
+    """Note on the shop's server when it was last used and how that went (for its page)."""
+    if server is not None:
+        SmtpServer.objects.filter(pk=server.pk).update(
+            last_used_at=timezone.now(), last_error=error_text(error) if error else ""
+        )
 
 
 def _message_status(outbound: OutboundMail, status: str) -> None:

@@ -1,4 +1,5 @@
-"""Operator-facing writes of the email channel: import past mail, reprocess, shop settings."""
+"""Operator-facing writes of the email channel: import past mail, reprocess, retry a failed
+send, shop settings. Setting the channel up (addresses, mailboxes, servers) is `channel_setup`."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from django.db import transaction
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
-from madoguchi.connectors.mail.models import MailSettings, RawMail
+from madoguchi.connectors.mail.models import MailSettings, OutboundMail, RawMail
 from madoguchi.connectors.mail.pipeline import (
     BATCH_SIZE,
     ingest_raw,
     raw_mail_process_batch,
     raw_mail_reprocess,
 )
+from madoguchi.connectors.mail.sending import outbound_requeue
 from madoguchi.core.errors import ValidationError
 from madoguchi.tenancy.access import Actor, require_staff
 from madoguchi.tenancy.models import Shop
@@ -120,6 +122,21 @@ def failed_mail_reprocess(*, actor: Actor, raw_mail: RawMail) -> None:
         action=actions.MAIL_REPROCESSED,
         target=raw_mail,
         changes={"idempotency_key": raw_mail.idempotency_key},
+    )
+
+
+@transaction.atomic
+def outbound_mail_retry(*, actor: Actor, outbound: OutboundMail) -> None:
+    """Queue a failed outgoing mail again, the same bytes and Message-ID (staff of its shop)."""
+    require_staff(actor=actor, shop_id=outbound.shop_id)
+    if not outbound.is_retryable or not outbound.raw:
+        raise ValidationError("Only a failed mail that was composed can be sent again.")
+    outbound_requeue(outbound=outbound)
+    record(
+        actor=actor.user,
+        action=actions.MAIL_OUTBOUND_RETRIED,
+        target=outbound,
+        changes={"status": [outbound.status, OutboundMail.Status.QUEUED]},
     )
 
 

@@ -23,6 +23,11 @@ from madoguchi.connectors.mail.sending import clean_header
 
 logger = logging.getLogger(__name__)
 
+# Where `madoguchi smtpd` listens unless told otherwise: this machine only, an unprivileged port
+# (a local MTA relays to it, or it is started with --host 0.0.0.0 --port 25 to be the MX).
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 2525
+
 
 def _shops_for(address: str) -> list[int]:
     close_old_connections()

@@ -1,4 +1,5 @@
-"""Mail pages: the failed-mail list with reprocess and loop alerts, and the shop's mail settings.
+"""Mail pages: the failed-mail list with reprocess and loop alerts, the outbox with retry and
+the view of a sent mail, and the shop's mail settings. Set-up pages are in `setup_views`.
 
 Views parse input, authorise through `access_*`, call one service and render.
 """
@@ -19,6 +20,8 @@ from madoguchi.connectors.mail.autoreply import (
     DEFAULT_ACK_SUBJECT,
     mail_settings_for,
 )
+from madoguchi.connectors.mail.diagnostics import explain_stored_error
+from madoguchi.connectors.mail.models import OutboundMail
 from madoguchi.core.errors import NotFoundError
 from madoguchi.tenancy.access import Actor, access_shop
 from madoguchi.tenancy.models import Shop
@@ -93,3 +96,50 @@ def settings_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
         "default_body": DEFAULT_ACK_BODY,
     }
     return render(request, "mail/settings.html", context)
+
+
+@login_required
+@require_GET
+def outbox(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    """The shop's outgoing mail by status, with the error in words and a retry for failures."""
+    actor, shop = _staff_shop(request, shop_slug)
+    status = request.GET.get("status", "")
+    if status not in OutboundMail.Status.values:
+        status = ""
+    rows = [
+        {"mail": mail, "error": explain_stored_error(mail.last_error)}
+        for mail in selectors.outbox(actor=actor, shop=shop, status=status)
+    ]
+    context = {
+        "shop": shop,
+        "rows": rows,
+        "status": status,
+        "statuses": OutboundMail.Status.choices,
+        "limit": selectors.OUTBOX_LIMIT,
+    }
+    return render(request, "mail/outbox.html", context)
+
+
+@login_required
+@require_GET
+def outbound_detail(request: HttpRequest, shop_slug: str, outbound_id: int) -> HttpResponse:
+    """One outgoing mail as text: its headers and plain-text part, escaped, never rendered."""
+    actor, shop = _staff_shop(request, shop_slug)
+    outbound = selectors.access_outbound_mail(actor=actor, shop=shop, outbound_id=outbound_id)
+    context = {
+        "shop": shop,
+        "mail": outbound,
+        "error": explain_stored_error(outbound.last_error),
+        "sent": selectors.sent_mail(outbound) if outbound.raw else None,
+    }
+    return render(request, "mail/outbound_detail.html", context)
+
+
+@login_required
+@require_POST
+def outbound_retry(request: HttpRequest, shop_slug: str, outbound_id: int) -> HttpResponse:
+    actor, shop = _staff_shop(request, shop_slug)
+    outbound = selectors.access_outbound_mail(actor=actor, shop=shop, outbound_id=outbound_id)
+    services.outbound_mail_retry(actor=actor, outbound=outbound)
+    messages.success(request, _("The mail will be sent again."))
+    return HttpResponseRedirect(reverse("mail:outbox", args=[shop.slug]))

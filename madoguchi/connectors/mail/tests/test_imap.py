@@ -1,19 +1,11 @@
 """IMAP pull against a real Dovecot on loopback (Debian `dovecot-imapd`).
 
-The fixture starts Dovecot in the foreground with its own config directory, a free port, a
-passwd-file user and a Maildir in a temporary directory, as a non-root mail user (Dovecot
-refuses uid 0). Checklist A 1-3 and 8 of reference/security.md.
+The `dovecot` fixture (madoguchi.core.testing.mailservers) starts Dovecot in the foreground with
+its own config directory, a free port, a passwd-file user and a Maildir in a temporary directory,
+as a non-root mail user (Dovecot refuses uid 0). Checklist A 1-3 and 8 of reference/security.md.
 """
 
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-import time
-from pathlib import Path
 
 import pytest
 from django_scopes import scopes_disabled
@@ -23,138 +15,8 @@ from madoguchi.connectors.mail import imap, parsing
 from madoguchi.connectors.mail.models import Mailbox, OutboundMail, RawMail
 from madoguchi.connectors.mail.tests.mail_builders import mail_setup, make_mail
 from madoguchi.conversations.models import Ticket
+from madoguchi.core.testing.mailservers import free_port
 from madoguchi.tenancy.scoping import in_shop
-
-DOVECOT = "/usr/sbin/dovecot"
-USER, PASSWORD = "tea", "secret-pass"
-
-CONFIG = """\
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:{root}/mail/%u
-mail_uid = {uid}
-mail_gid = {gid}
-first_valid_uid = {uid}
-{login_users}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={root}/mail/%u
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    port = 0
-  }}
-}}
-service submission-login {{
-  inet_listener submission {{
-    port = 0
-  }}
-}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _mail_user() -> tuple[int, int, str]:
-    if os.geteuid() != 0:  # running unprivileged: Dovecot runs everything as us
-        me = pwd.getpwuid(os.geteuid())
-        return (
-            me.pw_uid,
-            me.pw_gid,
-            f"default_login_user = {me.pw_name}\ndefault_internal_user = {me.pw_name}",
-        )
-    for name in ("mail", "nobody"):
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return entry.pw_uid, entry.pw_gid, ""
-    pytest.skip("no non-root user (mail or nobody) for Dovecot's mail_uid")
-
-
-@pytest.fixture
-def dovecot():
-    if not Path(DOVECOT).exists():
-        pytest.skip("Dovecot is not installed (Debian package dovecot-imapd)")
-    uid, gid, login_users = _mail_user()
-    # Short path: Dovecot's unix sockets live in base_dir (108-byte limit).
-    root = Path(tempfile.mkdtemp(prefix="dv", dir="/tmp"))
-    root.chmod(0o755)
-    (root / "mail").mkdir()
-    os.chown(root / "mail", uid, gid)
-    (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
-    port = free_port()
-    config = root / "dovecot.conf"
-    config.write_text(
-        CONFIG.format(root=root, uid=uid, gid=gid, port=port, login_users=login_users)
-    )
-    process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)])
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None:
-                    log = (
-                        (root / "dovecot.log").read_text()
-                        if (root / "dovecot.log").exists()
-                        else ""
-                    )
-                    pytest.fail(f"Dovecot did not start: {log}")
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def imap_client(port: int) -> IMAPClient:
-    client = IMAPClient("127.0.0.1", port=port, ssl=False)
-    client.login(USER, PASSWORD)
-    return client
-
-
-def append(port: int, *mails: bytes, folder: str = "INBOX") -> None:
-    client = imap_client(port)
-    for raw in mails:
-        client.append(folder, raw)
-    client.logout()
-
-
-def flags(port: int) -> dict[int, set[bytes]]:
-    client = imap_client(port)
-    client.select_folder("INBOX", readonly=True)
-    result = {
-        uid: set(data[b"FLAGS"])
-        for uid, data in client.fetch(client.search(["ALL"]), ["FLAGS"]).items()
-    }
-    client.logout()
-    return result
 
 
 @pytest.fixture
@@ -166,10 +28,10 @@ def mailbox(world, dovecot, settings):
             shop=world.tea,
             name="support",
             host="127.0.0.1",
-            port=dovecot,
+            port=dovecot.port,
             security=Mailbox.Security.NONE,
-            username=USER,
-            password=PASSWORD,
+            username=dovecot.user,
+            password=dovecot.password,
         )
 
 
@@ -207,8 +69,7 @@ PROCESSED = {b"\\Seen", imap.PROCESSED_FLAG}
 
 @pytest.mark.django_db
 def test_poll_stores_new_mail_flags_it_and_remembers_the_uid(world, mailbox, poll, dovecot):
-    append(
-        dovecot,
+    dovecot.append(
         make_mail(message_id="m1@x.example", subject="一通目"),
         make_mail(message_id="m2@x.example", subject="二通目", sender="b@example.com"),
     )
@@ -218,7 +79,7 @@ def test_poll_stores_new_mail_flags_it_and_remembers_the_uid(world, mailbox, pol
 
     assert (first.stored, first.duplicates, second.stored, second.duplicates) == (2, 0, 0, 0)
     assert tickets(world.tea)[1:] == ["一通目", "二通目"]
-    assert flags(dovecot) == {1: PROCESSED, 2: PROCESSED}
+    assert dovecot.flags() == {1: PROCESSED, 2: PROCESSED}
     with scopes_disabled():
         mailbox.refresh_from_db()
     assert (mailbox.last_seen_uid, mailbox.uid_validity is not None, mailbox.last_error) == (
@@ -238,8 +99,7 @@ def test_poison_mail_between_two_good_ones(world, mailbox, poll, dovecot, monkey
         return real_parse(raw)
 
     monkeypatch.setattr(parsing, "parse_mail", parse)
-    append(
-        dovecot,
+    dovecot.append(
         make_mail(message_id="g1@x.example", subject="good one"),
         make_mail(message_id="bad@x.example", subject="POISON"),
         make_mail(message_id="g2@x.example", subject="good two", sender="c@example.com"),
@@ -247,7 +107,7 @@ def test_poison_mail_between_two_good_ones(world, mailbox, poll, dovecot, monkey
 
     poll()
     # A later run that lost its memory (flags cleared, UID forgotten) imports nothing twice.
-    client = imap_client(dovecot)
+    client = dovecot.client()
     client.select_folder("INBOX")
     client.remove_flags([1, 2, 3], [b"\\Seen", imap.PROCESSED_FLAG])
     client.logout()
@@ -270,7 +130,7 @@ def test_poison_mail_between_two_good_ones(world, mailbox, poll, dovecot, monkey
 
 @pytest.mark.django_db
 def test_crash_after_commit_before_flag(world, mailbox, poll, dovecot, monkeypatch):
-    append(dovecot, make_mail(message_id="crash@x.example"))
+    dovecot.append(make_mail(message_id="crash@x.example"))
 
     def crash(client, mailbox, uids):
         raise ConnectionResetError("worker killed")
@@ -278,22 +138,21 @@ def test_crash_after_commit_before_flag(world, mailbox, poll, dovecot, monkeypat
     monkeypatch.setattr(imap, "_mark_processed", crash)
     with pytest.raises(ConnectionResetError):
         poll()
-    assert flags(dovecot) == {1: set()}
+    assert dovecot.flags() == {1: set()}
     monkeypatch.undo()
     rerun = poll()
 
     assert (rerun.stored, rerun.duplicates) == (0, 1)
     assert len(tickets(world.tea)) == 2
     assert ack_count(world.tea) == 1
-    assert flags(dovecot) == {1: PROCESSED}
+    assert dovecot.flags() == {1: PROCESSED}
 
 
 @pytest.mark.django_db
 def test_two_fetchers_at_once_make_one_ticket_per_message(
     world, mailbox, poll, dovecot, monkeypatch
 ):
-    append(
-        dovecot,
+    dovecot.append(
         make_mail(message_id="c1@x.example", subject="一"),
         make_mail(message_id="c2@x.example", subject="二", sender="d@example.com"),
     )
@@ -319,8 +178,7 @@ def test_two_fetchers_at_once_make_one_ticket_per_message(
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_two_fetcher_threads_at_once_make_one_ticket_per_message(world, mailbox, dovecot):
-    append(
-        dovecot,
+    dovecot.append(
         *[
             make_mail(message_id=f"t{n}@x.example", subject=f"件名{n}", sender=f"u{n}@example.com")
             for n in range(5)
@@ -357,7 +215,7 @@ def test_oversized_mail_is_not_downloaded(world, mailbox, poll, dovecot, monkeyp
     with scopes_disabled():
         Mailbox.objects.filter(pk=mailbox.pk).update(max_message_bytes=4000)
     big = make_mail(message_id="big@x.example", body="大" * 3000)
-    append(dovecot, big, make_mail(message_id="small@x.example", subject="小さい"))
+    dovecot.append(big, make_mail(message_id="small@x.example", subject="小さい"))
     downloads = []
     real_fetch = IMAPClient.fetch
 
@@ -380,21 +238,21 @@ def test_oversized_mail_is_not_downloaded(world, mailbox, poll, dovecot, monkeyp
     assert notice.last_error == f"Not downloaded: {size} bytes is over the mailbox limit."
     assert size == len(big)
     assert notice.is_reprocessable is False
-    assert flags(dovecot) == {1: PROCESSED, 2: PROCESSED}
+    assert dovecot.flags() == {1: PROCESSED, 2: PROCESSED}
 
 
 @pytest.mark.django_db
 def test_processed_mail_can_be_moved_to_a_folder(world, mailbox, poll, dovecot):
-    client = imap_client(dovecot)
+    client = dovecot.client()
     client.create_folder("Processed")
     client.logout()
     with scopes_disabled():
         Mailbox.objects.filter(pk=mailbox.pk).update(processed_folder="Processed")
-    append(dovecot, make_mail(message_id="move@x.example"))
+    dovecot.append(make_mail(message_id="move@x.example"))
 
     poll()
 
-    client = imap_client(dovecot)
+    client = dovecot.client()
     inbox = client.select_folder("INBOX")[b"EXISTS"]
     moved = client.select_folder("Processed")[b"EXISTS"]
     client.logout()
@@ -433,7 +291,7 @@ def test_a_poll_processes_its_mails_in_one_batch_task(world, mailbox, poll, dove
         for n in range(5)
     ]
     mails[2] = make_mail(message_id="poison@x.example", subject="POISON")
-    append(dovecot, *mails)
+    dovecot.append(*mails)
 
     result = poll()
 
@@ -449,7 +307,7 @@ def test_a_poll_processes_its_mails_in_one_batch_task(world, mailbox, poll, dove
     )
     assert tickets(world.tea)[1:] == ["件名0", "件名1", "件名3", "件名4"]
     assert ack_count(world.tea) == 4
-    assert flags(dovecot) == {uid: PROCESSED for uid in range(1, 6)}
+    assert dovecot.flags() == {uid: PROCESSED for uid in range(1, 6)}
 
 
 def test_downloads_are_grouped_up_to_the_byte_budget(monkeypatch):

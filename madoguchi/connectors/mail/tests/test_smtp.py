@@ -5,12 +5,10 @@ Checklist B (16, 19, 20) and A15 (unknown alias) of reference/security.md.
 
 import datetime as dt
 import smtplib
-import socket
 from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -21,44 +19,17 @@ from madoguchi.connectors.mail.smtpd import make_controller
 from madoguchi.connectors.mail.tests.mail_builders import TEA_ADDRESS, mail_setup, make_mail
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.services import message_reply
+from madoguchi.core.testing.mailservers import free_port
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Sink:
-    """An SMTP server that keeps what it receives; refuses recipients listed in `refuse`."""
-
-    def __init__(self):
-        self.received = []
-        self.refuse = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
-        if address in self.refuse:
-            return "550 5.1.1 User unknown"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 2.0.0 Ok: queued as TEST1"
-
-
 @pytest.fixture
-def sink(settings):
-    handler = Sink()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    yield handler
-    controller.stop()
+def sink(smtp_capture, settings):
+    """The global EMAIL_* settings point at a capturing SMTP server (no per-shop server)."""
+    settings.EMAIL_HOST = smtp_capture.host
+    settings.EMAIL_PORT = smtp_capture.port
+    return smtp_capture
 
 
 @pytest.fixture

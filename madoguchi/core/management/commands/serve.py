@@ -5,7 +5,7 @@ from typing import Any
 
 import uvicorn
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from django.utils.crypto import get_random_string
 
@@ -54,9 +54,33 @@ class Command(BaseCommand):
             help="Do not run the embedded worker and scheduler (run `madoguchi db_worker`).",
         )
         parser.add_argument("--worker-interval", type=float, default=0.5)
+        parser.add_argument(
+            "--mail-sink",
+            metavar="HOST:PORT",
+            default=None,
+            help="Also run a local SMTP sink there that accepts every mail and keeps it as an "
+            ".eml file under the data directory's mail-sink/ (demo only; off by default).",
+        )
+
+    def _start_mail_sink(self, address: str) -> Any:
+        from madoguchi.connectors.mail.sink import make_sink, parse_address, sink_directory
+
+        try:
+            host, port = parse_address(address)
+        except ValueError as error:
+            raise CommandError(f"--mail-sink: {error}") from error
+        sink = make_sink(host=host, port=port)
+        try:
+            sink.start()
+        except (OSError, RuntimeError) as error:
+            raise CommandError(f"The mail sink could not listen on {address}: {error}") from error
+        self.stdout.write(f"Mail sink on {host}:{port}: mail is stored in {sink_directory()}")
+        return sink
 
     def handle(self, *args: Any, **options: Any) -> None:
         threads: list[Any] = []
+        # Started first, so the worker's first sends find it listening.
+        sink = self._start_mail_sink(options["mail_sink"]) if options["mail_sink"] else None
         embedded = settings.TASKS["default"]["BACKEND"] == DATABASE_BACKEND
         if embedded and not options["no_worker"]:
             worker = WorkerThread(interval=options["worker_interval"])
@@ -76,3 +100,5 @@ class Command(BaseCommand):
         finally:
             for thread in threads:
                 thread.stop() if isinstance(thread, WorkerThread) else thread.stopped.set()
+            if sink is not None:
+                sink.stop()
