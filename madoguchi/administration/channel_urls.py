@@ -1,5 +1,9 @@
 """URLs of the channel administration pages."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from madoguchi.administration import channel_views
+
+urlpatterns: list[URLPattern] = [
+    path("shops/<slug:shop_slug>/channels/", channel_views.channels, name="channels"),
+]

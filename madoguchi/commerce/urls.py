@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.commerce import views
+from madoguchi.commerce import connection_views, views
 
 app_name = "commerce"
 urlpatterns = [
@@ -20,6 +20,26 @@ urlpatterns = [
         "commerce/<slug:shop_slug>/deposits/<int:deposit_id>/decide/",
         views.deposit_decide,
         name="deposit_decide",
+    ),
+    path(
+        "commerce/<slug:shop_slug>/connections/",
+        connection_views.connection_list,
+        name="connections",
+    ),
+    path(
+        "commerce/<slug:shop_slug>/connections/<int:connection_id>/",
+        connection_views.connection_detail,
+        name="connection",
+    ),
+    path(
+        "commerce/<slug:shop_slug>/connections/<int:connection_id>/rotate/",
+        connection_views.connection_rotate,
+        name="connection_rotate",
+    ),
+    path(
+        "commerce/<slug:shop_slug>/connections/<int:connection_id>/delete/",
+        connection_views.connection_delete,
+        name="connection_delete",
     ),
     path("hooks/commerce/<str:token>/", views.webhook, name="webhook"),
 ]

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from madoguchi.core.secrets import EncryptedTextField
 from madoguchi.tenancy.scoping import ShopScopedManager
 
 
@@ -15,19 +16,33 @@ def _new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_token() -> str:
+    """A fresh token for a connection's webhook URL."""
+    return _new_token()
+
+
+def new_webhook_secret() -> str:
+    """A signing secret we generate (EC-CUBE); Shopify's comes from the Shopify app."""
+    return secrets.token_urlsafe(32)
+
+
 class CommerceConnection(models.Model):
-    """A shop's store on an EC platform; its webhook URL carries `token`, signed with `secret`."""
+    """A shop's store on an EC platform; its webhook URL carries `token`, signed with `secret`.
+
+    The secret is stored encrypted. A connection that received deliveries is deactivated rather
+    than deleted (the deliveries keep it); rotating the token retires the old webhook URL.
+    """
 
     class Platform(models.TextChoices):
         SHOPIFY = "shopify", "Shopify"
         ECCUBE = "eccube", "EC-CUBE 4"
 
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
-    platform = models.CharField(max_length=16, choices=Platform.choices)
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
     store_domain = models.CharField(_("store domain"), max_length=255, blank=True)
     token = models.CharField(max_length=64, unique=True, default=_new_token, editable=False)
-    webhook_secret = models.CharField(_("webhook secret"), max_length=255)
-    is_active = models.BooleanField(default=True)
+    webhook_secret = EncryptedTextField(_("webhook secret"))
+    is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ShopScopedManager()

@@ -1,4 +1,16 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from madoguchi.tenancy.access import Actor
+
+
+def _is_staff(actor: Actor, shop_id: int) -> bool:
+    return actor.is_staff_for(shop_id)
 
 
 class ChatConfig(AppConfig):
@@ -7,8 +19,29 @@ class ChatConfig(AppConfig):
     verbose_name = "Live chat"
 
     def ready(self) -> None:
+        from madoguchi.connectors.chat.channel_status import chat_state
         from madoguchi.connectors.chat.sending import reply_push
         from madoguchi.conversations.models import Channel
         from madoguchi.conversations.outbound import register_sender
+        from madoguchi.core import navigation
+        from madoguchi.core.channel_status import ChannelKind, register_channel
 
         register_sender(Channel.CHAT, reply_push)
+        register_channel(
+            ChannelKind(
+                key="chat",
+                label=_("Live chat"),
+                settings_url_name="chat:settings",
+                status=chat_state,
+                order=30,
+            )
+        )
+        navigation.register_menu_entry(
+            navigation.MenuEntry(
+                section=navigation.CHANNELS,
+                label=_("Live chat"),
+                url_name="chat:settings",
+                visible=_is_staff,
+                order=30,
+            )
+        )

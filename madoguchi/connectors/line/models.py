@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from madoguchi.core.secrets import EncryptedTextField
 from madoguchi.tenancy.scoping import ShopScopedManager
 
 
@@ -22,9 +23,9 @@ def new_public_id() -> str:
 class LineChannel(models.Model):
     """A LINE Messaging API channel (an official account) of one shop.
 
-    The secret and access token are stored as given for now; encrypting secrets at rest belongs
-    to the PII-encryption work of the security issue. The API base URLs are configurable so
-    tests run against a local server; they are not editable from the operator UI.
+    The secret and access token are stored encrypted and never shown again after they are saved.
+    The API base URLs are configurable so tests run against a local server; they are not
+    editable from the operator UI.
     """
 
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
@@ -33,8 +34,8 @@ class LineChannel(models.Model):
         _("webhook id"), max_length=64, unique=True, default=new_public_id, editable=False
     )
     channel_id = models.CharField(_("channel ID"), max_length=64)
-    channel_secret = models.CharField(_("channel secret"), max_length=128)
-    access_token = models.TextField(_("channel access token"))
+    channel_secret = EncryptedTextField(_("channel secret"))
+    access_token = EncryptedTextField(_("channel access token"))
     api_base_url = models.URLField(_("API base URL"), default="https://api.line.me")
     api_data_base_url = models.URLField(
         _("content API base URL"), default="https://api-data.line.me"

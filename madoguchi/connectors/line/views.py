@@ -1,4 +1,5 @@
-"""LINE pages: the webhook, the shop's LINE deliveries (errors visible), merging a LINE customer."""
+"""LINE pages: the webhook, the shop's LINE channels (connect and change them), the LINE
+deliveries (errors visible), merging a LINE customer."""
 
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from madoguchi.connectors.line.client import LineApiError, message_quota, signature_is_valid
+from madoguchi.connectors.line.forms import LineChannelForm
 from madoguchi.connectors.line.models import LineChannel, LineOutbound
 from madoguchi.connectors.line.processing import webhook_store
-from madoguchi.connectors.line.services import line_channel_create
-from madoguchi.core.errors import NotFoundError, ValidationError
+from madoguchi.connectors.line.services import line_channel_create, line_channel_update
+from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from madoguchi.customers.models import Customer
 from madoguchi.customers.selectors import access_customer
 from madoguchi.customers.services import customer_merge
-from madoguchi.tenancy.access import Actor, access_shop
+from madoguchi.tenancy.access import Actor, access_shop, require_staff
 from madoguchi.tenancy.models import Shop
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
@@ -63,23 +65,12 @@ def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
 def deliveries(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """The shop's LINE channels and recent replies, failed ones first with LINE's error.
 
-    A supervisor connects a channel here (POST)."""
+    Channels are connected and changed on the channels page (`channels`)."""
     actor, shop = _staff_shop(request, shop_slug)
-    if request.method == "POST":
-        line_channel_create(
-            actor=actor,
-            shop=shop,
-            name=request.POST.get("name", ""),
-            channel_id=request.POST.get("channel_id", ""),
-            channel_secret=request.POST.get("channel_secret", ""),
-            access_token=request.POST.get("access_token", ""),
-        )
-        messages.success(request, _("The LINE channel was connected."))
-        return HttpResponseRedirect(reverse("line:deliveries", args=[shop.slug]))
     outbound = (
         LineOutbound.objects.filter(shop=shop)
         .select_related("ticket", "ticket__shop", "message")
@@ -130,3 +121,109 @@ def customer_merge_view(request: HttpRequest, shop_slug: str, pk: int) -> HttpRe
     return HttpResponseRedirect(
         reverse("customers:detail", kwargs={"shop_slug": shop.slug, "pk": target.pk})
     )
+
+
+# The shop's LINE channels -----------------------------------------------------------------------
+
+
+def _channels_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
+    """The actor and the shop: staff read the channels; a client of the shop gets a 403."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    shop = access_shop(actor=actor, slug=shop_slug)
+    require_staff(actor=actor, shop_id=shop.id)
+    return actor, shop
+
+
+def _require_lead(actor: Actor, shop: Shop) -> None:
+    if not actor.is_lead_for(shop.id):
+        raise PermissionDeniedError(_("Only a supervisor or admin may change a LINE channel."))
+
+
+def _webhook_url(request: HttpRequest, channel: LineChannel) -> str:
+    return request.build_absolute_uri(reverse("line:webhook", args=[channel.public_id]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def channels(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    """The shop's LINE channels with the webhook URL for the LINE console; connect one."""
+    actor, shop = _channels_shop(request, shop_slug)
+    form = LineChannelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        _require_lead(actor, shop)
+        if form.is_valid():
+            cleaned = form.cleaned_data
+            try:
+                channel = line_channel_create(
+                    actor=actor,
+                    shop=shop,
+                    name=cleaned["name"],
+                    channel_id=cleaned["channel_id"],
+                    channel_secret=cleaned["channel_secret"],
+                    access_token=cleaned["access_token"],
+                )
+            except ValidationError as error:
+                form.add_error(None, _(error.message))
+            else:
+                messages.success(
+                    request,
+                    _("The LINE channel was connected. Set its webhook URL in the LINE console."),
+                )
+                return HttpResponseRedirect(
+                    reverse("line:channel_edit", args=[shop.slug, channel.pk])
+                )
+    rows = [
+        (channel, _webhook_url(request, channel))
+        for channel in LineChannel.objects.filter(shop=shop)
+    ]
+    context = {
+        "shop": shop,
+        "rows": rows,
+        "form": form,
+        "can_edit": actor.is_lead_for(shop.id),
+    }
+    return render(request, "line/channels.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def channel_edit(request: HttpRequest, shop_slug: str, channel_id: int) -> HttpResponse:
+    """Change a channel's name, ID, secret or token (write-only), or switch it off."""
+    actor, shop = _channels_shop(request, shop_slug)
+    channel = LineChannel.objects.filter(shop=shop, pk=channel_id).select_related("shop").first()
+    if channel is None:
+        raise NotFoundError("Channel not found")
+    _require_lead(actor, shop)
+    initial = {
+        "name": channel.name,
+        "channel_id": channel.channel_id,
+        "is_active": channel.is_active,
+    }
+    form = LineChannelForm(
+        request.POST if request.method == "POST" else None, initial=initial, is_edit=True
+    )
+    if request.method == "POST" and form.is_valid():
+        cleaned = form.cleaned_data
+        try:
+            line_channel_update(
+                actor=actor,
+                channel=channel,
+                name=cleaned["name"],
+                channel_id=cleaned["channel_id"],
+                is_active=bool(cleaned["is_active"]),
+                channel_secret=cleaned["channel_secret"],
+                access_token=cleaned["access_token"],
+            )
+        except ValidationError as error:
+            form.add_error(None, _(error.message))
+            channel.refresh_from_db()
+        else:
+            messages.success(request, _("The LINE channel was saved."))
+            return HttpResponseRedirect(reverse("line:channel_edit", args=[shop.slug, channel.pk]))
+    context = {
+        "shop": shop,
+        "channel": channel,
+        "webhook_url": _webhook_url(request, channel),
+        "form": form,
+    }
+    return render(request, "line/channel_edit.html", context)

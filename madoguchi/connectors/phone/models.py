@@ -1,4 +1,4 @@
-"""Phone calls logged by operators, and the callbacks they owe."""
+"""The shop's phone numbers, phone calls logged by operators, and the callbacks they owe."""
 
 from django.conf import settings
 from django.db import models
@@ -6,6 +6,30 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.tenancy.scoping import ShopScopedManager
+
+
+class PhoneNumber(models.Model):
+    """A number the shop answers or calls from (代表, 注文専用, ...): never a caller's number."""
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(_("phone number"), max_length=40)
+    number_normalized = models.CharField(max_length=40)
+    label = models.CharField(_("label"), max_length=50, blank=True)
+    is_active = models.BooleanField(_("in use"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        ordering = ["-is_active", "label", "number_normalized"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "number_normalized"], name="phonenumber_unique_per_shop"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.number}".strip()
 
 
 class CallLog(models.Model):
@@ -24,6 +48,14 @@ class CallLog(models.Model):
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
     number = models.CharField(_("phone number"), max_length=40)
     number_normalized = models.CharField(max_length=40, db_index=True)
+    shop_number = models.ForeignKey(
+        PhoneNumber,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("our number"),
+    )
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,20 +1,26 @@
-"""Log a phone call in one step: find the customer by number, open or note the ticket."""
+"""Log a phone call in one step: find the customer by number, open or note the ticket.
+
+The shop's own numbers (代表, 注文専用, ...) are kept here too: leads add and change them, the
+call form offers them as the number a call came in on (or went out from), and they are never
+taken for a caller's number.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
-from madoguchi.connectors.phone.models import CallLog
+from madoguchi.connectors.phone.models import CallLog, PhoneNumber
 from madoguchi.conversations.models import Channel, Ticket
 from madoguchi.conversations.services import message_note, ticket_create
-from madoguchi.core.errors import ValidationError
+from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.customers.normalize import normalize_phone
 from madoguchi.customers.services import IdentityInput, customer_find
@@ -46,9 +52,146 @@ def parse_duration(text: str) -> int:
     return total
 
 
+def shop_phone_numbers(*, shop: Shop, active_only: bool = False) -> list[PhoneNumber]:
+    """The shop's own numbers, those in use first."""
+    numbers = PhoneNumber.objects.filter(shop=shop)
+    if active_only:
+        numbers = numbers.filter(is_active=True)
+    return list(numbers)
+
+
+def own_number(*, shop: Shop, number: str) -> PhoneNumber | None:
+    """The shop's own number that `number` is, however it was written; None for any other."""
+    normalized = normalize_phone(number)
+    if not normalized:
+        return None
+    return PhoneNumber.objects.filter(shop=shop, number_normalized=normalized).first()
+
+
+def access_phone_number(*, actor: Actor, shop: Shop, phone_number_id: int) -> PhoneNumber:
+    """The shop's number with this id, for staff of the shop; otherwise NotFoundError."""
+    found = PhoneNumber.objects.filter(shop=shop, pk=phone_number_id).first()
+    if found is None or not actor.is_staff_for(shop.id):
+        raise NotFoundError("Phone number not found")
+    return found
+
+
+def _require_lead(actor: Actor, shop: Shop) -> None:
+    require_staff(actor=actor, shop_id=shop.id)
+    if not actor.is_lead_for(shop.id):
+        raise PermissionDeniedError("Only a supervisor or admin may change the shop's numbers.")
+
+
+def _checked_number(*, shop: Shop, number: str, exclude_id: int | None = None) -> str:
+    """Return the normalised form of a new own number, or raise if it is unusable or taken."""
+    normalized = normalize_phone(number)
+    if not (normalized.startswith("0") and 10 <= len(normalized) <= 11):
+        raise ValidationError("Enter the number with its area code, for example 03-1234-5678.")
+    taken = PhoneNumber.objects.filter(shop=shop, number_normalized=normalized)
+    if exclude_id is not None:
+        taken = taken.exclude(pk=exclude_id)
+    if taken.exists():
+        raise ValidationError("This number is already one of the shop's numbers.")
+    return normalized
+
+
+def _display(number: str) -> str:
+    """The number as it is shown: as typed, with full-width characters folded."""
+    return " ".join(unicodedata.normalize("NFKC", number).split())[:40]
+
+
+def _saved(phone_number: PhoneNumber) -> None:
+    """Save, turning the race of two identical numbers into the duplicate error."""
+    try:
+        with transaction.atomic():
+            phone_number.save()
+    except IntegrityError:
+        raise ValidationError("This number is already one of the shop's numbers.") from None
+
+
+@transaction.atomic
+def phone_number_create(
+    *, actor: Actor, shop: Shop, number: str, label: str, is_active: bool = True
+) -> PhoneNumber:
+    """Add one of the shop's own numbers (supervisors and admins)."""
+    _require_lead(actor, shop)
+    normalized = _checked_number(shop=shop, number=number)
+    phone_number = PhoneNumber(
+        shop=shop,
+        number=_display(number),
+        number_normalized=normalized,
+        label=" ".join(label.split())[:50],
+        is_active=is_active,
+    )
+    _saved(phone_number)
+    record(
+        actor=actor.user,
+        action=actions.PHONE_NUMBER_ADDED,
+        target=phone_number,
+        shop=shop,
+        changes={
+            "number": phone_number.number,
+            "label": phone_number.label,
+            "is_active": phone_number.is_active,
+        },
+    )
+    return phone_number
+
+
+@transaction.atomic
+def phone_number_update(
+    *, actor: Actor, phone_number: PhoneNumber, number: str, label: str, is_active: bool
+) -> PhoneNumber:
+    """Change a number, its label or whether it is in use; the audit keeps before and after."""
+    shop = phone_number.shop
+    _require_lead(actor, shop)
+    normalized = _checked_number(shop=shop, number=number, exclude_id=phone_number.pk)
+    values = {
+        "number": _display(number),
+        "number_normalized": normalized,
+        "label": " ".join(label.split())[:50],
+        "is_active": is_active,
+    }
+    changes = {
+        name: [getattr(phone_number, name), value]
+        for name, value in values.items()
+        if getattr(phone_number, name) != value and name != "number_normalized"
+    }
+    for name, value in values.items():
+        setattr(phone_number, name, value)
+    if changes:
+        _saved(phone_number)
+        record(
+            actor=actor.user,
+            action=actions.PHONE_NUMBER_CHANGED,
+            target=phone_number,
+            shop=shop,
+            changes=changes,
+        )
+    return phone_number
+
+
+@transaction.atomic
+def phone_number_delete(*, actor: Actor, phone_number: PhoneNumber) -> None:
+    """Remove a number; calls logged on it keep their text and lose the link."""
+    shop = phone_number.shop
+    _require_lead(actor, shop)
+    record(
+        actor=actor.user,
+        action=actions.PHONE_NUMBER_REMOVED,
+        target=phone_number,
+        shop=shop,
+        changes={"number": phone_number.number, "label": phone_number.label},
+    )
+    phone_number.delete()
+
+
 def customer_by_number(*, shop: Shop, number: str) -> Customer | None:
-    """The shop's customer with this phone number, however it was written."""
-    if not normalize_phone(number):
+    """The shop's customer with this phone number, however it was written.
+
+    The shop's own numbers belong to no customer: a call typed with one finds nobody.
+    """
+    if not normalize_phone(number) or own_number(shop=shop, number=number) is not None:
         return None
     return customer_find(
         shop=shop, identities=[IdentityInput(kind=ContactIdentity.Kind.PHONE, value=number)]
@@ -66,6 +209,7 @@ class CallInput:
     follow_up_needed: bool = False
     callback_due_at: dt.datetime | None = None
     ticket: Ticket | None = None
+    shop_number: PhoneNumber | None = None
 
 
 def _summary(call: CallInput, normalized: str) -> str:
@@ -74,6 +218,9 @@ def _summary(call: CallInput, normalized: str) -> str:
         f"[{DIRECTION_LABELS[call.direction]}] {call.number.strip()} "
         f"結果: {RESULT_LABELS[call.result]} 通話時間: {minutes}:{seconds:02d}"
     )
+    if call.shop_number is not None:
+        side = "着信先" if call.direction == CallLog.Direction.INBOUND else "発信元"
+        head += f"\n{side}: {call.shop_number}"
     if call.follow_up_needed and call.callback_due_at is not None:
         due = timezone.localtime(call.callback_due_at)
         head += f"\n折り返し: {due:%Y-%m-%d %H:%M} まで"
@@ -91,6 +238,10 @@ def call_log(*, actor: Actor, shop: Shop, call: CallInput) -> CallLog:
     normalized = normalize_phone(call.number)
     if len(normalized) < 3:
         raise ValidationError("Enter the phone number.")
+    if call.shop_number is not None and call.shop_number.shop_id != shop.id:
+        raise ValidationError("The number belongs to another shop.")
+    if own_number(shop=shop, number=call.number) is not None:
+        raise ValidationError("This is one of the shop's own numbers: enter the caller's number.")
     callback_due_at = call.callback_due_at
     if call.follow_up_needed and callback_due_at is None:
         callback_due_at = timezone.now() + dt.timedelta(hours=1)
@@ -125,6 +276,7 @@ def call_log(*, actor: Actor, shop: Shop, call: CallInput) -> CallLog:
         direction=call.direction,
         number=call.number.strip()[:40],
         number_normalized=normalized[:40],
+        shop_number=call.shop_number,
         customer=customer,
         ticket=ticket,
         duration_seconds=call.duration_seconds,

@@ -1,4 +1,5 @@
-"""Phone pages: log a call in a few seconds, look the caller up, the callback queue."""
+"""Phone pages: log a call in a few seconds, look the caller up, the callback queue, and the
+shop's own numbers (staff read them, supervisors and admins change them)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from madoguchi.connectors.phone import services
-from madoguchi.connectors.phone.models import CallLog
+from madoguchi.connectors.phone.forms import PhoneNumberForm
+from madoguchi.connectors.phone.models import CallLog, PhoneNumber
 from madoguchi.conversations.models import Ticket
-from madoguchi.core.errors import NotFoundError, ValidationError
-from madoguchi.tenancy.access import Actor, access_shop
+from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from madoguchi.tenancy.access import Actor, access_shop, require_staff
 from madoguchi.tenancy.models import Shop
 
 
@@ -39,7 +41,24 @@ def _lookup_context(shop: Shop, number: str) -> dict[str, object]:
             .select_related("shop")
             .order_by("-last_activity_at")[:5]
         )
-    return {"shop": shop, "number": number, "customer": customer, "open_tickets": tickets}
+    own = services.own_number(shop=shop, number=number) if number else None
+    return {
+        "shop": shop,
+        "number": number,
+        "customer": customer,
+        "open_tickets": tickets,
+        "own_number": own,
+    }
+
+
+def _shop_number(shop: Shop, raw: str) -> PhoneNumber | None:
+    """The shop's own number chosen on the call form ("" for none)."""
+    if not raw.strip():
+        return None
+    found = PhoneNumber.objects.filter(shop=shop, pk=int(raw) if raw.isdigit() else 0).first()
+    if found is None:
+        raise ValidationError("Choose one of the shop's numbers.")
+    return found
 
 
 def _due(text: str) -> dt.datetime | None:
@@ -83,6 +102,7 @@ def call_new(request: HttpRequest, shop_slug: str) -> HttpResponse:
             follow_up_needed=post.get("follow_up_needed") == "on",
             callback_due_at=_due(post.get("callback_due_at", "")),
             ticket=ticket,
+            shop_number=_shop_number(shop, post.get("shop_number", "")),
         )
         log = services.call_log(actor=actor, shop=shop, call=call)
         messages.success(request, _("The call was logged."))
@@ -96,6 +116,7 @@ def call_new(request: HttpRequest, shop_slug: str) -> HttpResponse:
         **_lookup_context(shop, number),
         "directions": CallLog.Direction.choices,
         "results": CallLog.Result.choices,
+        "shop_numbers": services.shop_phone_numbers(shop=shop, active_only=True),
     }
     return render(request, "phone/call_new.html", context)
 
@@ -127,3 +148,109 @@ def callback_done(request: HttpRequest, shop_slug: str, call_id: int) -> HttpRes
     services.callback_done(actor=actor, call=call)
     messages.success(request, _("The callback is done."))
     return HttpResponseRedirect(reverse("phone:callbacks", args=[shop.slug]))
+
+
+# The shop's own numbers -------------------------------------------------------------------------
+
+
+def _numbers_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
+    """The actor and the shop: staff read the numbers; a client of the shop gets a 403."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    shop = access_shop(actor=actor, slug=shop_slug)
+    require_staff(actor=actor, shop_id=shop.id)
+    return actor, shop
+
+
+def _require_lead(actor: Actor, shop: Shop) -> None:
+    if not actor.is_lead_for(shop.id):
+        raise PermissionDeniedError(_("Only a supervisor or admin may change the shop's numbers."))
+
+
+def _save_number(
+    request: HttpRequest,
+    actor: Actor,
+    shop: Shop,
+    form: PhoneNumberForm,
+    phone_number: PhoneNumber | None,
+) -> HttpResponse | None:
+    """Create or change the number from a valid form; None re-renders the form with errors."""
+    if not form.is_valid():
+        return None
+    cleaned = form.cleaned_data
+    try:
+        if phone_number is None:
+            services.phone_number_create(
+                actor=actor,
+                shop=shop,
+                number=cleaned["number"],
+                label=cleaned["label"],
+                is_active=bool(cleaned["is_active"]),
+            )
+            messages.success(request, _("The number was added."))
+        else:
+            services.phone_number_update(
+                actor=actor,
+                phone_number=phone_number,
+                number=cleaned["number"],
+                label=cleaned["label"],
+                is_active=bool(cleaned["is_active"]),
+            )
+            messages.success(request, _("The number was saved."))
+    except ValidationError as error:
+        form.add_error("number", _(error.message))
+        return None
+    return HttpResponseRedirect(reverse("phone:numbers", args=[shop.slug]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def numbers(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    """The shop's own numbers, and a form to add one (supervisors and admins)."""
+    actor, shop = _numbers_shop(request, shop_slug)
+    form = PhoneNumberForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        _require_lead(actor, shop)
+        if done := _save_number(request, actor, shop, form, None):
+            return done
+    context = {
+        "shop": shop,
+        "numbers": services.shop_phone_numbers(shop=shop),
+        "form": form,
+        "can_edit": actor.is_lead_for(shop.id),
+    }
+    return render(request, "phone/numbers.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def number_edit(request: HttpRequest, shop_slug: str, phone_number_id: int) -> HttpResponse:
+    """Change one of the shop's numbers (supervisors and admins)."""
+    actor, shop = _numbers_shop(request, shop_slug)
+    phone_number = services.access_phone_number(
+        actor=actor, shop=shop, phone_number_id=phone_number_id
+    )
+    _require_lead(actor, shop)
+    initial = {
+        "number": phone_number.number,
+        "label": phone_number.label,
+        "is_active": phone_number.is_active,
+    }
+    form = PhoneNumberForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and (
+        done := _save_number(request, actor, shop, form, phone_number)
+    ):
+        return done
+    context = {"shop": shop, "phone_number": phone_number, "form": form}
+    return render(request, "phone/number_edit.html", context)
+
+
+@login_required
+@require_POST
+def number_delete(request: HttpRequest, shop_slug: str, phone_number_id: int) -> HttpResponse:
+    actor, shop = _numbers_shop(request, shop_slug)
+    phone_number = services.access_phone_number(
+        actor=actor, shop=shop, phone_number_id=phone_number_id
+    )
+    services.phone_number_delete(actor=actor, phone_number=phone_number)
+    messages.success(request, _("The number was removed."))
+    return HttpResponseRedirect(reverse("phone:numbers", args=[shop.slug]))

@@ -566,7 +566,7 @@ def test_merge_refuses_other_shops_and_strangers(client, world):
 
 
 def test_supervisor_connects_a_channel_and_others_may_not(client, world):
-    url = reverse("line:deliveries", args=["tea"])
+    url = reverse("line:channels", args=["tea"])
     data = {
         "name": "山田園 公式",
         "channel_id": "1657000000",
@@ -576,12 +576,16 @@ def test_supervisor_connects_a_channel_and_others_may_not(client, world):
     client.force_login(world.operator_ceramics)
     assert client.post(url, data).status_code == 404
     client.force_login(world.operator_tea)
-    assert client.post(url, data).status_code == 400
+    assert client.post(url, data).status_code == 403
     client.force_login(world.supervisor)
-    assert client.post(url, {**data, "channel_id": "abc"}).status_code == 400
-    assert client.post(url, data).status_code == 302
+    refused = client.post(url, {**data, "channel_id": "abc"})
+    assert refused.status_code == 200
+    assert refused.context["form"].errors == {"channel_id": ["チャネル ID は数字です。"]}
+    response = client.post(url, data)
     with unscoped("test assertion"):
         channel = LineChannel.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("line:channel_edit", args=["tea", channel.pk])
     assert (channel.shop_id, channel.name, channel.api_base_url) == (
         world.tea.id,
         "山田園 公式",
