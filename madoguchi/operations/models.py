@@ -177,6 +177,17 @@ class RoutingSettings(models.Model):
         _("open tickets per operator (limit)"), null=True, blank=True
     )
     requires_language_skill = models.BooleanField(_("match the ticket's language"), default=True)
+    requires_on_duty = models.BooleanField(
+        _("only operators on duty"),
+        default=True,
+        help_text=_("On duty: status available and a shift covering the moment."),
+    )
+    channel_modes = models.JSONField(
+        _("mode per channel"),
+        default=dict,
+        blank=True,
+        help_text=_("Channels routed differently from the shop's mode: channel to mode."),
+    )
     last_assigned_user = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -194,6 +205,11 @@ class RoutingSettings(models.Model):
 
     def __str__(self) -> str:
         return f"routing of shop {self.shop_id}: {self.mode}"
+
+    def mode_for_channel(self, channel: str) -> str:
+        """Return the routing mode of a ticket that came in on `channel`."""
+        mode = self.channel_modes.get(channel) if isinstance(self.channel_modes, dict) else None
+        return str(mode) if mode in self.Mode.values else str(self.mode)
 
 
 class OperatorProfile(models.Model):

@@ -24,12 +24,13 @@ def eligible(
     language: str,
     max_open: int | None,
     requires_language: bool = True,
+    requires_on_duty: bool = True,
 ) -> list[Candidate]:
     """Return the candidates who may take the ticket now, ordered by user id."""
     chosen = [
         candidate
         for candidate in candidates
-        if candidate.is_on_duty
+        if (candidate.is_on_duty or not requires_on_duty)
         and (not requires_language or language in candidate.languages)
         and (max_open is None or candidate.open_tickets < max_open)
     ]

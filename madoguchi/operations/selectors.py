@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
@@ -43,20 +44,31 @@ def calendar_for_shop(*, shop_id: int) -> BusinessCalendar:
     )
 
 
-def policy_for_ticket(*, ticket: Ticket) -> SlaPolicy | None:
-    """Return the most specific active policy matching the ticket's priority and channel."""
-    candidates = SlaPolicy.objects.filter(shop_id=ticket.shop_id, is_active=True)
+def choose_policy(
+    policies: Iterable[SlaPolicy], *, priority: str, channel: str
+) -> SlaPolicy | None:
+    """Return the most specific of `policies` matching a priority and channel: priority and
+    channel both set, then one of them, then neither; `position`, then id, breaks ties."""
     best: tuple[int, int, int] | None = None
     chosen = None
-    for policy in candidates:
-        if policy.priority and policy.priority != ticket.priority:
+    for policy in policies:
+        if policy.priority and policy.priority != priority:
             continue
-        if policy.channel and policy.channel != ticket.channel:
+        if policy.channel and policy.channel != channel:
             continue
         rank = (-(bool(policy.priority) + bool(policy.channel)), policy.position, policy.id)
         if best is None or rank < best:
             best, chosen = rank, policy
     return chosen
+
+
+def policy_for_ticket(*, ticket: Ticket) -> SlaPolicy | None:
+    """Return the most specific active policy matching the ticket's priority and channel."""
+    return choose_policy(
+        SlaPolicy.objects.filter(shop_id=ticket.shop_id, is_active=True),
+        priority=ticket.priority,
+        channel=ticket.channel,
+    )
 
 
 def ticket_history(*, ticket: Ticket) -> TicketHistory:

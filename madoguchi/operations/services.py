@@ -86,6 +86,29 @@ def sla_refresh(*, ticket_id: int, now: dt.datetime | None = None) -> list[SlaMe
     return records
 
 
+REFRESH_BATCH = 200
+
+
+def sla_refresh_open_tickets(
+    *, shop_id: int, after_id: int = 0, limit: int = REFRESH_BATCH, now: dt.datetime | None = None
+) -> list[int]:
+    """Recompute the SLA measures of up to `limit` unsolved tickets of the shop with an id above
+    `after_id`, each in its own transaction; return their ids in order (empty: none left).
+
+    A changed policy or calendar moves the due times of open tickets; solved tickets keep the
+    measures they were reported with. The caller runs in the shop's scope.
+    """
+    ticket_ids = list(
+        Ticket.objects.filter(shop_id=shop_id, id__gt=after_id)
+        .unsolved()
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    for ticket_id in ticket_ids:
+        sla_refresh(ticket_id=ticket_id, now=now)
+    return ticket_ids
+
+
 def sla_process_new_events(*, batch_size: int = 500) -> int:
     """Refresh the SLAs of tickets touched by events since the consumer cursor; return how many.
 
@@ -199,12 +222,13 @@ def _reassign_on_breach(record: SlaMeasureRecord, *, now: dt.datetime) -> Reassi
             language=ticket.language,
             max_open=settings.max_open_per_operator,
             requires_language=settings.requires_language_skill,
+            requires_on_duty=settings.requires_on_duty,
         )
         if candidate.user_id != previous
     ]
     rule = (
         RoutingSettings.Mode.ROUND_ROBIN
-        if settings.mode == RoutingSettings.Mode.ROUND_ROBIN
+        if settings.mode_for_channel(ticket.channel) == RoutingSettings.Mode.ROUND_ROBIN
         else RoutingSettings.Mode.LEAST_LOAD
     )
     pick = pick_round_robin if rule == RoutingSettings.Mode.ROUND_ROBIN else pick_least_load
@@ -343,11 +367,15 @@ def routing_candidates(*, shop: Shop, now: dt.datetime) -> list[Candidate]:
 
 
 def route_ticket(*, ticket_id: int, now: dt.datetime | None = None) -> User | None:
-    """Assign a new unassigned ticket by the shop's routing rule; return the assignee or None."""
+    """Assign a new unassigned ticket by the shop's routing rule for the ticket's channel (a
+    channel may be routed differently from the shop's mode); return the assignee or None."""
     now = now or timezone.now()
     ticket = Ticket.objects.select_related("shop").get(pk=ticket_id)
     settings = RoutingSettings.objects.filter(shop_id=ticket.shop_id).first()
-    if settings is None or settings.mode == RoutingSettings.Mode.MANUAL:
+    if settings is None:
+        return None
+    mode = settings.mode_for_channel(ticket.channel)
+    if mode == RoutingSettings.Mode.MANUAL:
         return None
     if ticket.assignee_id is not None or not ticket.is_unsolved:
         return None
@@ -356,14 +384,15 @@ def route_ticket(*, ticket_id: int, now: dt.datetime | None = None) -> User | No
         language=ticket.language,
         max_open=settings.max_open_per_operator,
         requires_language=settings.requires_language_skill,
+        requires_on_duty=settings.requires_on_duty,
     )
-    pick = pick_least_load if settings.mode == RoutingSettings.Mode.LEAST_LOAD else pick_round_robin
+    pick = pick_least_load if mode == RoutingSettings.Mode.LEAST_LOAD else pick_round_robin
     user_id = pick(pool, last_user_id=settings.last_assigned_user_id)
     if user_id is None:
         return None
     assignee = User.objects.get(pk=user_id)
     with transaction.atomic():
-        if ticket_route(ticket_id=ticket.id, assignee=assignee, rule=settings.mode) is None:
+        if ticket_route(ticket_id=ticket.id, assignee=assignee, rule=mode) is None:
             return None
         RoutingSettings.objects.filter(pk=settings.pk).update(last_assigned_user=assignee)
     return assignee

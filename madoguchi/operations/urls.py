@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.operations import alert_views, report_views, schedule_views, views
+from madoguchi.operations import alert_views, report_views, schedule_views, settings_views, views
 
 app_name = "operations"
 urlpatterns = [
@@ -37,4 +37,12 @@ urlpatterns = [
     path("shops/<slug:shop_slug>/duty/", schedule_views.duty, name="duty"),
     path("shops/<slug:shop_slug>/coverage/", schedule_views.coverage, name="coverage"),
     path("shops/<slug:shop_slug>/sla-attainment/", report_views.attainment, name="attainment"),
+    path("shops/<slug:shop_slug>/calendar/", settings_views.calendar, name="calendar"),
+    path("shops/<slug:shop_slug>/sla-policies/", settings_views.policies, name="sla_policies"),
+    path(
+        "shops/<slug:shop_slug>/sla-policies/<int:policy_id>/",
+        settings_views.policy_edit,
+        name="sla_policy_edit",
+    ),
+    path("shops/<slug:shop_slug>/routing/", settings_views.routing, name="routing"),
 ]
