@@ -105,6 +105,23 @@ SHOPS = (
 
 
 @dataclass(frozen=True)
+class MailSpec:
+    """A shop's support address in the demo: verified, sending through the local mail sink."""
+
+    address: str
+    display_name: str
+
+
+MAIL = {
+    "tea": MailSpec("support@yamada-en.example", "山田園 茶舗 カスタマーサポート"),
+    "ceramics": MailSpec("info@aoki-tobo.example", "青木陶房 お客様窓口"),
+}
+# `make demo` runs `madoguchi serve --mail-sink 127.0.0.1:1025`: it keeps mail, delivers nothing.
+# The shops' outgoing server is the sink at the settings' EMAIL_HOST and EMAIL_PORT.
+MAIL_SINK_NAME = "デモ用メールシンク"
+
+
+@dataclass(frozen=True)
 class CustomerSpec:
     name: str
     kana: str
@@ -490,3 +507,24 @@ CERAMICS_STORIES = (
         tags=("業務用", "見積もり"),
     ),
 )
+
+
+# Operations: business hours with a lunch break, holidays observed, SLA policies, routing.
+@dataclass(frozen=True)
+class SlaPolicySpec:
+    name: str
+    priority: str  # "" matches any priority
+    first_response_minutes: int
+    next_response_minutes: int
+    resolution_minutes: int
+    position: int = 0
+
+
+_WEEKDAY_HOURS = (("10:00", "12:00"), ("13:00", "18:00"))
+WEEKLY_HOURS = {**{weekday: _WEEKDAY_HOURS for weekday in range(5)}, 5: (("10:00", "15:00"),)}
+BUSINESS_DAY_MINUTES = 7 * 60  # a weekday of WEEKLY_HOURS: 10:00-12:00 and 13:00-18:00
+SLA_POLICIES = (
+    SlaPolicySpec("標準", "", 4 * 60, 8 * 60, 3 * BUSINESS_DAY_MINUTES),
+    SlaPolicySpec("至急", "urgent", 60, 2 * 60, BUSINESS_DAY_MINUTES),
+)
+ROUND_ROBIN_SHOPS = ("tea",)

@@ -16,10 +16,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from unittest import mock
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.accounts.models import User
+from madoguchi.connectors.mail.channel_setup import (
+    AddressInput,
+    SmtpServerInput,
+    mail_address_create,
+    smtp_server_create,
+)
+from madoguchi.connectors.mail.models import MailAddress, SmtpServer
 from madoguchi.conversations.models import Category, Channel, Ticket
 from madoguchi.conversations.services import (
     InboundMessage,
@@ -71,6 +79,7 @@ def seed_demo(*, password: str = content.DEMO_PASSWORD) -> SeedResult:
     now = timezone.now().replace(microsecond=0)
     with unscoped("demo data: workspaces, shops and people span shops"):
         shops, people = _seed_organisation(password=password, today=timezone.localdate())
+    _seed_operations(shops=shops, admin=people["admin"], today=timezone.localdate())
     created = 0
     for spec in content.SHOPS:
         shop = shops[spec.key]
@@ -88,7 +97,52 @@ def seed_demo(*, password: str = content.DEMO_PASSWORD) -> SeedResult:
                 people=people,
                 now=now,
             )
+            _seed_mail(shop=shop, spec=spec, admin=people["admin"])
+    for spec in content.SHOPS:
+        with in_shop(shops[spec.key].id):
+            _seed_channels(shop=shops[spec.key], admin=people["admin"])
+    _seed_sla_clocks(shops=shops, now=now)
     return SeedResult(tickets_created=created, logins=_logins(people))
+
+
+def _seed_mail(*, shop: Shop, spec: ShopSpec, admin: User) -> None:
+    """Give the shop its verified default sender address, sending through the demo's mail sink.
+
+    Created after the tickets: the replies seeded above were never mailed, so they stay
+    "stored" (no outbox row claims they went out); replies written in the demo go out through
+    the sink and show as sent.
+    """
+    mail = content.MAIL[spec.key]
+    actor = actor_for_user(admin)
+    server = SmtpServer.objects.filter(shop=shop, name=content.MAIL_SINK_NAME).first()
+    if server is None:
+        server = smtp_server_create(
+            actor=actor,
+            shop=shop,
+            data=SmtpServerInput(
+                name=content.MAIL_SINK_NAME,
+                host=settings.EMAIL_HOST,
+                port=settings.EMAIL_PORT,
+                security=SmtpServer.Security.NONE,
+                username="",
+                password="",
+                is_active=True,
+            ),
+        )
+    if not MailAddress.objects.filter(shop=shop, address=mail.address).exists():
+        mail_address_create(
+            actor=actor,
+            shop=shop,
+            data=AddressInput(
+                address=mail.address,
+                display_name=mail.display_name,
+                is_default_sender=True,
+                is_verified=True,
+                inbound_method=MailAddress.InboundMethod.SMTP,
+                mailbox=None,
+                outbound_server=server,
+            ),
+        )
 
 
 def _seed_organisation(*, password: str, today: dt.date) -> tuple[dict[str, Shop], dict[str, User]]:
@@ -459,3 +513,154 @@ def _play(
         if plan.status != Status.SOLVED:
             with _clock(later(30, 120)):
                 ticket_update(actor=actor, ticket=ticket, status=plan.status)
+
+
+# Channels: the shops' phone numbers, the tea shop's Shopify store, the web form and chat widget,
+# so the channels overview shows real states. Each is created once, through the services.
+DEMO_PHONE_NUMBERS = {
+    "tea": [("03-6555-0101", "代表"), ("0120-555-010", "注文専用")],
+    "ceramics": [("0561-55-0202", "代表")],
+}
+DEMO_CART_STORES = {"tea": "yamada-en.myshopify.com"}
+
+
+def _seed_channels(*, shop: Shop, admin: User) -> None:
+    import secrets
+
+    from madoguchi.commerce.connections import commerce_connection_create
+    from madoguchi.commerce.models import CommerceConnection
+    from madoguchi.connectors.chat.services import widget_for
+    from madoguchi.connectors.phone.models import PhoneNumber
+    from madoguchi.connectors.phone.services import phone_number_create
+    from madoguchi.connectors.webform.services import web_form_for
+    from madoguchi.customers.normalize import normalize_phone
+
+    actor = actor_for_user(admin)
+    for number, label in DEMO_PHONE_NUMBERS.get(shop.slug, []):
+        if not PhoneNumber.objects.filter(
+            shop=shop, number_normalized=normalize_phone(number)
+        ).exists():
+            phone_number_create(actor=actor, shop=shop, number=number, label=label)
+    store = DEMO_CART_STORES.get(shop.slug)
+    if store and not CommerceConnection.objects.filter(shop=shop, store_domain=store).exists():
+        # Shopify's secret comes from the Shopify app; the demo makes one up.
+        commerce_connection_create(
+            actor=actor,
+            shop=shop,
+            platform=CommerceConnection.Platform.SHOPIFY,
+            store_domain=store,
+            webhook_secret="shpss_" + secrets.token_hex(16),
+        )
+    web_form_for(shop)
+    widget_for(shop)
+
+
+# Operations: each shop's business calendar, SLA policies and routing, set up once through the
+# services before the tickets; after them, the SLA clocks of every seeded ticket.
+
+
+def _seed_operations(*, shops: dict[str, Shop], admin: User, today: dt.date) -> None:
+    from madoguchi.operations.business_calendar import (
+        business_calendar_save,
+        closure_add,
+        closure_presets,
+    )
+    from madoguchi.operations.models import (
+        BusinessCalendarSettings,
+        Closure,
+        RoutingSettings,
+        SlaPolicy,
+    )
+    from madoguchi.operations.routing_settings import routing_settings_save
+    from madoguchi.operations.sla_policies import sla_policy_save
+
+    actor = actor_for_user(admin)
+    new_year = closure_presets(today=today)[0]
+    weekly_hours = {
+        weekday: [
+            (dt.time.fromisoformat(opens), dt.time.fromisoformat(closes)) for opens, closes in hours
+        ]
+        for weekday, hours in content.WEEKLY_HOURS.items()
+    }
+    for spec in content.SHOPS:
+        shop = shops[spec.key]
+        with in_shop(shop.id):
+            if not BusinessCalendarSettings.objects.filter(shop=shop).exists():
+                business_calendar_save(
+                    actor=actor,
+                    shop=shop,
+                    time_zone="Asia/Tokyo",
+                    observes_national_holidays=True,
+                    always_open=False,
+                    weekly_hours=weekly_hours,
+                    refresh_open_tickets=False,  # _seed_sla_clocks computes every clock
+                )
+            if not Closure.objects.filter(
+                shop=shop, starts_on=new_year.starts_on, ends_on=new_year.ends_on
+            ).exists():
+                closure_add(
+                    actor=actor,
+                    shop=shop,
+                    name=new_year.name,
+                    starts_on=new_year.starts_on,
+                    ends_on=new_year.ends_on,
+                    refresh_open_tickets=False,
+                )
+            for policy in content.SLA_POLICIES:
+                if not SlaPolicy.objects.filter(shop=shop, name=policy.name).exists():
+                    sla_policy_save(
+                        actor=actor,
+                        shop=shop,
+                        name=policy.name,
+                        priority=policy.priority,
+                        first_response_minutes=policy.first_response_minutes,
+                        next_response_minutes=policy.next_response_minutes,
+                        resolution_minutes=policy.resolution_minutes,
+                        in_business_hours=True,
+                        position=policy.position,
+                        refresh_open_tickets=False,
+                    )
+            if (
+                spec.key in content.ROUND_ROBIN_SHOPS
+                and not RoutingSettings.objects.filter(shop=shop).exists()
+            ):
+                routing_settings_save(
+                    actor=actor,
+                    shop=shop,
+                    mode=RoutingSettings.Mode.ROUND_ROBIN,
+                    channel_modes={},
+                    requires_language_skill=True,
+                    requires_on_duty=True,
+                    max_open_per_operator=None,
+                    reassign_on_breach=False,
+                )
+
+
+def _seed_sla_clocks(*, shops: dict[str, Shop], now: dt.datetime) -> None:
+    """Compute the SLA measures of every seeded ticket (solved ones too, for the attainment
+    report), then warn and escalate as the periodic job would, so the ticket page, the alerts
+    page and the report show real figures at once. Idempotent: a second run finds nothing new.
+
+    The routing job starts after the seeded events: the demo's tickets are history, only
+    tickets arriving later are routed.
+    """
+    from madoguchi.events.models import Event
+    from madoguchi.events.services import consumer_advance, consumer_position
+    from madoguchi.operations.services import (
+        ROUTING_CURSOR,
+        sla_check_breaches,
+        sla_check_warnings,
+        sla_refresh,
+    )
+
+    for shop in shops.values():
+        with in_shop(shop.id):
+            for ticket_id in Ticket.objects.filter(shop=shop).values_list("id", flat=True):
+                sla_refresh(ticket_id=ticket_id, now=now)
+    sla_check_warnings(now=now)
+    sla_check_breaches(now=now)
+    with unscoped("demo data: the routing cursor spans shops"):
+        last_event = Event.objects.order_by("-id").values_list("id", flat=True).first()
+        if last_event is not None:
+            consumer_position(name=ROUTING_CURSOR)  # the cursor row, made on first use
+            consumer_advance(name=ROUTING_CURSOR, position=last_event)
