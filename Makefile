@@ -39,6 +39,9 @@ install: $(STAMP)
 translations: $(STAMP)
 	@$(MANAGE) compile_translations
 
+# The demo's mail (replies and system mail) goes to the sink that `serve --mail-sink` runs.
+demo: export EMAIL_HOST := 127.0.0.1
+demo: export EMAIL_PORT := $(MAIL_SINK_PORT)
 demo: translations
 	@mkdir -p var
 	$(MANAGE) migrate --noinput

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from madoguchi.connectors.line import client
 from madoguchi.connectors.line.models import LineChannel, LineInbound, LineOutbound
@@ -76,9 +77,9 @@ def reply_queue(message: Message) -> LineOutbound:
         )
         push_to = identity.value if identity else ""
     if channel is None or not channel.is_active:
-        return _fail(message, ticket, "The shop has no active LINE channel.")
+        return _fail(message, ticket, gettext_noop("The shop has no active LINE channel."))
     if not push_to:
-        return _fail(message, ticket, "The customer has no LINE user id.")
+        return _fail(message, ticket, gettext_noop("The customer has no LINE user id."))
     now = timezone.now()
     outbound = LineOutbound.objects.create(
         shop_id=ticket.shop_id,

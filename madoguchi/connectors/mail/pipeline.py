@@ -28,6 +28,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from madoguchi.connectors.mail import parsing
 from madoguchi.connectors.mail.autoreply import ack_send, mail_settings_for
@@ -135,7 +136,7 @@ def ingest_raw(
             row = RawMail.objects.create(
                 shop=None,
                 status=RawMail.Status.QUARANTINED,
-                last_error="No shop has this recipient address.",
+                last_error=gettext_noop("No shop has this recipient address."),
                 **common,
             )
         return [IngestedMail(shop_id=None, raw_mail_id=row.id, is_duplicate=False)]
@@ -748,7 +749,7 @@ def raw_mail_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
             ).update(
                 status=next_status,
                 next_attempt_at=now,
-                last_error="The worker stopped while processing this mail.",
+                last_error=gettext_noop("The worker stopped while processing this mail."),
             )
         due = list(
             RawMail.objects.filter(

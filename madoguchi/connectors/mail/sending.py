@@ -32,6 +32,7 @@ from email.utils import formataddr, formatdate
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from madoguchi.connectors.mail.models import (
     ConnectionSecurity,
@@ -60,7 +61,7 @@ RETRY_DELAYS = (
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 SENDING_TIMEOUT = dt.timedelta(minutes=15)
 MAX_HEADER_CHARS = 900
-DELIVERY_UNKNOWN = (
+DELIVERY_UNKNOWN = gettext_noop(
     "Delivery unknown: the worker stopped while sending, so the mail may have gone out. "
     "Check before sending it again."
 )
@@ -216,13 +217,15 @@ def reply_queue(message: Message) -> OutboundMail | None:
         return None
     sender = sender_address(shop)
     if sender is None:
-        return _fail_without_row(message, "The shop has no verified sender address.")
+        return _fail_without_row(message, gettext_noop("The shop has no verified sender address."))
     last = last_inbound_mail(ticket)
     to_address = recipient_for(ticket, last)
     if not to_address or not is_plain_address(to_address):
-        return _fail_without_row(message, "The customer has no usable email address.")
+        return _fail_without_row(message, gettext_noop("The customer has no usable email address."))
     if _is_undeliverable(shop.id, to_address):
-        return _fail_without_row(message, "Earlier mail to this address bounced permanently.")
+        return _fail_without_row(
+            message, gettext_noop("Earlier mail to this address bounced permanently.")
+        )
     references = last.references.split() if last is not None else []
     parent = last.internet_message_id if last is not None else ""
     if parent:

@@ -144,3 +144,10 @@ def ticket_rows(tickets: list[Ticket]) -> SafeString:
             )
         )
     return mark_safe("".join(rows))  # noqa: S308 - every value above was escaped
+
+
+@register.filter
+def stored_message(text: str) -> str:
+    """Translate an error text stored as its English source (a `gettext_noop` sentence of ours);
+    a text from elsewhere (a server's reply) is shown as it is."""
+    return gettext(text) if text else text

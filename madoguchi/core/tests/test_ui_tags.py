@@ -54,3 +54,16 @@ def test_ticket_rows_escape_every_value():
     assert 'href="/shops/tea/tickets/7/"' in html
     assert 'class="ticket-row is-new"' in html
     assert "Unassigned" in html
+
+
+def test_stored_messages_of_ours_are_translated_and_others_shown_as_they_are() -> None:
+    from django.utils import translation
+
+    from madoguchi.core.templatetags.madoguchi_ui import stored_message
+
+    with translation.override("ja"):
+        assert stored_message("The shop has no active LINE channel.") == (
+            "この店舗には有効な LINE チャネルがありません。"
+        )
+        assert stored_message("550 5.1.1 User unknown") == "550 5.1.1 User unknown"
+        assert stored_message("") == ""
