@@ -1,5 +1,7 @@
 """Secrets at rest: Fernet tokens keyed from the environment, rotatable, plain text readable."""
 
+from io import StringIO
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
@@ -62,3 +64,35 @@ def test_a_malformed_key_is_a_configuration_error(settings) -> None:
 def test_keep_secret_keeps_the_stored_value_when_left_empty() -> None:
     assert secrets.keep_secret("", "stored") == "stored"
     assert secrets.keep_secret("new", "stored") == "new"
+
+
+def _raw_password(mailbox_id: int) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT password FROM mail_mailbox WHERE id = %s", [mailbox_id])
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db
+def test_rotate_secrets_reencrypts_stored_rows_with_the_new_key(world, settings) -> None:
+    from django.core.management import call_command
+
+    from madoguchi.connectors.mail.models import Mailbox
+    from madoguchi.tenancy.scoping import unscoped
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    _keys(settings, old)
+    with unscoped("test setup"):
+        mailbox = Mailbox.objects.create(
+            shop=world.tea, name="受信箱", host="imap.example.jp", username="u", password="app-pw"
+        )
+    stored = _raw_password(mailbox.id)
+    assert stored.startswith("fernet:") and "app-pw" not in stored
+
+    _keys(settings, new, old)
+    call_command("rotate_secrets", stdout=StringIO())
+    _keys(settings, new)  # the old key retired
+    with unscoped("test assertion"):
+        assert Mailbox.objects.get(pk=mailbox.pk).password == "app-pw"
+    assert _raw_password(mailbox.id) != stored
