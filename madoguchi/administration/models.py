@@ -19,6 +19,9 @@ class Invitation(models.Model):
         "tenancy.Workspace", on_delete=models.CASCADE, related_name="invitations"
     )
     email = models.EmailField(_("email address"))  # lower-cased by the services
+    # The name the inviter knows the person by: the mail greets them, the accept form starts
+    # with it (they may change it).
+    display_name = models.CharField(_("name"), max_length=100, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Membership.Role.choices)
     is_trainee = models.BooleanField(_("trainee"), default=False)
     shops = models.ManyToManyField(

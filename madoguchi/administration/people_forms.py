@@ -82,6 +82,13 @@ class _MembershipFields(forms.Form):
         shop_field: forms.TypedMultipleChoiceField = self.fields["shops"]  # type: ignore[assignment]
         shop_field.choices = [(shop.id, shop.name) for shop in shops]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("role") == Membership.Role.OPERATOR and not cleaned.get("shops"):
+            # An operator sees only the shops assigned: without one they would see nothing.
+            self.add_error("shops", _("Choose at least one shop for an operator."))
+        return cleaned
+
 
 class InvitationForm(_MembershipFields):
     """Invite a person by email."""

@@ -202,3 +202,84 @@ def person_row(*, membership: Membership) -> PersonRow:
     """One person of the person page."""
     loaded = _memberships(membership.workspace_id).get(pk=membership.pk)
     return person_rows(membership.workspace_id, [loaded])[0]
+
+
+# --- the shop company's first admin, invited by its agency -----------------------------------
+
+
+def has_active_admin(*, workspace_id: int) -> bool:
+    """Whether the workspace has an active admin whose account is active."""
+    return Membership.objects.filter(
+        workspace_id=workspace_id, role=Role.ADMIN, is_active=True, user__is_active=True
+    ).exists()
+
+
+def owner_inviting_agency(*, actor: Actor, shop: Shop) -> Workspace | None:
+    """The agency through which the actor may invite the shop company's first admin, or None.
+
+    It is an agency the actor is admin of that works the shop today (an active engagement).
+    """
+    admin_of = [ws for ws, role in actor.workspace_roles.items() if role == Role.ADMIN]
+    if not admin_of:
+        return None
+    day = timezone.localdate()
+    engagement = (
+        Engagement.objects.filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=day),
+            starts_on__lte=day,
+            shop=shop,
+            agency_id__in=admin_of,
+            agency__kind=Workspace.Kind.AGENCY,
+        )
+        .select_related("agency")
+        .order_by("agency__name", "agency_id")
+        .first()
+    )
+    return engagement.agency if engagement is not None else None
+
+
+def open_owner_invitation(*, workspace_id: int) -> Invitation | None:
+    """The company's open admin invitation (the owner's, while it has no admin), newest first."""
+    return (
+        Invitation.objects.filter(
+            workspace_id=workspace_id,
+            role=Role.ADMIN,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class OwnerInvitationState:
+    """The shop page's panel for an engaged agency's admin: may they invite the owner?"""
+
+    agency: Workspace
+    company: Workspace
+    has_admin: bool
+    invitation: Invitation | None
+    is_expired: bool
+
+    @property
+    def may_invite(self) -> bool:
+        return not self.has_admin
+
+
+def owner_invitation_state(*, actor: Actor, shop: Shop) -> OwnerInvitationState | None:
+    """The owner-invitation panel of the shop page, or None when the actor may not use it."""
+    if shop.archived_at is not None:
+        return None
+    agency = owner_inviting_agency(actor=actor, shop=shop)
+    if agency is None:
+        return None
+    has_admin = has_active_admin(workspace_id=shop.workspace_id)
+    invitation = None if has_admin else open_owner_invitation(workspace_id=shop.workspace_id)
+    return OwnerInvitationState(
+        agency=agency,
+        company=shop.workspace,
+        has_admin=has_admin,
+        invitation=invitation,
+        is_expired=invitation is not None and invitation.expires_at <= timezone.now(),
+    )

@@ -1,10 +1,14 @@
 """Writes of the people pages: invitations, roles, shop assignments, skills, deactivation.
 
 Only an admin of the workspace changes its people (`require_workspace_admin`); a workspace
-always keeps one active admin. An invitation mail goes out after the commit; when it cannot be
-sent, the invitation stays (with the error) and can be resent. Taking shops from a person, or
-deactivating them, hands their open tickets in those shops back to the queue; deactivating
-also ends their sessions and closes their websockets.
+always keeps one active admin. The one exception is a shop company without an admin yet (an
+agency created it with the client's shop): an admin of the agency that works the shop invites
+its first admin (`owner_invitation_send`), who then manages the company's people.
+
+An invitation mail goes out after the commit; when it cannot be sent, the invitation stays
+(with the error) and can be resent. Taking shops from a person, or deactivating them, hands
+their open tickets in those shops back to the queue; deactivating also ends their sessions
+and closes their websockets.
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ from zoneinfo import ZoneInfo
 
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from madoguchi.accounts.models import User
 from madoguchi.accounts.sessions import user_sessions_end
 from madoguchi.administration.models import Invitation
 from madoguchi.administration.people_selectors import (
+    has_active_admin,
     invitation_is_usable,
+    owner_inviting_agency,
     roles_for,
     token_hash,
     worked_shops,
@@ -45,7 +52,8 @@ from madoguchi.core.errors import (
 )
 from madoguchi.operations.profiles import languages_clean, operator_languages_set
 from madoguchi.tenancy.access import STAFF_ROLES, Actor, actor_for_user, require_workspace_admin
-from madoguchi.tenancy.models import Membership, ShopAssignment, Workspace
+from madoguchi.tenancy.models import Membership, Shop, ShopAssignment, Workspace
+from madoguchi.tenancy.services import SHOP_ARCHIVED
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +61,16 @@ Role = Membership.Role
 INVITATION_LIFETIME = dt.timedelta(days=7)
 MAIL_TIME_ZONE = ZoneInfo("Asia/Tokyo")
 MAX_SEND_ERROR_CHARS = 500
+
+OWNER_INVITER_ONLY = gettext_noop(
+    "Only an admin of an agency that works this shop may invite the shop company's owner."
+)
+OWNER_HAS_ADMIN = gettext_noop(
+    "%(company)s already has an admin: from now on its admin invites its people."
+)
+OWNER_IS_AGENCY_MEMBER = gettext_noop(
+    "%(email)s is a member of your agency: invite the person who runs %(company)s."
+)
 
 
 class InvitationGoneError(ApplicationError):
@@ -123,6 +141,7 @@ def _invitation_mail(invitation: Invitation, link: str) -> EmailMessage:
     """The invitation mail, in Japanese (the UI's default language)."""
     with translation.override("ja"):
         context: dict[str, Any] = {
+            "name": invitation.display_name,
             "workspace": invitation.workspace.name,
             "role": invitation.get_role_display(),
             "inviter": str(invitation.invited_by) if invitation.invited_by else "",
@@ -194,31 +213,123 @@ def invitation_send(
             "An invitation to %(email)s is already open: resend or revoke it.",
             extra={"email": email},
         )
+    invitation, token = _invitation_create(
+        actor_user=actor.user,
+        workspace=workspace,
+        email=email,
+        role=chosen_role,
+        is_trainee=is_trainee and chosen_role == Role.OPERATOR,
+        shop_ids=shops,
+        languages=skills,
+    )
+    return InvitationSent(invitation, _deliver_on_commit(invitation, accept_url(token)))
+
+
+def _invitation_create(
+    *,
+    actor_user: User | None,
+    workspace: Workspace,
+    email: str,
+    role: Role,
+    is_trainee: bool = False,
+    shop_ids: Collection[int] = (),
+    languages: Sequence[str] = (),
+    display_name: str = "",
+    shop: Shop | None = None,
+) -> tuple[Invitation, str]:
+    """Store an audited invitation (the caller checked everything); return it and its token.
+
+    `shop` is the shop an owner's invitation was sent from: its audit entry goes with the shop.
+    """
     token, hashed = _new_token()
     now = timezone.now()
     invitation = Invitation.objects.create(
         workspace=workspace,
         email=email,
-        role=chosen_role,
-        is_trainee=is_trainee and chosen_role == Role.OPERATOR,
-        languages=skills,
-        invited_by=actor.user,
+        display_name=display_name,
+        role=role,
+        is_trainee=is_trainee,
+        languages=list(languages),
+        invited_by=actor_user,
         token_hash=hashed,
         created_at=now,
         expires_at=now + INVITATION_LIFETIME,
     )
-    invitation.shops.set(sorted(shops))
+    invitation.shops.set(sorted(shop_ids))
+    changes: dict[str, Any] = {
+        "email": [None, email],
+        "role": [None, str(role)],
+        "is_trainee": [None, invitation.is_trainee],
+        "shop_ids": [None, sorted(shop_ids)],
+        "languages": [None, list(languages)],
+    }
+    if display_name:
+        changes["display_name"] = [None, display_name]
     record(
-        actor=actor.user,
+        actor=actor_user,
         action=actions.INVITATION_SENT,
         target=invitation,
-        changes={
-            "email": [None, email],
-            "role": [None, str(chosen_role)],
-            "is_trainee": [None, invitation.is_trainee],
-            "shop_ids": [None, sorted(shops)],
-            "languages": [None, skills],
-        },
+        shop=shop,
+        changes=changes,
+    )
+    return invitation, token
+
+
+@transaction.atomic
+def owner_invitation_send(
+    *,
+    actor: Actor,
+    shop: Shop,
+    email: str,
+    accept_url: Callable[[str], str],
+    display_name: str = "",
+) -> InvitationSent:
+    """Invite the shop company's first admin, for an admin of an agency that works the shop.
+
+    An agency that creates a client's shop creates the client company with nobody in it; the
+    person who runs it joins as its admin (they see the shop and its tickets, and invite their
+    own people from then on). Once the company has an active admin, the agency may no longer
+    invite into it. A new invitation replaces the company's open admin invitation (its link
+    stops working), so a mistyped address can be corrected and a lost mail sent again.
+    """
+    agency = owner_inviting_agency(actor=actor, shop=shop)
+    if agency is None:
+        raise PermissionDeniedError(OWNER_INVITER_ONLY)
+    if shop.archived_at is not None:
+        raise ValidationError(SHOP_ARCHIVED)
+    email = _email_normalized(email)
+    # Locks: the company serialises two owner invitations; the open invitations, one with
+    # its acceptance (which locks the invitation), so the admin check below sees a new admin.
+    company = Workspace.objects.select_for_update().get(pk=shop.workspace_id)
+    earlier = list(
+        Invitation.objects.select_for_update().filter(
+            Q(role=Role.ADMIN) | Q(email=email),
+            workspace=company,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+        )
+    )
+    if has_active_admin(workspace_id=company.id):
+        raise ValidationError(OWNER_HAS_ADMIN, extra={"company": company.name})
+    if _member_exists(company.id, email):
+        raise ValidationError(
+            "%(email)s is already a member of this workspace.", extra={"email": email}
+        )
+    if Membership.objects.filter(
+        workspace_id=agency.id, is_active=True, user__email__iexact=email
+    ).exists():
+        raise ValidationError(
+            OWNER_IS_AGENCY_MEMBER, extra={"email": email, "company": company.name}
+        )
+    for replaced in earlier:
+        _revoke(actor.user, replaced, shop=shop)
+    invitation, token = _invitation_create(
+        actor_user=actor.user,
+        workspace=company,
+        email=email,
+        role=Role.ADMIN,
+        display_name=" ".join(display_name.split())[:100],
+        shop=shop,
     )
     return InvitationSent(invitation, _deliver_on_commit(invitation, accept_url(token)))
 
@@ -263,13 +374,20 @@ def invitation_resend(
 def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
     """Take an open invitation back; its link stops working."""
     require_workspace_admin(actor, invitation.workspace_id)
-    invitation = _locked_open(invitation)
+    return _revoke(actor.user, _locked_open(invitation))
+
+
+def _revoke(
+    actor_user: User | None, invitation: Invitation, *, shop: Shop | None = None
+) -> Invitation:
+    """Revoke a locked open invitation, audited."""
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
     record(
-        actor=actor.user,
+        actor=actor_user,
         action=actions.INVITATION_REVOKED,
         target=invitation,
+        shop=shop,
         changes={"revoked_at": [None, invitation.revoked_at.isoformat()]},
     )
     return invitation

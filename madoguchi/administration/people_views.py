@@ -90,7 +90,9 @@ def _person_url(membership: Membership) -> str:
     return reverse("administration:person", args=[membership.pk])
 
 
-def _accept_url(request: HttpRequest) -> Callable[[str], str]:
+def accept_url(request: HttpRequest) -> Callable[[str], str]:
+    """Turn an invitation's token into the absolute URL of its accept page."""
+
     def url(token: str) -> str:
         return request.build_absolute_uri(reverse("administration:invitation_accept", args=[token]))
 
@@ -101,7 +103,7 @@ def _is_admin(actor: Actor, workspace_id: int) -> bool:
     return actor.workspace_roles.get(workspace_id) == Role.ADMIN
 
 
-def _report_delivery(request: HttpRequest, sent: InvitationSent) -> None:
+def report_delivery(request: HttpRequest, sent: InvitationSent) -> None:
     """Tell the admin whether the mail went out (it is sent when the invitation is saved)."""
     email = sent.invitation.email
     if sent.delivery.is_sent:
@@ -168,12 +170,12 @@ def people_invite(request: HttpRequest) -> HttpResponse:
                 is_trainee=data["is_trainee"],
                 shop_ids=data["shops"],
                 languages=data["languages"],
-                accept_url=_accept_url(request),
+                accept_url=accept_url(request),
             )
         except ValidationError as error:
             form.add_error(None, _error_text(error))
         else:
-            _report_delivery(request, sent)
+            report_delivery(request, sent)
             return redirect(_people_url(workspace.id))
     return render(
         request,
@@ -297,13 +299,11 @@ def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResp
     actor = _actor(request)
     invitation = access_invitation(actor=actor, invitation_id=invitation_id)
     try:
-        sent = invitation_resend(
-            actor=actor, invitation=invitation, accept_url=_accept_url(request)
-        )
+        sent = invitation_resend(actor=actor, invitation=invitation, accept_url=accept_url(request))
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
-        _report_delivery(request, sent)
+        report_delivery(request, sent)
     return redirect(_people_url(invitation.workspace_id))
 
 
@@ -399,7 +399,11 @@ def _accept_as_member(
 
 
 def _accept_as_new(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
-    form = AcceptAsNewForm(request.POST or None, email=invitation.email)
+    form = AcceptAsNewForm(
+        request.POST or None,
+        email=invitation.email,
+        initial={"display_name": invitation.display_name},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             user = invitation_accept_as_new(

@@ -108,6 +108,22 @@ class ShopSettingsForm(forms.Form):
         field.choices = list(settings.LANGUAGES)
 
 
+class OwnerInvitationForm(forms.Form):
+    """An engaged agency invites the shop company's first admin (the shop page)."""
+
+    prefix = "owner"
+
+    email = forms.EmailField(
+        label=_("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+    display_name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        required=False,
+        help_text=_("Optional: the mail greets them by it, and they may change it."),
+    )
+
+
 class EngagementForm(PeriodForm):
     mode = forms.ChoiceField(label=_("Engagement"), choices=Engagement.Mode.choices)
     starts_on = _date_field(_("Starts on"), required=True)

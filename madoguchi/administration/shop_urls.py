@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern] = [
     path("shops/<slug:shop_slug>/", shop_views.shop_edit, name="shop_edit"),
     path("shops/<slug:shop_slug>/archive/", shop_views.shop_archive, name="shop_archive"),
     path("shops/<slug:shop_slug>/unarchive/", shop_views.shop_unarchive, name="shop_unarchive"),
+    path("shops/<slug:shop_slug>/owner/invite/", shop_views.owner_invite, name="owner_invite"),
     path(
         "shops/<slug:shop_slug>/engagements/invite/",
         shop_views.engagement_invite,

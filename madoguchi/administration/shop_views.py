@@ -2,7 +2,8 @@
 
 Admins change; supervisors read. A shop the actor cannot see is a 404 and a visible shop whose
 page the role may not use a 403 (`operations.view_access`); a workspace page checks the actor's
-membership: none is a 404, a role that may not use the page a 403.
+membership: none is a 404, a role that may not use the page a 403. On the shop page, an admin of
+an agency that works the shop invites the shop company's first admin (`owner_invite`).
 """
 
 from __future__ import annotations
@@ -21,16 +22,21 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from madoguchi.administration.people_selectors import owner_invitation_state
+from madoguchi.administration.people_services import OWNER_INVITER_ONLY, owner_invitation_send
+from madoguchi.administration.people_views import accept_url, report_delivery
 from madoguchi.administration.shop_forms import (
     AcceptForm,
     EngagementEndForm,
     EngagementForm,
     InvitationForm,
+    OwnerInvitationForm,
     ShopSettingsForm,
     WorkspaceForm,
     invitation_code_from,
     shop_create_form,
 )
+from madoguchi.administration.shop_services import shop_settings_save
 from madoguchi.core.errors import ApplicationError, PermissionDeniedError, ValidationError
 from madoguchi.operations.view_access import lead_shop, request_actor
 from madoguchi.tenancy import invitations, services
@@ -209,6 +215,43 @@ def _settings_form(shop: Shop, data: Any = None) -> ShopSettingsForm:
     )
 
 
+def _shop_page(
+    request: HttpRequest,
+    actor: Actor,
+    shop: Shop,
+    *,
+    form: ShopSettingsForm | None = None,
+    owner_form: OwnerInvitationForm | None = None,
+) -> HttpResponse:
+    today = timezone.localdate()
+    engagements = [
+        EngagementRow(
+            engagement,
+            engagement_state(engagement, today=today),
+            services.may_change_engagement(actor=actor, engagement=engagement),
+        )
+        for engagement in shop_engagements(actor=actor, shop=shop)
+    ]
+    is_owner_admin = _is_owner_admin(actor, shop)
+    owner = owner_invitation_state(actor=actor, shop=shop)
+    return render(
+        request,
+        "administration/shops/shop_edit.html",
+        {
+            "shop": shop,
+            "is_lead": True,
+            "form": form if form is not None else _settings_form(shop),
+            "is_admin": _is_shop_admin(actor, shop),
+            "engagements": engagements,
+            "is_owner_admin": is_owner_admin,
+            "invitations": open_invitations(shop=shop) if is_owner_admin else [],
+            "calendar_url": calendar_url(shop),
+            "owner": owner,
+            "owner_form": owner_form if owner_form is not None else OwnerInvitationForm(),
+        },
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def shop_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
@@ -223,7 +266,7 @@ def shop_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.shop_update(
+                shop_settings_save(
                     actor=actor,
                     shop=shop,
                     name=data["name"],
@@ -237,30 +280,36 @@ def shop_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
                 messages.success(request, gettext("The shop's settings were saved."))
                 return redirect(_shop_url(shop))
         shop.refresh_from_db()  # the page's title shows the saved name, not the typed one
-    today = timezone.localdate()
-    engagements = [
-        EngagementRow(
-            engagement,
-            engagement_state(engagement, today=today),
-            services.may_change_engagement(actor=actor, engagement=engagement),
-        )
-        for engagement in shop_engagements(actor=actor, shop=shop)
-    ]
-    is_owner_admin = _is_owner_admin(actor, shop)
-    return render(
-        request,
-        "administration/shops/shop_edit.html",
-        {
-            "shop": shop,
-            "is_lead": True,
-            "form": form,
-            "is_admin": is_admin,
-            "engagements": engagements,
-            "is_owner_admin": is_owner_admin,
-            "invitations": open_invitations(shop=shop) if is_owner_admin else [],
-            "calendar_url": calendar_url(shop),
-        },
-    )
+    return _shop_page(request, actor, shop, form=form)
+
+
+@login_required
+@require_POST
+def owner_invite(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    """An admin of an agency that works the shop invites the shop company's first admin.
+
+    Anyone else who may open the shop page gets a 403; once the company has an admin, the
+    form re-renders with why the agency may no longer invite into it.
+    """
+    actor, shop = _lead_shop(request, shop_slug)
+    if owner_invitation_state(actor=actor, shop=shop) is None:
+        raise PermissionDeniedError(OWNER_INVITER_ONLY)
+    owner_form = OwnerInvitationForm(request.POST)
+    if owner_form.is_valid():
+        try:
+            sent = owner_invitation_send(
+                actor=actor,
+                shop=shop,
+                email=owner_form.cleaned_data["email"],
+                display_name=owner_form.cleaned_data["display_name"],
+                accept_url=accept_url(request),
+            )
+        except ValidationError as error:
+            owner_form.add_error(None, _error_text(error))
+        else:
+            report_delivery(request, sent)
+            return redirect(_shop_url(shop))
+    return _shop_page(request, actor, shop, owner_form=owner_form)
 
 
 @login_required

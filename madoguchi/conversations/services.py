@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 Status = Ticket.Status
 MAX_BODY_CHARS = 200_000
 MAX_SUBJECT_CHARS = 255
+SHOP_ARCHIVED = gettext_noop("This shop is archived: it accepts no new contacts.")
+
+
+class ShopArchivedError(ValidationError):
+    """An inbound message for an archived shop: refused, the connector keeps its raw input."""
 
 
 def _next_ticket_numbers(shop: Shop, count: int) -> range:
@@ -144,6 +149,7 @@ def receive_inbound(inbound: InboundMessage, *, shop: Shop | None = None) -> Inb
     Idempotent on (shop, channel, external_id): a repeated delivery returns the stored message.
     A message for a solved ticket reopens it; one for a closed ticket starts a new ticket.
     A caller that holds the shop row already may pass it (`shop.id` must be `inbound.shop_id`).
+    An archived shop refuses new messages (`ShopArchivedError`).
     """
     return receive_inbound_many([inbound], shop=shop or Shop.objects.get(pk=inbound.shop_id))[0]
 
@@ -157,6 +163,11 @@ def receive_inbound_many(inbounds: Sequence[InboundMessage], *, shop: Shop) -> l
     duplicate of its first occurrence. Events follow the messages' order, except that the
     `customer.created` events of the call come first. When a concurrent writer stored one of
     the messages meanwhile (a unique constraint), the messages are stored one by one instead.
+
+    Every channel enters here, so this is where an archived shop (`shop.archived_at`, as the
+    caller loaded it) refuses new messages with `ShopArchivedError`: the connector's own row
+    (raw mail, webhook, submission) keeps the input and shows the error. A repeated delivery
+    of a message stored before the archiving still gets its stored result.
     """
     for inbound in inbounds:
         if inbound.shop_id != shop.id:
@@ -164,6 +175,8 @@ def receive_inbound_many(inbounds: Sequence[InboundMessage], *, shop: Shop) -> l
     stored = _stored_inbound(shop.id, inbounds)
     if all((inbound.channel, inbound.external_id) in stored for inbound in inbounds):
         return [_duplicate(stored[(inbound.channel, inbound.external_id)]) for inbound in inbounds]
+    if shop.archived_at is not None:
+        raise ShopArchivedError(SHOP_ARCHIVED)
     try:
         with transaction.atomic(), events_deferred():
             return _receive_inbound_many(inbounds, shop, stored)

@@ -589,7 +589,6 @@ def _seed_operations(*, shops: dict[str, Shop], admin: User, today: dt.date) -> 
                 business_calendar_save(
                     actor=actor,
                     shop=shop,
-                    time_zone="Asia/Tokyo",
                     observes_national_holidays=True,
                     always_open=False,
                     weekly_hours=weekly_hours,

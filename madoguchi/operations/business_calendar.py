@@ -1,18 +1,18 @@
-"""Set up a shop's business calendar: time zone, holidays, 24/365, weekly hours, closures.
+"""Set up a shop's business calendar: holidays, 24/365, weekly hours, closures.
 
 The SLA clocks, after-hours replies and coverage read the calendar through
 `selectors.calendar_for_shop`; the preview here is computed by that same calendar, so what the
 page shows is what the clocks count. Leads (admins, supervisors) change it; every change is
 audited with the values before and after, and moves the due times of the shop's open tickets.
+The calendar counts in the shop's time zone (`Shop.time_zone`, the shop's settings page), the
+one the shifts and the coverage use too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from itertools import pairwise
 
 import jpholiday
@@ -35,13 +35,6 @@ MAX_CLOSURE_DAYS = 366
 PREVIEW_DAYS = 14
 
 REFUSAL = gettext_noop("Only a supervisor or admin may change the business calendar.")
-
-
-@cache
-def time_zone_names() -> tuple[str, ...]:
-    """Return the IANA time zone names, Asia/Tokyo first."""
-    names = sorted(zoneinfo.available_timezones() - {"Asia/Tokyo", "localtime", "Factory"})
-    return ("Asia/Tokyo", *names)
 
 
 def hours_label(opens: dt.time, closes: dt.time) -> str:
@@ -100,7 +93,7 @@ def refresh_open_slas(shop: Shop, *, refresh_open_tickets: bool) -> None:
 class CalendarSetup:
     """The shop's calendar rows as the page edits them (defaults when nothing is stored)."""
 
-    time_zone: str
+    time_zone: str  # the shop's
     observes_national_holidays: bool
     always_open: bool
     weekly_hours: dict[int, list[Hours]]
@@ -114,6 +107,7 @@ class CalendarSetup:
 def calendar_setup(*, shop_id: int) -> CalendarSetup:
     """Return the shop's calendar settings, weekly hours and closures for the settings page."""
     settings = BusinessCalendarSettings.objects.filter(shop_id=shop_id).first()
+    time_zone = Shop.objects.values_list("time_zone", flat=True).get(pk=shop_id)
     weekly: dict[int, list[Hours]] = {}
     for hours in OpeningHours.objects.filter(shop_id=shop_id).order_by("weekday", "opens_at"):
         weekly.setdefault(hours.weekday, []).append((hours.opens_at, hours.closes_at))
@@ -123,7 +117,7 @@ def calendar_setup(*, shop_id: int) -> CalendarSetup:
         # What `calendar_for_shop` counts until the shop saves its own hours.
         weekly = {weekday: list(DEFAULT_HOURS) for weekday in range(5)}
     return CalendarSetup(
-        time_zone=settings.time_zone if settings else "Asia/Tokyo",
+        time_zone=time_zone or "Asia/Tokyo",
         observes_national_holidays=settings.observes_national_holidays if settings else True,
         always_open=always_open,
         weekly_hours=weekly,
@@ -237,20 +231,18 @@ def business_calendar_save(
     *,
     actor: Actor,
     shop: Shop,
-    time_zone: str,
     observes_national_holidays: bool,
     always_open: bool,
     weekly_hours: Mapping[int, Sequence[Hours]],
     refresh_open_tickets: bool = True,
 ) -> BusinessCalendarSettings:
-    """Set the shop's time zone, holiday rule, 24/365 flag and weekly hours (all weekdays).
+    """Set the shop's holiday rule, 24/365 flag and weekly hours (all weekdays).
 
-    A weekday missing from `weekly_hours` (or with no intervals) is closed. Refuses unknown time
-    zones, intervals that close before they open and overlapping intervals.
+    A weekday missing from `weekly_hours` (or with no intervals) is closed. Refuses intervals
+    that close before they open and overlapping intervals. The hours are in the shop's time
+    zone, which its settings page changes (`administration.shop_services`).
     """
     require_settings_lead(actor, shop)
-    if time_zone not in time_zone_names():
-        raise ValidationError(gettext_noop("Unknown time zone."))
     for weekday, intervals in weekly_hours.items():
         if weekday not in Weekday.values:
             raise ValidationError(gettext_noop("Unknown weekday."))
@@ -265,23 +257,20 @@ def business_calendar_save(
     for row in OpeningHours.objects.filter(shop_id=shop.id):
         old_hours.setdefault(row.weekday, []).append((row.opens_at, row.closes_at))
     before = {
-        "time_zone": settings.time_zone,
         "observes_national_holidays": settings.observes_national_holidays,
         "always_open": settings.always_open,
         "weekly_hours": _hours_snapshot(old_hours),
     }
     after = {
-        "time_zone": time_zone,
         "observes_national_holidays": observes_national_holidays,
         "always_open": always_open,
         "weekly_hours": _hours_snapshot(weekly_hours),
     }
     if before == after:
         return settings
-    settings.time_zone = time_zone
     settings.observes_national_holidays = observes_national_holidays
     settings.always_open = always_open
-    settings.save(update_fields=["time_zone", "observes_national_holidays", "always_open"])
+    settings.save(update_fields=["observes_national_holidays", "always_open"])
     if before["weekly_hours"] != after["weekly_hours"]:
         OpeningHours.objects.filter(shop_id=shop.id).delete()
         OpeningHours.objects.bulk_create(

@@ -18,12 +18,15 @@ class Weekday(models.IntegerChoices):
 
 
 class BusinessCalendarSettings(models.Model):
-    """The shop's calendar: time zone, whether national holidays close it, 24/365 or not."""
+    """The shop's calendar: whether national holidays close it, 24/365 or not.
+
+    Its time zone is the shop's (`Shop.time_zone`, set on the shop's settings page): the SLA
+    clocks, the shifts and the coverage read one zone.
+    """
 
     shop = models.OneToOneField(
         "tenancy.Shop", on_delete=models.CASCADE, related_name="business_calendar"
     )
-    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Tokyo")
     observes_national_holidays = models.BooleanField(_("closed on national holidays"), default=True)
     always_open = models.BooleanField(_("open 24/365"), default=False)
 

@@ -19,14 +19,22 @@ from madoguchi.operations.models import (
     SlaPolicy,
 )
 from madoguchi.operations.sla import StatusChange, TicketHistory
+from madoguchi.tenancy.models import Shop
 
 # A shop that has not set its hours yet: weekdays 10:00-18:00 with a lunch break.
 DEFAULT_HOURS = ((dt.time(10), dt.time(12)), (dt.time(13), dt.time(18)))
 
 
 def calendar_for_shop(*, shop_id: int) -> BusinessCalendar:
-    """Return the shop's business calendar (the default hours when none are set)."""
-    settings = BusinessCalendarSettings.objects.filter(shop_id=shop_id).first()
+    """Return the shop's business calendar (the default hours when none are set), in the
+    shop's time zone."""
+    settings = (
+        BusinessCalendarSettings.objects.filter(shop_id=shop_id).select_related("shop").first()
+    )
+    if settings is not None:
+        time_zone = settings.shop.time_zone
+    else:
+        time_zone = Shop.objects.values_list("time_zone", flat=True).get(pk=shop_id)
     weekly: dict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
     for hours in OpeningHours.objects.filter(shop_id=shop_id):
         weekly[hours.weekday].append((hours.opens_at, hours.closes_at))
@@ -36,7 +44,7 @@ def calendar_for_shop(*, shop_id: int) -> BusinessCalendar:
         (closure.starts_on, closure.ends_on) for closure in Closure.objects.filter(shop_id=shop_id)
     ]
     return BusinessCalendar(
-        time_zone=settings.time_zone if settings else "Asia/Tokyo",
+        time_zone=time_zone or "Asia/Tokyo",
         weekly_hours=dict(weekly),
         closures=closures,
         observes_national_holidays=settings.observes_national_holidays if settings else True,

@@ -20,7 +20,6 @@ from madoguchi.operations.business_calendar import (
     MAX_INTERVALS_PER_DAY,
     Hours,
     day_hours_problem,
-    time_zone_names,
 )
 from madoguchi.operations.models import RoutingSettings, Weekday
 
@@ -29,7 +28,6 @@ SERVICE_MESSAGES = (
     gettext_noop("Only a supervisor or admin may change the business calendar."),
     gettext_noop("Only a supervisor or admin may change SLA policies."),
     gettext_noop("Only a supervisor or admin may change routing."),
-    gettext_noop("Unknown time zone."),
     gettext_noop("Unknown weekday."),
     gettext_noop("A closure needs a name."),
     gettext_noop("The name is too long."),
@@ -151,9 +149,9 @@ def hours_field_name(weekday: int) -> str:
 
 
 class CalendarForm(forms.Form):
-    """The shop's time zone, holiday rule, 24/365 flag and one hours field per weekday."""
+    """The shop's holiday rule, 24/365 flag and one hours field per weekday (the time zone is
+    the shop's, set on its settings page)."""
 
-    time_zone = forms.ChoiceField(label=_("Time zone"))
     observes_national_holidays = forms.BooleanField(
         label=_("Closed on national holidays"),
         required=False,
@@ -170,9 +168,6 @@ class CalendarForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        zone_field = self.fields["time_zone"]
-        assert isinstance(zone_field, forms.ChoiceField)
-        zone_field.choices = [(name, name) for name in time_zone_names()]
         for weekday, label in Weekday.choices:
             self.fields[hours_field_name(weekday)] = forms.CharField(
                 label=label,

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
@@ -77,7 +77,6 @@ def _calendar_url(shop: Shop) -> str:
 
 def _calendar_initial(setup: business_calendar.CalendarSetup) -> dict[str, Any]:
     initial: dict[str, Any] = {
-        "time_zone": setup.time_zone,
         "observes_national_holidays": setup.observes_national_holidays,
         "always_open": setup.always_open,
     }
@@ -98,7 +97,6 @@ def _calendar_post(
                 business_calendar_save(
                     actor=actor,
                     shop=shop,
-                    time_zone=form.cleaned_data["time_zone"],
                     observes_national_holidays=bool(
                         form.cleaned_data["observes_national_holidays"]
                     ),
@@ -158,6 +156,14 @@ def _calendar_post(
     raise NotFoundError("Unknown action")
 
 
+def _shop_settings_url(shop: Shop) -> str | None:
+    """The shop's settings page, where its time zone is set (once that page exists)."""
+    try:
+        return reverse("administration:shop_edit", args=[shop.slug])
+    except NoReverseMatch:
+        return None
+
+
 def _shop_today(setup: business_calendar.CalendarSetup) -> dt.date:
     return timezone.localtime(timezone.now(), ZoneInfo(setup.time_zone)).date()
 
@@ -199,6 +205,7 @@ def calendar(request: HttpRequest, shop_slug: str) -> HttpResponse:
             "form": form,
             "hours_fields": [form[hours_field_name(w)] for w in Weekday.values] if form else [],
             "hours_help": calendar_help(),
+            "shop_settings_url": _shop_settings_url(shop),
             "closure_form": closure_form,
             "presets": presets_to_offer(today=today, closures=setup.closures) if is_lead else [],
             "preview": calendar_preview(shop_id=shop.id, today=start),

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
-from madoguchi.conversations.models import Category
 from madoguchi.conversations.selectors import access_ticket
+from madoguchi.conversations.taxonomy import choosable_categories
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from madoguchi.operations.forms import (
     AfterHoursForm,
@@ -78,9 +78,11 @@ def _template_form(
             "set_category": template.set_category_id,
             "is_active": template.is_active,
         }
-    return ReplyTemplateForm(
-        data, categories=Category.objects.filter(shop_id=shop.id), initial=initial
+    # A deactivated category is offered only to the template that already sets it.
+    categories = choosable_categories(
+        shop_id=shop.id, keep_id=template.set_category_id if template is not None else None
     )
+    return ReplyTemplateForm(data, categories=categories, initial=initial)
 
 
 def _save_template(

@@ -34,6 +34,8 @@ def invite_form(email, role="operator", shops=(), languages=("ja",), is_trainee=
 
 def invite(client, capture, world, email, **fields):
     """Post the invitation form as the agency's admin; the mail goes out at the commit."""
+    if fields.get("role", "operator") == "operator":
+        fields.setdefault("shops", (world.tea,))  # an operator needs a shop
     client.force_login(world.admin)
     with capture(execute=True):
         response = client.post(
@@ -293,7 +295,7 @@ def test_member_of_the_workspace_cannot_be_invited_again(client, world):
     client.force_login(world.admin)
     response = client.post(
         f"{INVITE_URL}?workspace={world.agency.id}",
-        invite_form(world.operator_tea.email.upper()),
+        invite_form(world.operator_tea.email.upper(), shops=[world.tea]),
     )
     assert response.status_code == 200
     text = response.content.decode()
@@ -308,7 +310,8 @@ def test_second_open_invitation_to_one_address_is_refused(
 ):
     invite(client, django_capture_on_commit_callbacks, world, "new@example.jp")
     response = client.post(
-        f"{INVITE_URL}?workspace={world.agency.id}", invite_form("new@example.jp")
+        f"{INVITE_URL}?workspace={world.agency.id}",
+        invite_form("new@example.jp", shops=[world.tea]),
     )
     assert response.status_code == 200
     assert (
@@ -449,7 +452,9 @@ def test_send_failure_is_reported_and_the_invitation_can_be_resent(english, worl
     }
     with override_settings(**smtp):
         response = english.post(
-            f"{INVITE_URL}?workspace={world.agency.id}", invite_form("new@example.jp"), follow=True
+            f"{INVITE_URL}?workspace={world.agency.id}",
+            invite_form("new@example.jp", shops=[world.tea]),
+            follow=True,
         )
     text = response.content.decode()
     assert "The invitation to new@example.jp was saved, but the mail could not be sent" in text
@@ -466,3 +471,15 @@ def test_send_failure_is_reported_and_the_invitation_can_be_resent(english, worl
     assert invitation.last_send_error == ""
     assert invitation.last_sent_at is not None
     assert len(mail.outbox) == 1
+
+
+def test_an_operator_without_a_shop_is_refused_in_japanese(world, client) -> None:
+    client.force_login(world.admin)
+    response = client.post(
+        f"{INVITE_URL}?workspace={world.agency.id}", invite_form("noshop@example.jp")
+    )
+    assert response.status_code == 200
+    assert "オペレーターには担当する店舗を1つ以上選んでください。" in response.text
+    assert 'value="noshop@example.jp"' in response.text
+    with unscoped("test assertion"):
+        assert not Invitation.objects.filter(email="noshop@example.jp").exists()

@@ -6,6 +6,7 @@ Every page is tried by its role (admin changes, supervisor reads), by a role tha
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -15,10 +16,13 @@ from madoguchi.administration import shop_views
 from madoguchi.audit.models import AuditEntry
 from madoguchi.conversations.models import Category, Tag
 from madoguchi.core.testing import factories
+from madoguchi.operations.models import Shift, SlaPolicy
+from madoguchi.operations.selectors import calendar_for_shop
+from madoguchi.operations.services import sla_refresh
 from madoguchi.tenancy import invitations, services
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.models import Engagement, EngagementInvitation, Membership, Shop, Workspace
-from madoguchi.tenancy.scoping import in_shop
+from madoguchi.tenancy.scoping import in_shop, unscoped
 
 Role = Membership.Role
 
@@ -255,6 +259,66 @@ def test_unknown_time_zone_rerenders_in_japanese_with_the_input_kept(client, wor
     assert 'value="Asia/Edo"' in html and 'value="山田園 新店"' in html
     world.tea.refresh_from_db()
     assert world.tea.name == "山田園 茶舗"
+
+
+def test_the_shops_time_zone_moves_the_shifts_and_the_sla_clocks(
+    english, world, django_capture_on_commit_callbacks
+):
+    """One time zone: the shop's. The calendar page shows it; the shop page changes it."""
+    tokyo, london = ZoneInfo("Asia/Tokyo"), ZoneInfo("Europe/London")
+    # Monday 1 June 2026, 09:30 UTC: 18:30 in Tokyo (closed), 10:30 in London (open).
+    created = dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.UTC)
+    with in_shop(world.tea.id):
+        SlaPolicy.objects.create(shop=world.tea, name="標準", first_response_minutes=60)
+        ticket = factories.TicketFactory(shop=world.tea, created_at=created)
+        sla_refresh(ticket_id=ticket.id)
+    with unscoped("test setup"):
+        # Engaged since before the week shown (the factory starts it this month).
+        Engagement.objects.filter(agency=world.agency).update(starts_on=dt.date(2026, 5, 1))
+        Shift.objects.create(
+            workspace=world.agency,
+            membership=Membership.objects.get(user=world.operator_tea),
+            starts_at=dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC),
+            ends_at=dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC),
+        )
+    shifts = reverse("operations:shifts", args=[world.tea.slug]) + "?week=2026-06-01"
+    calendar = reverse("operations:calendar", args=[world.tea.slug])
+
+    def first_response_due():
+        with in_shop(world.tea.id):
+            return ticket.sla_measures.get(metric="first_response").due_at
+
+    english.force_login(world.admin)
+    # Tokyo: the clock waits for Tuesday 10:00; the shift reads 19:00-21:00.
+    assert first_response_due() == dt.datetime(2026, 6, 2, 11, 0, tzinfo=tokyo)
+    week = page(english.get(shifts))
+    assert "Times in Asia/Tokyo." in week and "19:00–21:00" in week
+    assert 'name="time_zone"' not in page(english.get(calendar))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = english.post(
+            shop_url(world.tea),
+            {
+                "name": world.tea.name,
+                "ticket_prefix": "TEA",
+                "time_zone": "Europe/London",
+                "default_language": "ja",
+            },
+        )
+    assert response.status_code == 302
+    # London: the shop is open at 10:30, so the hour runs at once; the shift reads 11:00-13:00.
+    assert first_response_due() == dt.datetime(2026, 6, 1, 11, 30, tzinfo=london)
+    week = page(english.get(shifts))
+    assert "Times in Europe/London." in week and "11:00–13:00" in week
+    coverage = reverse("operations:coverage", args=[world.tea.slug])
+    assert "Times in Europe/London." in page(english.get(coverage))
+    calendar_page = page(english.get(calendar))
+    zone = calendar_page.split('data-testid="calendar-time-zone"', 1)[1].split("</div>", 1)[0]
+    assert "Europe/London" in zone
+    with in_shop(world.tea.id):
+        assert calendar_for_shop(shop_id=world.tea.id).time_zone == "Europe/London"
+    entry = AuditEntry.objects.get(action="shop.updated")
+    assert entry.changes == {"time_zone": ["Asia/Tokyo", "Europe/London"]}
 
 
 def test_supervisor_reads_the_shop_settings_and_cannot_post(english, world):

@@ -33,6 +33,7 @@ from madoguchi.connectors.chat.groups import (
     visitors_group,
 )
 from madoguchi.connectors.chat.models import ChatConversation, ChatWidget
+from madoguchi.conversations.services import ShopArchivedError
 from madoguchi.core.errors import ApplicationError
 from madoguchi.core.websockets import CLOSE_TOO_BIG, frame_too_big, json_object
 from madoguchi.tenancy.access import actor_for_user
@@ -207,6 +208,9 @@ class VisitorConsumer(AsyncWebsocketConsumer):
 
         try:
             received, notice = await database_sync_to_async(store)()
+        except ShopArchivedError:
+            await self.send_json({"type": "error", "code": "shop_archived", "client_id": client_id})
+            return
         except ApplicationError as error:
             code = str(error) if str(error) == "email_required" else "invalid"
             await self.send_json({"type": "error", "code": code, "client_id": client_id})

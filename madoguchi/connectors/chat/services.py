@@ -62,10 +62,16 @@ def widget_for(shop: Shop) -> ChatWidget:
 
 
 def widget_by_key(public_key: str) -> ChatWidget | None:
-    """The enabled widget with this public key (found before any shop scope exists)."""
+    """The enabled widget with this public key (found before any shop scope exists).
+
+    An archived shop's widget is not found: the shop accepts no new contacts, so its site
+    shows no chat.
+    """
     with unscoped("chat widget: found by its public key"):
         return (
-            ChatWidget.objects.filter(public_key=public_key, is_enabled=True)
+            ChatWidget.objects.filter(
+                public_key=public_key, is_enabled=True, shop__archived_at__isnull=True
+            )
             .select_related("shop")
             .first()
         )

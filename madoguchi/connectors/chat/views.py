@@ -54,6 +54,7 @@ def widget_labels() -> dict[str, str]:
         "email_required": _("Please enter your e-mail address."),
         "rate_limited": _("You are sending messages too quickly. Please wait a moment."),
         "invalid": _("The message could not be sent."),
+        "shop_archived": _("This shop no longer accepts contacts."),
         "reconnecting": _("Reconnecting…"),
         "you": _("You"),
         "operator": _("Operator"),

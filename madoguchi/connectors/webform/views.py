@@ -59,6 +59,11 @@ def public_form(request: HttpRequest, public_key: str) -> HttpResponse:
         if web_form is None:
             response = render(request, "webform/unavailable.html", status=404)
             return _frame_headers(response, None)
+        if web_form.shop.archived_at is not None:
+            # Say so before the customer writes anything: nothing would reach the shop.
+            context = {"shop": web_form.shop}
+            response = render(request, "webform/unavailable.html", context, status=410)
+            return _frame_headers(response, web_form)
         with in_shop(web_form.shop_id):
             response = _public_form(request, web_form, language)
         return _frame_headers(response, web_form)

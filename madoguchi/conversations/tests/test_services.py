@@ -23,6 +23,7 @@ from madoguchi.core.testing import factories
 from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.customers.services import IdentityInput
 from madoguchi.events.models import Event
+from madoguchi.tenancy import services as tenancy_services
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.models import Engagement
 from madoguchi.tenancy.scoping import in_shop, shop_scope, unscoped
@@ -283,6 +284,35 @@ def test_too_long_body_writes_nothing(world):
     with in_shop(world.tea.id), pytest.raises(ValidationError, match="too long"):
         receive_inbound(_inbound(world.tea, "1@example.jp", body_text="あ" * 200_001))
     assert _counts() == before
+
+
+@pytest.mark.django_db
+def test_an_archived_shop_refuses_new_inbound_but_answers_repeats(world):
+    with in_shop(world.tea.id):
+        stored = receive_inbound(_inbound(world.tea, "before@example.jp"))
+    tenancy_services.shop_archive(actor=actor_for_user(world.admin), shop=world.tea)
+    before = _counts()
+    with in_shop(world.tea.id):
+        for inbound in (
+            _inbound(world.tea, "after@example.jp"),
+            _inbound(world.tea, "reply@example.jp", ticket_id=stored.ticket.id),
+        ):
+            with pytest.raises(services.ShopArchivedError) as refused:
+                receive_inbound(inbound)
+            assert refused.value.message == "This shop is archived: it accepts no new contacts."
+        # A batch with one new message is refused whole (the mail pipeline retries one by one).
+        with pytest.raises(services.ShopArchivedError):
+            services.receive_inbound_many(
+                [_inbound(world.tea, "before@example.jp"), _inbound(world.tea, "x@example.jp")],
+                shop=world.tea,
+            )
+        # A repeated delivery of a message stored before the archiving keeps its answer.
+        again = receive_inbound(_inbound(world.tea, "before@example.jp"))
+    assert (again.is_duplicate, again.message.id) == (True, stored.message.id)
+    assert _counts() == before
+    # The other shop is not concerned.
+    with in_shop(world.ceramics.id):
+        assert receive_inbound(_inbound(world.ceramics, "after@example.jp")).is_new_ticket
 
 
 @pytest.mark.django_db

@@ -516,6 +516,13 @@ def _tea_archived(world: Any) -> None:
     Shop.objects.filter(id=world.tea.id).update(archived_at=timezone.now())
 
 
+def _tea_company_without_admin(world: Any) -> None:
+    """The tea company as an agency creates it: no active admin, so its owner may be invited."""
+    from madoguchi.tenancy.models import Membership
+
+    Membership.objects.filter(user=world.tea_owner_admin).update(is_active=False)
+
+
 def _membership_url(name: str, user: str) -> Callable[[Any], str]:
     """The URL of a people page of the agency's membership of `user` (a world attribute)."""
 
@@ -905,6 +912,15 @@ SHOP_ROUTES: dict[str, Route] = {
         lambda world: reverse("administration:shop_unarchive", args=[world.tea.slug]),
         expected=302,
         setup=_tea_archived,
+        user="admin",
+    ),
+    # An admin of the agency that works the shop invites the shop company's first admin.
+    "administration:owner_invite": Route(
+        "POST",
+        lambda world: reverse("administration:owner_invite", args=[world.tea.slug]),
+        lambda world: {"owner-email": "matrix-owner@yamada-en.example.jp"},
+        302,
+        setup=_tea_company_without_admin,
         user="admin",
     ),
     # The agency's engagement on the shop: admins of either side change or end it.
@@ -1557,7 +1573,7 @@ SETTINGS_ROWS: dict[str, tuple[str, ...]] = {
     "phone.PhoneNumber": ("id", "number", "label", "is_active"),
     "commerce.CommerceConnection": ("id", "store_domain", "token", "is_active"),
     "line.LineChannel": ("id", "name", "channel_id", "is_active"),
-    "operations.BusinessCalendarSettings": ("id", "time_zone", "always_open"),
+    "operations.BusinessCalendarSettings": ("id", "observes_national_holidays", "always_open"),
     "operations.OpeningHours": ("id", "weekday", "opens_at", "closes_at"),
     "operations.Closure": ("id", "starts_on", "ends_on"),
     "operations.SlaPolicy": ("id", "name", "first_response_minutes", "is_active", "position"),

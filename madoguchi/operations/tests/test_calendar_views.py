@@ -18,7 +18,6 @@ def _url(shop) -> str:
 def _form(**overrides) -> dict[str, str]:
     data = {
         "action": "calendar",
-        "time_zone": "Asia/Tokyo",
         "observes_national_holidays": "on",
         "hours_0": "10:00-12:00, 13:00-18:00",
         "hours_1": "10:00-12:00, 13:00-18:00",
@@ -57,6 +56,24 @@ def test_a_supervisor_saves_hours_with_breaks_typed_in_many_ways(english, world)
     assert 'data-testid="default-hours"' not in page
     assert 'name="hours_3" value="10:00-12:00, 13:00-18:00"' in page
     assert _hours(world.ceramics) == []
+
+
+def test_the_calendar_counts_in_the_shops_time_zone_set_on_the_shop_page(english, world):
+    type(world.tea).objects.filter(pk=world.tea.pk).update(time_zone="Asia/Seoul")
+    english.force_login(world.supervisor)
+    page = english.get(_url(world.tea)).content.decode()
+    zone = page.split('data-testid="calendar-time-zone"', 1)[1].split("</div>", 1)[0]
+    assert "Asia/Seoul" in zone
+    assert reverse("administration:shop_edit", args=[world.tea.slug]) in zone
+    assert 'name="time_zone"' not in page
+    # A zone posted here (an old form) changes nothing: the shop's page owns it.
+    response = english.post(_url(world.tea), _form(time_zone="Europe/London"))
+    assert response.status_code == 302
+    world.tea.refresh_from_db()
+    assert world.tea.time_zone == "Asia/Seoul"
+    english.force_login(world.operator_tea)
+    summary = english.get(_url(world.tea)).content.decode()
+    assert '<dd data-testid="calendar-time-zone">Asia/Seoul</dd>' in summary
 
 
 def test_invalid_hours_are_refused_in_japanese_and_what_was_typed_stays(client, world):

@@ -26,7 +26,7 @@ def _operations_rows() -> dict[str, object]:
         return {
             "calendars": sorted(
                 BusinessCalendarSettings.objects.values_list(
-                    "shop__slug", "time_zone", "observes_national_holidays", "always_open"
+                    "shop__slug", "shop__time_zone", "observes_national_holidays", "always_open"
                 )
             ),
             "hours": sorted(

@@ -1,10 +1,12 @@
 """Templates, the picker, approval queue and after-hours pages; never for other shops."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from madoguchi.audit.models import AuditEntry
-from madoguchi.conversations.models import Message, Ticket
+from madoguchi.conversations.models import Category, Message, Ticket
 from madoguchi.core.testing import factories
 from madoguchi.operations.models import AfterHoursSettings, ReplyDraft, ReplyTemplate
 from madoguchi.tenancy.models import Membership
@@ -112,6 +114,49 @@ def test_other_shop_never_sees_or_uses_the_template(client, world, tea_template)
         assert not Message.objects.filter(
             ticket=world.ceramics_ticket, direction="outbound"
         ).exists()
+
+
+def _category_options(html):
+    select = html.split('name="set_category"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="(\d+)"', select)
+
+
+def test_template_form_offers_active_categories_and_keeps_the_templates_own(client, world):
+    with in_shop(world.tea.id):
+        shipping = Category.objects.create(shop=world.tea, name="配送")
+        retired = Category.objects.create(shop=world.tea, name="旧分類", is_active=False)
+    with in_shop(world.ceramics.id):
+        other = Category.objects.create(shop=world.ceramics, name="器")
+    client.force_login(world.operator_tea)
+    url = reverse("operations:templates", args=["tea"])
+    assert _category_options(client.get(url).content.decode()) == [str(shipping.id)]
+    # A deactivated category cannot be chosen for a new template (nor another shop's).
+    for refused in (retired, other):
+        response = client.post(
+            url,
+            {"name": "旧", "language": "ja", "body": "本文", "set_category": str(refused.id)},
+        )
+        assert response.status_code == 200
+        assert (
+            "正しく選択してください。選択したものは候補にありません。" in response.content.decode()
+        )
+    with in_shop(world.tea.id):
+        assert not ReplyTemplate.objects.filter(name="旧").exists()
+        template = ReplyTemplate.objects.create(
+            shop=world.tea, name="旧案内", language="ja", body="本文", set_category=retired
+        )
+    # A template that already sets it keeps it: offered (selected) and saved unchanged.
+    edit = reverse("operations:template_edit", args=["tea", template.id])
+    page = client.get(edit).content.decode()
+    assert _category_options(page) == [str(retired.id), str(shipping.id)]
+    assert f'<option value="{retired.id}" selected>' in page
+    response = client.post(
+        edit,
+        {"name": "旧案内", "language": "ja", "body": "本文改", "set_category": str(retired.id)},
+    )
+    assert response.status_code == 302
+    template.refresh_from_db()
+    assert (template.body, template.set_category_id) == ("本文改", retired.id)
 
 
 def test_trainee_reply_waits_and_the_supervisor_approves_with_edits(client, world, trainee):

@@ -12,15 +12,18 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import translation
 
 from madoguchi.connectors.chat import services
 from madoguchi.connectors.chat.models import ChatConversation, OperatorPresence, token_digest
 from madoguchi.connectors.chat.routing import websocket_application
 from madoguchi.connectors.chat.tests.conftest import ORIGIN
+from madoguchi.connectors.chat.views import widget_labels
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.services import message_reply
 from madoguchi.core.testing import factories
 from madoguchi.customers.models import ContactIdentity, Customer
+from madoguchi.tenancy import services as tenancy_services
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
@@ -552,6 +555,36 @@ def test_opening_conversations_is_limited_per_address(client, widget) -> None:
 def test_unknown_widget_key_is_404(client) -> None:
     response = client.get(reverse("chat:widget_config", args=["nope"]), headers={"Origin": ORIGIN})
     assert response.status_code == 404
+
+
+def test_an_archived_shop_shows_no_chat_and_refuses_an_open_conversation(
+    client, world, widget
+) -> None:
+    _, token = open_conversation(widget, email="hanako@example.jp")
+    tenancy_services.shop_archive(actor=actor_for_user(world.admin), shop=world.tea)
+    config = reverse("chat:widget_config", args=[widget.public_key])
+    assert client.get(config, headers={"Origin": ORIGIN}).status_code == 404
+    opening = reverse("chat:conversation_open", args=[widget.public_key])
+    headers = {"Origin": ORIGIN}
+    refused = client.post(opening, data="{}", content_type="application/json", headers=headers)
+    assert refused.status_code == 404
+
+    async def scenario() -> None:
+        communicator = visitor(token)
+        connected, _ = await communicator.connect()
+        assert connected
+        frame = await say(communicator, "client-archived-1", "まだ届きません")
+        assert frame == {"type": "error", "code": "shop_archived", "client_id": "client-archived-1"}
+        await communicator.disconnect()
+
+    async_to_sync(scenario)()
+    with in_shop(widget.shop_id):
+        assert not Message.objects.filter(channel="chat").exists()
+    with translation.override("ja"):
+        assert (
+            widget_labels()["shop_archived"]
+            == "このショップは現在お問い合わせを受け付けていません。"
+        )
 
 
 # --- the Redis channel layer -------------------------------------------------------------------

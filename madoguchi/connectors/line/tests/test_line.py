@@ -25,6 +25,7 @@ from madoguchi.conversations.models import Attachment, Message, Ticket
 from madoguchi.conversations.services import message_reply
 from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.events.models import Event
+from madoguchi.tenancy import services as tenancy_services
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
@@ -304,6 +305,23 @@ def test_image_fetch_failure_fails_the_delivery_for_a_retry(
     with in_shop(world.tea.id):
         assert processing.webhook_process(webhook_id=row.id) == "processed"
         assert Attachment.objects.get().size == len(PNG)
+
+
+def test_an_archived_shop_fails_the_delivery_and_keeps_its_body(
+    client, world, fake_line, django_capture_on_commit_callbacks
+):
+    channel = make_channel(world.tea, fake_line)
+    tenancy_services.shop_archive(actor=actor_for_user(world.admin), shop=world.tea)
+    body = body_of(text_event("E-archived", "まだ届きません"))
+    deliver(client, channel, body, django_capture_on_commit_callbacks)
+    with in_shop(world.tea.id):
+        row = LineWebhook.objects.get()
+        assert (row.status, bytes(row.body)) == ("failed", body)
+        assert row.last_error == (
+            "ShopArchivedError: This shop is archived: it accepts no new contacts."
+        )
+        assert not Message.objects.filter(channel="line").exists()
+        assert LineEvent.objects.count() == 0
 
 
 def test_follow_unfollow_and_standby(client, world, fake_line, django_capture_on_commit_callbacks):

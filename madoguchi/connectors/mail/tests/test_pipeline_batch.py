@@ -11,6 +11,8 @@ from madoguchi.connectors.mail.pipeline import ingest_raw, ingest_raw_batch, raw
 from madoguchi.connectors.mail.tests.mail_builders import mail_setup, make_mail
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.search.models import SearchDocument
+from madoguchi.tenancy import services
+from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +83,49 @@ def test_one_failing_mail_rolls_back_alone(
         assert OutboundMail.objects.filter(shop=mail_world.tea, kind="ack").count() == 1
         # The index was brought up to date by the batch's after-commit handler.
         assert SearchDocument.objects.filter(kind="ticket", object_id=rows[0].ticket_id).exists()
+
+
+def test_an_archived_shop_fails_its_new_mail_and_keeps_the_raw_bytes(mail_world):
+    first = make_mail(
+        message_id="old@mail.example.com", subject="前からの相談", sender="a@example.com"
+    )
+    (old_id,) = _store(mail_world.tea, first)
+    with in_shop(mail_world.tea.id):
+        assert raw_mail_process_batch(raw_mail_ids=[old_id]) == {old_id: "processed"}
+    services.shop_archive(actor=actor_for_user(mail_world.admin), shop=mail_world.tea)
+    with scopes_disabled():
+        messages_before = Message.objects.filter(shop=mail_world.tea).count()
+    mails = [
+        make_mail(message_id="new@mail.example.com", subject="新しい相談", sender="b@example.com"),
+        make_mail(
+            message_id="re@mail.example.com",
+            subject="Re: 前からの相談",
+            sender="a@example.com",
+            in_reply_to="<old@mail.example.com>",
+        ),
+    ]
+    ids = _store(mail_world.tea, *mails)
+    with in_shop(mail_world.tea.id):
+        statuses = raw_mail_process_batch(raw_mail_ids=ids)
+    assert statuses == {ids[0]: "failed", ids[1]: "failed"}
+    rows = _rows(ids)
+    assert [row.last_error for row in rows] == [
+        "ShopArchivedError: This shop is archived: it accepts no new contacts."
+    ] * 2
+    assert [bytes(row.raw) for row in rows] == mails
+    assert [row.next_attempt_at for row in rows] == [None, None]
+    with scopes_disabled():
+        assert Message.objects.filter(shop=mail_world.tea).count() == messages_before
+    # Brought back, the shop gets the mail when it is processed again.
+    services.shop_unarchive(actor=actor_for_user(mail_world.admin), shop=mail_world.tea)
+    with in_shop(mail_world.tea.id):
+        for row in rows:
+            pipeline.raw_mail_reprocess(raw_mail=row)
+        assert raw_mail_process_batch(raw_mail_ids=ids) == {
+            ids[0]: "processed",
+            ids[1]: "processed",
+        }
+    assert [row.outcome for row in _rows(ids)] == ["created", "appended"]
 
 
 def test_rows_already_taken_are_left_alone(mail_world):

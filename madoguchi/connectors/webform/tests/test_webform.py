@@ -10,10 +10,12 @@ from django.urls import reverse
 
 from madoguchi.connectors.line.tests.fake_line import PNG
 from madoguchi.connectors.mail.models import MailAddress, OutboundMail
+from madoguchi.connectors.webform import services
 from madoguchi.connectors.webform.models import Submission, WebForm
 from madoguchi.conversations.models import Attachment, Message, Ticket
-from madoguchi.conversations.services import message_reply
+from madoguchi.conversations.services import ShopArchivedError, message_reply
 from madoguchi.customers.models import ContactIdentity
+from madoguchi.tenancy import services as tenancy_services
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
@@ -332,3 +334,34 @@ def test_a_failure_after_storing_loses_nothing(client, world, web_form, monkeypa
         ticket = Ticket.objects.get(channel="web_form")
         assert Attachment.objects.get(message__ticket=ticket).size == len(PNG)
         assert OutboundMail.objects.get(ticket=ticket).kind == "ack"
+
+
+def test_an_archived_shop_says_it_no_longer_accepts_contacts(client, world, web_form):
+    tenancy_services.shop_archive(actor=actor_for_user(world.admin), shop=world.tea)
+    before = counts(world)
+    page = client.get(url())
+    assert page.status_code == 410
+    text = page.content.decode()
+    assert "山田園 茶舗は現在お問い合わせを受け付けていません" in text
+    assert 'name="message"' not in text
+    assert "frame-ancestors 'self' https://yamada-en.example.jp" in page["Content-Security-Policy"]
+    response = client.post(url(), fields())
+    assert response.status_code == 410
+    assert counts(world) == before
+
+
+def test_a_submission_stored_before_the_archiving_fails_with_its_data_kept(world, web_form):
+    submission = services.submission_store(
+        form=web_form, data=fields(), files=[], ip_address="192.0.2.1"
+    )
+    tenancy_services.shop_archive(actor=actor_for_user(world.admin), shop=world.tea)
+    with in_shop(world.tea.id), pytest.raises(ShopArchivedError):
+        services.submission_process(submission_id=submission.id)
+    with unscoped("test assertion"):
+        submission.refresh_from_db()
+        assert Ticket.objects.filter(shop=world.tea).count() == 1  # the world's own
+    assert submission.status == Submission.Status.FAILED
+    assert submission.last_error == (
+        "ShopArchivedError: This shop is archived: it accepts no new contacts."
+    )
+    assert submission.message == "注文した煎茶がまだ届きません。\n確認をお願いします。"

@@ -1,0 +1,81 @@
+"""Data migrations of operations, run forward (and back) on real rows."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = ("operations", "0005_routingsettings_channel_modes_and_more")
+AFTER = ("operations", "0006_calendar_time_zone_is_the_shops")
+
+
+def _migrate(target):
+    """Migrate operations to `target` (every other app stays at its latest); its models."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    others = [node for node in executor.loader.graph.leaf_nodes() if node[0] != target[0]]
+    executor.migrate([*others, target])
+    return executor.loader.project_state([*others, target]).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_calendars_time_zone_moves_to_the_shop():
+    apps = _migrate(BEFORE)
+    try:
+        workspace = apps.get_model("tenancy", "Workspace")._base_manager.create(
+            name="山田園", slug="yamada-en", kind="merchant"
+        )
+        shops = apps.get_model("tenancy", "Shop")._base_manager
+        calendars = apps.get_model("operations", "BusinessCalendarSettings")._base_manager
+        # (shop's zone, calendar's zone or None for no calendar row) -> the one zone after.
+        cases = {
+            "SAME": ("Asia/Tokyo", "Asia/Tokyo"),
+            "CAL": ("Asia/Tokyo", "Asia/Seoul"),  # chosen on the calendar page only
+            "SHOP": ("Europe/London", "Asia/Tokyo"),  # chosen on the shop page only
+            "BOTH": ("Europe/London", "Asia/Seoul"),  # both chosen: what the clocks used
+            "NONE": ("Europe/London", None),
+        }
+        for prefix, (shop_zone, calendar_zone) in cases.items():
+            shop = shops.create(
+                workspace=workspace,
+                name=prefix,
+                slug=prefix.lower(),
+                ticket_prefix=prefix,
+                time_zone=shop_zone,
+            )
+            if calendar_zone is not None:
+                calendars.create(shop=shop, time_zone=calendar_zone)
+        apps = _migrate(AFTER)
+        zones = dict(
+            apps.get_model("tenancy", "Shop")._base_manager.values_list(
+                "ticket_prefix", "time_zone"
+            )
+        )
+        assert zones == {
+            "SAME": "Asia/Tokyo",
+            "CAL": "Asia/Seoul",
+            "SHOP": "Europe/London",
+            "BOTH": "Asia/Seoul",
+            "NONE": "Europe/London",
+        }
+        field_names = {
+            field.name
+            for field in apps.get_model("operations", "BusinessCalendarSettings")._meta.fields
+        }
+        assert "time_zone" not in field_names
+        # Backwards, each calendar gets its shop's zone again.
+        apps = _migrate(BEFORE)
+        calendars = apps.get_model("operations", "BusinessCalendarSettings")._base_manager
+        assert sorted(calendars.values_list("shop__ticket_prefix", "time_zone")) == [
+            ("BOTH", "Asia/Seoul"),
+            ("CAL", "Asia/Seoul"),
+            ("SAME", "Asia/Tokyo"),
+            ("SHOP", "Europe/London"),
+        ]
+    finally:
+        _migrate_to_latest()
+
+
+def _migrate_to_latest():
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
