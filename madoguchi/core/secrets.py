@@ -110,3 +110,37 @@ def encrypted_fields() -> list[tuple[type[models.Model], str]]:
 def keep_secret(submitted: str, stored: str) -> str:
     """Return the submitted secret, or the stored one when the form field was left empty."""
     return submitted if submitted else stored
+
+
+def encrypt_columns(app_label: str, model_name: str, columns: tuple[str, ...]) -> Any:
+    """A migration operation that encrypts the plain values stored in `columns` (and decrypts
+    them when migrated back), for a column that becomes an `EncryptedTextField`.
+
+    The values are rewritten in SQL, so the field's own conversion cannot interfere.
+    """
+    from django.db import migrations
+
+    def rewrite(apps: Any, schema_editor: Any, change: Any) -> None:
+        quote = schema_editor.connection.ops.quote_name
+        table = quote(apps.get_model(app_label, model_name)._meta.db_table)
+        names = ", ".join(quote(column) for column in columns)
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, {names} FROM {table}")  # noqa: S608 - our own names
+            for pk, *stored in cursor.fetchall():
+                for column, value in zip(columns, stored, strict=True):
+                    new = change(value or "")
+                    if new != (value or ""):
+                        cursor.execute(
+                            f"UPDATE {table} SET {quote(column)} = %s WHERE id = %s",  # noqa: S608
+                            [new, pk],
+                        )
+
+    def forwards(apps: Any, schema_editor: Any) -> None:
+        rewrite(
+            apps, schema_editor, lambda value: value if value.startswith(PREFIX) else encrypt(value)
+        )
+
+    def backwards(apps: Any, schema_editor: Any) -> None:
+        rewrite(apps, schema_editor, decrypt)
+
+    return migrations.RunPython(forwards, backwards)

@@ -1,6 +1,7 @@
 """Secrets at rest: Fernet tokens keyed from the environment, rotatable, plain text readable."""
 
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from cryptography.fernet import Fernet
@@ -96,3 +97,29 @@ def test_rotate_secrets_reencrypts_stored_rows_with_the_new_key(world, settings)
     with unscoped("test assertion"):
         assert Mailbox.objects.get(pk=mailbox.pk).password == "app-pw"
     assert _raw_password(mailbox.id) != stored
+
+
+@pytest.mark.django_db
+def test_the_migration_operation_encrypts_plain_values_and_decrypts_them_back(world) -> None:
+    from django.apps import apps
+    from django.db import connection
+
+    from madoguchi.connectors.mail.models import Mailbox
+    from madoguchi.tenancy.scoping import unscoped
+
+    with unscoped("test setup"):
+        mailbox = Mailbox.objects.create(
+            shop=world.tea, name="受信箱", host="imap.example.jp", username="u", password="x"
+        )
+    with connection.cursor() as cursor:  # a password stored before encryption existed
+        cursor.execute("UPDATE mail_mailbox SET password = %s WHERE id = %s", ["plain", mailbox.id])
+    operation = secrets.encrypt_columns("mail", "Mailbox", ("password",))
+    editor = SimpleNamespace(connection=connection)  # what the operation uses of a schema editor
+    operation.code(apps, editor)
+    encrypted = _raw_password(mailbox.id)
+    operation.code(apps, editor)  # a second run leaves encrypted values alone
+    assert _raw_password(mailbox.id) == encrypted
+    assert encrypted.startswith("fernet:")
+    assert secrets.decrypt(encrypted) == "plain"
+    operation.reverse_code(apps, editor)
+    assert _raw_password(mailbox.id) == "plain"

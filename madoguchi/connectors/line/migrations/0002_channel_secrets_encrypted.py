@@ -4,45 +4,6 @@ import madoguchi.core.secrets
 from django.db import migrations
 
 
-APP = "line"
-MODEL = "LineChannel"
-COLUMNS = ("channel_secret", "access_token")
-
-def _rewrite(apps, schema_editor, model_name, columns, change):
-    """Rewrite each stored secret with `change` (plain <-> encrypted), in SQL, so the field's
-    own conversion cannot interfere."""
-    quote = schema_editor.connection.ops.quote_name
-    table = quote(apps.get_model(APP, model_name)._meta.db_table)
-    names = ", ".join(quote(column) for column in columns)
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, {names} FROM {table}")
-        for pk, *stored in cursor.fetchall():
-            for column, value in zip(columns, stored, strict=True):
-                new = change(value or "")
-                if new != (value or ""):
-                    cursor.execute(
-                        f"UPDATE {table} SET {quote(column)} = %s WHERE id = %s", [new, pk]
-                    )
-
-
-def encrypt_secrets(apps, schema_editor):
-    from madoguchi.core.secrets import PREFIX, encrypt
-
-    _rewrite(
-        apps,
-        schema_editor,
-        MODEL,
-        COLUMNS,
-        lambda value: value if value.startswith(PREFIX) else encrypt(value),
-    )
-
-
-def decrypt_secrets(apps, schema_editor):
-    from madoguchi.core.secrets import decrypt
-
-    _rewrite(apps, schema_editor, MODEL, COLUMNS, decrypt)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -60,5 +21,5 @@ class Migration(migrations.Migration):
             name='channel_secret',
             field=madoguchi.core.secrets.EncryptedTextField(verbose_name='channel secret'),
         ),
-        migrations.RunPython(encrypt_secrets, decrypt_secrets),
+        madoguchi.core.secrets.encrypt_columns("line", "LineChannel", ("channel_secret", "access_token")),
     ]

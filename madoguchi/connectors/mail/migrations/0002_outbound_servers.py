@@ -5,33 +5,6 @@ import madoguchi.core.secrets
 from django.db import migrations, models
 
 
-def _rewrite_passwords(apps, schema_editor, change):
-    """Rewrite each stored mailbox password with `change` (plain <-> encrypted), in SQL, so the
-    field's own conversion cannot interfere."""
-    quote = schema_editor.connection.ops.quote_name
-    table = quote(apps.get_model("mail", "Mailbox")._meta.db_table)
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, password FROM {table}")
-        for pk, stored in cursor.fetchall():
-            new = change(stored or "")
-            if new != (stored or ""):
-                cursor.execute(f"UPDATE {table} SET password = %s WHERE id = %s", [new, pk])
-
-
-def encrypt_passwords(apps, schema_editor):
-    from madoguchi.core.secrets import PREFIX, encrypt
-
-    _rewrite_passwords(
-        apps, schema_editor, lambda value: value if value.startswith(PREFIX) else encrypt(value)
-    )
-
-
-def decrypt_passwords(apps, schema_editor):
-    from madoguchi.core.secrets import decrypt
-
-    _rewrite_passwords(apps, schema_editor, decrypt)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -75,7 +48,7 @@ class Migration(migrations.Migration):
             name='password',
             field=madoguchi.core.secrets.EncryptedTextField(verbose_name='password'),
         ),
-        migrations.RunPython(encrypt_passwords, decrypt_passwords),
+        madoguchi.core.secrets.encrypt_columns("mail", "Mailbox", ("password",)),
         migrations.AddIndex(
             model_name='outboundmail',
             index=models.Index(fields=['shop', 'status', '-created_at'], name='outbound_shop_status'),
