@@ -22,23 +22,13 @@ from madoguchi.connectors.mail.autoreply import (
 )
 from madoguchi.connectors.mail.diagnostics import explain_stored_error
 from madoguchi.connectors.mail.models import OutboundMail
-from madoguchi.core.errors import NotFoundError
-from madoguchi.tenancy.access import Actor, access_shop
-from madoguchi.tenancy.models import Shop
-
-
-def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    shop = access_shop(actor=actor, slug=shop_slug)
-    if not actor.is_staff_for(shop.id):
-        raise NotFoundError("Shop not found")
-    return actor, shop
+from madoguchi.connectors.mail.setup_views import staff_shop
 
 
 @login_required
 @require_GET
 def failed_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
-    _, shop = _staff_shop(request, shop_slug)
+    _, shop = staff_shop(request, shop_slug)
     context = {
         "shop": shop,
         "failed": selectors.failed_mail(shop=shop),
@@ -50,7 +40,7 @@ def failed_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def failed_reprocess(request: HttpRequest, shop_slug: str, raw_mail_id: int) -> HttpResponse:
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     raw_mail = selectors.access_raw_mail(actor=actor, shop=shop, raw_mail_id=raw_mail_id)
     services.failed_mail_reprocess(actor=actor, raw_mail=raw_mail)
     messages.success(request, _("The mail will be processed again."))
@@ -61,7 +51,7 @@ def failed_reprocess(request: HttpRequest, shop_slug: str, raw_mail_id: int) -> 
 @require_GET
 def failed_raw(request: HttpRequest, shop_slug: str, raw_mail_id: int) -> HttpResponse:
     """Download the original mail, inert: an attachment of type message/rfc822, never rendered."""
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     raw_mail = selectors.access_raw_mail(actor=actor, shop=shop, raw_mail_id=raw_mail_id)
     response = HttpResponse(bytes(raw_mail.raw), content_type="message/rfc822")
     response["Content-Disposition"] = f'attachment; filename="mail-{raw_mail.id}.eml"'
@@ -73,7 +63,7 @@ def failed_raw(request: HttpRequest, shop_slug: str, raw_mail_id: int) -> HttpRe
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     current = mail_settings_for(shop)
     if request.method == "POST":
         services.mail_settings_update(
@@ -102,7 +92,7 @@ def settings_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
 @require_GET
 def outbox(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """The shop's outgoing mail by status, with the error in words and a retry for failures."""
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     status = request.GET.get("status", "")
     if status not in OutboundMail.Status.values:
         status = ""
@@ -124,7 +114,7 @@ def outbox(request: HttpRequest, shop_slug: str) -> HttpResponse:
 @require_GET
 def outbound_detail(request: HttpRequest, shop_slug: str, outbound_id: int) -> HttpResponse:
     """One outgoing mail as text: its headers and plain-text part, escaped, never rendered."""
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     outbound = selectors.access_outbound_mail(actor=actor, shop=shop, outbound_id=outbound_id)
     context = {
         "shop": shop,
@@ -138,7 +128,7 @@ def outbound_detail(request: HttpRequest, shop_slug: str, outbound_id: int) -> H
 @login_required
 @require_POST
 def outbound_retry(request: HttpRequest, shop_slug: str, outbound_id: int) -> HttpResponse:
-    actor, shop = _staff_shop(request, shop_slug)
+    actor, shop = staff_shop(request, shop_slug)
     outbound = selectors.access_outbound_mail(actor=actor, shop=shop, outbound_id=outbound_id)
     services.outbound_mail_retry(actor=actor, outbound=outbound)
     messages.success(request, _("The mail will be sent again."))
