@@ -224,7 +224,7 @@ def test_another_signed_in_person_cannot_accept(english, world, django_capture_o
     visitor.force_login(world.operator_ceramics)
     response = visitor.post(path_of(link), new_person_form())
     assert response.status_code == 403
-    assert "別のアカウントでサインインしています。" in response.content.decode()
+    assert "別のアカウントでログインしています。" in response.content.decode()
     assert not User.objects.filter(email="new@example.jp").exists()
     assert Invitation.objects.get().accepted_at is None
 
