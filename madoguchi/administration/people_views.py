@@ -22,6 +22,11 @@ from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from madoguchi.accounts.models import User
+from madoguchi.administration.membership_services import (
+    membership_deactivate,
+    membership_reactivate,
+    membership_update,
+)
 from madoguchi.administration.models import Invitation
 from madoguchi.administration.people_forms import AcceptAsNewForm, InvitationForm, PersonForm
 from madoguchi.administration.people_selectors import (
@@ -45,9 +50,6 @@ from madoguchi.administration.people_services import (
     invitation_resend,
     invitation_revoke,
     invitation_send,
-    membership_deactivate,
-    membership_reactivate,
-    membership_update,
 )
 from madoguchi.core.errors import (
     ApplicationError,
