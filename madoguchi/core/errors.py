@@ -34,3 +34,11 @@ class ConflictError(ApplicationError):
     """The change conflicts with the current state (for example a stale edit)."""
 
     status_code = 409
+
+
+def stored_error_text(error: BaseException) -> str:
+    """The text a durable row keeps of a failure: an `ApplicationError`'s own sentence (shown
+    translated by the `stored_message` filter), else the exception's type and text."""
+    if isinstance(error, ApplicationError):
+        return error.message % error.extra if error.extra else error.message
+    return f"{type(error).__name__}: {error}"

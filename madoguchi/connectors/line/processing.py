@@ -27,6 +27,7 @@ from madoguchi.connectors.line.models import LineChannel, LineEvent, LineInbound
 from madoguchi.connectors.mail.attachments import effective_content_type
 from madoguchi.conversations.models import Attachment, Channel, Message, Ticket
 from madoguchi.conversations.services import InboundMessage, receive_inbound
+from madoguchi.core.errors import stored_error_text
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.customers.services import IdentityInput, customer_find, customer_find_or_create
@@ -317,7 +318,7 @@ def webhook_process(*, webhook_id: int) -> str:
             event_process(row.channel, event, row)
         except Exception as error:
             logger.warning("LINE event of webhook %s failed: %s", row.id, error)
-            errors.append(f"{type(error).__name__}: {error}"[:500])
+            errors.append(stored_error_text(error)[:500])
     if not errors:
         LineWebhook.objects.filter(pk=row.pk).update(
             status=LineWebhook.Status.PROCESSED,

@@ -43,6 +43,7 @@ from madoguchi.conversations.services import (
     receive_inbound_many,
 )
 from madoguchi.core.db import insert_all, save_each
+from madoguchi.core.errors import stored_error_text
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.customers.models import ContactIdentity
 from madoguchi.customers.normalize import normalize_email
@@ -482,9 +483,7 @@ def _thread_ids(parsed: ParsedMail) -> list[str]:
 
 
 def _failed(row: RawMail, error: Exception, *, retry: bool) -> str:
-    text = str(error)
-    if not isinstance(error, MailProcessingError):
-        text = f"{type(error).__name__}: {error}"
+    text = str(error) if isinstance(error, MailProcessingError) else stored_error_text(error)
     if retry and row.attempts < MAX_ATTEMPTS:
         status = RawMail.Status.RECEIVED
         next_attempt_at = timezone.now() + RETRY_DELAYS[row.attempts - 1]

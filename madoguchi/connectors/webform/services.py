@@ -25,7 +25,7 @@ from madoguchi.connectors.webform.forms import CheckedFile
 from madoguchi.connectors.webform.models import Submission, SubmissionFile, WebForm
 from madoguchi.conversations.models import Attachment, Channel, Ticket
 from madoguchi.conversations.services import InboundMessage, receive_inbound
-from madoguchi.core.errors import ValidationError
+from madoguchi.core.errors import ValidationError, stored_error_text
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.customers.models import ContactIdentity
 from madoguchi.customers.normalize import normalize_email
@@ -131,7 +131,7 @@ def submission_process(*, submission_id: int) -> Ticket | None:
     except Exception as error:
         logger.warning("Web-form submission %s failed: %s", submission.id, error)
         Submission.objects.filter(pk=submission.pk).update(
-            status=Submission.Status.FAILED, last_error=f"{type(error).__name__}: {error}"[:2000]
+            status=Submission.Status.FAILED, last_error=stored_error_text(error)[:2000]
         )
         raise
     return ticket

@@ -110,7 +110,7 @@ def test_an_archived_shop_fails_its_new_mail_and_keeps_the_raw_bytes(mail_world)
     assert statuses == {ids[0]: "failed", ids[1]: "failed"}
     rows = _rows(ids)
     assert [row.last_error for row in rows] == [
-        "ShopArchivedError: This shop is archived: it accepts no new contacts."
+        "This shop is archived: it accepts no new contacts."
     ] * 2
     assert [bytes(row.raw) for row in rows] == mails
     assert [row.next_attempt_at for row in rows] == [None, None]

@@ -361,7 +361,5 @@ def test_a_submission_stored_before_the_archiving_fails_with_its_data_kept(world
         submission.refresh_from_db()
         assert Ticket.objects.filter(shop=world.tea).count() == 1  # the world's own
     assert submission.status == Submission.Status.FAILED
-    assert submission.last_error == (
-        "ShopArchivedError: This shop is archived: it accepts no new contacts."
-    )
+    assert submission.last_error == ("This shop is archived: it accepts no new contacts.")
     assert submission.message == "注文した煎茶がまだ届きません。\n確認をお願いします。"
