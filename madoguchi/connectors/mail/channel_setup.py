@@ -61,6 +61,20 @@ def _snapshot(instance: models.Model, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: _audit_value(getattr(instance, name)) for name in names}
 
 
+def _delete_audited(
+    *,
+    actor: Actor,
+    instance: MailAddress | Mailbox | SmtpServer,
+    action: str,
+    fields: tuple[str, ...],
+) -> None:
+    """Delete a row of the shop's mail setup (leads only); the audit keeps what it was."""
+    require_lead(actor=actor, shop_id=instance.shop_id)
+    changes = {name: [value, None] for name, value in _snapshot(instance, fields).items()}
+    record(actor=actor.user, action=action, target=instance, changes=changes)
+    instance.delete()
+
+
 # Addresses --------------------------------------------------------------------------------------
 
 
@@ -163,16 +177,9 @@ def mail_address_update(*, actor: Actor, address: MailAddress, data: AddressInpu
 @transaction.atomic
 def mail_address_delete(*, actor: Actor, address: MailAddress) -> None:
     """Remove a support address: mail to it is no longer accepted for the shop."""
-    require_lead(actor=actor, shop_id=address.shop_id)
-    record(
-        actor=actor.user,
-        action=actions.MAIL_ADDRESS_DELETED,
-        target=address,
-        changes={
-            name: [value, None] for name, value in _snapshot(address, _ADDRESS_FIELDS).items()
-        },
+    _delete_audited(
+        actor=actor, instance=address, action=actions.MAIL_ADDRESS_DELETED, fields=_ADDRESS_FIELDS
     )
-    address.delete()
 
 
 # Mailboxes --------------------------------------------------------------------------------------
@@ -253,16 +260,9 @@ def mailbox_update(*, actor: Actor, mailbox: Mailbox, data: MailboxInput) -> Mai
 @transaction.atomic
 def mailbox_delete(*, actor: Actor, mailbox: Mailbox) -> None:
     """Stop fetching from a mailbox and forget it; addresses that named it keep working."""
-    require_lead(actor=actor, shop_id=mailbox.shop_id)
-    record(
-        actor=actor.user,
-        action=actions.MAILBOX_DELETED,
-        target=mailbox,
-        changes={
-            name: [value, None] for name, value in _snapshot(mailbox, _MAILBOX_FIELDS).items()
-        },
+    _delete_audited(
+        actor=actor, instance=mailbox, action=actions.MAILBOX_DELETED, fields=_MAILBOX_FIELDS
     )
-    mailbox.delete()
 
 
 def mailbox_test_connection(*, actor: Actor, mailbox: Mailbox) -> ConnectionCheck:
@@ -362,14 +362,9 @@ def smtp_server_update(*, actor: Actor, server: SmtpServer, data: SmtpServerInpu
 @transaction.atomic
 def smtp_server_delete(*, actor: Actor, server: SmtpServer) -> None:
     """Remove an outgoing server; its addresses send through the system's settings again."""
-    require_lead(actor=actor, shop_id=server.shop_id)
-    record(
-        actor=actor.user,
-        action=actions.SMTP_SERVER_DELETED,
-        target=server,
-        changes={name: [value, None] for name, value in _snapshot(server, _SERVER_FIELDS).items()},
+    _delete_audited(
+        actor=actor, instance=server, action=actions.SMTP_SERVER_DELETED, fields=_SERVER_FIELDS
     )
-    server.delete()
 
 
 def _test_sender(server: SmtpServer) -> MailAddress:
