@@ -2,14 +2,29 @@
 
 
 class ApplicationError(Exception):
-    """Base of every error a service raises on purpose; its message is shown to the user."""
+    """Base of every error a service raises on purpose; its message is shown to the user.
+
+    `message` is an English msgid (`gettext_noop`), `extra` its `%(name)s` parameters, and
+    `field` the input it refuses (a service keyword), so a form shows it beside that field
+    (`core.service_forms`)."""
 
     status_code = 400
 
-    def __init__(self, message: str, *, extra: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        extra: dict[str, object] | None = None,
+        field: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
+        self.field = field
+
+    def __str__(self) -> str:
+        """The English sentence with its parameters (logs, stored errors, tests)."""
+        return self.message % self.extra if self.extra else self.message
 
 
 class NotFoundError(ApplicationError):
@@ -40,5 +55,5 @@ def stored_error_text(error: BaseException) -> str:
     """The text a durable row keeps of a failure: an `ApplicationError`'s own sentence (shown
     translated by the `stored_message` filter), else the exception's type and text."""
     if isinstance(error, ApplicationError):
-        return error.message % error.extra if error.extra else error.message
+        return str(error)
     return f"{type(error).__name__}: {error}"

@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from madoguchi.core.errors import ApplicationError, NotFoundError
+from madoguchi.core.service_forms import error_text
 
 
 class ApplicationErrorMiddleware:
@@ -28,6 +29,6 @@ class ApplicationErrorMiddleware:
             else "core/error_page.html"
         )
         response = TemplateResponse(
-            request, template, {"message": exception.message}, status=exception.status_code
+            request, template, {"message": error_text(exception)}, status=exception.status_code
         )
         return response.render()

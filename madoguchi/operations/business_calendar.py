@@ -249,7 +249,7 @@ def business_calendar_save(
         problem = day_hours_problem(intervals)
         if problem is not None:
             message, extra = problem
-            raise ValidationError(message, extra=extra)
+            raise ValidationError(message, extra=extra, field=f"weekly_hours.{weekday}")
     settings, _created = BusinessCalendarSettings.objects.select_for_update().get_or_create(
         shop=shop
     )
@@ -315,13 +315,15 @@ def closure_add(
     require_settings_lead(actor, shop)
     name = " ".join(name.split())
     if not name:
-        raise ValidationError(gettext_noop("A closure needs a name."))
+        raise ValidationError(gettext_noop("A closure needs a name."), field="name")
     if len(name) > 100:
-        raise ValidationError(gettext_noop("The name is too long."))
+        raise ValidationError(gettext_noop("The name is too long."), field="name")
     if ends_on < starts_on:
-        raise ValidationError(gettext_noop("A closure must end on or after its first day."))
+        raise ValidationError(
+            gettext_noop("A closure must end on or after its first day."), field="ends_on"
+        )
     if (ends_on - starts_on).days >= MAX_CLOSURE_DAYS:
-        raise ValidationError(gettext_noop("A closure lasts at most a year."))
+        raise ValidationError(gettext_noop("A closure lasts at most a year."), field="ends_on")
     if Closure.objects.filter(
         shop_id=shop.id, name=name, starts_on=starts_on, ends_on=ends_on
     ).exists():

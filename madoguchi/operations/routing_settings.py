@@ -87,7 +87,10 @@ def routing_settings_save(
     if any(channel not in Channel.values for channel in channel_modes):
         raise ValidationError(gettext_noop("Unknown channel."))
     if max_open_per_operator is not None and not 1 <= max_open_per_operator <= 999:
-        raise ValidationError(gettext_noop("The limit is between 1 and 999 open tickets."))
+        raise ValidationError(
+            gettext_noop("The limit is between 1 and 999 open tickets."),
+            field="max_open_per_operator",
+        )
     settings, _created = RoutingSettings.objects.select_for_update().get_or_create(shop=shop)
     before = _routing_changes(settings)
     settings.mode = mode

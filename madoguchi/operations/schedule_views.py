@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
+from madoguchi.core.service_forms import service_errors_on
 from madoguchi.operations.models import OperatorProfile, RoutingSettings, Shift
 from madoguchi.operations.schedule import (
     coverage_week,
@@ -49,11 +50,6 @@ from madoguchi.tenancy.access import Actor
 from madoguchi.tenancy.models import Shop
 
 
-def _error_text(error: ValidationError | PermissionDeniedError) -> str:
-    text = gettext(error.message)
-    return text % error.extra if error.extra else text
-
-
 def _week_url(shop: Shop, monday: dt.date) -> str:
     return reverse("operations:shifts", args=[shop.slug]) + f"?week={monday.isoformat()}"
 
@@ -76,7 +72,7 @@ def _save_shift(
     """
     if not form.is_valid():
         return None
-    try:
+    with service_errors_on(form):
         saved = shift_save(
             actor=actor,
             shop=shop,
@@ -86,12 +82,10 @@ def _save_shift(
             ends_at=form.cleaned_data["ends_at"],
             label=form.cleaned_data["label"] or "",
         )
-    except ValidationError as error:
-        form.add_error(None, _error_text(error))
-        return None
-    messages.success(request, gettext("The shift was saved."))
-    local_start = timezone.localtime(saved.starts_at).date()
-    return redirect(_week_url(shop, week_start(local_start)))
+        messages.success(request, gettext("The shift was saved."))
+        local_start = timezone.localtime(saved.starts_at).date()
+        return redirect(_week_url(shop, week_start(local_start)))
+    return None
 
 
 def _render_week(

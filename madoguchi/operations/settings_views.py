@@ -20,7 +20,8 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from madoguchi.conversations.models import Channel, Ticket
-from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from madoguchi.core.errors import NotFoundError, PermissionDeniedError
+from madoguchi.core.service_forms import service_errors_flashed, service_errors_on
 from madoguchi.operations import business_calendar, sla_policies
 from madoguchi.operations.business_calendar import (
     access_closure,
@@ -57,10 +58,10 @@ from madoguchi.operations.view_access import staff_shop
 from madoguchi.tenancy.access import Actor
 from madoguchi.tenancy.models import Shop
 
-
-def _error_text(error: ValidationError | PermissionDeniedError) -> str:
-    text = gettext(error.message)
-    return text % error.extra if error.extra else text
+# The services' keywords that the forms name differently: a day's opening hours.
+WEEKDAY_FIELDS = {
+    f"weekly_hours.{weekday}": hours_field_name(weekday) for weekday in Weekday.values
+}
 
 
 def _require_lead(actor: Actor, shop: Shop, refusal: str) -> None:
@@ -93,7 +94,7 @@ def _calendar_post(
     if action == "calendar":
         form = CalendarForm(request.POST)
         if form.is_valid():
-            try:
+            with service_errors_on(form, fields=WEEKDAY_FIELDS):
                 business_calendar_save(
                     actor=actor,
                     shop=shop,
@@ -103,16 +104,13 @@ def _calendar_post(
                     always_open=bool(form.cleaned_data["always_open"]),
                     weekly_hours=form.weekly_hours(),
                 )
-            except ValidationError as error:
-                form.add_error(None, _error_text(error))
-            else:
                 messages.success(request, gettext("The business calendar was saved."))
                 return redirect(_calendar_url(shop)), None, None
         return None, form, None
     if action == "closure":
         closure_form = ClosureForm(request.POST)
         if closure_form.is_valid():
-            try:
+            with service_errors_on(closure_form):
                 closure_add(
                     actor=actor,
                     shop=shop,
@@ -120,9 +118,6 @@ def _calendar_post(
                     starts_on=closure_form.cleaned_data["starts_on"],
                     ends_on=closure_form.cleaned_data["ends_on"],
                 )
-            except ValidationError as error:
-                closure_form.add_error(None, _error_text(error))
-            else:
                 messages.success(request, gettext("The closure was added."))
                 return redirect(_calendar_url(shop)), None, None
         return None, None, closure_form
@@ -132,7 +127,7 @@ def _calendar_post(
         )
         if preset is None:
             raise NotFoundError("Closure not found")
-        try:
+        with service_errors_flashed(request):
             closure_add(
                 actor=actor,
                 shop=shop,
@@ -140,9 +135,6 @@ def _calendar_post(
                 starts_on=preset.starts_on,
                 ends_on=preset.ends_on,
             )
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
-        else:
             messages.success(request, gettext("The closure was added."))
         return redirect(_calendar_url(shop)), None, None
     if action == "delete_closure":
@@ -254,7 +246,7 @@ def _save_policy(
     if not form.is_valid():
         return None
     data = form.cleaned_data
-    try:
+    with service_errors_on(form):
         sla_policy_save(
             actor=actor,
             shop=shop,
@@ -271,14 +263,12 @@ def _save_policy(
             is_active=bool(data["is_active"]),
             position=data["position"],
         )
-    except ValidationError as error:
-        form.add_error(None, _error_text(error))
-        return None
-    messages.success(
-        request,
-        gettext("The SLA policy was saved. Open tickets' due times are being recomputed."),
-    )
-    return redirect(_policies_url(shop))
+        messages.success(
+            request,
+            gettext("The SLA policy was saved. Open tickets' due times are being recomputed."),
+        )
+        return redirect(_policies_url(shop))
+    return None
 
 
 def _policy_rows(policies: list[SlaPolicy]) -> list[dict[str, Any]]:
@@ -390,7 +380,7 @@ def routing(request: HttpRequest, shop_slug: str) -> HttpResponse:
         form = RoutingForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            try:
+            with service_errors_on(form):
                 routing_settings_save(
                     actor=actor,
                     shop=shop,
@@ -401,9 +391,6 @@ def routing(request: HttpRequest, shop_slug: str) -> HttpResponse:
                     max_open_per_operator=data["max_open_per_operator"],
                     reassign_on_breach=bool(data["reassign_on_breach"]),
                 )
-            except ValidationError as error:
-                form.add_error(None, _error_text(error))
-            else:
                 messages.success(request, gettext("The routing settings were saved."))
                 return redirect(reverse("operations:routing", args=[shop.slug]))
     elif is_lead:

@@ -83,14 +83,14 @@ def shift_save(
     A shift may cross midnight (a night shift 22:00-07:00 is one row) and lasts at most 24 hours.
     """
     if not shop_staff_memberships(shop=shop).filter(pk=membership.pk).exists():
-        raise ValidationError("This person does not work for this shop.")
+        raise ValidationError("This person does not work for this shop.", field="membership")
     _require_planner(actor, membership)
     if shift is not None:
         _require_planner(actor, shift.membership)
     if ends_at <= starts_at:
-        raise ValidationError("A shift must end after it starts.")
+        raise ValidationError("A shift must end after it starts.", field="ends_at")
     if ends_at - starts_at > MAX_SHIFT:
-        raise ValidationError("A shift lasts at most 24 hours.")
+        raise ValidationError("A shift lasts at most 24 hours.", field="ends_at")
     # Serialise plans for one person so two supervisors cannot book overlapping shifts at once.
     Membership.objects.select_for_update().filter(pk=membership.pk).first()
     others = Shift.objects.filter(

@@ -147,27 +147,30 @@ def sla_policy_save(
         raise NotFoundError("SLA policy not found")
     name = " ".join(name.split())
     if not name:
-        raise ValidationError(gettext_noop("A policy needs a name."))
+        raise ValidationError(gettext_noop("A policy needs a name."), field="name")
     if len(name) > 100:
-        raise ValidationError(gettext_noop("The name is too long."))
+        raise ValidationError(gettext_noop("The name is too long."), field="name")
     if priority and priority not in Ticket.Priority.values:
-        raise ValidationError(gettext_noop("Unknown priority."))
+        raise ValidationError(gettext_noop("Unknown priority."), field="priority")
     if channel and channel not in Channel.values:
-        raise ValidationError(gettext_noop("Unknown channel."))
+        raise ValidationError(gettext_noop("Unknown channel."), field="channel")
     targets = (first_response_minutes, next_response_minutes, resolution_minutes)
     if all(target is None for target in targets):
         raise ValidationError(gettext_noop("Set at least one target."))
     if any(target is not None and not 0 < target <= MAX_TARGET_MINUTES for target in targets):
         raise ValidationError(gettext_noop("A target is between one minute and a year."))
     if not 0 <= warn_minutes_before <= MAX_TARGET_MINUTES:
-        raise ValidationError(gettext_noop("The warning is between 0 minutes and a year."))
+        raise ValidationError(
+            gettext_noop("The warning is between 0 minutes and a year."),
+            field="warn_minutes_before",
+        )
     if not 0 <= position <= 999:
-        raise ValidationError(gettext_noop("The position is between 0 and 999."))
+        raise ValidationError(gettext_noop("The position is between 0 and 999."), field="position")
     same_name = SlaPolicy.objects.filter(shop_id=shop.id, name=name)
     if policy is not None:
         same_name = same_name.exclude(pk=policy.pk)
     if same_name.exists():
-        raise ValidationError(gettext_noop("A policy of this name exists."))
+        raise ValidationError(gettext_noop("A policy of this name exists."), field="name")
     before = _policy_changes(policy) if policy is not None else None
     if policy is None:
         policy = SlaPolicy(shop=shop)

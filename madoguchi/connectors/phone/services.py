@@ -44,11 +44,13 @@ def parse_duration(text: str) -> int:
         return 0
     match = _DURATION.match(text)
     if not match:
-        raise ValidationError("Write the duration as minutes:seconds, for example 3:20.")
+        raise ValidationError(
+            "Write the duration as minutes:seconds, for example 3:20.", field="duration"
+        )
     minutes, seconds = match.groups()
     total = int(minutes or 0) * 60 + int(seconds)
     if total > 24 * 3600:
-        raise ValidationError("The duration is too long.")
+        raise ValidationError("The duration is too long.", field="duration")
     return total
 
 
@@ -86,12 +88,14 @@ def _checked_number(*, shop: Shop, number: str, exclude_id: int | None = None) -
     """Return the normalised form of a new own number, or raise if it is unusable or taken."""
     normalized = normalize_phone(number)
     if not (normalized.startswith("0") and 10 <= len(normalized) <= 11):
-        raise ValidationError("Enter the number with its area code, for example 03-1234-5678.")
+        raise ValidationError(
+            "Enter the number with its area code, for example 03-1234-5678.", field="number"
+        )
     taken = PhoneNumber.objects.filter(shop=shop, number_normalized=normalized)
     if exclude_id is not None:
         taken = taken.exclude(pk=exclude_id)
     if taken.exists():
-        raise ValidationError("This number is already one of the shop's numbers.")
+        raise ValidationError("This number is already one of the shop's numbers.", field="number")
     return normalized
 
 
@@ -106,7 +110,9 @@ def _saved(phone_number: PhoneNumber) -> None:
         with transaction.atomic():
             phone_number.save()
     except IntegrityError:
-        raise ValidationError("This number is already one of the shop's numbers.") from None
+        raise ValidationError(
+            "This number is already one of the shop's numbers.", field="number"
+        ) from None
 
 
 @transaction.atomic
@@ -232,16 +238,18 @@ def call_log(*, actor: Actor, shop: Shop, call: CallInput) -> CallLog:
     """Record a call: a note on the given ticket, or a new phone ticket for the caller."""
     require_staff(actor=actor, shop_id=shop.id)
     if call.direction not in CallLog.Direction.values:
-        raise ValidationError("Unknown call direction.")
+        raise ValidationError("Unknown call direction.", field="direction")
     if call.result not in CallLog.Result.values:
-        raise ValidationError("Unknown call result.")
+        raise ValidationError("Unknown call result.", field="result")
     normalized = normalize_phone(call.number)
     if len(normalized) < 3:
-        raise ValidationError("Enter the phone number.")
+        raise ValidationError("Enter the phone number.", field="number")
     if call.shop_number is not None and call.shop_number.shop_id != shop.id:
-        raise ValidationError("The number belongs to another shop.")
+        raise ValidationError("The number belongs to another shop.", field="shop_number")
     if own_number(shop=shop, number=call.number) is not None:
-        raise ValidationError("This is one of the shop's own numbers: enter the caller's number.")
+        raise ValidationError(
+            "This is one of the shop's own numbers: enter the caller's number.", field="number"
+        )
     callback_due_at = call.callback_due_at
     if call.follow_up_needed and callback_due_at is None:
         callback_due_at = timezone.now() + dt.timedelta(hours=1)
@@ -253,7 +261,7 @@ def call_log(*, actor: Actor, shop: Shop, call: CallInput) -> CallLog:
     ticket = call.ticket
     if ticket is not None:
         if ticket.shop_id != shop.id:
-            raise ValidationError("The ticket belongs to another shop.")
+            raise ValidationError("The ticket belongs to another shop.", field="ticket")
         message_note(actor=actor, ticket=ticket, body_text=body)
         customer = customer or ticket.customer
     else:

@@ -3,8 +3,6 @@ shop's own numbers (staff read them, supervisors and admins change them)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -15,10 +13,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from madoguchi.connectors.phone import services
-from madoguchi.connectors.phone.forms import PhoneNumberForm
+from madoguchi.connectors.phone.forms import CallForm, PhoneNumberForm
 from madoguchi.connectors.phone.models import CallLog, PhoneNumber
 from madoguchi.conversations.models import Ticket
-from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from madoguchi.core.errors import NotFoundError, PermissionDeniedError
+from madoguchi.core.service_forms import service_errors_on
 from madoguchi.tenancy.access import Actor, access_shop, require_staff
 from madoguchi.tenancy.models import Shop
 
@@ -51,73 +50,28 @@ def _lookup_context(shop: Shop, number: str) -> dict[str, object]:
     }
 
 
-def _shop_number(shop: Shop, raw: str) -> PhoneNumber | None:
-    """The shop's own number chosen on the call form ("" for none)."""
-    if not raw.strip():
-        return None
-    found = PhoneNumber.objects.filter(shop=shop, pk=int(raw) if raw.isdigit() else 0).first()
-    if found is None:
-        raise ValidationError("Choose one of the shop's numbers.")
-    return found
-
-
-def _due(text: str) -> dt.datetime | None:
-    if not text.strip():
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationError("Enter the callback time as a date and time.") from None
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def call_new(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    """Log a call; a refusal shows the form again with what was typed."""
     actor, shop = _staff_shop(request, shop_slug)
-    if request.method == "POST":
-        post = request.POST
-        ticket = None
-        if post.get("ticket", "").strip():
-            try:
-                ticket_number = int(post["ticket"].strip().lstrip("#").rsplit("-", 1)[-1])
-            except ValueError:
-                raise ValidationError("Unknown ticket number.") from None
-            ticket = (
-                Ticket.objects.filter(shop=shop, number=ticket_number)
-                .select_related("shop")
-                .first()
+    form = CallForm(
+        request.POST if request.method == "POST" else None,
+        initial={"number": request.GET.get("number", "")[:40]},
+        shop=shop,
+        lookup_url=reverse("phone:lookup", args=[shop.slug]),
+    )
+    if form.is_valid():
+        with service_errors_on(form):
+            log = services.call_log(actor=actor, shop=shop, call=form.call_input())
+            messages.success(request, _("The call was logged."))
+            ticket_url = reverse(
+                "conversations:ticket",
+                kwargs={"shop_slug": shop.slug, "number": log.ticket.number if log.ticket else 0},
             )
-            if ticket is None:
-                raise ValidationError("Unknown ticket number.")
-        call = services.CallInput(
-            direction=post.get("direction", ""),
-            number=post.get("number", ""),
-            result=post.get("result", ""),
-            duration_seconds=services.parse_duration(post.get("duration", "")),
-            customer_name=post.get("customer_name", "").strip()[:200],
-            notes=post.get("notes", ""),
-            follow_up_needed=post.get("follow_up_needed") == "on",
-            callback_due_at=_due(post.get("callback_due_at", "")),
-            ticket=ticket,
-            shop_number=_shop_number(shop, post.get("shop_number", "")),
-        )
-        log = services.call_log(actor=actor, shop=shop, call=call)
-        messages.success(request, _("The call was logged."))
-        ticket_url = reverse(
-            "conversations:ticket",
-            kwargs={"shop_slug": shop.slug, "number": log.ticket.number if log.ticket else 0},
-        )
-        return HttpResponseRedirect(ticket_url)
-    number = request.GET.get("number", "")
-    context = {
-        **_lookup_context(shop, number),
-        "directions": CallLog.Direction.choices,
-        "results": CallLog.Result.choices,
-        "shop_numbers": services.shop_phone_numbers(shop=shop, active_only=True),
-    }
+            return HttpResponseRedirect(ticket_url)
+    number = str(form["number"].value() or "")[:40]
+    context = {**_lookup_context(shop, number), "form": form, "shop_numbers": form.shop_numbers}
     return render(request, "phone/call_new.html", context)
 
 
@@ -177,7 +131,7 @@ def _save_number(
     if not form.is_valid():
         return None
     cleaned = form.cleaned_data
-    try:
+    with service_errors_on(form):
         if phone_number is None:
             services.phone_number_create(
                 actor=actor,
@@ -196,10 +150,8 @@ def _save_number(
                 is_active=bool(cleaned["is_active"]),
             )
             messages.success(request, _("The number was saved."))
-    except ValidationError as error:
-        form.add_error("number", _(error.message))
-        return None
-    return HttpResponseRedirect(reverse("phone:numbers", args=[shop.slug]))
+        return HttpResponseRedirect(reverse("phone:numbers", args=[shop.slug]))
+    return None
 
 
 @login_required

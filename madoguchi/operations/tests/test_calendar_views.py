@@ -161,6 +161,10 @@ def test_a_backwards_closure_is_refused_in_japanese_keeping_the_input(client, wo
     page = response.content.decode()
     assert "休業期間の終了日は開始日以降にしてください。" in page
     assert 'value="棚卸"' in page and 'value="2026-12-02"' in page
+    # Beside the date it refuses (core.service_forms), not above the form.
+    assert response.context["closure_form"].errors == {
+        "ends_on": ["休業期間の終了日は開始日以降にしてください。"]
+    }
 
 
 def test_presets_add_this_years_new_year_closure_once(english, world):

@@ -125,6 +125,9 @@ def test_end_before_start_is_refused_in_japanese(client, world, tea_member):
     )
     assert response.status_code == 200
     assert "シフトの終了は開始より後にしてください。" in response.content.decode()
+    assert response.context["form"].errors == {
+        "ends_at": ["シフトの終了は開始より後にしてください。"]
+    }
     assert count_shifts() == 0
 
 

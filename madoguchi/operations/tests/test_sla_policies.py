@@ -266,6 +266,17 @@ def test_an_invalid_policy_is_refused_in_japanese_keeping_what_was_typed(client,
         assert not SlaPolicy.objects.filter(shop=world.tea).exists()
 
 
+def test_a_taken_name_is_refused_beside_the_name_keeping_the_targets(client, world):
+    client.force_login(world.admin)
+    assert client.post(_list_url(world.tea), _form()).status_code == 302
+    response = client.post(
+        _list_url(world.tea), _form(first_response_minutes="2h"), HTTP_ACCEPT_LANGUAGE="ja"
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"name": ["同じ名前のポリシーがすでにあります。"]}
+    assert 'value="2h"' in response.content.decode()
+
+
 def test_a_supervisor_edits_and_deletes_a_policy(english, world):
     policy = _save(world)
     english.force_login(world.supervisor)
