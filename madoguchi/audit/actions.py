@@ -16,6 +16,7 @@ TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
 TICKET_ASSIGNED = "ticket.assigned"
 MESSAGE_ADDED = "message.added"
+MESSAGE_DELIVERY_HANDLED = "message.delivery_handled"
 ATTACHMENT_DOWNLOADED = "attachment.downloaded"
 TICKET_MERGED = "ticket.merged"
 TICKET_SPLIT = "ticket.split"
@@ -27,6 +28,7 @@ AFTER_HOURS_CHANGED = "after_hours.changed"
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_VIEWED = "customer.viewed"
 CUSTOMER_MERGED = "customer.merged"
+CUSTOMER_NOTE_CHANGED = "customer.note_changed"
 DEMO_LOADED = "demo.loaded"
 # mail
 MAIL_REPROCESSED = "mail.reprocessed"
@@ -130,6 +132,7 @@ ALL = frozenset(
         TICKET_UPDATED,
         TICKET_ASSIGNED,
         MESSAGE_ADDED,
+        MESSAGE_DELIVERY_HANDLED,
         ATTACHMENT_DOWNLOADED,
         TICKET_MERGED,
         TICKET_SPLIT,
@@ -141,6 +144,7 @@ ALL = frozenset(
         CUSTOMER_CREATED,
         CUSTOMER_VIEWED,
         CUSTOMER_MERGED,
+        CUSTOMER_NOTE_CHANGED,
         DEMO_LOADED,
         MAIL_REPROCESSED,
         MAIL_SETTINGS_CHANGED,

@@ -37,8 +37,9 @@ VIEW_LABELS = {
     InboxView.MINE: _("My tickets"),
     InboxView.UNASSIGNED: _("Unassigned"),
     InboxView.OPEN: _("All open"),
-    InboxView.PENDING: _("Pending"),
+    InboxView.PENDING: Ticket.Status.PENDING.label,
     InboxView.SOLVED: _("Solved"),
+    InboxView.UNDELIVERED: _("Not delivered"),
 }
 
 
@@ -73,6 +74,12 @@ class InboxFilterForm(forms.Form):
             return ""
         return str(self.cleaned_data.get(name) or "")
 
+
+# Where a status is chosen, the two kinds of waiting are explained (issue #13).
+STATUS_HELP = _(
+    "Pending: waiting for the customer's answer; SLA clocks pause. "
+    "On hold: waiting on the shop, a colleague or a carrier; SLA clocks keep running."
+)
 
 REPLY_STATUS_CHOICES = [
     ("", _("Keep status (new becomes open)")),
@@ -109,7 +116,9 @@ class NoteForm(forms.Form):
 
 
 class TicketPropertiesForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=Ticket.Status.choices, help_text=STATUS_HELP
+    )
     priority = forms.ChoiceField(label=_("Priority"), choices=Ticket.Priority.choices)
     assignee = forms.TypedChoiceField(
         label=_("Assignee"), coerce=int, empty_value=None, required=False

@@ -58,8 +58,10 @@ class Ticket(models.Model):
     class Status(models.TextChoices):
         NEW = "new", _("New")
         OPEN = "open", _("Open")
-        PENDING = "pending", _("Pending")
-        ON_HOLD = "on_hold", _("On hold")
+        # Two kinds of waiting, told apart in every language (issue #13): pending waits for the
+        # customer (SLA clocks pause), on hold waits inside (the shop, a colleague, a carrier).
+        PENDING = "pending", pgettext_lazy("ticket status", "Pending")
+        ON_HOLD = "on_hold", pgettext_lazy("ticket status", "On hold")
         SOLVED = "solved", _("Solved")
         CLOSED = "closed", _("Closed")
 
@@ -104,6 +106,10 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(_("last activity"))
     first_responded_at = models.DateTimeField(null=True, blank=True)
+    # Kept by `conversations.outbound` whenever a reply's delivery changes: true while a reply
+    # failed and nobody handled it yet (retried or marked handled). The status never clears it,
+    # so a solved ticket with an unsent reply still shows in the inbox.
+    has_failed_delivery = models.BooleanField(_("reply not delivered"), default=False)
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -129,6 +135,12 @@ class Ticket(models.Model):
             ),
             models.Index(fields=["-last_activity_at", "-id"], name="ticket_activity"),
             models.Index(fields=["customer", "-last_activity_at"], name="ticket_customer"),
+            # The inbox's "not delivered" view: only the few tickets with a failed reply.
+            models.Index(
+                fields=["shop", "-last_activity_at", "-id"],
+                condition=Q(has_failed_delivery=True),
+                name="ticket_shop_failed_delivery",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -189,6 +201,11 @@ class Message(models.Model):
     delivery_status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, blank=True, default=""
     )
+    # Why the channel refused the reply: an English sentence of ours (shown translated by the
+    # `stored_message` filter) or the server's own text. Empty unless the delivery failed.
+    delivery_error = models.TextField(blank=True)
+    # When staff dealt with a failed delivery some other way (a phone call, a new reply).
+    delivery_handled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     objects = ShopScopedManager()

@@ -7,7 +7,9 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from madoguchi.conversations.models import Attachment, Message, Ticket
 from madoguchi.core.db import custom_plans
@@ -24,7 +26,9 @@ class InboxView:
     OPEN = "open"
     PENDING = "pending"
     SOLVED = "solved"
-    ALL = (MINE, UNASSIGNED, OPEN, PENDING, SOLVED)
+    # Tickets holding a reply that failed and nobody handled, whatever their status.
+    UNDELIVERED = "undelivered"
+    ALL = (MINE, UNASSIGNED, OPEN, PENDING, SOLVED, UNDELIVERED)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ def inbox_queryset(*, actor: Actor, filters: InboxFilters) -> QuerySet[Ticket]:
         tickets = tickets.filter(status=Ticket.Status.PENDING)
     elif view == InboxView.SOLVED:
         tickets = tickets.filter(status__in=(Ticket.Status.SOLVED, Ticket.Status.CLOSED))
+    elif view == InboxView.UNDELIVERED:
+        tickets = tickets.filter(has_failed_delivery=True)
     else:
         raise ValidationError("Unknown view.")
     if filters.status:
@@ -103,6 +109,7 @@ INBOX_ROW_FIELDS = (
     "priority",
     "channel",
     "last_activity_at",
+    "has_failed_delivery",
     "customer_id",
     "assignee_id",
     "shop__slug",
@@ -137,6 +144,19 @@ def inbox_page(
     return InboxPage(tickets=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None)
 
 
+def inbox_views(*, actor: Actor, shop_id: int | None = None) -> tuple[str, ...]:
+    """Return the saved views that mean something to the actor (in one shop, if given).
+
+    "My tickets" and "unassigned" are about who works a ticket: only the shop's staff are
+    assigned tickets (`shop_staff`), so a client, who never is, gets the other views.
+    """
+    shop_ids = (shop_id,) if shop_id is not None else actor.shop_ids
+    if any(actor.is_staff_for(each) for each in shop_ids):
+        return InboxView.ALL
+    assignment = (InboxView.MINE, InboxView.UNASSIGNED)
+    return tuple(view for view in InboxView.ALL if view not in assignment)
+
+
 def inbox_counts(
     *, actor: Actor, cap: int | None = None, shop_id: int | None = None
 ) -> dict[str, int]:
@@ -149,7 +169,7 @@ def inbox_counts(
     # A generic plan of the capped count reads every open ticket of the assignee's shops
     # (70 ms at a million tickets instead of 1 ms).
     with custom_plans():
-        for view in InboxView.ALL:
+        for view in inbox_views(actor=actor, shop_id=shop_id):
             if view == InboxView.SOLVED:
                 continue
             filters = InboxFilters(view=view, shop_id=shop_id)
@@ -181,6 +201,42 @@ def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[Message]:
     if not actor.sees_internal_notes(ticket.shop_id):
         messages = messages.exclude(direction=Message.Direction.NOTE)
     return list(messages)
+
+
+def access_reply(*, ticket: Ticket, message_id: int) -> Message:
+    """Return the reply `message_id` of `ticket` (from `access_ticket`), else `NotFoundError`."""
+    message: Message | None = Message.objects.filter(
+        ticket=ticket, pk=message_id, direction=Message.Direction.OUTBOUND
+    ).first()
+    if message is None:
+        raise NotFoundError("Message not found")
+    return message
+
+
+def reply_delivery_notice(*, message_id: int) -> tuple[int, str]:
+    """Say in words what happened to a reply just stored: queued, sent, or failed and why.
+
+    Return a `django.contrib.messages` level and the text, read when the reply's transaction
+    has committed (a chat reply is pushed, or refused, by then).
+    """
+    status, error = (
+        Message.objects.filter(pk=message_id).values_list("delivery_status", "delivery_error").get()
+    )
+    if status == Message.DeliveryStatus.SENT:
+        return messages.SUCCESS, gettext("Your reply was sent to the customer.")
+    if status == Message.DeliveryStatus.QUEUED:
+        return messages.SUCCESS, gettext(
+            "Your reply is queued and will be sent shortly. If sending fails, the ticket shows it."
+        )
+    if status == Message.DeliveryStatus.FAILED:
+        # The reason is stored as our English sentence (or a server's text): shown translated.
+        reason = gettext(error) if error else gettext("no reason was given")
+        text = gettext("Your reply was saved but could not be sent: %(reason)s")
+        return messages.ERROR, text % {"reason": reason}
+    return messages.WARNING, gettext(
+        "Your reply was saved but not sent: this channel has no sending set up for the shop. "
+        "Contact the customer another way."
+    )
 
 
 def access_attachment(*, actor: Actor, ticket: Ticket, attachment_id: int) -> Attachment:

@@ -20,7 +20,7 @@ from madoguchi.audit.services import record
 from madoguchi.conversations.collisions import reply_conflict_check
 from madoguchi.conversations.hooks import run_inbound_hooks_on_commit
 from madoguchi.conversations.models import Category, Channel, Message, Tag, Ticket
-from madoguchi.conversations.outbound import dispatch_outbound
+from madoguchi.conversations.outbound import dispatch_outbound, ticket_delivery_refresh
 from madoguchi.conversations.sanitize import sanitize_html
 from madoguchi.core.db import insert_all, save_each
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
@@ -946,6 +946,8 @@ def ticket_merge(*, actor: Actor, source: Ticket, target: Ticket) -> Ticket:
     if target.status in (Status.SOLVED, Status.CLOSED):
         _set_status(target, Status.OPEN, actor_kind=ActorKind.OPERATOR, user=user)
     target.save()
+    # Failed replies moved with their messages: the flags follow (after the saves above).
+    ticket_delivery_refresh(ticket_ids=[source.id, target.id])
     record(
         actor=user,
         action=actions.TICKET_MERGED,

@@ -19,6 +19,11 @@ urlpatterns = [
         name="ticket_reply",
     ),
     path(
+        "shops/<slug:shop_slug>/tickets/<int:number>/deliveries/<int:message_id>/",
+        views.ticket_delivery,
+        name="ticket_delivery",
+    ),
+    path(
         "shops/<slug:shop_slug>/tickets/<int:number>/note/",
         views.ticket_note,
         name="ticket_note",

@@ -35,14 +35,22 @@ from madoguchi.conversations.forms import (
     TicketPropertiesForm,
 )
 from madoguchi.conversations.models import Category, Channel, Message, Ticket
+from madoguchi.conversations.outbound import (
+    delivery_failure_handle,
+    delivery_failure_retry,
+    failed_replies,
+)
 from madoguchi.conversations.selectors import (
     InboxFilters,
     InboxView,
     access_attachment,
+    access_reply,
     access_ticket,
     customer_tickets,
     inbox_counts,
     inbox_page,
+    inbox_views,
+    reply_delivery_notice,
     ticket_timeline,
 )
 from madoguchi.conversations.services import (
@@ -91,11 +99,14 @@ def _is_partial(request: HttpRequest) -> bool:
 # Inbox ------------------------------------------------------------------------------------------
 
 
-def _saved_views(counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
+def _saved_views(
+    views: tuple[str, ...], counts: dict[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """The sidebar's views: only those that mean something to the actor (`inbox_views`)."""
     counts = counts or {}
     return [
         {"key": key, "label": VIEW_LABELS[key], "count": _count_label(counts.get(key))}
-        for key in InboxView.ALL
+        for key in views
     ]
 
 
@@ -114,15 +125,16 @@ def inbox_view_counts(request: HttpRequest) -> HttpResponse:
     shop_slug = request.GET.get("shop", "")
     shop = access_shop(actor=actor, slug=shop_slug) if shop_slug else None
     counts = inbox_counts(actor=actor, cap=COUNT_CAP, shop_id=shop.id if shop else None)
+    views = inbox_views(actor=actor, shop_id=shop.id if shop else None)
     shop_ids = (shop.id,) if shop else actor.shop_ids
     context = {
-        "saved_views": _saved_views(counts),
+        "saved_views": _saved_views(views, counts),
         "sla_at_risk": sla_at_risk(
             shop_ids=tuple(shop_id for shop_id in shop_ids if actor.is_staff_for(shop_id)),
             now=timezone.now(),
         ),
         "oob": True,
-        "current_view": view if (view := request.GET.get("view")) in InboxView.ALL else "",
+        "current_view": view if (view := request.GET.get("view")) in views else "",
         "current_shop": shop,
         "counts_loaded": True,
     }
@@ -144,6 +156,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         shop = next((s for s in shops if s.slug == shop_slug), None)
         if shop is None:
             raise NotFoundError("Shop not found")
+    views = inbox_views(actor=actor, shop_id=shop.id if shop else None)
+    if view not in views:  # a view that means nothing to this actor (a client's "mine")
+        view = InboxView.OPEN
     filters = InboxFilters(
         view=view,
         shop_id=shop.id if shop else None,
@@ -169,7 +184,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "current_view": view,
             "current_shop": shop,
             "shops": shops,
-            "saved_views": _saved_views(),
+            "saved_views": _saved_views(views),
             "can_create_tickets": any(actor.is_staff_for(s.id) for s in shops),
             "works_current_shop": shop is not None and actor.is_staff_for(shop.id),
             # The SLA strip arrives with the counts (`inbox_view_counts`, swapped out of band).
@@ -338,6 +353,7 @@ def _render_ticket(
     note_form: NoteForm | None = None,
     properties_form: TicketPropertiesForm | None = None,
     reply_conflict: list[Message] | None = None,
+    reply_template_empty: list[str] | None = None,
 ) -> HttpResponse:
     actor = _actor(request)
     is_staff = actor.is_staff_for(ticket.shop_id)
@@ -367,6 +383,9 @@ def _render_ticket(
         "can_reply": actor.can_reply(ticket.shop_id),
         "reply_form": reply_form,
         "reply_conflict": reply_conflict,
+        "reply_template_empty": reply_template_empty or [],
+        # Replies that failed stay on top of the ticket until handled, whatever its status.
+        "failed_replies": failed_replies(ticket=ticket) if is_staff else [],
         "note_form": note_form or NoteForm(),
         "properties_form": (properties_form or _properties_form(ticket)) if is_staff else None,
         # Orders are staff pages (commerce): the panel follows the same rule.
@@ -406,9 +425,11 @@ def _ticket_url(ticket: Ticket) -> str:
     )
 
 
-def _after_change(request: HttpRequest, ticket: Ticket, notice: str) -> HttpResponse:
+def _after_change(
+    request: HttpRequest, ticket: Ticket, notice: str, *, level: int = messages.SUCCESS
+) -> HttpResponse:
     """Answer a successful change: the fresh fragment for htmx, a redirect (PRG) otherwise."""
-    messages.success(request, notice)
+    messages.add_message(request, level, notice)
     if _is_partial(request):
         fresh = access_ticket(
             actor=_actor(request), shop_slug=ticket.shop.slug, number=ticket.number
@@ -427,14 +448,16 @@ def ticket_detail(request: HttpRequest, shop_slug: str, number: int) -> HttpResp
     actor = _actor(request)
     ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
     reply_form = None
+    empty: list[str] = []
     template_param = request.GET.get("template", "")
     if template_param.isdigit() and actor.is_staff_for(ticket.shop_id):
         template = access_reply_template(
             actor=actor, shop_id=ticket.shop_id, template_id=int(template_param)
         )
-        body = template_render(template=template, ticket=ticket, operator=actor)
-        reply_form = ReplyForm(initial={"body": body, "template": template.id})
-    return _render_ticket(request, ticket, reply_form=reply_form)
+        rendered = template_render(template=template, ticket=ticket, operator=actor)
+        reply_form = ReplyForm(initial={"body": rendered.text, "template": template.id})
+        empty = rendered.empty_labels
+    return _render_ticket(request, ticket, reply_form=reply_form, reply_template_empty=empty)
 
 
 @login_required
@@ -500,14 +523,36 @@ def ticket_reply(request: HttpRequest, shop_slug: str, number: int) -> HttpRespo
             form.is_valid()
             return _render_ticket(request, ticket, reply_form=form, reply_conflict=conflict.newer)
         except ValidationError as error:
-            form.add_error(None, gettext(error.message))
+            text = gettext(error.message)
+            form.add_error(None, text % error.extra if error.extra else text)
         else:
             if outcome.draft is not None:
                 notice = gettext("Your reply waits for a supervisor's approval.")
-            else:
-                notice = gettext("Your reply was saved.")
-            return _after_change(request, ticket, notice)
+                return _after_change(request, ticket, notice)
+            assert outcome.message is not None
+            # Read after the commit: a chat reply is pushed (or refused) by then.
+            level, notice = reply_delivery_notice(message_id=outcome.message.id)
+            return _after_change(request, ticket, notice, level=level)
     return _render_ticket(request, ticket, reply_form=form)
+
+
+@login_required
+@require_POST
+def ticket_delivery(
+    request: HttpRequest, shop_slug: str, number: int, message_id: int
+) -> HttpResponse:
+    """Deal with a reply whose delivery failed: send it again or mark it handled (staff only)."""
+    actor, ticket = _staff_ticket(request, shop_slug, number)
+    message = access_reply(ticket=ticket, message_id=message_id)
+    action = request.POST.get("action", "")
+    if action == "retry":
+        delivery_failure_retry(actor=actor, message=message)
+        level, notice = reply_delivery_notice(message_id=message.id)
+        return _after_change(request, ticket, notice, level=level)
+    if action != "handled":
+        raise ValidationError("Unknown action.")
+    delivery_failure_handle(actor=actor, message=message)
+    return _after_change(request, ticket, gettext("The failed reply was marked as handled."))
 
 
 @login_required

@@ -10,7 +10,7 @@ from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.conversations.models import Category, Ticket
-from madoguchi.operations.templating import VARIABLES
+from madoguchi.operations.templating import VARIABLES, placeholder_problems
 
 SERVICE_MESSAGES = (
     gettext_noop("The template belongs to another shop."),
@@ -32,6 +32,19 @@ SERVICE_MESSAGES = (
 def placeholder_help() -> str:
     names = ", ".join("{{ " + name + " }}" for name in VARIABLES)
     return gettext("Placeholders: %(names)s") % {"names": names}
+
+
+def clean_template_text(text: str) -> str:
+    """Refuse a template text with unknown placeholders, unclosed braces or template tags."""
+    problems = placeholder_problems(text)
+    if problems:
+        raise forms.ValidationError(
+            [
+                forms.ValidationError(gettext(problem.message) % dict(problem.params))
+                for problem in problems
+            ]
+        )
+    return text
 
 
 def _tag_names(raw: str) -> list[str]:
@@ -74,6 +87,9 @@ class ReplyTemplateForm(forms.Form):
         assert isinstance(category_field, forms.ModelChoiceField)
         category_field.queryset = categories
 
+    def clean_body(self) -> str:
+        return clean_template_text(str(self.cleaned_data["body"]))
+
     def tag_names(self) -> list[str]:
         return _tag_names(str(self.cleaned_data.get("set_tags") or ""))
 
@@ -87,6 +103,9 @@ class AfterHoursForm(forms.Form):
         max_length=20_000,
         help_text=_("Empty: the standard text in the ticket's language."),
     )
+
+    def clean_body(self) -> str:
+        return clean_template_text(str(self.cleaned_data.get("body") or ""))
 
 
 class DraftReviewForm(forms.Form):

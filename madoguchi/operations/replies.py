@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
@@ -27,7 +28,14 @@ from madoguchi.events.models import ActorKind, Event
 from madoguchi.events.services import event_append
 from madoguchi.operations.models import AfterHoursSettings, ReplyDraft, ReplyTemplate
 from madoguchi.operations.selectors import calendar_for_shop
-from madoguchi.operations.templating import render_placeholders, reply_values
+from madoguchi.operations.templating import (
+    RenderedTemplate,
+    placeholder_problems,
+    render_placeholders,
+    render_template_text,
+    reply_values,
+    unfilled_placeholders,
+)
 from madoguchi.tenancy.access import Actor, actor_for_user, require_staff
 
 if TYPE_CHECKING:
@@ -49,6 +57,31 @@ DEFAULT_AFTER_HOURS = {
 }
 
 logger = logging.getLogger(__name__)
+
+UNFILLED = gettext_noop(
+    "The reply still contains template fields without a value: %(placeholders)s. "
+    "Write the missing text in their place (or delete them), then send."
+)
+
+
+class UnfilledPlaceholdersError(ValidationError):
+    """A reply still holds `{{ … }}` placeholders: it would reach the customer with blanks."""
+
+    def __init__(self, placeholders: Sequence[str]) -> None:
+        super().__init__(UNFILLED, extra={"placeholders": ", ".join(placeholders)})
+        self.placeholders = list(placeholders)
+
+
+def _require_filled(body_text: str) -> None:
+    placeholders = unfilled_placeholders(body_text)
+    if placeholders:
+        raise UnfilledPlaceholdersError(placeholders)
+
+
+def _require_valid_template_text(body: str) -> None:
+    problems = placeholder_problems(body)
+    if problems:
+        raise ValidationError(problems[0].message, extra=dict(problems[0].params))
 
 
 # Templates ---------------------------------------------------------------------------------------
@@ -78,6 +111,7 @@ def reply_template_save(
         raise ValidationError("A template needs a name and a text.")
     if len(body) > MAX_TEMPLATE_CHARS:
         raise ValidationError("The message is too long.")
+    _require_valid_template_text(body)
     if set_status and set_status not in Ticket.Status.values:
         raise ValidationError("Unknown status.")
     if set_category is not None and set_category.shop_id != shop.id:
@@ -108,8 +142,14 @@ def reply_template_save(
     return template
 
 
-def template_render(*, template: ReplyTemplate, ticket: Ticket, operator: Actor) -> str:
-    """Return the template's text for this ticket with the allowlisted values filled in."""
+def template_render(
+    *, template: ReplyTemplate, ticket: Ticket, operator: Actor
+) -> RenderedTemplate:
+    """Return the template's text for this ticket with the allowlisted values filled in.
+
+    A variable without a value (no order linked) stays as its placeholder and is named in
+    `empty`: the composer asks the operator to fill it, and `reply_send` refuses it unfilled.
+    """
     values = reply_values(
         ticket=ticket,
         calendar=calendar_for_shop(shop_id=ticket.shop_id),
@@ -117,7 +157,7 @@ def template_render(*, template: ReplyTemplate, ticket: Ticket, operator: Actor)
         operator=operator.user,
         language=template.language,
     )
-    return render_placeholders(template.body, values)
+    return render_template_text(template.body, values)
 
 
 def template_apply(*, actor: Actor, ticket: Ticket, template: ReplyTemplate) -> Ticket:
@@ -164,6 +204,7 @@ def reply_send(
     """
     if template is not None and template.shop_id != ticket.shop_id:
         raise ValidationError("The template belongs to another shop.")
+    _require_filled(body_text)
     if actor.is_trainee_for(ticket.shop_id):
         reply_conflict_check(actor=actor, ticket=ticket, seen_message_id=seen_message_id)
         return ReplyOutcome(
@@ -256,6 +297,7 @@ def reply_draft_approve(
     _require_lead(actor, draft.shop_id)
     draft = _pending(draft)
     body = (body_text if body_text is not None else draft.body_text).replace("\r\n", "\n").strip()
+    _require_filled(body)
     message = message_reply(
         actor=actor_for_user(draft.author),
         ticket=draft.ticket,
@@ -358,6 +400,7 @@ def after_hours_settings_save(
     body = body.replace("\r\n", "\n").strip()
     if len(body) > MAX_TEMPLATE_CHARS:
         raise ValidationError("The message is too long.")
+    _require_valid_template_text(body)
     settings, _ = AfterHoursSettings.objects.get_or_create(shop=shop)
     changes = {
         "is_enabled": [settings.is_enabled, is_enabled],

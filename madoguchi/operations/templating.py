@@ -3,6 +3,11 @@
 Operators write `{{ customer_name }}` and the like; the text is never handed to Django's template
 engine, so `{{ settings.SECRET_KEY }}` or `{% debug %}` stay literal text (security.md B17). A
 substituted value is never scanned again, so a customer named `{{ shop_name }}` stays that.
+
+A template is checked when it is saved (`placeholder_problems`: unknown names, unclosed braces,
+template tags are refused). A placeholder without a value for the ticket (no order linked) is
+left in the text as typed and named to the operator; a reply still holding one is not sent
+(`unfilled_placeholders`), so a customer never gets a sentence with a blank in it.
 """
 
 from __future__ import annotations
@@ -10,7 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from madoguchi.operations.calendar import BusinessCalendar
 
@@ -29,6 +38,30 @@ VARIABLES = (
     "next_opening",
 )
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+# Anything written between double braces, to check a template and a reply before sending.
+_BRACED = re.compile(r"\{\{([^{}]*)\}\}")
+_TAG = re.compile(r"\{%|%\}|\{#|#\}")
+
+# What each placeholder stands for, in the operator's words (the composer names empty ones).
+VARIABLE_LABELS = {
+    "customer_name": _("customer name"),
+    "ticket_reference": _("ticket number"),
+    "order_number": _("order number"),
+    "tracking_url": _("tracking link"),
+    "operator_name": _("operator name"),
+    "shop_name": _("shop name"),
+    "business_hours": _("business hours"),
+    "next_opening": _("next opening time"),
+}
+
+UNKNOWN_PLACEHOLDER = gettext_noop("Unknown placeholder %(placeholder)s. Use one of: %(names)s.")
+UNCLOSED_PLACEHOLDER = gettext_noop(
+    "A placeholder is not closed: write it as {{ name }}, with two braces on each side."
+)
+TAGS_NOT_ALLOWED = gettext_noop(
+    "Template tags and comments ({%% … %%}, {# … #}) cannot be used; only placeholders such as "
+    "{{ customer_name }}."
+)
 
 _WEEKDAYS = {
     "ja": ("月", "火", "水", "木", "金", "土", "日"),
@@ -47,6 +80,76 @@ def render_placeholders(text: str, values: Mapping[str, str]) -> str:
         return match.group(0)
 
     return PLACEHOLDER.sub(substitute, text)
+
+
+@dataclass(frozen=True)
+class PlaceholderProblem:
+    """One reason a template text is refused: an English message (translate it) and its values."""
+
+    message: str
+    params: Mapping[str, str]
+
+
+def placeholder_problems(text: str) -> list[PlaceholderProblem]:
+    """Return why `text` is not a valid template (an empty list when it is).
+
+    Refused: a `{{ … }}` naming anything but an allowlisted variable, a `{{` or `}}` left
+    unpaired, and Django template tags or comments (which would only ever reach the customer
+    as literal text).
+    """
+    problems: list[PlaceholderProblem] = []
+    names = ", ".join("{{ " + name + " }}" for name in VARIABLES)
+    for match in _BRACED.finditer(text):
+        inner = match.group(1).strip()
+        if inner not in VARIABLES:
+            placeholder = " ".join(match.group(0).split())
+            problem = PlaceholderProblem(
+                UNKNOWN_PLACEHOLDER, {"placeholder": placeholder, "names": names}
+            )
+            if problem not in problems:
+                problems.append(problem)
+    rest = _BRACED.sub("", text)
+    if "{{" in rest or "}}" in rest:
+        problems.append(PlaceholderProblem(UNCLOSED_PLACEHOLDER, {}))
+    if _TAG.search(text):
+        problems.append(PlaceholderProblem(TAGS_NOT_ALLOWED, {}))
+    return problems
+
+
+def unfilled_placeholders(text: str) -> list[str]:
+    """Return the placeholders still in a reply's text, as written, in order (each once)."""
+    found: list[str] = []
+    for match in _BRACED.finditer(text):
+        placeholder = "{{ " + " ".join(match.group(1).split()) + " }}"
+        if placeholder not in found:
+            found.append(placeholder)
+    return found
+
+
+@dataclass(frozen=True)
+class RenderedTemplate:
+    """A template filled in for one ticket; `empty` names the variables that had no value and
+    `unknown` any other placeholder left in the text (a template saved before it was checked)."""
+
+    text: str
+    empty: tuple[str, ...]
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def empty_labels(self) -> list[str]:
+        """The empty variables in the operator's words with their placeholder, then the rest."""
+        labels = [f"{VARIABLE_LABELS[name]} ({{{{ {name} }}}})" for name in self.empty]
+        return [*labels, *self.unknown]
+
+
+def render_template_text(text: str, values: Mapping[str, str]) -> RenderedTemplate:
+    """Fill in the variables that have a value; leave the empty ones as typed and name them."""
+    used = [name for name in VARIABLES if re.search(r"\{\{\s*" + name + r"\s*\}\}", text)]
+    empty = tuple(name for name in used if not values.get(name))
+    filled = {name: value for name, value in values.items() if value}
+    known = {"{{ " + name + " }}" for name in VARIABLES}
+    unknown = tuple(found for found in unfilled_placeholders(text) if found not in known)
+    return RenderedTemplate(text=render_placeholders(text, filled), empty=empty, unknown=unknown)
 
 
 def _language(language: str) -> str:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
-from madoguchi.conversations.selectors import access_ticket
+from madoguchi.conversations.selectors import access_ticket, reply_delivery_notice
 from madoguchi.conversations.taxonomy import choosable_categories
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from madoguchi.operations.forms import (
@@ -109,7 +109,8 @@ def _save_template(
             is_active=bool(cleaned["is_active"]),
         )
     except ValidationError as error:
-        form.add_error(None, gettext(error.message))
+        text = gettext(error.message)
+        form.add_error(None, text % error.extra if error.extra else text)
         return None
     messages.success(request, gettext("The template was saved."))
     return redirect(reverse("operations:templates", args=[shop.slug]))
@@ -157,13 +158,16 @@ def template_fill(request: HttpRequest, shop_slug: str, number: int) -> HttpResp
     ticket_url = reverse("conversations:ticket", args=[ticket.shop.slug, ticket.number])
     if not raw.isdigit():
         if not raw:
-            return render(request, "operations/_reply_body.html", {"body": "", "template": None})
+            return render(
+                request, "operations/_reply_body.html", {"body": "", "template": None, "empty": []}
+            )
         raise NotFoundError("Template not found")
     template = access_reply_template(actor=actor, shop_id=ticket.shop_id, template_id=int(raw))
     if not _is_htmx(request):
         return redirect(f"{ticket_url}?template={template.id}")
-    body = template_render(template=template, ticket=ticket, operator=actor)
-    return render(request, "operations/_reply_body.html", {"body": body, "template": template})
+    rendered = template_render(template=template, ticket=ticket, operator=actor)
+    context = {"body": rendered.text, "template": template, "empty": rendered.empty_labels}
+    return render(request, "operations/_reply_body.html", context)
 
 
 # After-hours reply ------------------------------------------------------------------------------
@@ -241,11 +245,15 @@ def draft_review(request: HttpRequest, shop_slug: str, draft_id: int) -> HttpRes
             diff = text_diff(draft.body_text, body)
             if action == "approve":
                 try:
-                    reply_draft_approve(actor=actor, draft=draft, body_text=body)
+                    sent = reply_draft_approve(actor=actor, draft=draft, body_text=body)
                 except (ValidationError, PermissionDeniedError) as error:
-                    review_form.add_error(None, gettext(error.message))
+                    text = gettext(error.message)
+                    review_form.add_error(None, text % error.extra if error.extra else text)
                 else:
-                    messages.success(request, gettext("The reply was approved and sent."))
+                    # Approved is not delivered: say what the channel did with it.
+                    messages.success(request, gettext("The reply was approved."))
+                    level, notice = reply_delivery_notice(message_id=sent.id)
+                    messages.add_message(request, level, notice)
                     return redirect(reverse("operations:approvals", args=[shop.slug]))
     return _page(
         request,

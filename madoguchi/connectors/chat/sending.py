@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from madoguchi.connectors.chat.groups import conversation_group, operators_group, push
 from madoguchi.connectors.chat.models import ChatConversation
@@ -10,6 +11,8 @@ from madoguchi.connectors.chat.services import message_payload
 from madoguchi.conversations.models import Message
 from madoguchi.conversations.outbound import delivery_status_set
 from madoguchi.tenancy.scoping import in_shop
+
+NO_CONVERSATION = gettext_noop("No chat conversation belongs to this ticket.")
 
 
 def reply_push(message: Message) -> object:
@@ -20,6 +23,8 @@ def reply_push(message: Message) -> object:
     belongs to the ticket (a chat-channel ticket made by hand).
     """
     message_id, shop_id = message.id, message.shop_id
+    # "Queued" until the commit pushes it: never "stored", which says no channel sends it.
+    delivery_status_set(message_id=message_id, status=Message.DeliveryStatus.QUEUED)
     transaction.on_commit(lambda: push_reply(message_id=message_id, shop_id=shop_id))
     return None
 
@@ -33,7 +38,9 @@ def push_reply(*, message_id: int, shop_id: int) -> bool:
             ChatConversation.objects.filter(tickets=message.ticket_id).values_list("id", flat=True)
         )
         if not conversation_ids:
-            delivery_status_set(message_id=message_id, status=Message.DeliveryStatus.FAILED)
+            delivery_status_set(
+                message_id=message_id, status=Message.DeliveryStatus.FAILED, error=NO_CONVERSATION
+            )
             return False
         delivery_status_set(message_id=message_id, status=Message.DeliveryStatus.SENT)
         event = {"type": "chat.message", "message": message_payload(message)}

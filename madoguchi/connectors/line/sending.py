@@ -37,6 +37,11 @@ RETRY_DELAYS = (
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 SENDING_TIMEOUT = dt.timedelta(minutes=15)
 MAX_TEXT_CHARS = 5000  # LINE's limit for one text message
+# Why a reply failed, as the ticket shows it (LINE's own answer stays on the outbox row).
+CHANNEL_REMOVED = gettext_noop("The LINE channel was removed.")
+QUOTA_USED_UP = gettext_noop("LINE refused the message: the monthly message quota is used up.")
+UNREACHABLE = gettext_noop("LINE could not be reached.")
+REFUSED = gettext_noop("LINE refused the message.")
 
 
 def _fail(message: Message, ticket: Ticket, error: str) -> LineOutbound:
@@ -48,7 +53,7 @@ def _fail(message: Message, ticket: Ticket, error: str) -> LineOutbound:
         last_error=error,
         created_at=timezone.now(),
     )
-    delivery_status_set(message_id=message.id, status=Message.DeliveryStatus.FAILED)
+    delivery_status_set(message_id=message.id, status=Message.DeliveryStatus.FAILED, error=error)
     return outbound
 
 
@@ -143,7 +148,7 @@ def outbound_send(*, outbound_id: int, now: dt.datetime | None = None) -> str:
         return outbound.status
     channel = outbound.channel
     if channel is None:
-        return _finish_failed(outbound, None, "The LINE channel was removed.", retry=False)
+        return _finish_failed(outbound, None, CHANNEL_REMOVED, retry=False, reason=CHANNEL_REMOVED)
     messages = _messages(outbound, outbound.message.body_text)
     method = LineOutbound.Method.PUSH
     try:
@@ -163,7 +168,9 @@ def outbound_send(*, outbound_id: int, now: dt.datetime | None = None) -> str:
             )
     except client.LineApiError as error:
         retry = error.is_retryable and outbound.attempts < MAX_ATTEMPTS
-        return _finish_failed(outbound, error.status, _describe(error), retry=retry)
+        return _finish_failed(
+            outbound, error.status, _describe(error), retry=retry, reason=_reason(error)
+        )
     LineOutbound.objects.filter(pk=outbound.pk).update(
         status=LineOutbound.Status.SENT,
         method=method,
@@ -186,7 +193,15 @@ def _describe(error: client.LineApiError) -> str:
     return f"LINE answered {error.status}: {error.detail}"
 
 
-def _finish_failed(outbound: LineOutbound, status: int | None, error: str, *, retry: bool) -> str:
+def _reason(error: client.LineApiError) -> str:
+    if error.is_quota_exhausted:
+        return QUOTA_USED_UP
+    return UNREACHABLE if error.status is None else REFUSED
+
+
+def _finish_failed(
+    outbound: LineOutbound, status: int | None, error: str, *, retry: bool, reason: str
+) -> str:
     next_attempt_at = None
     if retry:
         next_attempt_at = timezone.now() + RETRY_DELAYS[max(outbound.attempts - 1, 0)]
@@ -199,7 +214,9 @@ def _finish_failed(outbound: LineOutbound, status: int | None, error: str, *, re
         sending_started_at=None,
     )
     if not retry:
-        delivery_status_set(message_id=outbound.message_id, status=Message.DeliveryStatus.FAILED)
+        delivery_status_set(
+            message_id=outbound.message_id, status=Message.DeliveryStatus.FAILED, error=reason
+        )
     return new_status
 
 

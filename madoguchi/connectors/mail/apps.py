@@ -11,12 +11,16 @@ class MailConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.connectors.mail.sending import reply_queue
+        from madoguchi.connectors.mail.services import reply_can_retry, reply_retry
         from madoguchi.connectors.mail.tasks import poll_mailboxes_task, sweep_mail_task
         from madoguchi.conversations.models import Channel
-        from madoguchi.conversations.outbound import register_sender
+        from madoguchi.conversations.outbound import register_retry, register_sender
         from madoguchi.core.scheduler import register_periodic
 
         register_sender(Channel.EMAIL, reply_queue)
+        # Web-form replies go out by mail too (`webform.sending`): the same retry applies.
+        for channel in (Channel.EMAIL, Channel.WEB_FORM):
+            register_retry(channel, can_retry=reply_can_retry, retry=reply_retry)
         poll_seconds = settings.MADOGUCHI["MAIL_IMAP_POLL_SECONDS"]
         register_periodic(
             "mail_poll_mailboxes", dt.timedelta(seconds=poll_seconds), poll_mailboxes_task.enqueue

@@ -65,6 +65,9 @@ DELIVERY_UNKNOWN = gettext_noop(
     "Delivery unknown: the worker stopped while sending, so the mail may have gone out. "
     "Check before sending it again."
 )
+# Why a reply failed, as the ticket shows it (the server's own words stay on the outbox row).
+REFUSED_BY_SERVER = gettext_noop("The mail server refused the mail.")
+GAVE_UP = gettext_noop("The mail server could not be reached after several attempts.")
 
 _ADDRESS = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$|^[^@\s]+@localhost$")
 _MESSAGE_ID_CHARS = re.compile(r"[^\x21-\x7e]|[<>]")
@@ -176,7 +179,7 @@ def _fail_without_row(message: Message, error: str) -> OutboundMail:
         last_error=error,
         created_at=timezone.now(),
     )
-    delivery_status_set(message_id=message.id, status=Message.DeliveryStatus.FAILED)
+    delivery_status_set(message_id=message.id, status=Message.DeliveryStatus.FAILED, error=error)
     return outbound
 
 
@@ -409,7 +412,8 @@ def outbound_send(*, outbound_id: int) -> str:
         )
         _server_used(server, error=error)
         if status == OutboundMail.Status.FAILED:
-            _message_status(outbound, Message.DeliveryStatus.FAILED)
+            reason = REFUSED_BY_SERVER if is_permanent else GAVE_UP
+            _message_status(outbound, Message.DeliveryStatus.FAILED, error=reason)
         return status
     OutboundMail.objects.filter(pk=outbound.id).update(
         status=OutboundMail.Status.SENT,
@@ -431,9 +435,9 @@ def _server_used(server: SmtpServer | None, *, error: Exception | None) -> None:
         )
 
 
-def _message_status(outbound: OutboundMail, status: str) -> None:
+def _message_status(outbound: OutboundMail, status: str, *, error: str = "") -> None:
     if outbound.message_id is not None:
-        delivery_status_set(message_id=outbound.message_id, status=status)
+        delivery_status_set(message_id=outbound.message_id, status=status, error=error)
 
 
 def outbound_requeue(*, outbound: OutboundMail) -> None:
@@ -464,7 +468,7 @@ def outbound_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
             pk=outbound.pk, status=OutboundMail.Status.SENDING
         ).update(status=OutboundMail.Status.FAILED, last_error=DELIVERY_UNKNOWN)
         if updated:
-            _message_status(outbound, Message.DeliveryStatus.FAILED)
+            _message_status(outbound, Message.DeliveryStatus.FAILED, error=DELIVERY_UNKNOWN)
     due = list(
         OutboundMail.objects.filter(
             status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now

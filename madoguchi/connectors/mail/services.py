@@ -20,6 +20,7 @@ from madoguchi.connectors.mail.pipeline import (
     raw_mail_reprocess,
 )
 from madoguchi.connectors.mail.sending import outbound_requeue
+from madoguchi.conversations.models import Message
 from madoguchi.core.errors import ValidationError
 from madoguchi.tenancy.access import Actor, require_staff
 from madoguchi.tenancy.models import Shop
@@ -138,6 +139,20 @@ def outbound_mail_retry(*, actor: Actor, outbound: OutboundMail) -> None:
         target=outbound,
         changes={"status": [outbound.status, OutboundMail.Status.QUEUED]},
     )
+
+
+def reply_can_retry(message: Message) -> bool:
+    """Whether the failed reply `message` was composed and may be queued again."""
+    outbound = OutboundMail.objects.filter(message_id=message.id).defer("raw").first()
+    return outbound is not None and outbound.is_retryable
+
+
+def reply_retry(*, actor: Actor, message: Message) -> None:
+    """Queue the failed reply `message` again (the ticket page's retry, through conversations)."""
+    outbound = OutboundMail.objects.filter(message_id=message.id).first()
+    if outbound is None:
+        raise ValidationError("Only a failed mail that was composed can be sent again.")
+    outbound_mail_retry(actor=actor, outbound=outbound)
 
 
 @transaction.atomic

@@ -157,10 +157,22 @@ def test_unknown_view_raises(world):
 def test_inbox_counts(world, inbox):
     operator = actor_for_user(world.operator_tea)
     with shop_scope(operator.shop_ids):
-        assert inbox_counts(actor=operator) == {"mine": 2, "unassigned": 2, "open": 5, "pending": 1}
+        assert inbox_counts(actor=operator) == {
+            "mine": 2,
+            "unassigned": 2,
+            "open": 5,
+            "pending": 1,
+            "undelivered": 0,
+        }
     admin = actor_for_user(world.admin)
     with shop_scope(admin.shop_ids):
-        assert inbox_counts(actor=admin) == {"mine": 0, "unassigned": 4, "open": 8, "pending": 2}
+        assert inbox_counts(actor=admin) == {
+            "mine": 0,
+            "unassigned": 4,
+            "open": 8,
+            "pending": 2,
+            "undelivered": 0,
+        }
 
 
 def test_inbox_counts_stop_at_the_cap(world, inbox):
@@ -171,6 +183,7 @@ def test_inbox_counts_stop_at_the_cap(world, inbox):
             "unassigned": 3,
             "open": 3,
             "pending": 2,
+            "undelivered": 0,
         }
 
 

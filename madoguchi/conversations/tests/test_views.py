@@ -17,6 +17,10 @@ from madoguchi.events.models import Event
 from madoguchi.tenancy.scoping import unscoped
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+NOT_SENT = (
+    "Your reply was saved but not sent: this channel has no sending set up for the shop. "
+    "Contact the customer another way."
+)
 
 
 @pytest.fixture
@@ -70,6 +74,7 @@ def test_inbox_shows_only_the_shops_of_the_operator(client, world):
         "open": "1",
         "pending": "0",
         "solved": None,
+        "undelivered": "0",
     }
 
 
@@ -273,8 +278,9 @@ def test_reply_solves_the_ticket_and_moves_it_to_the_solved_view(client, world):
     assert message.delivery_status == "stored"
     assert reload(world.tea_ticket).status == "solved"
     page = client.get(ticket_url(world.tea_ticket))
-    assert "Your reply was saved." in page.text
-    assert 'data-testid="delivery-status">Stored<' in page.text
+    # The shop has no mail address set up: nothing was sent, and the page says so in words.
+    assert NOT_SENT in page.text
+    assert 'data-status="stored" data-testid="delivery-status">Saved, not sent<' in page.text
     assert "<br>よろしくお願いします。" in page.text
     assert references(client.get(reverse("conversations:inbox"), {"view": "solved"})) == ["#TEA-1"]
     assert references(client.get(reverse("conversations:inbox"), {"view": "open"})) == []
@@ -298,7 +304,7 @@ def test_reply_with_htmx_returns_the_fresh_workspace(client, world):
     assert "<html" not in response.text
     assert "&lt;b&gt;確認&lt;/b&gt;します。" in response.text
     assert 'data-testid="status-badge">Pending<' in response.text
-    assert "Your reply was saved." in response.text
+    assert NOT_SENT in response.text
     assert references(client.get(reverse("conversations:inbox"), {"view": "pending"})) == ["#TEA-1"]
 
 
@@ -375,6 +381,7 @@ def test_properties_update_assigns_and_moves_the_ticket_to_mine(client, world):
         "open": "1",
         "pending": "1",
         "solved": None,
+        "undelivered": "0",
     }
     page = client.get(ticket_url(world.tea_ticket))
     events = re.findall(r'data-testid="timeline-event" data-type="([^"]+)"', page.text)

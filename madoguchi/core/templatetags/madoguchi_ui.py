@@ -69,7 +69,7 @@ _TICKET_ROW = (
     '<span class="ticket-row__channel">'
     '<span class="chip chip--{channel}">{channel_label}</span></span>'
     '<span><span class="badge badge--{status}" data-testid="status-badge">'
-    "{status_label}</span></span>"
+    "{status_label}</span>{undelivered}</span>"
     '<span><span class="priority priority--{priority}">{priority_label}</span></span>'
     '<span class="ticket-row__assignee">{assignee}</span>'
     '<span class="ticket-row__time"><time datetime="{iso}" title="{local}">{relative}</time></span>'
@@ -113,6 +113,12 @@ def ticket_rows(tickets: list[Ticket]) -> SafeString:
         _labels(Ticket.Priority, language),
     )
     unassigned = '<span class="muted">{}</span>'.format(escape(gettext("Unassigned")))
+    # A reply that failed stays marked on its row whatever the ticket's status (see `outbound`).
+    undelivered = (
+        ' <span class="badge badge--failed" data-testid="undelivered-marker">{}</span>'.format(
+            escape(gettext("Not delivered"))
+        )
+    )
     prefixes: dict[str, str] = {}
     now = timezone.now()
     rows = []
@@ -135,6 +141,7 @@ def ticket_rows(tickets: list[Ticket]) -> SafeString:
                 channel_label=escape(channels.get(ticket.channel, ticket.channel)),
                 status=escape(ticket.status),
                 status_label=escape(statuses.get(ticket.status, ticket.status)),
+                undelivered=undelivered if ticket.has_failed_delivery else "",
                 priority=escape(ticket.priority),
                 priority_label=escape(priorities.get(ticket.priority, ticket.priority)),
                 assignee=escape(str(ticket.assignee)) if ticket.assignee else unassigned,

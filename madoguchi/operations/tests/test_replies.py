@@ -96,24 +96,25 @@ def test_business_hours_and_next_opening_are_written_per_language():
 
 def test_template_renders_the_ticket_values(world):
     with in_shop(world.tea.id):
-        template = reply_template_save(
-            actor=actor_for_user(world.operator_tea),
+        # A row saved before templates were checked: its unknown placeholder stays literal.
+        template = ReplyTemplate.objects.create(
             shop=world.tea,
             name="お詫び",
             language="ja",
             body="{{ customer_name }}様\n{{ ticket_reference }} {{ shop_name }} {{ operator_name }}"
             "\n{{ settings.SECRET_KEY }}",
         )
-        text = template_render(
+        rendered = template_render(
             template=template,
             ticket=world.tea_ticket,
             operator=actor_for_user(world.operator_tea),
         )
     customer = world.tea_ticket.customer.name
-    assert text == (
+    assert rendered.text == (
         f"{customer}様\n{world.tea_ticket.reference} 山田園 茶舗 "
         f"{world.operator_tea.display_name}\n{{{{ settings.SECRET_KEY }}}}"
     )
+    assert rendered.empty == ()
 
 
 def test_template_names_are_unique_per_shop_and_language(world):
