@@ -25,16 +25,19 @@ class CommerceConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.commerce.connections import commerce_channel_state
+        from madoguchi.commerce.customer_panel import CUSTOMER_ORDERS_PANEL
         from madoguchi.commerce.models import CommerceConnection
         from madoguchi.commerce.search_index import ORDER_SOURCE
-        from madoguchi.commerce.services import link_orders_mentioned_batch
+        from madoguchi.commerce.services import orders_beside_new_messages
         from madoguchi.conversations.hooks import register_inbound_batch_hook
         from madoguchi.core import navigation
         from madoguchi.core.channel_status import ChannelKind, register_channel
+        from madoguchi.customers.panels import register_customer_panel
         from madoguchi.search.services import register_source
 
-        register_inbound_batch_hook(link_orders_mentioned_batch)
+        register_inbound_batch_hook(orders_beside_new_messages)
         register_source(ORDER_SOURCE)
+        register_customer_panel(CUSTOMER_ORDERS_PANEL)
         for order, (platform, platform_name) in enumerate(
             CommerceConnection.Platform.choices, start=60
         ):

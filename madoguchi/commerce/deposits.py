@@ -178,6 +178,43 @@ def deposits_import_csv(
     )
 
 
+@dataclass(frozen=True)
+class MatchingProgress:
+    """How far the reconciler is with the deposits it has not decided yet (the review page)."""
+
+    waiting: int  # deposits not matched yet (`Deposit.MatchState.PENDING`)
+    total: int  # the deposits of the imports still being matched, decided or not
+
+    @property
+    def is_running(self) -> bool:
+        return self.waiting > 0
+
+    @property
+    def done(self) -> int:
+        return self.total - self.waiting
+
+
+def deposit_matching_progress(*, shop: Shop) -> MatchingProgress:
+    """Return how many deposits still wait for the reconciler, out of their imports' deposits.
+
+    A deposit stays `pending` from its import until `deposits_reconcile` (a background task)
+    decides it, one transaction per deposit; until then the review queue cannot list it, so the
+    page says that matching runs instead of "nothing to review".
+    """
+    waiting = Deposit.objects.filter(shop=shop, match_state=Deposit.MatchState.PENDING)
+    count = waiting.count()
+    if count == 0:
+        return MatchingProgress(waiting=0, total=0)
+    import_ids = {
+        import_id
+        for import_id in waiting.values_list("source_import_id", flat=True).distinct()
+        if import_id is not None
+    }
+    of_imports = Deposit.objects.filter(shop=shop, source_import_id__in=import_ids).count()
+    without_import = waiting.filter(source_import__isnull=True).count()
+    return MatchingProgress(waiting=count, total=of_imports + without_import)
+
+
 def _open_orders(shop_id: int) -> list[OpenOrder]:
     orders = Order.objects.filter(
         shop_id=shop_id,
@@ -330,12 +367,12 @@ def deposit_confirm(
     if deposit.match_state in (Deposit.MatchState.APPLIED, Deposit.MatchState.DISMISSED):
         raise ConflictError("This deposit has already been handled.")
     if not order_ids:
-        raise ValidationError("Choose at least one order.")
+        raise ValidationError("Choose at least one order.", field="order_ids")
     orders = Order.objects.filter(id__in=order_ids, shop_id=deposit.shop_id)
     if orders.count() != len(set(order_ids)):
-        raise ValidationError("Unknown order.")
+        raise ValidationError("Unknown order.", field="order_ids")
     if any(order.payment_status == PaymentStatus.PAID for order in orders):
-        raise ConflictError("One of these orders is already paid.")
+        raise ConflictError("One of these orders is already paid.", field="order_ids")
     due = sum(max(order.total - order.amount_paid, 0) for order in orders)
     deposit.match_note = "confirmed by staff"
     if deposit.amount > due:

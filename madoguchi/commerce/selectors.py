@@ -113,31 +113,50 @@ def reminder_list(*, shop: Shop, on: dt.date | None = None) -> QuerySet[Order]:
     )
 
 
-def orders_for_ticket(ticket: Ticket, *, limit: int = PANEL_LIMIT) -> list[Order]:
+def orders_for_ticket(
+    ticket: Ticket, *, limit: int = PANEL_LIMIT, confirmed_only: bool = False
+) -> list[Order]:
     """Return the orders to show beside a ticket: linked ones first, then the customer's.
 
-    Call inside the ticket's shop scope (a request is); shipments are prefetched so the
-    panel can show tracking links.
+    Each order carries `is_confirmed_for_ticket`: it is the ticket customer's own order, or
+    staff confirmed the link. An order the sender merely mentioned is not: staff see it, but
+    its details are not for the sender; `confirmed_only` leaves it out (what a reply may
+    quote). Call inside the ticket's shop scope (a request is); shipments are prefetched so
+    the panel can show tracking links.
     """
     shipments = Prefetch(
         "shipments", queryset=Shipment.objects.filter(shop_id=ticket.shop_id).order_by("-id")
     )
-    linked_ids = list(
+    links = list(
         TicketOrderLink.objects.filter(ticket=ticket)
-        .order_by("-created_at")
-        .values_list("order_id", flat=True)
+        .order_by("-created_at", "-id")
+        .values_list("order_id", "source")
     )
+    linked_ids = [order_id for order_id, _ in links]
+    confirmed_ids = {
+        order_id for order_id, source in links if source == TicketOrderLink.Source.MANUAL
+    }
     linked = list(
-        Order.objects.filter(shop_id=ticket.shop_id, id__in=linked_ids).prefetch_related(shipments)
+        Order.objects.filter(shop_id=ticket.shop_id, id__in=linked_ids)
+        .select_related("customer")
+        .prefetch_related(shipments)
     )
     linked.sort(key=lambda order: linked_ids.index(order.id))
+    for order in linked:
+        order.is_confirmed_for_ticket = order.id in confirmed_ids or (  # type: ignore[attr-defined]
+            order.customer_id is not None and order.customer_id == ticket.customer_id
+        )
+    if confirmed_only:
+        linked = [order for order in linked if order.is_confirmed_for_ticket]  # type: ignore[attr-defined]
     others = list(
         Order.objects.filter(shop_id=ticket.shop_id, customer_id=ticket.customer_id)
         .exclude(id__in=linked_ids)
         .prefetch_related(shipments)
         .order_by("-placed_at", "-id")[: max(limit - len(linked), 0)]
     )
-    return linked + others
+    for order in others:
+        order.is_confirmed_for_ticket = True  # type: ignore[attr-defined]
+    return (linked + others)[:limit] if confirmed_only else linked + others
 
 
 def require_commerce_staff(*, actor: Actor, shop: Shop) -> None:

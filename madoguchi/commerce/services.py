@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
@@ -31,9 +33,16 @@ from madoguchi.commerce.models import (
     Shipment,
     TicketOrderLink,
 )
-from madoguchi.commerce.order_numbers import find_order_numbers, normalize_order_number
+from madoguchi.commerce.order_numbers import (
+    OrderNumberMention,
+    find_order_number_mentions,
+    normalize_order_number,
+    order_number_digits,
+    order_number_key,
+)
 from madoguchi.commerce.tax import STANDARD_RATE, tax_breakdown
 from madoguchi.core.errors import ConflictError, ValidationError
+from madoguchi.customers.normalize import matchable_email, matchable_phone
 from madoguchi.events.models import ActorKind
 from madoguchi.events.services import event_append
 from madoguchi.search.services import search_index_order_on_commit
@@ -96,20 +105,39 @@ class OrderInput:
 def _validate(data: OrderInput) -> str:
     number = normalize_order_number(data.number)
     if not number:
-        raise ValidationError("An order needs a number.")
+        raise ValidationError(gettext_noop("An order needs a number."), field="number")
     if data.payment_method not in PaymentMethod.values:
-        raise ValidationError(f"Unknown payment method {data.payment_method!r}.")
+        raise ValidationError(
+            gettext_noop("Unknown payment method %(value)s."),
+            extra={"value": data.payment_method},
+            field="payment_method",
+        )
     if data.status not in Order.Status.values:
-        raise ValidationError(f"Unknown order status {data.status!r}.")
+        raise ValidationError(
+            gettext_noop("Unknown order status %(value)s."), extra={"value": data.status}
+        )
     if data.payment_status not in PaymentStatus.values:
-        raise ValidationError(f"Unknown payment status {data.payment_status!r}.")
+        raise ValidationError(
+            gettext_noop("Unknown payment status %(value)s."), extra={"value": data.payment_status}
+        )
     for line in data.lines:
         if line.quantity < 1 or line.unit_price < 0:
-            raise ValidationError(f"Line {line.name!r}: quantity and price must be positive.")
+            raise ValidationError(
+                gettext_noop("%(item)s: the quantity must be 1 or more, the price 0 or more."),
+                extra={"item": line.name},
+                field="lines",
+            )
         if line.tax_rate not in (8, 10):
-            raise ValidationError(f"Line {line.name!r}: the tax rate must be 8 or 10.")
+            raise ValidationError(
+                gettext_noop("%(item)s: the tax rate must be 8 or 10."),
+                extra={"item": line.name},
+                field="lines",
+            )
     if min(data.shipping_fee, data.payment_fee, data.discount) < 0:
-        raise ValidationError("Fees and discounts cannot be negative.")
+        raise ValidationError(
+            gettext_noop("Fees and discounts cannot be negative."),
+            field="shipping_fee" if data.shipping_fee < 0 else None,
+        )
     return number
 
 
@@ -147,6 +175,8 @@ def _fields(data: OrderInput) -> dict[str, object]:
         "payment_method": data.payment_method,
         "payment_due_on": data.payment_due_on,
         "email": data.email.strip(),
+        "contact_email": matchable_email(data.email)[:254],
+        "contact_phone": matchable_phone(address.phone)[:30],
         "shipping_fee": data.shipping_fee,
         "payment_fee": data.payment_fee,
         "discount": data.discount,
@@ -195,20 +225,43 @@ def _history(
     )
 
 
+def _customer_by_contacts(shop: Shop, data: OrderInput) -> Customer | None:
+    """Return the shop's customer the order's email or phone belongs to (email first).
+
+    Orders from the phone, a fax, a CSV file or a platform carry contacts but no customer; the
+    customer who wrote or called from the same (normalised) address or number is theirs.
+    """
+    from madoguchi.customers.services import customer_find_by_contacts
+
+    return customer_find_by_contacts(shop=shop, email=data.email, phone=data.address.phone)
+
+
 @transaction.atomic
 def order_create(*, shop: Shop, data: OrderInput, actor_user: User | None = None) -> Order:
-    """Record a new order with its lines and totals; the number must be new in the shop."""
+    """Record a new order with its lines and totals; the number must be new in the shop.
+
+    Without a customer, the order gets the customer whose email or phone matches, if any.
+    """
     number = _validate(data)
     if data.customer is not None and data.customer.shop_id != shop.id:
-        raise ValidationError("The customer belongs to another shop.")
+        raise ValidationError(gettext_noop("The customer belongs to another shop."))
     if Order.objects.filter(shop=shop, number=number).exists():
-        raise ConflictError(f"Order {number} already exists.")
+        raise ConflictError(
+            gettext_noop("Order %(number)s already exists."),
+            extra={"number": number},
+            field="number",
+        )
+    fields = _fields(data)
+    if fields["customer"] is None:
+        fields["customer"] = _customer_by_contacts(shop, data)
     order = Order.objects.create(
         shop=shop,
         number=number,
+        number_key=order_number_key(number)[:40],
+        number_digits=order_number_digits(number)[:40],
         status=data.status,
         payment_status=data.payment_status,
-        **_fields(data),
+        **fields,
     )
     _write_lines(order, data.lines)
     _history(order, OrderStatusChange.Field.STATUS, "", order.status, actor_user)
@@ -244,7 +297,7 @@ def order_upsert(*, shop: Shop, data: OrderInput) -> tuple[Order, bool]:
         return order_create(shop=shop, data=data), True
     for name, value in _fields(data).items():
         if name == "customer" and value is None:
-            continue
+            value = order.customer or _customer_by_contacts(shop, data)
         setattr(order, name, value)
     if data.status != order.status:
         _history(order, OrderStatusChange.Field.STATUS, order.status, data.status, None)
@@ -271,7 +324,9 @@ def order_set_status(*, actor: Actor, order: Order, status: str, note: str = "")
     """Move an order to `status` and keep the history."""
     require_staff(actor=actor, shop_id=order.shop_id)
     if status not in Order.Status.values:
-        raise ValidationError(f"Unknown order status {status!r}.")
+        raise ValidationError(
+            gettext_noop("Unknown order status %(value)s."), extra={"value": status}, field="status"
+        )
     order = Order.objects.select_for_update().get(pk=order.pk)
     old = order.status
     if old == status:
@@ -309,11 +364,17 @@ def shipment_add(
 ) -> Shipment:
     """Record a parcel: the number normalised and checked, the original kept as entered."""
     if carrier not in Carrier.values:
-        raise ValidationError(f"Unknown carrier {carrier!r}.")
+        raise ValidationError(
+            gettext_noop("Unknown carrier %(value)s."), extra={"value": carrier}, field="carrier"
+        )
     normalized = normalize_tracking_number(tracking_number)
     checked = is_valid_tracking_number(carrier, normalized) if normalized else None
     if checked is False and actor_user is not None:
-        raise ValidationError(f"{tracking_number} is not a valid tracking number for {carrier}.")
+        raise ValidationError(
+            gettext_noop("%(number)s is not a valid tracking number for %(carrier)s."),
+            extra={"number": tracking_number, "carrier": Carrier(carrier).label},
+            field="tracking_number",
+        )
     if external_id:
         existing = Shipment.objects.filter(order=order, external_id=external_id).first()
         if existing is not None:
@@ -370,7 +431,7 @@ def payment_record(
 ) -> Payment:
     """Apply money to an order (inside the caller's transaction); mark it paid when covered."""
     if amount < 0 or fee_absorbed < 0:
-        raise ValidationError("A payment cannot be negative.")
+        raise ValidationError(gettext_noop("A payment cannot be negative."))
     order = Order.objects.select_for_update().get(pk=order.pk)
     payment = Payment.objects.create(
         shop_id=order.shop_id,
@@ -439,11 +500,15 @@ def order_request_create(
     """Record a return, exchange, address change or cancellation asked for on a ticket."""
     require_staff(actor=actor, shop_id=order.shop_id)
     if kind not in OrderRequest.Kind.values:
-        raise ValidationError(f"Unknown request kind {kind!r}.")
+        raise ValidationError(
+            gettext_noop("Unknown request kind %(value)s."), extra={"value": kind}, field="kind"
+        )
     if ticket is not None and ticket.shop_id != order.shop_id:
-        raise ValidationError("The ticket belongs to another shop.")
+        raise ValidationError(gettext_noop("The ticket belongs to another shop."))
     if kind == OrderRequest.Kind.ADDRESS_CHANGE and not (details or {}).get("address1"):
-        raise ValidationError("An address change needs the new address.")
+        raise ValidationError(
+            gettext_noop("An address change needs the new address."), field="address1"
+        )
     request = OrderRequest.objects.create(
         shop_id=order.shop_id,
         order=order,
@@ -475,7 +540,9 @@ def order_request_resolve(
     """Approve, reject or complete a request; a completed address change updates the order."""
     require_staff(actor=actor, shop_id=order_request.shop_id)
     if status not in OrderRequest.Status.values or status == OrderRequest.Status.REQUESTED:
-        raise ValidationError(f"Cannot move a request to {status!r}.")
+        raise ValidationError(
+            gettext_noop("A request cannot move to %(value)s."), extra={"value": status}
+        )
     old = order_request.status
     order_request.status = status
     order_request.resolved_at = timezone.now()
@@ -508,23 +575,47 @@ def order_request_resolve(
     return order_request
 
 
-@transaction.atomic
-def ticket_link_orders(
-    *, ticket: Ticket, text: str, source: str = TicketOrderLink.Source.MENTION
-) -> list[TicketOrderLink]:
-    """Link the shop's orders whose numbers `text` mentions to the ticket; return new links.
-
-    The hook point: call after an inbound message is stored (conversations.receive_inbound).
-    """
-    numbers = find_order_numbers(text)
-    if not numbers:
+def _orders_mentioned(
+    shop_ids: set[int], mentions: Sequence[OrderNumberMention]
+) -> list[tuple[int, int, str, str]]:
+    """Return (id, shop id, key, digits) of the shops' orders that any mention names: one query."""
+    keys = {mention.key for mention in mentions}
+    if not keys or not shop_ids:
         return []
-    orders = Order.objects.filter(shop_id=ticket.shop_id, number__in=numbers)
+    condition = Q(number_key__in=keys)
+    digits = {mention.digits for mention in mentions if mention.digits}
+    if digits:
+        condition |= Q(number_digits__in=digits)
+    return list(
+        Order.objects.filter(condition, shop_id__in=shop_ids).values_list(
+            "id", "shop_id", "number_key", "number_digits"
+        )
+    )
+
+
+def _matching_order_ids(
+    rows: Sequence[tuple[int, int, str, str]], shop_id: int, mentions: Sequence[OrderNumberMention]
+) -> list[int]:
+    """Return the ids of the shop's orders the mentions name, in the order they are mentioned."""
+    found: list[int] = []
+    for mention in mentions:
+        for order_id, order_shop_id, key, digits in rows:
+            if order_shop_id != shop_id or order_id in found:
+                continue
+            if key == mention.key or (mention.digits and digits == mention.digits):
+                found.append(order_id)
+    return found
+
+
+def _link(ticket: Ticket, order_ids: Sequence[int], source: str) -> list[TicketOrderLink]:
     existing = set(TicketOrderLink.objects.filter(ticket=ticket).values_list("order_id", flat=True))
+    wanted = [order_id for order_id in order_ids if order_id not in existing]
+    if not wanted:
+        return []
+    orders = Order.objects.filter(shop_id=ticket.shop_id, id__in=wanted).in_bulk()
     created = []
-    for order in orders:
-        if order.id in existing:
-            continue
+    for order_id in wanted:
+        order = orders[order_id]
         link = TicketOrderLink.objects.create(
             shop_id=ticket.shop_id, ticket=ticket, order=order, source=source
         )
@@ -534,53 +625,166 @@ def ticket_link_orders(
             target=link,
             shop=ticket.shop,
             actor_label="order-number recogniser",
-            changes={"ticket": ticket.number, "order": order.number},
+            changes={"ticket": ticket.number, "order": order.number, "source": source},
         )
         created.append(link)
     return created
 
 
-def _ticket_for_order(order: Order) -> Ticket | None:
-    from madoguchi.conversations.models import Ticket
+@transaction.atomic
+def ticket_link_orders(
+    *, ticket: Ticket, text: str, source: str = TicketOrderLink.Source.MENTION
+) -> list[TicketOrderLink]:
+    """Link the shop's orders whose numbers `text` mentions to the ticket; return new links.
 
-    link = TicketOrderLink.objects.filter(order=order).select_related("ticket").last()
-    if link is not None:
-        return link.ticket
-    if order.customer_id is None:
-        return None
+    Numbers are recognised in the shop's own format ("YE-20260137", "ｙｅ２０２６０１３７",
+    "注文番号 20260137"), see `commerce.order_numbers`. A mention is not a confirmation: the
+    order is shown to staff, its notices still go to its own customer only.
+    """
+    mentions = find_order_number_mentions(text)
+    rows = _orders_mentioned({ticket.shop_id}, mentions)
+    return _link(ticket, _matching_order_ids(rows, ticket.shop_id, mentions), source)
+
+
+@transaction.atomic
+def ticket_order_link_confirm(*, actor: Actor, ticket: Ticket, order: Order) -> TicketOrderLink:
+    """Confirm that the ticket is about this order of its sender (staff only).
+
+    From now on the order's notices may be sent on this ticket. An order without a customer
+    (taken on the phone, imported) becomes the ticket's customer's.
+    """
+    require_staff(actor=actor, shop_id=order.shop_id)
+    if ticket.shop_id != order.shop_id:
+        raise ValidationError(gettext_noop("The ticket belongs to another shop."))
+    link = TicketOrderLink.objects.filter(ticket=ticket, order=order).first()
+    old_source = link.source if link is not None else ""
+    if link is None:
+        link = TicketOrderLink.objects.create(
+            shop_id=order.shop_id,
+            ticket=ticket,
+            order=order,
+            source=TicketOrderLink.Source.MANUAL,
+        )
+    elif link.source != TicketOrderLink.Source.MANUAL:
+        link.source = TicketOrderLink.Source.MANUAL
+        link.save(update_fields=["source"])
+    changes: dict[str, object] = {
+        "ticket": ticket.number,
+        "order": order.number,
+        "source": [old_source, TicketOrderLink.Source.MANUAL],
+    }
+    if order.customer_id is None and ticket.customer_id is not None:
+        Order.objects.filter(pk=order.pk).update(
+            customer_id=ticket.customer_id, updated_at=timezone.now()
+        )
+        order.customer_id = ticket.customer_id
+        changes["customer"] = ticket.customer_id
+        search_index_order_on_commit(order.id)
+    record(
+        actor=actor.user,
+        action=actions.TICKET_ORDER_LINKED,
+        target=link,
+        shop=ticket.shop,
+        changes=changes,
+    )
+    return link
+
+
+@dataclass(frozen=True)
+class NoticeDestination:
+    """Where an order's notice goes: a ticket of the order's own customer, or why nowhere."""
+
+    ticket: Ticket | None
+    unsent_reason: str = ""
+
+    @property
+    def unsent_reason_text(self) -> str:
+        if not self.unsent_reason:
+            return ""
+        return str(OrderNotice.UnsentReason(self.unsent_reason).label)
+
+
+def notice_destination(order: Order) -> NoticeDestination:
+    """Return the ticket an order's notices are sent on, or the reason there is none.
+
+    Only the order's own customer gets its details: the latest ticket of the order's customer
+    on a channel they used that replies can be sent on (not a phone call), or a ticket staff
+    confirmed as theirs. A ticket that merely mentions the number (anyone can type one) never
+    gets them.
+    """
+    from madoguchi.conversations.models import Ticket
+    from madoguchi.conversations.outbound import sending_channels
+
+    confirmed = TicketOrderLink.objects.filter(
+        order=order, source=TicketOrderLink.Source.MANUAL
+    ).values("ticket_id")
+    condition = Q(id__in=confirmed)
+    if order.customer_id is not None:
+        condition |= Q(customer_id=order.customer_id)
     ticket: Ticket | None = (
-        Ticket.objects.filter(customer_id=order.customer_id, shop_id=order.shop_id)
+        Ticket.objects.filter(condition, shop_id=order.shop_id, channel__in=sending_channels())
+        .select_related("shop")
         .order_by("-last_activity_at", "-id")
         .first()
     )
-    return ticket
+    if ticket is not None:
+        return NoticeDestination(ticket=ticket)
+    if order.customer_id is None:
+        return NoticeDestination(ticket=None, unsent_reason=OrderNotice.UnsentReason.NO_CUSTOMER)
+    return NoticeDestination(ticket=None, unsent_reason=OrderNotice.UnsentReason.NO_TICKET)
+
+
+def _notice_context(order: Order) -> dict[str, object]:
+    shipments = list(order.shipments.all())
+    on_the_way = (Shipment.Status.SHIPPED, Shipment.Status.IN_TRANSIT, Shipment.Status.DELIVERED)
+    return {
+        "order": order,
+        "shop": order.shop,
+        "shipments": shipments,
+        # The text follows the order's state: never "we will ship shortly" once it has left.
+        "is_shipped": order.status in (Order.Status.SHIPPED, Order.Status.DELIVERED)
+        or any(shipment.status in on_the_way for shipment in shipments),
+        "is_delivered": order.status == Order.Status.DELIVERED,
+        "is_cancelled": order.status in (Order.Status.CANCELLED, Order.Status.RETURNED),
+    }
 
 
 @transaction.atomic
 def order_notice_send(*, order: Order, kind: str, actor: Actor | None = None) -> OrderNotice:
-    """Render a notice from its template; reply on the customer's ticket when there is one.
+    """Render a notice from its template; reply on a ticket of the order's customer.
 
-    Without a ticket (or without a person to send it as) the rendered notice is only stored:
-    sending mail to customers without a conversation belongs to the mail connector.
+    The notice is only stored, with the reason (`OrderNotice.unsent_reason`), when the order
+    has no customer, the customer no conversation, or nobody sends it (automatic
+    reconciliation, or an actor who may not reply): sending mail to customers without a
+    conversation belongs to the mail connector.
     """
     from madoguchi.conversations.services import message_reply
 
     if kind not in OrderNotice.Kind.values:
-        raise ValidationError(f"Unknown notice {kind!r}.")
-    body = render_to_string(
-        f"commerce/notices/{kind}.txt",
-        {"order": order, "shop": order.shop, "shipments": list(order.shipments.all())},
-    ).strip()
+        raise ValidationError(
+            gettext_noop("Unknown notice %(value)s."), extra={"value": kind}, field="kind"
+        )
     message: Message | None = None
-    ticket = _ticket_for_order(order)
-    if ticket is not None and actor is not None and actor.can_reply(order.shop_id):
-        message = message_reply(actor=actor, ticket=ticket, body_text=body)
+    destination = notice_destination(order)
+    # In the customer's language, whatever the language of the person who pressed the button.
+    language = destination.ticket.language if destination.ticket else order.shop.default_language
+    with translation.override(language or None):
+        body = render_to_string(f"commerce/notices/{kind}.txt", _notice_context(order)).strip()
+    reason = destination.unsent_reason
+    if destination.ticket is not None:
+        if actor is None:
+            reason = OrderNotice.UnsentReason.NO_SENDER
+        elif not actor.can_reply(order.shop_id):
+            reason = OrderNotice.UnsentReason.NOT_ALLOWED
+        else:
+            message = message_reply(actor=actor, ticket=destination.ticket, body_text=body)
     notice = OrderNotice.objects.create(
         shop_id=order.shop_id,
         order=order,
         kind=kind,
         body_text=body,
         message=message,
+        unsent_reason=reason,
         created_by=actor.user if actor else None,
     )
     record(
@@ -588,39 +792,95 @@ def order_notice_send(*, order: Order, kind: str, actor: Actor | None = None) ->
         action=actions.ORDER_NOTICE_SENT,
         target=notice,
         shop=order.shop,
-        changes={"order": order.number, "kind": kind, "message": message.id if message else None},
+        changes={
+            "order": order.number,
+            "kind": kind,
+            "message": message.id if message else None,
+            "ticket": destination.ticket.number if destination.ticket and message else None,
+            "unsent_reason": reason,
+        },
     )
     return notice
 
 
-def link_orders_mentioned(message: Message) -> None:
-    """Inbound hook: link the orders a customer's message mentions to its ticket."""
-    ticket_link_orders(ticket=message.ticket, text=f"{message.ticket.subject}\n{message.body_text}")
+def _message_text(message: Message) -> str:
+    return f"{message.ticket.subject}\n{message.body_text}"
 
 
 def link_orders_mentioned_batch(messages: list[Message]) -> None:
-    """Inbound batch hook: `link_orders_mentioned` for each message that names a known order.
+    """Inbound batch hook: link the orders each message mentions to its ticket.
 
     The orders all messages mention are looked up with one query; a message is linked (in its
     own transaction, a failure logged) only when one of its numbers is an order of its shop.
     """
     mentioned = {
-        message.id: find_order_numbers(f"{message.ticket.subject}\n{message.body_text}")
-        for message in messages
+        message.id: find_order_number_mentions(_message_text(message)) for message in messages
     }
-    numbers = {number for found in mentioned.values() for number in found}
-    if not numbers:
+    every_mention = [mention for found in mentioned.values() for mention in found]
+    rows = _orders_mentioned({message.shop_id for message in messages}, every_mention)
+    if not rows:
         return
-    known = set(
-        Order.objects.filter(
-            shop_id__in={message.shop_id for message in messages}, number__in=numbers
-        ).values_list("shop_id", "number")
-    )
     for message in messages:
-        if not any((message.shop_id, number) in known for number in mentioned[message.id]):
+        order_ids = _matching_order_ids(rows, message.shop_id, mentioned[message.id])
+        if not order_ids:
             continue
         try:
             with transaction.atomic():
-                link_orders_mentioned(message)
+                _link(message.ticket, order_ids, TicketOrderLink.Source.MENTION)
         except Exception:
             logger.exception("Linking the orders of message %s failed", message.id)
+
+
+def orders_attach_to_senders(messages: list[Message]) -> None:
+    """Inbound batch hook: give orders without a customer to the sender who owns their contacts.
+
+    An order taken on the phone or imported before its customer ever wrote keeps its email and
+    phone (`Order.contact_email`, `contact_phone`, normalised); when a customer with the same
+    address or number writes or calls, the order becomes theirs (email first). One query reads
+    the senders' contacts, one the orders; each order is updated in its own transaction.
+    """
+    from madoguchi.customers.selectors import contact_values
+
+    senders = {message.ticket.customer_id for message in messages}
+    by_contact: dict[tuple[str, str], int] = {}
+    for customer_id, kind, value in contact_values(customer_ids=senders):
+        by_contact.setdefault((kind, value), customer_id)
+    emails = {value for kind, value in by_contact if kind == "email"}
+    phones = {value for kind, value in by_contact if kind == "phone"}
+    if not emails and not phones:
+        return
+    orders = Order.objects.filter(
+        Q(contact_email__in=emails) | Q(contact_phone__in=phones),
+        shop_id__in={message.shop_id for message in messages},
+        customer__isnull=True,
+    ).select_related("shop")
+    for order in orders:
+        matched_by = "email" if ("email", order.contact_email) in by_contact else "phone"
+        value = order.contact_email if matched_by == "email" else order.contact_phone
+        try:
+            with transaction.atomic():
+                _order_attach_customer(order, by_contact[(matched_by, value)], matched_by)
+        except Exception:
+            logger.exception("Attaching order %s to its customer failed", order.id)
+
+
+def _order_attach_customer(order: Order, customer_id: int, matched_by: str) -> None:
+    updated = Order.objects.filter(pk=order.pk, customer__isnull=True).update(
+        customer_id=customer_id, updated_at=timezone.now()
+    )
+    if not updated:
+        return
+    record(
+        actor=None,
+        action=actions.ORDER_UPDATED,
+        target=order,
+        actor_label="customer matching",
+        changes={"customer": [None, customer_id], "matched_by": matched_by},
+    )
+    search_index_order_on_commit(order.id)
+
+
+def orders_beside_new_messages(messages: list[Message]) -> None:
+    """Inbound batch hook: the orders a message mentions, and its sender's customer-less orders."""
+    orders_attach_to_senders(messages)
+    link_orders_mentioned_batch(messages)

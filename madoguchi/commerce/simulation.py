@@ -195,6 +195,8 @@ def generate_month(
             Order(
                 shop=shop,
                 number=str(10001 + index),
+                number_key=str(10001 + index),
+                number_digits=str(10001 + index),
                 customer=customer,
                 source=Order.Source.CSV,
                 placed_at=placed_at.replace(tzinfo=TOKYO),

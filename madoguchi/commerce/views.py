@@ -15,14 +15,25 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from madoguchi.commerce import deposits as deposit_services
 from madoguchi.commerce import selectors, services
 from madoguchi.commerce.carriers import Carrier
+from madoguchi.commerce.forms import (
+    DepositApplyForm,
+    DepositImportForm,
+    OrderEntryForm,
+    OrderImportForm,
+    OrderRequestForm,
+    ShipmentForm,
+)
+from madoguchi.commerce.imports.orders_csv import import_error_rows, order_import_create
 from madoguchi.commerce.models import (
     CommerceConnection,
+    Deposit,
     DepositImport,
     Order,
     OrderImport,
@@ -33,13 +44,13 @@ from madoguchi.commerce.models import (
 )
 from madoguchi.commerce.tasks import process_webhook_delivery, reconcile_deposits, run_order_import
 from madoguchi.commerce.webhooks import delivery_store, verify
+from madoguchi.conversations.selectors import access_ticket
 from madoguchi.core.errors import NotFoundError, ValidationError
+from madoguchi.core.service_forms import service_errors_flashed, service_errors_on
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.tenancy.access import Actor, access_shop
 from madoguchi.tenancy.models import Shop
 from madoguchi.tenancy.scoping import in_shop, unscoped
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
@@ -47,15 +58,6 @@ def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
     shop = access_shop(actor=actor, slug=shop_slug)
     selectors.require_commerce_staff(actor=actor, shop=shop)
     return actor, shop
-
-
-def _upload(request: HttpRequest) -> tuple[bytes, str]:
-    upload = request.FILES.get("file")
-    if upload is None:
-        raise ValidationError(_("Choose a file."))
-    if upload.size and upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError(_("The file is too large."))
-    return upload.read(), upload.name or "upload"
 
 
 @login_required
@@ -80,114 +82,131 @@ def order_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
     )
 
 
-def _lines_from_text(text: str) -> list[services.LineInput]:
-    """Parse "item, unit price, quantity, rate" lines (quantity and rate optional)."""
-    lines = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        parts = [part.strip() for part in raw.replace("，", ",").split(",")]
-        try:
-            price = int(parts[1].replace("円", "").replace("¥", ""))
-            quantity = int(parts[2]) if len(parts) > 2 and parts[2] else 1
-            rate = int(parts[3].rstrip("%")) if len(parts) > 3 and parts[3] else 10
-        except (IndexError, ValueError) as error:
-            raise ValidationError(
-                _("Line %(number)d: write item, price, quantity, rate.") % {"number": number}
-            ) from error
-        lines.append(
-            services.LineInput(name=parts[0], unit_price=price, quantity=quantity, tax_rate=rate)
-        )
-    if not lines:
-        raise ValidationError(_("An order needs at least one line."))
-    return lines
-
-
 @login_required
+@require_http_methods(["GET", "POST"])
 def order_new(request: HttpRequest, shop_slug: str) -> HttpResponse:
-    """Enter a phone or fax order (受発注)."""
+    """Enter a phone or fax order (受発注); a refusal keeps what was typed."""
     actor, shop = _staff_shop(request, shop_slug)
-    if request.method == "POST":
-        post = request.POST
-        source = post.get("source", Order.Source.PHONE)
-        if source not in (Order.Source.PHONE, Order.Source.FAX, Order.Source.MANUAL):
-            raise ValidationError(_("Unknown order source."))
-        method = post.get("payment_method", "")
-        placed_at = timezone.now()
-        order = services.order_create(
-            shop=shop,
-            data=services.OrderInput(
-                number=post.get("number", ""),
-                placed_at=placed_at,
-                payment_method=method,
-                lines=_lines_from_text(post.get("lines", "")),
-                source=source,
-                address=services.AddressInput(
-                    postal_code=post.get("postal_code", ""),
-                    prefecture=post.get("prefecture", ""),
-                    address1=post.get("address1", ""),
-                    address2=post.get("address2", ""),
-                    name=post.get("name", ""),
-                    name_kana=post.get("name_kana", ""),
-                    phone=post.get("phone", ""),
+    form = OrderEntryForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        data = form.cleaned_data
+        method = data["payment_method"]
+        with service_errors_on(form):
+            order = services.order_create(
+                shop=shop,
+                data=services.OrderInput(
+                    number=data["number"],
+                    placed_at=timezone.now(),
+                    payment_method=method,
+                    lines=data["lines"],
+                    source=data["source"],
+                    address=services.AddressInput(
+                        postal_code=data["postal_code"],
+                        prefecture=data["prefecture"],
+                        address1=data["address1"],
+                        address2=data["address2"],
+                        name=data["name"],
+                        name_kana=data["name_kana"],
+                        phone=data["phone"],
+                    ),
+                    shipping_fee=data["shipping_fee"] or 0,
+                    payment_due_on=(
+                        timezone.localdate() + dt.timedelta(days=7)
+                        if method == PaymentMethod.BANK_TRANSFER
+                        else None
+                    ),
+                    billing_name_kana=data["name_kana"],
+                    note=data["note"],
                 ),
-                shipping_fee=int(post.get("shipping_fee") or 0),
-                payment_due_on=(
-                    timezone.localdate() + dt.timedelta(days=7)
-                    if method == PaymentMethod.BANK_TRANSFER
-                    else None
-                ),
-                billing_name_kana=post.get("name_kana", ""),
-                note=post.get("note", ""),
-            ),
-            actor_user=actor.user,
+                actor_user=actor.user,
+            )
+            return HttpResponseRedirect(reverse("commerce:order", args=[shop.slug, order.number]))
+    return render(request, "commerce/order_new.html", {"shop": shop, "form": form})
+
+
+def _int(raw: str | None) -> int:
+    try:
+        return int(raw or "")
+    except ValueError:
+        raise NotFoundError("Not found") from None
+
+
+def _flash_notice(request: HttpRequest, notice: OrderNotice) -> None:
+    """Say whether the notice went out, and where, or why it was only stored."""
+    if notice.message is not None:
+        ticket = notice.message.ticket
+        messages.success(
+            request,
+            _("Notice for order %(order)s sent as a reply on ticket %(ticket)s.")
+            % {"order": notice.order.number, "ticket": ticket.reference},
         )
-        return HttpResponseRedirect(reverse("commerce:order", args=[shop.slug, order.number]))
-    return render(
-        request,
-        "commerce/order_new.html",
-        {"shop": shop, "payment_methods": PaymentMethod.choices},
-    )
+    else:
+        messages.warning(
+            request,
+            _("Notice for order %(order)s stored, not sent: %(reason)s")
+            % {"order": notice.order.number, "reason": notice.get_unsent_reason_display()},
+        )
 
 
 @login_required
 def order_detail(request: HttpRequest, shop_slug: str, number: str) -> HttpResponse:
     actor, shop = _staff_shop(request, shop_slug)
     order = selectors.access_order(actor=actor, shop=shop, number=number)
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        if action == "shipment":
-            services.shipment_add(
-                order=order,
-                carrier=request.POST.get("carrier", ""),
-                tracking_number=request.POST.get("tracking_number", ""),
-                actor_user=actor.user,
-            )
-            messages.success(request, _("Shipment recorded."))
-        elif action == "status":
-            services.order_set_status(
-                actor=actor, order=order, status=request.POST.get("status", "")
-            )
-            messages.success(request, _("Status changed."))
-        elif action == "request":
-            details = {
-                key: request.POST.get(key, "").strip()
-                for key in ("postal_code", "prefecture", "address1", "address2")
-                if request.POST.get(key, "").strip()
-            }
-            services.order_request_create(
-                actor=actor,
-                order=order,
-                kind=request.POST.get("kind", ""),
-                reason=request.POST.get("reason", ""),
-                details=details,
-            )
-            messages.success(request, _("Request recorded."))
-        elif action == "notice":
-            services.order_notice_send(order=order, kind=request.POST.get("kind", ""), actor=actor)
-            messages.success(request, _("Notice recorded."))
-        else:
-            raise ValidationError(_("Unknown action."))
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    # Only the form that was sent is bound: its refusal is shown on it, with what was typed.
+    shipment_form = ShipmentForm(request.POST if action == "shipment" else None)
+    request_form = OrderRequestForm(request.POST if action == "request" else None)
+    if action == "shipment":
+        if shipment_form.is_valid():
+            with service_errors_on(shipment_form):
+                services.shipment_add(
+                    order=order,
+                    carrier=shipment_form.cleaned_data["carrier"],
+                    tracking_number=shipment_form.cleaned_data["tracking_number"],
+                    actor_user=actor.user,
+                )
+                messages.success(request, _("Shipment recorded."))
+                return HttpResponseRedirect(request.path)
+    elif action == "request":
+        if request_form.is_valid():
+            with service_errors_on(request_form):
+                services.order_request_create(
+                    actor=actor,
+                    order=order,
+                    kind=request_form.cleaned_data["kind"],
+                    reason=request_form.cleaned_data["reason"],
+                    details=request_form.details(),
+                )
+                messages.success(request, _("Request recorded."))
+                return HttpResponseRedirect(request.path)
+    elif request.method == "POST":
+        # A button without inputs to keep: a refusal is shown on the page it returns to.
+        with service_errors_flashed(request):
+            if action == "status":
+                services.order_set_status(
+                    actor=actor, order=order, status=request.POST.get("status", "")
+                )
+                messages.success(request, _("Status changed."))
+            elif action == "notice":
+                notice = services.order_notice_send(
+                    order=order, kind=request.POST.get("kind", ""), actor=actor
+                )
+                _flash_notice(request, notice)
+            elif action == "link_confirm":
+                ticket = access_ticket(
+                    actor=actor, shop_slug=shop.slug, number=_int(request.POST.get("ticket"))
+                )
+                services.ticket_order_link_confirm(actor=actor, ticket=ticket, order=order)
+                messages.success(
+                    request,
+                    _("Order %(order)s confirmed as the order of ticket %(ticket)s.")
+                    % {"order": order.number, "ticket": ticket.reference},
+                )
+                return HttpResponseRedirect(
+                    reverse("conversations:ticket", args=[shop.slug, ticket.number])
+                )
+            else:
+                raise ValidationError(gettext_noop("Unknown action."))
         return HttpResponseRedirect(request.path)
     return render(
         request,
@@ -199,40 +218,37 @@ def order_detail(request: HttpRequest, shop_slug: str, number: str) -> HttpRespo
             "statuses": order.Status.choices,
             "request_kinds": OrderRequest.Kind.choices,
             "notice_kinds": OrderNotice.Kind.choices,
+            "notice_destination": services.notice_destination(order),
+            "shipment_form": shipment_form,
+            "request_form": request_form,
         },
     )
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def order_import(request: HttpRequest, shop_slug: str) -> HttpResponse:
     actor, shop = _staff_shop(request, shop_slug)
-    if request.method == "POST":
-        data, filename = _upload(request)
-        profile = request.POST.get("profile", OrderImport.Profile.SHOPIFY)
-        if profile not in OrderImport.Profile.values:
-            raise ValidationError(_("Unknown import format."))
-        mapping = {
-            key[len("map_") :]: request.POST.get(key, "").strip()
-            for key in request.POST
-            if key.startswith("map_") and request.POST.get(key, "").strip()
-        }
-        created = OrderImport.objects.create(
-            shop=shop,
-            profile=profile,
-            mapping=mapping,
-            filename=filename[:255],
-            content=data,
-            created_by=actor.user,
-        )
-        enqueue_on_commit(run_order_import, shop.id, created.id)
-        return HttpResponseRedirect(
-            reverse("commerce:order_import_detail", args=[shop.slug, created.id])
-        )
-    return render(
-        request,
-        "commerce/order_import.html",
-        {"shop": shop, "profiles": OrderImport.Profile.choices},
+    form = OrderImportForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
     )
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        with service_errors_on(form):
+            created = order_import_create(
+                actor=actor,
+                shop=shop,
+                profile=form.cleaned_data["profile"],
+                mapping=form.mapping(),
+                filename=upload.name or "upload",
+                data=upload.read(),
+            )
+            enqueue_on_commit(run_order_import, shop.id, created.id)
+            return HttpResponseRedirect(
+                reverse("commerce:order_import_detail", args=[shop.slug, created.id])
+            )
+    return render(request, "commerce/order_import.html", {"shop": shop, "form": form})
 
 
 @login_required
@@ -247,79 +263,136 @@ def order_import_detail(request: HttpRequest, shop_slug: str, import_id: int) ->
         if getattr(request, "htmx", False)
         else "commerce/order_import_detail.html"
     )
-    return render(request, template, {"shop": shop, "order_import": found})
+    context = {"shop": shop, "order_import": found, "error_rows": import_error_rows(found)}
+    return render(request, template, context)
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def deposit_import(request: HttpRequest, shop_slug: str) -> HttpResponse:
     actor, shop = _staff_shop(request, shop_slug)
-    if request.method == "POST":
-        data, filename = _upload(request)
-        file_format = request.POST.get("format", DepositImport.Format.ZENGIN)
-        if file_format == DepositImport.Format.ZENGIN:
-            result = deposit_services.deposits_import_zengin(
-                shop=shop, data=data, filename=filename, actor_user=actor.user
+    form = DepositImportForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+    )
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        data, filename = upload.read(), upload.name or "upload"
+        file_format = form.cleaned_data["format"]
+        # The services refuse their `data`: the form's file.
+        with service_errors_on(form, fields={"data": "file"}):
+            if file_format == DepositImport.Format.ZENGIN:
+                result = deposit_services.deposits_import_zengin(
+                    shop=shop, data=data, filename=filename, actor_user=actor.user
+                )
+            else:
+                result = deposit_services.deposits_import_csv(
+                    shop=shop,
+                    data=data,
+                    filename=filename,
+                    profile=file_format,
+                    actor_user=actor.user,
+                )
+            enqueue_on_commit(reconcile_deposits, shop.id)
+            messages.success(
+                request,
+                _("%(created)d deposits imported, %(duplicates)d already known.")
+                % {"created": result.created_count, "duplicates": result.duplicate_count},
             )
-        elif file_format in DepositImport.Format.values:
-            result = deposit_services.deposits_import_csv(
-                shop=shop, data=data, filename=filename, profile=file_format, actor_user=actor.user
-            )
-        else:
-            raise ValidationError(_("Unknown file format."))
-        enqueue_on_commit(reconcile_deposits, shop.id)
-        messages.success(
-            request,
-            _("%(created)d deposits imported, %(duplicates)d already known.")
-            % {"created": result.created_count, "duplicates": result.duplicate_count},
-        )
-        return HttpResponseRedirect(reverse("commerce:review_queue", args=[shop.slug]))
+            return HttpResponseRedirect(reverse("commerce:review_queue", args=[shop.slug]))
     imports = DepositImport.objects.filter(shop=shop)[:20]
     return render(
         request,
         "commerce/deposit_import.html",
-        {"shop": shop, "formats": DepositImport.Format.choices, "imports": imports},
+        {"shop": shop, "form": form, "imports": imports},
     )
+
+
+def _review_page(
+    request: HttpRequest,
+    shop: Shop,
+    *,
+    apply_form: DepositApplyForm | None = None,
+    apply_deposit_id: int | None = None,
+) -> HttpResponse:
+    items = selectors.review_queue(shop=shop)
+    context = {
+        "shop": shop,
+        "items": items,
+        # While the reconciler runs, the page shows its progress and polls itself (htmx).
+        "matching": deposit_services.deposit_matching_progress(shop=shop),
+        "apply_form": apply_form,
+        "apply_deposit_id": apply_deposit_id,
+    }
+    return render(request, "commerce/review_queue.html", context)
 
 
 @login_required
 @require_GET
 def review_queue(request: HttpRequest, shop_slug: str) -> HttpResponse:
     _, shop = _staff_shop(request, shop_slug)
-    items = selectors.review_queue(shop=shop)
-    return render(request, "commerce/review_queue.html", {"shop": shop, "items": items})
+    return _review_page(request, shop)
+
+
+def _typed_order_id(actor: Actor, shop: Shop, number: str) -> int:
+    try:
+        return selectors.access_order(actor=actor, shop=shop, number=number).id
+    except NotFoundError:
+        raise ValidationError(
+            gettext_noop("There is no order %(number)s in this shop."),
+            extra={"number": number},
+            field="order_numbers",
+        ) from None
+
+
+def _deposit_apply(
+    request: HttpRequest, actor: Actor, shop: Shop, deposit: Deposit, order_ids: list[int], fee: int
+) -> None:
+    with transaction.atomic():
+        deposit_services.deposit_confirm(
+            actor=actor, deposit=deposit, order_ids=order_ids, fee_absorbed=fee
+        )
+        notices = [
+            services.order_notice_send(
+                order=order, kind=OrderNotice.Kind.PAYMENT_THANKS, actor=actor
+            )
+            for order in Order.objects.filter(shop=shop, id__in=order_ids)
+            if request.POST.get("notify")
+        ]
+    messages.success(request, _("Payment confirmed."))
+    for notice in notices:
+        _flash_notice(request, notice)
 
 
 @login_required
 @require_POST
 def deposit_decide(request: HttpRequest, shop_slug: str, deposit_id: int) -> HttpResponse:
+    """Confirm a suggested match, apply the deposit to typed order numbers, or set it aside;
+    a refusal is shown on the review page, the typed numbers kept."""
     actor, shop = _staff_shop(request, shop_slug)
     deposit = selectors.access_deposit(actor=actor, shop=shop, deposit_id=deposit_id)
+    review_url = reverse("commerce:review_queue", args=[shop.slug])
     if request.POST.get("action") == "dismiss":
-        deposit_services.deposit_dismiss(actor=actor, deposit=deposit, note=_("not an order"))
-        messages.success(request, _("Deposit set aside."))
-    else:
-        candidate = deposit.candidates.filter(pk=request.POST.get("candidate") or 0).first()
-        if candidate is not None:
+        with service_errors_flashed(request):
+            deposit_services.deposit_dismiss(actor=actor, deposit=deposit, note=_("not an order"))
+            messages.success(request, _("Deposit set aside."))
+        return HttpResponseRedirect(review_url)
+    candidate = deposit.candidates.filter(pk=request.POST.get("candidate") or 0).first()
+    if candidate is not None:
+        with service_errors_flashed(request):
             order_ids = list(candidate.orders.values_list("id", flat=True))
-            fee = candidate.fee_absorbed
-        else:
-            numbers = request.POST.get("order_numbers", "").replace("#", " ").split()
+            _deposit_apply(request, actor, shop, deposit, order_ids, candidate.fee_absorbed)
+        return HttpResponseRedirect(review_url)
+    form = DepositApplyForm(request.POST)
+    if form.is_valid():
+        with service_errors_on(form, fields={"order_ids": "order_numbers"}):
             order_ids = [
-                selectors.access_order(actor=actor, shop=shop, number=number).id
-                for number in numbers
+                _typed_order_id(actor, shop, number)
+                for number in form.cleaned_data["order_numbers"]
             ]
-            fee = 0
-        with transaction.atomic():
-            deposit_services.deposit_confirm(
-                actor=actor, deposit=deposit, order_ids=order_ids, fee_absorbed=fee
-            )
-            if request.POST.get("notify"):
-                for order in Order.objects.filter(shop=shop, id__in=order_ids):
-                    services.order_notice_send(
-                        order=order, kind=OrderNotice.Kind.PAYMENT_THANKS, actor=actor
-                    )
-        messages.success(request, _("Payment confirmed."))
-    return HttpResponseRedirect(reverse("commerce:review_queue", args=[shop.slug]))
+            _deposit_apply(request, actor, shop, deposit, order_ids, 0)
+            return HttpResponseRedirect(review_url)
+    return _review_page(request, shop, apply_form=form, apply_deposit_id=deposit.id)
 
 
 @login_required

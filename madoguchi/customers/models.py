@@ -10,7 +10,18 @@ class Customer(models.Model):
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
     name = models.CharField(_("name"), max_length=200, blank=True)
     name_kana = models.CharField(_("name reading (kana)"), max_length=200, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    # The staff's memo on the customer (gift orders, preferred contact time...): staff write it
+    # on the customer page (`customer_note_update`), everyone who sees the customer reads it.
+    note = models.TextField(_("memo"), blank=True)
+    note_updated_at = models.DateTimeField(_("memo updated at"), null=True, blank=True)
+    note_updated_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("memo updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -40,3 +40,15 @@ def customer_search(*, shop_id: int, query: str, limit: int = 10) -> QuerySet[Cu
         .distinct()
         .order_by("name", "id")[:limit]
     )
+
+
+def contact_values(*, customer_ids: set[int]) -> list[tuple[int, str, str]]:
+    """Return (customer id, kind, normalised value) of these customers' emails and phones."""
+    if not customer_ids:
+        return []
+    return list(
+        ContactIdentity.objects.filter(
+            customer_id__in=customer_ids,
+            kind__in=[ContactIdentity.Kind.EMAIL, ContactIdentity.Kind.PHONE],
+        ).values_list("customer_id", "kind", "value")
+    )

@@ -9,13 +9,19 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import ForeignObjectRel
+from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import audit_entry, record, record_many
 from madoguchi.core.db import insert_all
 from madoguchi.core.errors import ValidationError
 from madoguchi.customers.models import ContactIdentity, Customer
-from madoguchi.customers.normalize import normalize_identity
+from madoguchi.customers.normalize import (
+    matchable_email,
+    matchable_phone,
+    normalize_identity,
+)
 from madoguchi.events.models import ActorKind
 from madoguchi.events.services import event_append
 from madoguchi.search.services import (
@@ -137,6 +143,21 @@ def customer_find(*, shop: Shop, identities: Sequence[IdentityInput]) -> Custome
     """Return the shop's customer reached by any of these identities, if there is one."""
     found = _find(shop, _clean_identities(identities))
     return found[0] if found is not None else None
+
+
+def customer_find_by_contacts(*, shop: Shop, email: str = "", phone: str = "") -> Customer | None:
+    """Return the shop's customer with this email address or phone number, email first.
+
+    For records that carry contact values but no customer (an order taken on the phone, a
+    CSV row): the values are normalised as channels' identities are, so "０９０-1234-5601"
+    finds the customer who called from 09012345601. An empty or unusable value is skipped.
+    """
+    identities: list[IdentityInput] = []
+    if matchable_email(email):
+        identities.append(IdentityInput(kind=ContactIdentity.Kind.EMAIL, value=email))
+    if matchable_phone(phone):
+        identities.append(IdentityInput(kind=ContactIdentity.Kind.PHONE, value=phone))
+    return customer_find(shop=shop, identities=identities) if identities else None
 
 
 def _find(shop: Shop, cleaned: Sequence[tuple[IdentityInput, str]]) -> tuple[Customer, int] | None:
@@ -310,9 +331,17 @@ def customer_merge(*, actor: Actor, source: Customer, target: Customer) -> Custo
         )
         if count:
             moved[f"{related_model._meta.label_lower}.{relation.field.name}"] = count
-    if not target.name and source.name:
+    kept = ["name"] if not target.name and source.name else []
+    if kept:
         target.name = source.name
-        target.save(update_fields=["name", "updated_at"])
+    # The staff's memos are both kept: the target's first, then the merged customer's.
+    current = {customer.pk: customer for customer in locked}
+    source_note, target_note = current[source.pk].note, current[target.pk].note
+    if source_note and source_note != target_note:
+        target.note = f"{target_note}\n\n{source_note}" if target_note else source_note
+        kept.append("note")
+    if kept:
+        target.save(update_fields=[*kept, "updated_at"])
     source_id = source.pk
     event_append(
         shop=target.shop,
@@ -332,3 +361,37 @@ def customer_merge(*, actor: Actor, source: Customer, target: Customer) -> Custo
     search_index_customer_on_commit(source_id)
     search_index_customer_on_commit(target.pk)
     return target
+
+
+NOTE_MAX_CHARS = 5000
+
+
+@transaction.atomic
+def customer_note_update(*, actor: Actor, customer: Customer, note: str) -> Customer:
+    """Set the staff's memo on a customer (staff of the shop only; audited with old and new).
+
+    Clients read the memo on the customer page but do not write it: the customer record is
+    the support staff's working data, like internal notes.
+    """
+    from madoguchi.tenancy.access import require_staff
+
+    require_staff(actor=actor, shop_id=customer.shop_id)
+    text = note.replace("\x00", "").replace("\r\n", "\n").strip()
+    if len(text) > NOTE_MAX_CHARS:
+        raise ValidationError(gettext_noop("The memo is too long."), field="note")
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    if locked.note == text:
+        return locked
+    old = locked.note
+    locked.note = text
+    locked.note_updated_at = timezone.now()
+    locked.note_updated_by = actor.user
+    locked.save(update_fields=["note", "note_updated_at", "note_updated_by", "updated_at"])
+    record(
+        actor=actor.user,
+        action=actions.CUSTOMER_NOTE_CHANGED,
+        target=locked,
+        shop=locked.shop,
+        changes={"old": old, "new": text},
+    )
+    return locked

@@ -1,16 +1,27 @@
 """The customer pages of the operator UI: the customer page and the customer picker."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.views.decorators.http import require_GET, require_POST
 
 # The customer page lists the customer's tickets: a read through the conversations selectors,
 # the one place where this app looks at tickets.
 from madoguchi.conversations.selectors import customer_tickets
+from madoguchi.core.service_forms import service_errors_on
+from madoguchi.customers.forms import CustomerNoteForm
+from madoguchi.customers.models import Customer
+from madoguchi.customers.panels import customer_panels
 from madoguchi.customers.selectors import access_customer, customer_search
-from madoguchi.tenancy.access import Actor, access_shop
+from madoguchi.customers.services import customer_note_update
+from madoguchi.tenancy.access import Actor, access_shop, require_staff
+from madoguchi.tenancy.models import Shop
 
 PICKER_LIMIT = 10
 MAX_QUERY_CHARS = 100
@@ -19,10 +30,43 @@ MAX_QUERY_CHARS = 100
 @login_required
 @require_GET
 def customer_detail(request: HttpRequest, shop_slug: str, pk: int) -> HttpResponse:
-    """Show a customer: contact identities, note and every ticket they opened in the shop."""
+    """Show a customer: contact identities, memo, every ticket they opened in the shop (with
+    its channel) and the panels other apps add (their orders)."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
     shop = access_shop(actor=actor, slug=shop_slug)
     customer = access_customer(actor=actor, shop_id=shop.id, customer_id=pk)
+    return _render_detail(request, actor, shop, customer)
+
+
+@login_required
+@require_POST
+def customer_note_edit(request: HttpRequest, shop_slug: str, pk: int) -> HttpResponse:
+    """Save the staff's memo on a customer (staff of the shop; clients only read it)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    shop = access_shop(actor=actor, slug=shop_slug)
+    customer = access_customer(actor=actor, shop_id=shop.id, customer_id=pk)
+    require_staff(actor=actor, shop_id=shop.id)
+    form = CustomerNoteForm(request.POST)
+    if form.is_valid():
+        with service_errors_on(form):
+            customer_note_update(actor=actor, customer=customer, note=form.cleaned_data["note"])
+            messages.success(request, gettext("The memo was saved."))
+            return redirect("customers:detail", shop_slug=shop.slug, pk=customer.pk)
+    return _render_detail(request, actor, shop, customer, note_form=form, status=400)
+
+
+def _render_detail(
+    request: HttpRequest,
+    actor: Actor,
+    shop: Shop,
+    customer: Customer,
+    *,
+    note_form: CustomerNoteForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    is_staff = actor.is_staff_for(shop.id)
+    if note_form is None and is_staff:
+        note_form = CustomerNoteForm(initial={"note": customer.note})
     return render(
         request,
         "customers/detail.html",
@@ -31,8 +75,23 @@ def customer_detail(request: HttpRequest, shop_slug: str, pk: int) -> HttpRespon
             "customer": customer,
             "identities": list(customer.identities.all()),
             "tickets": list(customer_tickets(customer_id=customer.id, shop_id=shop.id)),
-            "is_staff": actor.is_staff_for(shop.id),
+            "is_staff": is_staff,
+            "note_form": note_form if is_staff else None,
+            "panels": _panels_html(request, actor, customer),
         },
+        status=status,
+    )
+
+
+def _panels_html(request: HttpRequest, actor: Actor, customer: Customer) -> SafeString:
+    """The other apps' sections of the page, each rendered by its own template."""
+    return format_html_join(
+        "\n",
+        '<div class="panel customer-panel" data-panel="{}">{}</div>',
+        (
+            (panel.key, render_to_string(panel.template, dict(panel.context), request=request))
+            for panel in customer_panels(actor=actor, customer=customer)
+        ),
     )
 
 

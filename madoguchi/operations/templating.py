@@ -210,7 +210,9 @@ def reply_values(
     from madoguchi.commerce.selectors import orders_for_ticket
 
     language = language or ticket.language
-    orders = orders_for_ticket(ticket, limit=1)
+    # Only an order of the ticket's customer (or one staff confirmed): a number the sender
+    # merely typed must not fill in someone else's order and tracking link.
+    orders = orders_for_ticket(ticket, limit=1, confirmed_only=True)
     order_number = orders[0].number if orders else ""
     tracking = ""
     if orders:

@@ -14,6 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from madoguchi.commerce.textfiles import decode_sniffed
 from madoguchi.core.errors import ValidationError
 
@@ -106,14 +108,20 @@ def parse(data: bytes, *, profile_key: str) -> CsvStatement:
     """Read the deposits (positive amounts) of a statement; a bad row is reported, not fatal."""
     profile = PROFILES.get(profile_key)
     if profile is None:
-        raise ValidationError(f"Unknown bank CSV profile {profile_key!r}")
+        raise ValidationError(
+            gettext_noop("Unknown bank CSV profile %(value)s."), extra={"value": profile_key}
+        )
     text, encoding = decode_sniffed(data)
     reader = csv.DictReader(io.StringIO(text))
     needed = [profile.date_column, profile.description_column]
     needed.append(profile.amount_column or profile.deposit_column)
     missing = [column for column in needed if column not in (reader.fieldnames or [])]
     if missing:
-        raise ValidationError(f"The file has no column {', '.join(missing)} for {profile.label}.")
+        raise ValidationError(
+            gettext_noop("The file has no column %(columns)s for %(profile)s."),
+            extra={"columns": "、".join(missing), "profile": profile.label},
+            field="data",
+        )
     deposits: list[CsvDeposit] = []
     errors: list[tuple[int, str]] = []
     seen: dict[str, int] = {}

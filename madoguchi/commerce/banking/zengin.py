@@ -12,6 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_noop, pgettext_lazy
+
 from madoguchi.core.errors import ValidationError
 
 RECORD_LENGTH = 200
@@ -23,7 +26,10 @@ _ERAS = (  # (first day, western year of era year 1 minus 1)
 
 
 class ZenginError(ValidationError):
-    """The file is not a well-formed 振込入金通知 file."""
+    """The file is not a well-formed 振込入金通知 file (the service's `data`)."""
+
+    def __init__(self, message: str, *, extra: dict[str, object] | None = None) -> None:
+        super().__init__(message, extra=extra, field="data")
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,15 @@ def _text(record: bytes, start: int, end: int) -> str:
     return record[start - 1 : end].decode("cp932", errors="replace").rstrip(" \u3000")
 
 
-def _number(record: bytes, start: int, end: int, *, line: int, name: str) -> int:
+def _number(record: bytes, start: int, end: int, *, line: int, name: str | Promise) -> int:
     raw = record[start - 1 : end].strip()
     if not raw:
         return 0
     if not raw.isdigit():
-        raise ZenginError(f"Record {line}: {name} is not a number ({raw!r}).")
+        raise ZenginError(
+            gettext_noop("Record %(line)s: the %(name)s is not a number (%(raw)s)."),
+            extra={"line": line, "name": name, "raw": raw.decode("ascii", "replace")},
+        )
     return int(raw)
 
 
@@ -93,15 +102,15 @@ def parse_date(raw: bytes | str, *, near: dt.date, style: str = "wareki") -> dt.
     """Read a YYMMDD date: 和暦 in the era nearest `near`, or 西暦 (20YY) when style="seireki"."""
     text = raw.decode("ascii") if isinstance(raw, bytes) else raw
     if len(text) != 6 or not text.isdigit():
-        raise ZenginError(f"Not a YYMMDD date: {text!r}")
+        raise ZenginError(gettext_noop("Not a YYMMDD date: %(text)s"), extra={"text": text})
     if style == "seireki":
         try:
             return dt.date(2000 + int(text[0:2]), int(text[2:4]), int(text[4:6]))
         except ValueError as error:
-            raise ZenginError(f"Not a date: {text!r}") from error
+            raise ZenginError(gettext_noop("Not a date: %(text)s"), extra={"text": text}) from error
     candidates = _wareki_candidates(text)
     if not candidates:
-        raise ZenginError(f"Not a date: {text!r}")
+        raise ZenginError(gettext_noop("Not a date: %(text)s"), extra={"text": text})
     return min(candidates, key=lambda date: abs((date - near).days))
 
 
@@ -114,12 +123,18 @@ def split_records(data: bytes) -> list[bytes]:
     else:
         if len(data) % RECORD_LENGTH:
             raise ZenginError(
-                f"The file is {len(data)} bytes, not a multiple of {RECORD_LENGTH}-byte records."
+                gettext_noop(
+                    "The file is %(size)s bytes, not a multiple of %(length)s-byte records."
+                ),
+                extra={"size": len(data), "length": RECORD_LENGTH},
             )
         records = [data[i : i + RECORD_LENGTH] for i in range(0, len(data), RECORD_LENGTH)]
     for number, record in enumerate(records, start=1):
         if len(record) != RECORD_LENGTH:
-            raise ZenginError(f"Record {number} is {len(record)} bytes, not {RECORD_LENGTH}.")
+            raise ZenginError(
+                gettext_noop("Record %(line)s is %(size)s bytes, not %(length)s."),
+                extra={"line": number, "size": len(record), "length": RECORD_LENGTH},
+            )
     return records
 
 
@@ -127,11 +142,13 @@ def parse(data: bytes, *, received_on: dt.date, date_style: str = "wareki") -> Z
     """Parse a 振込入金通知 file; check the record order, the trailer's count and sum, the end."""
     records = split_records(data)
     if not records or records[0][:1] != b"1":
-        raise ZenginError("The file does not start with a header record (1).")
+        raise ZenginError(gettext_noop("The file does not start with a header record (1)."))
     head = records[0]
     kind_code = _text(head, 2, 3)
     if kind_code != "01":
-        raise ZenginError(f"Kind code {kind_code!r} is not 01 (振込入金通知).")
+        raise ZenginError(
+            gettext_noop("Kind code %(code)s is not 01 (振込入金通知)."), extra={"code": kind_code}
+        )
     created_on = parse_date(head[4:10], near=received_on, style=date_style)
     header = ZenginHeader(
         kind_code=kind_code,
@@ -150,21 +167,28 @@ def parse(data: bytes, *, received_on: dt.date, date_style: str = "wareki") -> Z
     for line, record in enumerate(records[1:], start=2):
         kind = record[:1]
         if has_end:
-            raise ZenginError(f"Record {line} follows the end record.")
+            raise ZenginError(
+                gettext_noop("Record %(line)s follows the end record."), extra={"line": line}
+            )
         if kind == b"2":
             if trailer is not None:
-                raise ZenginError(f"Data record {line} follows the trailer.")
+                raise ZenginError(
+                    gettext_noop("Data record %(line)s follows the trailer."), extra={"line": line}
+                )
             result.transfers.append(_transfer(record, line, created_on, date_style))
         elif kind == b"8":
             trailer = record
         elif kind == b"9":
             has_end = True
         else:
-            raise ZenginError(f"Record {line} has unknown type {kind!r}.")
+            raise ZenginError(
+                gettext_noop("Record %(line)s has an unknown type (%(kind)s)."),
+                extra={"line": line, "kind": kind.decode("ascii", "replace")},
+            )
     if trailer is None:
-        raise ZenginError("The file has no trailer record (8).")
+        raise ZenginError(gettext_noop("The file has no trailer record (8)."))
     if not has_end:
-        raise ZenginError("The file has no end record (9).")
+        raise ZenginError(gettext_noop("The file has no end record (9)."))
     _check_trailer(trailer, result.transfers, line=len(records) - 1)
     return result
 
@@ -175,8 +199,10 @@ def _transfer(record: bytes, line: int, created_on: dt.date, style: str) -> Zeng
         reference=_text(record, 2, 7),
         booked_on=parse_date(record[7:13], near=created_on, style=style),
         value_on=parse_date(record[13:19], near=created_on, style=style),
-        amount=_number(record, 20, 29, line=line, name="amount"),
-        other_bank_check_amount=_number(record, 30, 39, line=line, name="check amount"),
+        amount=_number(record, 20, 29, line=line, name=pgettext_lazy("zengin field", "amount")),
+        other_bank_check_amount=_number(
+            record, 30, 39, line=line, name=pgettext_lazy("zengin field", "check amount")
+        ),
         remitter_code=_text(record, 40, 49),
         remitter_name=_text(record, 50, 97),
         sending_bank_name=_text(record, 98, 112),
@@ -187,21 +213,36 @@ def _transfer(record: bytes, line: int, created_on: dt.date, style: str) -> Zeng
 
 
 def _check_trailer(trailer: bytes, transfers: list[ZenginTransfer], *, line: int) -> None:
-    count = _number(trailer, 2, 7, line=line, name="transfer count")
-    total = _number(trailer, 8, 19, line=line, name="transfer total")
-    cancel_count = _number(trailer, 20, 25, line=line, name="cancellation count")
-    cancel_total = _number(trailer, 26, 37, line=line, name="cancellation total")
+    count = _number(trailer, 2, 7, line=line, name=pgettext_lazy("zengin field", "transfer count"))
+    total = _number(trailer, 8, 19, line=line, name=pgettext_lazy("zengin field", "transfer total"))
+    cancel_count = _number(
+        trailer, 20, 25, line=line, name=pgettext_lazy("zengin field", "cancellation count")
+    )
+    cancel_total = _number(
+        trailer, 26, 37, line=line, name=pgettext_lazy("zengin field", "cancellation total")
+    )
     transfers_ok = [t for t in transfers if not t.is_cancellation]
     cancelled = [t for t in transfers if t.is_cancellation]
     if count != len(transfers_ok) or total != sum(t.amount for t in transfers_ok):
         raise ZenginError(
-            f"The trailer says {count} transfers totalling {total} yen; the file holds "
-            f"{len(transfers_ok)} totalling {sum(t.amount for t in transfers_ok)} yen."
+            gettext_noop(
+                "The trailer says %(count)s transfers totalling %(total)s yen; the file holds "
+                "%(found)s totalling %(found_total)s yen."
+            ),
+            extra={
+                "count": count,
+                "total": total,
+                "found": len(transfers_ok),
+                "found_total": sum(t.amount for t in transfers_ok),
+            },
         )
     if cancel_count != len(cancelled) or cancel_total != sum(t.amount for t in cancelled):
         raise ZenginError(
-            f"The trailer says {cancel_count} cancellations totalling {cancel_total} yen; "
-            f"the file holds {len(cancelled)}."
+            gettext_noop(
+                "The trailer says %(count)s cancellations totalling %(total)s yen; "
+                "the file holds %(found)s."
+            ),
+            extra={"count": cancel_count, "total": cancel_total, "found": len(cancelled)},
         )
 
 

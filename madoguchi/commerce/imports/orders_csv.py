@@ -19,11 +19,15 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
+from madoguchi.audit import actions
+from madoguchi.audit.services import record
 from madoguchi.commerce.models import Order, OrderImport, PaymentMethod, PaymentStatus
 from madoguchi.commerce.services import AddressInput, LineInput, OrderInput, order_upsert
 from madoguchi.commerce.textfiles import decode_sniffed
-from madoguchi.core.errors import ApplicationError
+from madoguchi.core.errors import ApplicationError, ValidationError
+from madoguchi.tenancy.access import Actor, require_staff
 from madoguchi.tenancy.models import Shop
 
 PROGRESS_EVERY = 25
@@ -182,6 +186,38 @@ def _check_total(order: Order, expected: str) -> str:
     return ""
 
 
+@transaction.atomic
+def order_import_create(
+    *,
+    actor: Actor,
+    shop: Shop,
+    profile: str,
+    mapping: Mapping[str, str],
+    filename: str,
+    data: bytes,
+) -> OrderImport:
+    """Keep an uploaded order file to import in the background (`run_import`), audited."""
+    require_staff(actor=actor, shop_id=shop.id)
+    if profile not in OrderImport.Profile.values:
+        raise ValidationError(gettext_noop("Unknown import format."), field="profile")
+    created = OrderImport.objects.create(
+        shop=shop,
+        profile=profile,
+        mapping=dict(mapping),
+        filename=filename[:255],
+        content=data,
+        created_by=actor.user,
+    )
+    record(
+        actor=actor.user,
+        action=actions.ORDERS_IMPORTED,
+        target=created,
+        shop=shop,
+        changes={"profile": profile, "filename": created.filename, "bytes": len(data)},
+    )
+    return created
+
+
 def run_import(order_import: OrderImport) -> OrderImport:
     """Process the import's file; safe to run again (orders are upserted by number)."""
     shop = Shop.objects.get(pk=order_import.shop_id)
@@ -222,9 +258,12 @@ def run_import(order_import: OrderImport) -> OrderImport:
                 order_import.created_count += 1
             else:
                 order_import.updated_count += 1
-        except (ValueError, ApplicationError) as error:
-            message = error.message if isinstance(error, ApplicationError) else str(error)
-            errors.append({"row": group.first_line, "message": message})
+        except ApplicationError as error:
+            # The sentence and its parameters, so the page shows it in the reader's language.
+            extra = {name: str(value) for name, value in error.extra.items()}
+            errors.append({"row": group.first_line, "message": error.message, "extra": extra})
+        except ValueError as error:
+            errors.append({"row": group.first_line, "message": str(error)})
         order_import.processed_rows = index
         if index % PROGRESS_EVERY == 0:
             order_import.save(update_fields=["processed_rows", "created_count", "updated_count"])
@@ -234,3 +273,14 @@ def run_import(order_import: OrderImport) -> OrderImport:
     order_import.finished_at = timezone.now()
     order_import.save()
     return order_import
+
+
+def import_error_rows(order_import: OrderImport) -> list[tuple[object, str]]:
+    """The import's row errors as (row, text) in the active language: a service's sentence is
+    translated with its parameters, any other text is shown as it was kept."""
+    rows: list[tuple[object, str]] = []
+    for error in order_import.errors or []:
+        text = gettext(str(error.get("message", "")))
+        extra = error.get("extra")
+        rows.append((error.get("row"), text % extra if extra else text))
+    return rows

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from madoguchi.commerce.carriers import Carrier, tracking_url
 from madoguchi.tenancy.scoping import ShopScopedManager
@@ -27,7 +28,8 @@ class Order(models.Model):
     """One order of a shop; amounts are tax-included yen."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        # Not the ticket's "pending" (waiting for the customer): an order not yet confirmed.
+        PENDING = "pending", pgettext_lazy("order status", "Pending")
         CONFIRMED = "confirmed", _("Confirmed")
         SHIPPED = "shipped", _("Shipped")
         DELIVERED = "delivered", _("Delivered")
@@ -44,6 +46,10 @@ class Order(models.Model):
 
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
     number = models.CharField(_("order number"), max_length=40)
+    # How customers' mentions find the order (commerce.order_numbers): "YE-20260137" is
+    # "YE20260137", its digits "20260137". Written with `number` by the services.
+    number_key = models.CharField(max_length=40, blank=True, editable=False)
+    number_digits = models.CharField(max_length=40, blank=True, editable=False)
     customer = models.ForeignKey(
         "customers.Customer",
         null=True,
@@ -70,6 +76,10 @@ class Order(models.Model):
     payment_due_on = models.DateField(_("payment due"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     email = models.CharField(_("email"), max_length=254, blank=True)
+    # The email and the shipping phone normalised as customers' contact identities are: how an
+    # order without a customer finds the customer who writes or calls from them later.
+    contact_email = models.CharField(max_length=254, blank=True, editable=False)
+    contact_phone = models.CharField(max_length=30, blank=True, editable=False)
     items_total = models.PositiveIntegerField(_("items (tax incl.)"), default=0)
     shipping_fee = models.PositiveIntegerField(_("shipping (tax incl.)"), default=0)
     payment_fee = models.PositiveIntegerField(_("payment fee (tax incl.)"), default=0)
@@ -101,6 +111,10 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["shop", "-placed_at"], name="order_shop_placed"),
             models.Index(fields=["customer", "-placed_at"], name="order_customer"),
+            models.Index(fields=["shop", "number_key"], name="order_shop_number_key"),
+            models.Index(fields=["shop", "number_digits"], name="order_shop_number_digits"),
+            models.Index(fields=["shop", "contact_email"], name="order_shop_contact_email"),
+            models.Index(fields=["shop", "contact_phone"], name="order_shop_contact_phone"),
             models.Index(
                 fields=["shop", "payment_method", "payment_status"], name="order_shop_payment"
             ),
@@ -171,6 +185,19 @@ class OrderStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value} → {self.new_value}"
+
+    def _label(self, value: str) -> str:
+        """The label of a stored value in the changed field's choices (the value if unknown)."""
+        choices = Order.Status if self.field == self.Field.STATUS else PaymentStatus
+        return str(choices(value).label) if value in choices.values else value
+
+    @property
+    def old_label(self) -> str:
+        return self._label(self.old_value) if self.old_value else ""
+
+    @property
+    def new_label(self) -> str:
+        return self._label(self.new_value)
 
 
 class Shipment(models.Model):
@@ -258,7 +285,12 @@ class OrderRequest(models.Model):
 
 
 class TicketOrderLink(models.Model):
-    """An order shown beside a ticket: mentioned in a message, or linked by staff."""
+    """An order shown beside a ticket: mentioned in a message, or linked by staff.
+
+    A mention (a message or the web form's order-number field) is only a claim: anyone can
+    type a number. Staff see the order beside the ticket, but the order's notices and details
+    go to the ticket only once staff have confirmed the link (`Source.MANUAL`).
+    """
 
     class Source(models.TextChoices):
         MENTION = "mention", _("Mentioned in a message")
@@ -282,6 +314,10 @@ class TicketOrderLink(models.Model):
     def __str__(self) -> str:
         return f"{self.ticket_id} ↔ {self.order_id}"
 
+    @property
+    def is_confirmed(self) -> bool:
+        return self.source == self.Source.MANUAL
+
 
 class OrderNotice(models.Model):
     """A thank-you or shipping notice for an order; sent as a reply when there is a ticket."""
@@ -291,10 +327,32 @@ class OrderNotice(models.Model):
         SHIPPING = "shipping", _("Shipping notice")
         PAYMENT_REMINDER = "payment_reminder", _("Payment reminder")
 
+    class UnsentReason(models.TextChoices):
+        """Why a notice was only stored; the labels are the explanation staff read."""
+
+        NO_CUSTOMER = (
+            "no_customer",
+            _(
+                "The order has no customer yet: confirm it on the customer's ticket "
+                "(orders panel) to send notices there."
+            ),
+        )
+        NO_TICKET = (
+            "no_ticket",
+            _(
+                "The order's customer has not written on a channel replies can be sent on "
+                "(email, web form, LINE, chat)."
+            ),
+        )
+        NO_SENDER = "no_sender", _("Recorded automatically, without a person to send it as.")
+        NOT_ALLOWED = "not_allowed", _("You may not reply on the customer's ticket.")
+
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     body_text = models.TextField()
+    # Empty when the notice went out as `message`.
+    unsent_reason = models.CharField(max_length=16, choices=UnsentReason.choices, blank=True)
     message = models.ForeignKey(
         "conversations.Message",
         null=True,

@@ -145,3 +145,19 @@ def test_nul_characters_are_dropped_from_names_and_identities(world):
             shop=world.tea, name="", identities=[IdentityInput(kind="line", value="U1234")]
         )
         assert (found, created) == (customer, False)
+
+
+def test_a_merge_keeps_both_memos(world):
+    from madoguchi.customers.models import Customer
+    from madoguchi.customers.services import customer_merge
+    from madoguchi.tenancy.access import actor_for_user
+    from madoguchi.tenancy.scoping import in_shop
+
+    with in_shop(world.tea.id):
+        target = Customer.objects.create(shop=world.tea, name="山田 太郎", note="贈答品が多い")
+        source = Customer.objects.create(shop=world.tea, name="", note="午前中に連絡")
+        empty = Customer.objects.create(shop=world.tea, name="", note="")
+        customer_merge(actor=actor_for_user(world.operator_tea), source=source, target=target)
+        customer_merge(actor=actor_for_user(world.operator_tea), source=empty, target=target)
+        target.refresh_from_db()
+    assert target.note == "贈答品が多い\n\n午前中に連絡"

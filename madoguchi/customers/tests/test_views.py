@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from madoguchi.audit.models import AuditEntry
 from madoguchi.core.testing import factories
 from madoguchi.tenancy.scoping import unscoped
 
@@ -104,3 +105,95 @@ def test_picker_never_searches_another_shop(client, world, customer):
     response = client.get(url, {"shop": "ceramics", "q": customer.name})
     assert response.status_code == 200
     assert 'data-testid="customer-choice"' not in response.text
+
+
+def note_url(shop_slug, customer_id):
+    return reverse("customers:note_edit", kwargs={"shop_slug": shop_slug, "pk": customer_id})
+
+
+def test_each_ticket_on_the_customer_page_says_its_channel(client, world, customer):
+    with unscoped("test setup"):
+        factories.TicketFactory(
+            shop=world.tea, customer=customer, subject="チャット", channel="chat"
+        )
+    client.force_login(world.operator_tea)
+    text = client.get(customer_url("tea", customer.id)).text
+    chips = [line.strip() for line in text.splitlines() if 'data-testid="ticket-channel"' in line]
+    assert len(chips) == 3
+    assert '<span class="chip chip--chat" data-testid="ticket-channel">Chat</span>' in chips[0]
+    assert sum('chip--email" data-testid="ticket-channel">Email<' in chip for chip in chips) == 2
+
+
+def test_staff_save_the_memo_with_an_audit_entry(client, world, customer):
+    client.force_login(world.operator_tea)
+    text = client.get(customer_url("tea", customer.id)).text
+    assert 'data-testid="customer-memo-form"' in text
+    response = client.post(note_url("tea", customer.id), {"note": "  午前中の連絡を希望\r\n"})
+    assert response.status_code == 302
+    assert response["Location"] == customer_url("tea", customer.id)
+    with unscoped("test check"):
+        customer.refresh_from_db()
+        entry = AuditEntry.objects.get(action="customer.note_changed")
+    assert customer.note == "午前中の連絡を希望"
+    assert customer.note_updated_by == world.operator_tea
+    assert customer.note_updated_at is not None
+    assert (entry.actor, entry.target_id) == (world.operator_tea, str(customer.id))
+    assert entry.changes == {"old": "贈答品の注文が多い", "new": "午前中の連絡を希望"}
+    page = client.get(customer_url("tea", customer.id)).text
+    assert "The memo was saved." in page
+    assert f"by {world.operator_tea}" in page
+    # Saving the same text again changes nothing and records nothing.
+    client.post(note_url("tea", customer.id), {"note": "午前中の連絡を希望"})
+    with unscoped("test check"):
+        assert AuditEntry.objects.filter(action="customer.note_changed").count() == 1
+
+
+def test_a_too_long_memo_is_refused_in_japanese_and_kept(client, world, customer):
+    client.force_login(world.operator_tea)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ja"
+    typed = "長" * 5001
+    response = client.post(note_url("tea", customer.id), {"note": typed})
+    assert response.status_code == 400
+    assert typed in response.text
+    assert "この値は 5000 文字以下でなければなりません( 5001 文字になっています)。" in response.text
+    with unscoped("test check"):
+        customer.refresh_from_db()
+    assert customer.note == "贈答品の注文が多い"
+
+
+def test_a_client_reads_the_memo_but_cannot_change_it(client, world, customer):
+    client.force_login(world.client_tea)
+    text = client.get(customer_url("tea", customer.id)).text
+    assert 'data-testid="customer-memo-form"' not in text
+    assert '<p data-testid="customer-memo">贈答品の注文が多い</p>' in text
+    assert client.post(note_url("tea", customer.id), {"note": "変更"}).status_code == 403
+    with unscoped("test check"):
+        customer.refresh_from_db()
+    assert customer.note == "贈答品の注文が多い"
+
+
+def test_staff_of_another_shop_cannot_change_the_memo(client, world, customer):
+    client.force_login(world.operator_ceramics)
+    assert client.post(note_url("tea", customer.id), {"note": "変更"}).status_code == 404
+    client.force_login(world.supervisor)
+    assert client.post(note_url("ceramics", customer.id), {"note": "変更"}).status_code == 404
+    with unscoped("test check"):
+        customer.refresh_from_db()
+    assert customer.note == "贈答品の注文が多い"
+
+
+def test_the_customer_page_with_memo_orders_and_channels_is_all_japanese(client, world, customer):
+    from madoguchi.core.testing.japanese import english_words, untranslated_msgids
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ja"
+    client.force_login(world.operator_tea)
+    client.post(note_url("tea", customer.id), {"note": "午前中の連絡を希望"})
+    with untranslated_msgids() as missing:
+        staff_page = client.get(customer_url("tea", customer.id)).text
+        client.force_login(world.client_tea)
+        client_page = client.get(customer_url("tea", customer.id)).text
+    assert missing == set()
+    assert "最終更新 " in staff_page and "最終更新 " in client_page
+    assert "メモを保存" in staff_page and "この顧客の注文はありません。" in staff_page
+    assert english_words(staff_page, allowed=set()) == []
+    assert english_words(client_page, allowed=set()) == []
