@@ -21,7 +21,13 @@ from madoguchi.operations.models import (
     Shift,
     SlaMeasureRecord,
 )
-from madoguchi.operations.routing import Candidate, eligible, pick_least_load, pick_round_robin
+from madoguchi.operations.routing import (
+    Candidate,
+    eligible,
+    online_users,
+    pick_least_load,
+    pick_round_robin,
+)
 from madoguchi.operations.selectors import calendar_for_shop, policy_for_ticket, ticket_history
 from madoguchi.operations.sla import SlaTargets, compute_measures
 from madoguchi.tenancy.access import actor_for_user, shop_staff
@@ -223,6 +229,7 @@ def _reassign_on_breach(record: SlaMeasureRecord, *, now: dt.datetime) -> Reassi
             max_open=settings.max_open_per_operator,
             requires_language=settings.requires_language_skill,
             requires_on_duty=settings.requires_on_duty,
+            online=online_users(channel=ticket.channel, shop_id=ticket.shop_id, now=now),
         )
         if candidate.user_id != previous
     ]
@@ -385,6 +392,7 @@ def route_ticket(*, ticket_id: int, now: dt.datetime | None = None) -> User | No
         max_open=settings.max_open_per_operator,
         requires_language=settings.requires_language_skill,
         requires_on_duty=settings.requires_on_duty,
+        online=online_users(channel=ticket.channel, shop_id=ticket.shop_id, now=now),
     )
     pick = pick_least_load if mode == RoutingSettings.Mode.LEAST_LOAD else pick_round_robin
     user_id = pick(pool, last_user_id=settings.last_assigned_user_id)

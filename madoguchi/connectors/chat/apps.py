@@ -21,12 +21,15 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from madoguchi.connectors.chat.channel_status import chat_state
         from madoguchi.connectors.chat.sending import reply_push
+        from madoguchi.connectors.chat.services import operators_online
         from madoguchi.conversations.models import Channel
         from madoguchi.conversations.outbound import register_sender
         from madoguchi.core import navigation
         from madoguchi.core.channel_status import ChannelKind, register_channel
+        from madoguchi.operations.routing import register_presence_source
 
         register_sender(Channel.CHAT, reply_push)
+        register_presence_source(Channel.CHAT, operators_online)
         register_channel(
             ChannelKind(
                 key="chat",

@@ -20,7 +20,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
@@ -32,12 +34,12 @@ from madoguchi.connectors.chat.models import (
 )
 from madoguchi.conversations.models import Channel, Message
 from madoguchi.conversations.services import InboundMessage, receive_inbound
-from madoguchi.core.errors import ValidationError
+from madoguchi.core.errors import PermissionDeniedError, ValidationError
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.customers.services import IdentityInput
 from madoguchi.tenancy.access import Actor, require_staff
 from madoguchi.tenancy.models import Shop
-from madoguchi.tenancy.scoping import unscoped
+from madoguchi.tenancy.scoping import in_shop, unscoped
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -81,9 +83,15 @@ def _check_origins(text: str) -> None:
     for origin in text.splitlines():
         origin = origin.strip()
         if origin and not origin.startswith(("https://", "http://")):
-            raise ValidationError("Each origin starts with https:// (or http://).")
+            raise ValidationError(
+                gettext_noop("Each origin starts with https:// (or http://)."),
+                field="allowed_origins",
+            )
         if any(character in origin for character in " ;,'\""):
-            raise ValidationError("An origin may not contain spaces, quotes, commas or semicolons.")
+            raise ValidationError(
+                gettext_noop("An origin may not contain spaces, quotes, commas or semicolons."),
+                field="allowed_origins",
+            )
 
 
 @transaction.atomic
@@ -91,7 +99,9 @@ def widget_update(*, actor: Actor, shop: Shop, values: dict[str, object]) -> Cha
     """Change the shop's chat settings (supervisors and admins of the shop)."""
     require_staff(actor=actor, shop_id=shop.id)
     if not actor.is_lead_for(shop.id):
-        raise ValidationError("Only a supervisor or admin may change the chat settings.")
+        raise PermissionDeniedError(
+            gettext_noop("Only a supervisor or admin may change the chat settings.")
+        )
     values = dict(values)
     renew_secret = bool(values.pop("new_identity_secret", False))
     _check_origins(str(values.get("allowed_origins", "")))
@@ -174,10 +184,25 @@ def conversation_by_token(token: str) -> ChatConversation | None:
         )
 
 
-def operators_present(*, shop_id: int, now: dt.datetime | None = None) -> bool:
-    now = now or timezone.now()
+def _fresh_presence(*, shop_id: int, now: dt.datetime) -> QuerySet[OperatorPresence]:
     fresh = now - dt.timedelta(seconds=limit("CHAT_PRESENCE_SECONDS"))
-    return OperatorPresence.objects.filter(shop_id=shop_id, seen_at__gte=fresh).exists()
+    return OperatorPresence.objects.filter(shop_id=shop_id, seen_at__gte=fresh)
+
+
+def operators_present(*, shop_id: int, now: dt.datetime | None = None) -> bool:
+    return _fresh_presence(shop_id=shop_id, now=now or timezone.now()).exists()
+
+
+def operators_online(shop_id: int, now: dt.datetime) -> frozenset[int]:
+    """Return the users whose operator socket for the shop is open and fresh now.
+
+    The chat's presence source for routing (`operations.routing.register_presence_source`):
+    a chat ticket goes only to someone who can answer while the visitor waits.
+    """
+    with in_shop(shop_id):
+        return frozenset(
+            _fresh_presence(shop_id=shop_id, now=now).values_list("user_id", flat=True)
+        )
 
 
 def is_available(widget: ChatWidget, *, now: dt.datetime | None = None) -> bool:

@@ -18,12 +18,15 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from madoguchi.connectors.chat import services
+from madoguchi.connectors.chat.forms import ChatSettingsForm
 from madoguchi.connectors.chat.models import ChatWidget
-from madoguchi.core.errors import NotFoundError, ValidationError
+from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from madoguchi.core.service_forms import service_errors_on
 from madoguchi.tenancy.access import Actor, access_shop
 from madoguchi.tenancy.models import Shop
 from madoguchi.tenancy.scoping import in_shop
@@ -171,28 +174,33 @@ def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
 def settings_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
     """The shop's chat settings: the script tag, allowed sites, hours and identity secret."""
     actor, shop = _staff_shop(request, shop_slug)
-    if request.method == "POST":
-        values: dict[str, object] = {
-            "is_enabled": request.POST.get("is_enabled") == "on",
-            "follows_business_hours": request.POST.get("follows_business_hours") == "on",
-            "allowed_origins": request.POST.get("allowed_origins", "")
-            .replace("\r\n", "\n")
-            .strip()[:5000],
-            "new_identity_secret": request.POST.get("new_identity_secret") == "on",
-        }
-        services.widget_update(actor=actor, shop=shop, values=values)
-        messages.success(request, _("The chat settings were saved."))
-        return HttpResponseRedirect(reverse("chat:settings", args=[shop.slug]))
     widget = services.widget_for(shop)
-    script_url = request.build_absolute_uri(static("chat/widget.js"))
     can_edit = actor.is_lead_for(shop.id)
+    form: ChatSettingsForm | None = None
+    status = 200
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDeniedError(
+                gettext_noop("Only a supervisor or admin may change the chat settings.")
+            )
+        form = ChatSettingsForm(request.POST, instance=ChatWidget.objects.get(pk=widget.pk))
+        if form.is_valid():
+            with service_errors_on(form):
+                services.widget_update(actor=actor, shop=shop, values=form.settings_values())
+                messages.success(request, _("The chat settings were saved."))
+                return HttpResponseRedirect(reverse("chat:settings", args=[shop.slug]))
+        status = 400
+    elif can_edit:
+        form = ChatSettingsForm(instance=widget)
+    script_url = request.build_absolute_uri(static("chat/widget.js"))
     context = {
         "shop": shop,
         "widget": widget,
+        "form": form,
         "can_edit": can_edit,
         "snippet": (
             f'<script src="{script_url}" data-shop-key="{widget.public_key}" async></script>'
         ),
         "identity_secret": widget.identity_secret if can_edit else "",
     }
-    return render(request, "chat/settings.html", context)
+    return render(request, "chat/settings.html", context, status=status)

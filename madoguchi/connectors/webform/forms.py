@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -54,6 +55,16 @@ class ContactForm(forms.Form):
     order_number = forms.CharField(label=_("Order number"), max_length=64, required=False)
     category = forms.ChoiceField(label=_("Category"), required=False)
     message = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 8}))
+    # The consent to the handling of personal information (APPI): required on every form.
+    privacy_consent = forms.BooleanField(
+        label=_("I agree to the handling of personal information"),
+        required=True,
+        error_messages={
+            "required": _(
+                "Please agree to the handling of personal information to send your message."
+            )
+        },
+    )
     # A field people never see: bots fill it in.
     website = forms.CharField(label=_("Leave this field empty"), required=False)
 
@@ -126,3 +137,51 @@ class ContactForm(forms.Form):
                 _("The attachments are too large together: at most %(mb)d MB in total.")
                 % {"mb": limit["total"] // (1024 * 1024)},
             )
+
+
+SETTINGS_TEXT_LIMITS = {"title": 200, "intro": 2000, "categories": 5000, "allowed_origins": 5000}
+
+
+class WebFormSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The shop's form settings as a lead edits them; `services.web_form_update` saves them."""
+
+    class Meta:
+        model = WebForm
+        fields = [
+            "is_enabled",
+            "title",
+            "intro",
+            "has_name",
+            "has_phone",
+            "has_order_number",
+            "has_category",
+            "categories",
+            "has_attachments",
+            "allowed_origins",
+            "privacy_policy_url",
+        ]
+        widgets = {
+            "intro": forms.Textarea(attrs={"rows": 3}),
+            "categories": forms.Textarea(attrs={"rows": 4}),
+            "allowed_origins": forms.Textarea(
+                attrs={"rows": 3, "placeholder": "https://shop.example.jp"}
+            ),
+            "privacy_policy_url": forms.URLInput(
+                attrs={"placeholder": "https://shop.example.jp/privacy"}
+            ),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, maximum in SETTINGS_TEXT_LIMITS.items():
+            field = self.fields[name]
+            field.validators.append(MaxLengthValidator(maximum))
+            field.widget.attrs["maxlength"] = str(maximum)
+
+    def settings_values(self) -> dict[str, object]:
+        """The cleaned values, text with Unix line ends and trimmed, for the service."""
+        values: dict[str, object] = {}
+        for name in self.Meta.fields:
+            value = self.cleaned_data[name]
+            values[name] = value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+        return values

@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +33,16 @@ class WebForm(models.Model):
         _("sites that may embed the form"),
         blank=True,
         help_text=_("One origin per line, for example https://shop.example.jp"),
+    )
+    privacy_policy_url = models.CharField(
+        _("privacy policy URL"),
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["https", "http"])],
+        help_text=_(
+            "The shop's page on the handling of personal information. The form links to it "
+            "beside the consent box that every customer must tick."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,6 +79,10 @@ class Submission(models.Model):
     category = models.CharField(max_length=100, blank=True)
     message = models.TextField()
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # The customer's consent to the handling of personal information: when, and the policy
+    # (its URL as the form linked it then) they agreed to.
+    privacy_consent_at = models.DateTimeField(null=True, blank=True)
+    privacy_policy_url = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
@@ -25,7 +26,7 @@ from madoguchi.connectors.webform.forms import CheckedFile
 from madoguchi.connectors.webform.models import Submission, SubmissionFile, WebForm
 from madoguchi.conversations.models import Attachment, Channel, Ticket
 from madoguchi.conversations.services import InboundMessage, receive_inbound
-from madoguchi.core.errors import ValidationError, stored_error_text
+from madoguchi.core.errors import PermissionDeniedError, ValidationError, stored_error_text
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.customers.models import ContactIdentity
 from madoguchi.customers.normalize import normalize_email
@@ -74,8 +75,14 @@ def submission_store(
     data: dict[str, str],
     files: list[CheckedFile],
     ip_address: str | None,
+    privacy_consent: bool = False,
 ) -> Submission:
-    """Store what the customer sent, with its files, before any processing."""
+    """Store what the customer sent, with its files, before any processing.
+
+    `privacy_consent`: the customer ticked the consent box; its time and the policy URL the
+    form linked are kept with the submission.
+    """
+    now = timezone.now()
     submission = Submission.objects.create(
         shop_id=form.shop_id,
         form=form,
@@ -86,7 +93,9 @@ def submission_store(
         category=data.get("category", "").strip(),
         message=data["message"].replace("\x00", ""),
         ip_address=ip_address or None,
-        created_at=timezone.now(),
+        privacy_consent_at=now if privacy_consent else None,
+        privacy_policy_url=form.privacy_policy_url if privacy_consent else "",
+        created_at=now,
     )
     for checked in files:
         SubmissionFile.objects.create(
@@ -201,17 +210,32 @@ def web_form_for(shop: Shop) -> WebForm:
 
 @transaction.atomic
 def web_form_update(*, actor: Actor, shop: Shop, values: dict[str, object]) -> WebForm:
-    """Change the shop's form settings (supervisors and admins of the shop)."""
+    """Change the shop's form settings (supervisors and admins of the shop), the privacy
+    policy URL its consent box links to included; audited with old and new values."""
     require_staff(actor=actor, shop_id=shop.id)
     if not actor.is_lead_for(shop.id):
-        raise ValidationError("Only a supervisor or admin may change the web form.")
+        raise PermissionDeniedError(
+            gettext_noop("Only a supervisor or admin may change the web form.")
+        )
     form = web_form_for(shop)
     for origin in str(values.get("allowed_origins", "")).splitlines():
         origin = origin.strip()
         if origin and not origin.startswith(("https://", "http://")):
-            raise ValidationError("Each origin starts with https:// (or http://).")
+            raise ValidationError(
+                gettext_noop("Each origin starts with https:// (or http://)."),
+                field="allowed_origins",
+            )
         if any(character in origin for character in " ;,'\""):
-            raise ValidationError("An origin may not contain spaces, quotes, commas or semicolons.")
+            raise ValidationError(
+                gettext_noop("An origin may not contain spaces, quotes, commas or semicolons."),
+                field="allowed_origins",
+            )
+    policy_url = str(values.get("privacy_policy_url", ""))
+    if policy_url and not policy_url.startswith(("https://", "http://")):
+        raise ValidationError(
+            gettext_noop("The privacy policy URL starts with https:// (or http://)."),
+            field="privacy_policy_url",
+        )
     changes = {}
     for name, value in values.items():
         if getattr(form, name) != value:

@@ -14,14 +14,16 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from madoguchi.connectors.webform import services
-from madoguchi.connectors.webform.forms import ContactForm, limits
+from madoguchi.connectors.webform.forms import ContactForm, WebFormSettingsForm, limits
 from madoguchi.connectors.webform.models import WebForm
-from madoguchi.core.errors import NotFoundError
+from madoguchi.core.errors import NotFoundError, PermissionDeniedError
+from madoguchi.core.service_forms import service_errors_on
 from madoguchi.tenancy.access import Actor, access_shop
 from madoguchi.tenancy.models import Shop
 from madoguchi.tenancy.scoping import in_shop, unscoped
@@ -130,6 +132,7 @@ def _public_form(request: HttpRequest, web_form: WebForm, language: str) -> Http
         data={key: str(value or "") for key, value in form.cleaned_data.items()},
         files=form.checked_files,
         ip_address=_client_ip(request),
+        privacy_consent=form.cleaned_data["privacy_consent"],
     )
     try:
         ticket = services.submission_process(submission_id=submission.id)
@@ -147,40 +150,39 @@ def _staff_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
     return actor, shop
 
 
-BOOLEAN_FIELDS = (
-    "is_enabled",
-    "has_name",
-    "has_phone",
-    "has_order_number",
-    "has_category",
-    "has_attachments",
-)
-TEXT_FIELDS = {"title": 200, "intro": 2000, "categories": 5000, "allowed_origins": 5000}
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    """The shop's web form: its address, the embed snippet and (for its leads) the settings."""
     actor, shop = _staff_shop(request, shop_slug)
-    if request.method == "POST":
-        values: dict[str, object] = {
-            name: request.POST.get(name) == "on" for name in BOOLEAN_FIELDS
-        }
-        for name, maximum in TEXT_FIELDS.items():
-            values[name] = request.POST.get(name, "").replace("\r\n", "\n").strip()[:maximum]
-        services.web_form_update(actor=actor, shop=shop, values=values)
-        messages.success(request, _("The web form settings were saved."))
-        return HttpResponseRedirect(reverse("webform:settings", args=[shop.slug]))
     web_form = services.web_form_for(shop)
+    can_edit = actor.is_lead_for(shop.id)
+    form: WebFormSettingsForm | None = None
+    status = 200
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDeniedError(
+                gettext_noop("Only a supervisor or admin may change the web form.")
+            )
+        form = WebFormSettingsForm(request.POST, instance=WebForm.objects.get(pk=web_form.pk))
+        if form.is_valid():
+            with service_errors_on(form):
+                services.web_form_update(actor=actor, shop=shop, values=form.settings_values())
+                messages.success(request, _("The web form settings were saved."))
+                return HttpResponseRedirect(reverse("webform:settings", args=[shop.slug]))
+        status = 400
+    elif can_edit:
+        form = WebFormSettingsForm(instance=web_form)
     public_url = request.build_absolute_uri(reverse("webform:public", args=[web_form.public_key]))
     context = {
         "shop": shop,
         "web_form": web_form,
-        "can_edit": actor.is_lead_for(shop.id),
+        "form": form,
+        "can_edit": can_edit,
         "public_url": public_url,
         "snippet": (
             f'<iframe src="{public_url}" title="お問い合わせ" width="100%" height="900" '
             f'style="border:0" loading="lazy"></iframe>'
         ),
     }
-    return render(request, "webform/settings.html", context)
+    return render(request, "webform/settings.html", context, status=status)

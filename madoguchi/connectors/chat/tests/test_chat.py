@@ -671,9 +671,29 @@ def test_a_supervisor_sets_the_allowed_sites_and_an_operator_only_reads(client, 
     assert entry.changes["identity_secret"] == ["(old)", "(new)"]
     assert old_secret not in json.dumps(entry.changes)
 
+    refused = client.post(url, {"is_enabled": "on", "allowed_origins": "shop.example"})
+    assert refused.status_code == 400
+    assert "shop.example</textarea>" in refused.text
+    assert "オリジンは https://（または http://）で始めてください。" in refused.text
+    assert 'data-testid="chat-settings-form"' in refused.text
+
     client.force_login(world.operator_tea)
     page = client.get(url).content.decode()
     assert widget.identity_secret not in page
-    assert client.post(url, {"allowed_origins": "https://evil.example"}).status_code == 400
+    assert 'data-testid="chat-settings-form"' not in page
+    assert 'data-testid="chat-settings-summary"' in page
+    assert client.post(url, {"allowed_origins": "https://evil.example"}).status_code == 403
     widget.refresh_from_db()
     assert "https://evil.example" not in widget.origin_list
+
+
+def test_the_chat_settings_form_is_all_japanese(client, world) -> None:
+    from madoguchi.core.testing.japanese import english_words, untranslated_msgids
+
+    client.force_login(world.supervisor)
+    url = reverse("chat:settings", args=[world.tea.slug])
+    with untranslated_msgids() as missing:
+        pages = [client.get(url).text, client.post(url, {"allowed_origins": "x"}).text]
+    assert missing == set()
+    allowed = {"HMAC", "SHA256", "data-user-id", "data-user-hash", "https", "shop", "example"}
+    assert [english_words(page, allowed=allowed) for page in pages] == [[], []]

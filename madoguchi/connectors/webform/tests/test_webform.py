@@ -66,6 +66,7 @@ def fields(**extra):
         "order_number": "T-1001",
         "category": "配送について",
         "message": "注文した煎茶がまだ届きません。\n確認をお願いします。",
+        "privacy_consent": "on",
         "website": "",
     }
     data.update(extra)
@@ -300,8 +301,11 @@ def test_lead_changes_the_settings_and_bad_origins_are_refused(client, world, we
     )
     bad = client.post(settings_url, {**data, "allowed_origins": "https://a.example.jp 'unsafe'"})
     assert bad.status_code == 400
+    # The refusal stands beside the field, in the UI language, with what was typed kept.
+    assert "https://a.example.jp &#x27;unsafe&#x27;</textarea>" in bad.text
+    assert "オリジンには空白・引用符・カンマ・セミコロンを含められません。" in bad.text
     client.force_login(world.operator_tea)
-    assert client.post(settings_url, data).status_code == 400
+    assert client.post(settings_url, data).status_code == 403
 
 
 def test_a_failure_after_storing_loses_nothing(client, world, web_form, monkeypatch):
@@ -363,3 +367,100 @@ def test_a_submission_stored_before_the_archiving_fails_with_its_data_kept(world
     assert submission.status == Submission.Status.FAILED
     assert submission.last_error == ("This shop is archived: it accepts no new contacts.")
     assert submission.message == "注文した煎茶がまだ届きません。\n確認をお願いします。"
+
+
+POLICY = "https://yamada-en.example.jp/privacy"
+
+
+def test_the_form_asks_for_consent_with_a_link_to_the_policy(client, web_form):
+    with unscoped("test setup"):
+        WebForm.objects.filter(pk=web_form.pk).update(privacy_policy_url=POLICY)
+    text = client.get(url()).text
+    assert 'name="privacy_consent"' in text
+    assert "個人情報の取り扱いに同意する" in text
+    assert (
+        f'<a href="{POLICY}" target="_blank" rel="noopener noreferrer" '
+        'data-testid="privacy-policy-link">'
+    ) in text
+    english = client.get(url() + ENGLISH).text
+    assert "I agree to the handling of personal information" in english
+
+
+def test_without_consent_nothing_is_sent_and_the_text_is_kept(client, world, web_form):
+    before = counts(world)
+    data = fields()
+    del data["privacy_consent"]
+    response = client.post(url(), data)
+    assert response.status_code == 400
+    assert (
+        '<p class="error" data-testid="field-error">'
+        "お問い合わせを送信するには、個人情報の取り扱いへの同意が必要です。</p>"
+    ) in response.text
+    assert "注文した煎茶がまだ届きません。\n確認をお願いします。</textarea>" in response.text
+    assert 'value="Ichiro.Sato@example.jp"' in response.text
+    assert counts(world) == before
+    english = client.post(url() + ENGLISH, data)
+    assert (
+        "Please agree to the handling of personal information to send your message." in english.text
+    )
+
+
+def test_the_consent_is_stored_with_the_policy_it_was_given_for(client, world, web_form):
+    with unscoped("test setup"):
+        WebForm.objects.filter(pk=web_form.pk).update(privacy_policy_url=POLICY)
+    assert client.post(url(), fields()).status_code == 200
+    with in_shop(world.tea.id):
+        submission = Submission.objects.get()
+    assert submission.privacy_policy_url == POLICY
+    assert submission.privacy_consent_at == submission.created_at
+
+
+def test_a_lead_sets_the_privacy_policy_url_audited(client, world, web_form):
+    from madoguchi.audit.models import AuditEntry
+
+    settings_url = reverse("webform:settings", args=["tea"])
+    client.force_login(world.supervisor)
+    page = client.get(settings_url).text
+    assert 'data-testid="privacy-policy-missing"' in page
+    assert 'name="privacy_policy_url"' in page
+    data = {"is_enabled": "on", "has_name": "on", "privacy_policy_url": "javascript:alert(1)"}
+    refused = client.post(settings_url, data)
+    assert refused.status_code == 400
+    assert 'value="javascript:alert(1)"' in refused.text
+    assert "URLを正しく入力してください。" in refused.text
+    response = client.post(settings_url, {**data, "privacy_policy_url": POLICY})
+    assert response.status_code == 302
+    with unscoped("test assertion"):
+        web_form.refresh_from_db()
+        entry = AuditEntry.objects.filter(action="webform.settings_changed").get()
+    assert web_form.privacy_policy_url == POLICY
+    assert entry.changes["privacy_policy_url"] == ["", POLICY]
+    assert entry.actor == world.supervisor
+
+
+def test_an_operator_reads_the_settings_without_a_form(client, world, web_form):
+    settings_url = reverse("webform:settings", args=["tea"])
+    client.force_login(world.operator_tea)
+    page = client.get(settings_url).text
+    assert 'data-testid="webform-settings-form"' not in page
+    assert 'data-testid="webform-summary"' in page
+    assert "商品について、配送について" in page
+    assert 'data-testid="read-only"' in page
+
+
+def test_the_settings_form_and_the_public_form_are_all_japanese(client, world, web_form):
+    from madoguchi.core.testing.japanese import english_words, untranslated_msgids
+
+    with unscoped("test setup"):
+        WebForm.objects.filter(pk=web_form.pk).update(privacy_policy_url=POLICY)
+    client.force_login(world.supervisor)
+    with untranslated_msgids() as missing:
+        pages = [
+            client.get(reverse("webform:settings", args=["tea"])).text,
+            client.post(reverse("webform:settings", args=["tea"]), {"title": "x" * 201}).text,
+            client.get(url()).text,
+            client.post(url(), {**fields(), "privacy_consent": ""}).text,
+        ]
+    assert missing == set()
+    allowed = {"Web", "URL", "https", "http", "shop", "example", "jp", "privacy", "yamada", "en"}
+    assert [english_words(page, allowed=allowed) for page in pages] == [[], [], [], []]
