@@ -80,6 +80,7 @@ def seed_demo(*, password: str = content.DEMO_PASSWORD) -> SeedResult:
     with unscoped("demo data: workspaces, shops and people span shops"):
         shops, people = _seed_organisation(password=password, today=timezone.localdate())
     _seed_operations(shops=shops, admin=people["admin"], today=timezone.localdate())
+    _seed_duty(shops=shops, people=people, today=timezone.localdate())
     created = 0
     for spec in content.SHOPS:
         shop = shops[spec.key]
@@ -89,6 +90,7 @@ def seed_demo(*, password: str = content.DEMO_PASSWORD) -> SeedResult:
                 name: Category.objects.get_or_create(shop=shop, name=name)[0]
                 for name in spec.categories
             }
+            _seed_orders(shop=shop, spec=spec, customers=customers, now=now)
             created += _seed_tickets(
                 shop=shop,
                 spec=spec,
@@ -98,6 +100,7 @@ def seed_demo(*, password: str = content.DEMO_PASSWORD) -> SeedResult:
                 now=now,
             )
             _seed_mail(shop=shop, spec=spec, admin=people["admin"])
+            _seed_customer_memo(shop=shop, customers=customers, admin=people["admin"])
     for spec in content.SHOPS:
         with in_shop(shops[spec.key].id):
             _seed_channels(shop=shops[spec.key], admin=people["admin"])
@@ -342,6 +345,45 @@ def _seed_tickets(
     return created
 
 
+def _seed_orders(
+    *,
+    shop: Shop,
+    spec: ShopSpec,
+    customers: list[tuple[CustomerSpec, Customer]],
+    now: dt.datetime,
+) -> None:
+    """The orders the tickets talk about ("YE-…", "AT-…"), each its customer's, before them."""
+    from madoguchi.commerce.models import Order, PaymentMethod
+    from madoguchi.commerce.services import AddressInput, LineInput, OrderInput, order_create
+
+    by_spec = dict(customers)
+    for plan in _plans(spec=spec, customers=[c for c, _ in customers], now=now):
+        if Order.objects.filter(shop=shop, number=plan.order).exists():
+            continue
+        placed_at = plan.received_at - dt.timedelta(days=3)
+        order_create(
+            shop=shop,
+            data=OrderInput(
+                number=plan.order,
+                placed_at=placed_at,
+                payment_method=PaymentMethod.BANK_TRANSFER,
+                lines=[LineInput(name=plan.product, unit_price=1080 + 370 * (plan.index % 9))],
+                customer=by_spec[plan.customer],
+                email=plan.customer.email,
+                address=AddressInput(
+                    postal_code="150-0001",
+                    prefecture="東京都",
+                    address1="渋谷区神宮前1-1-1",
+                    name=plan.customer.name,
+                    name_kana=plan.customer.kana,
+                    phone=plan.customer.phone,
+                ),
+                shipping_fee=550,
+                payment_due_on=timezone.localdate(placed_at) + dt.timedelta(days=7),
+            ),
+        )
+
+
 def _fill(text: str, plan: _Plan, shop: Shop) -> str:
     ordered_on = timezone.localtime(plan.received_at) - dt.timedelta(days=3)
     return text.format(
@@ -532,7 +574,7 @@ def _seed_channels(*, shop: Shop, admin: User) -> None:
     from madoguchi.connectors.chat.services import widget_for
     from madoguchi.connectors.phone.models import PhoneNumber
     from madoguchi.connectors.phone.services import phone_number_create
-    from madoguchi.connectors.webform.services import web_form_for
+    from madoguchi.connectors.webform.services import web_form_for, web_form_update
     from madoguchi.customers.normalize import normalize_phone
 
     actor = actor_for_user(admin)
@@ -551,8 +593,35 @@ def _seed_channels(*, shop: Shop, admin: User) -> None:
             store_domain=store,
             webhook_secret="shpss_" + secrets.token_hex(16),
         )
-    web_form_for(shop)
+    web_form = web_form_for(shop)
+    policy_url = DEMO_PRIVACY_POLICIES.get(shop.slug)
+    if policy_url and not web_form.privacy_policy_url:
+        web_form_update(actor=actor, shop=shop, values={"privacy_policy_url": policy_url})
     widget_for(shop)
+
+
+DEMO_PRIVACY_POLICIES = {
+    "tea": "https://yamada-en.example.jp/privacy",
+    "ceramics": "https://aoki-tobo.example.jp/privacy",
+}
+DEMO_CUSTOMER_MEMOS = {
+    "tea": "贈答用の注文が多い。のし・包装の指定を毎回確認する。連絡は平日の午前中を希望。",
+    "ceramics": "割れ物の再発送を一度経験。梱包を厚めにするよう倉庫へ伝える。",
+}
+
+
+def _seed_customer_memo(
+    *, shop: Shop, customers: list[tuple[CustomerSpec, Customer]], admin: User
+) -> None:
+    """Give the shop's first customer the staff's memo (once), as an operator would."""
+    from madoguchi.customers.services import customer_note_update
+
+    memo = DEMO_CUSTOMER_MEMOS.get(shop.slug)
+    if memo is None or not customers:
+        return
+    customer = customers[0][1]
+    if not customer.note:
+        customer_note_update(actor=actor_for_user(admin), customer=customer, note=memo)
 
 
 # Operations: each shop's business calendar, SLA policies and routing, set up once through the
@@ -633,6 +702,52 @@ def _seed_operations(*, shops: dict[str, Shop], admin: User, today: dt.date) -> 
                     max_open_per_operator=None,
                     reassign_on_breach=False,
                 )
+
+
+DUTY_DAYS = 14  # the operators' shifts planned from the seeding day on
+
+
+def _seed_duty(*, shops: dict[str, Shop], people: dict[str, User], today: dt.date) -> None:
+    """Put the operators of the routed shops on duty in business hours, so a new ticket (a
+    chat while they are connected) finds them: Japanese as their language, status available,
+    and weekday shifts of the shop's hours for DUTY_DAYS days. Planned once per person."""
+    from zoneinfo import ZoneInfo
+
+    from madoguchi.operations.models import OperatorProfile, Shift
+    from madoguchi.operations.profiles import operator_languages_set
+    from madoguchi.operations.shifts import operator_duty_set, shift_save
+
+    planner = actor_for_user(people["admin"])
+    for key in content.ROUND_ROBIN_SHOPS:
+        shop = shops[key]
+        zone = ZoneInfo(shop.time_zone)
+        with in_shop(shop.id), unscoped("demo data: the agency's people work the shop"):
+            memberships = Membership.objects.filter(
+                role=Membership.Role.OPERATOR, shop_assignments__shop=shop
+            ).select_related("user")
+            for membership in memberships:
+                if Shift.objects.filter(membership=membership).exists():
+                    continue
+                operator_languages_set(
+                    actor=people["admin"], membership=membership, languages=["ja"]
+                )
+                operator_duty_set(
+                    actor=actor_for_user(membership.user),
+                    shop=shop,
+                    duty=OperatorProfile.Duty.AVAILABLE,
+                )
+                for offset in range(DUTY_DAYS):
+                    day = today + dt.timedelta(days=offset)
+                    if day.weekday() >= 5:
+                        continue
+                    shift_save(
+                        actor=planner,
+                        shop=shop,
+                        shift=None,
+                        membership=membership,
+                        starts_at=dt.datetime.combine(day, dt.time(10, 0), tzinfo=zone),
+                        ends_at=dt.datetime.combine(day, dt.time(18, 0), tzinfo=zone),
+                    )
 
 
 def _seed_sla_clocks(*, shops: dict[str, Shop], now: dt.datetime) -> None:

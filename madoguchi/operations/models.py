@@ -303,6 +303,25 @@ class ReplyTemplate(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.language})"
 
+    @property
+    def language_name(self) -> str:
+        """The template's language by its name in the UI language ("日本語"), not its code."""
+        from django.utils.translation import get_language_info
+
+        try:
+            return str(get_language_info(self.language)["name_translated"])
+        except KeyError:
+            return self.language
+
+    @property
+    def set_status_label(self) -> str:
+        """The status the template sets, as the ticket's status label (not its stored value)."""
+        from madoguchi.conversations.models import Ticket
+
+        if self.set_status in Ticket.Status.values:
+            return str(Ticket.Status(self.set_status).label)
+        return self.set_status
+
 
 class AfterHoursSettings(models.Model):
     """Whether the shop answers customers who write outside business time, and with what text."""

@@ -28,10 +28,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from madoguchi.core.db import custom_plans
 from madoguchi.search.query import ParsedQuery
@@ -226,10 +228,25 @@ def tsquery_expression(query: ParsedQuery, scope: Scope) -> str:
 # (`_scope_sql`); every value travels as a parameter.
 
 
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    """The stored UTC moment as an aware datetime.
+
+    A raw cursor skips the DateTimeField's conversion: SQLite hands back the stored UTC text as
+    a naive datetime (or the text itself), which pages would then show as if it were local
+    time; PostgreSQL answers an aware value already.
+    """
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if moment is None:
+        raise ValueError(f"not a stored datetime: {value!r}")
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, dt.UTC)
+
+
 def _rows(sql: str, params: Sequence[Any]) -> list[Candidate]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [Candidate(*row) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    candidates = [Candidate(*row) for row in rows]
+    return [replace(found, activity_at=_aware(found.activity_at)) for found in candidates]
 
 
 def candidates(

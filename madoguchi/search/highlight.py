@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from madoguchi.search.normalize import fold
+from madoguchi.search.normalize import fold, normalize_text, normalize_with_sources
 from madoguchi.search.query import Term
 
 SNIPPET_BEFORE = 30
@@ -66,6 +66,27 @@ def _render(text: str, spans: Sequence[tuple[int, int]], start: int, end: int) -
 def highlight(text: str, terms: Sequence[Term]) -> SafeString:
     """Return the whole of `text` escaped, with every match marked."""
     return mark_safe(_render(text, match_spans(text, terms), 0, len(text)))  # noqa: S308 - escaped
+
+
+def highlight_original(raw: str, terms: Sequence[Term]) -> SafeString:
+    """Return the whole of `raw` as it was written, escaped, with every match marked.
+
+    Matches are found in the normalised form (as the search found them) and marked on the
+    characters of `raw` they come from; where the positions cannot be traced back, the
+    normalised form is shown instead.
+    """
+    traced = normalize_with_sources(raw)
+    if traced is None:
+        return highlight(normalize_text(raw), terms)
+    text, sources = traced
+    spans: list[tuple[int, int]] = []
+    for start, end in match_spans(text, terms):
+        span = (sources[start][0], sources[end - 1][1])
+        if spans and span[0] <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(span[1], spans[-1][1]))
+        else:
+            spans.append(span)
+    return mark_safe(_render(raw, spans, 0, len(raw)))  # noqa: S308 - escaped
 
 
 def snippet(text: str, terms: Sequence[Term]) -> SafeString:

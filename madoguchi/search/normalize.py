@@ -48,6 +48,53 @@ def normalize_text(raw: str) -> str:
     return _DASH.sub(dash, text)
 
 
+# Characters that NFKC joins to the one before (a combining mark, a half-width sound mark).
+_JOINS_PREVIOUS = "\uff9e\uff9f"
+
+
+def _clusters(raw: str) -> list[tuple[int, int]]:
+    """The (start, end) spans of `raw` that NFKC maps independently: a base character with
+    the combining marks that follow it."""
+    spans: list[tuple[int, int]] = []
+    for index, char in enumerate(raw):
+        joins = char in _JOINS_PREVIOUS or unicodedata.combining(char) != 0
+        if spans and joins:
+            spans[-1] = (spans[-1][0], index + 1)
+        else:
+            spans.append((index, index + 1))
+    return spans
+
+
+def normalize_with_sources(raw: str) -> tuple[str, list[tuple[int, int]]] | None:
+    """Return `normalize_text(raw)` and, for each of its characters, the span of `raw` it
+    comes from; None where the pieces do not add up to the whole (then positions are unknown).
+    """
+    chars: list[str] = []
+    sources: list[tuple[int, int]] = []
+    for start, end in _clusters(raw):
+        piece = _WAVES.sub("~", unicodedata.normalize("NFKC", raw[start:end]))
+        for char in piece:
+            if char.isspace():
+                if not chars or chars[-1] == " ":
+                    continue  # leading whitespace, or a run collapsed into one space
+                char = " "
+            chars.append(char)
+            sources.append((start, end))
+    while chars and chars[-1] == " ":
+        chars.pop()
+        sources.pop()
+    collapsed = "".join(chars)
+
+    def dash(match: re.Match[str]) -> str:
+        start = match.start()
+        return LONG_VOWEL if start and is_kana(collapsed[start - 1]) else "-"
+
+    text = _DASH.sub(dash, collapsed)
+    if text != normalize_text(raw):
+        return None
+    return text, sources
+
+
 def _fold_char(char: str) -> str:
     lower = char.lower()
     # A few characters lower-case into two (İ -> i̇); keep the original to keep positions.

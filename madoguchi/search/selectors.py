@@ -12,9 +12,8 @@ from django_scopes.state import get_scope
 
 from madoguchi.conversations.models import Channel, Ticket
 from madoguchi.search import fulltext
-from madoguchi.search.highlight import contains_all, highlight, snippet
+from madoguchi.search.highlight import contains_all, highlight_original, snippet
 from madoguchi.search.models import SearchDocument
-from madoguchi.search.normalize import normalize_text
 from madoguchi.search.query import ParsedQuery, parse_query
 from madoguchi.tenancy.access import Actor
 from madoguchi.tenancy.models import Shop
@@ -163,7 +162,7 @@ def _hit(row: fulltext.Candidate, shop: Shop, parsed: ParsedQuery) -> SearchHit:
         shop=shop,
         number=row.number,
         title=row.title,
-        title_html=highlight(normalize_text(row.title), parsed.required),
+        title_html=highlight_original(row.title, parsed.required),
         snippet_html=snippet(row.content, parsed.required),
         status=row.status,
         channel=row.channel,

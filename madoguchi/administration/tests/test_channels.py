@@ -101,6 +101,7 @@ def tea_channels(world):
                 ticket=ticket, direction=Message.Direction.OUTBOUND, created_at=_at(8)
             ),
             status="failed",
+            http_status=429,
             last_error="429 monthly limit",
             created_at=_at(8),
         )
@@ -174,7 +175,13 @@ def test_states_come_from_the_shops_rows(english, world, tea_channels):
             _at(6),
         ),
         "chat": (False, "Widget disabled", _at(4), "", None),
-        "line": (True, "山田園 公式", _at(7), "429 monthly limit", _at(8)),
+        "line": (
+            True,
+            "山田園 公式",
+            _at(7),
+            "LINE refused the message: the monthly message quota is used up.",
+            _at(8),
+        ),
         "phone": (True, "代表 03-1111-2222", _at(10), "", None),
         "shopify": (
             True,

@@ -23,12 +23,14 @@ def line_state(shop: Shop) -> ChannelState:
         .values_list("last_error", "received_at")
         .first()
     )
-    reply_error = (
+    failed_reply = (
         LineOutbound.objects.filter(shop=shop, status=LineOutbound.Status.FAILED)
         .order_by("-created_at", "-id")
-        .values_list("last_error", "created_at")
+        .only("last_error", "http_status", "created_at")
         .first()
     )
+    # A reply's error is said in the UI language (LINE's own answer is on the deliveries page).
+    reply_error = (failed_reply.error_sentence, failed_reply.created_at) if failed_reply else None
     error, error_at = latest_error(webhook_error or ("", None), reply_error or ("", None))
     return ChannelState(
         is_connected=bool(names),

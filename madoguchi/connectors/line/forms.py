@@ -15,6 +15,11 @@ SERVICE_MESSAGES = (
     gettext_noop("Fill in the name, channel ID, channel secret and access token."),
     gettext_noop("Fill in the name and the channel ID."),
     gettext_noop("The channel ID is a number."),
+    # Merging a LINE customer into another (customers.services.customer_merge).
+    gettext_noop("Choose the customer to merge into."),
+    gettext_noop("Both customers must belong to the same shop."),
+    gettext_noop("A customer cannot be merged into itself."),
+    gettext_noop("The customer no longer exists."),
 )
 
 SECRET_WIDGET = forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False)

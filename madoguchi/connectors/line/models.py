@@ -9,8 +9,8 @@ import secrets
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from madoguchi.core.secrets import EncryptedTextField
 from madoguchi.tenancy.scoping import ShopScopedManager
@@ -137,6 +137,28 @@ class LineInbound(models.Model):
         return f"LINE inbound {self.message_id}"
 
 
+def line_error_sentence(status: int | None, detail: str = "") -> str:
+    """Say in the UI language what went wrong with a call to LINE.
+
+    `status` is LINE's HTTP status (None: LINE was not reached, or we refused to send), `detail`
+    the stored text: a sentence of ours (translated as it is) or LINE's own answer, which stays
+    on the row for whoever reads the raw record.
+    """
+    if status is None:
+        if detail and gettext(detail) != detail:
+            return gettext(detail)  # a sentence of ours: "The customer has no LINE user id."
+        return gettext("LINE could not be reached.")
+    if status == 429 and "monthly" in detail.lower():
+        return gettext("LINE refused the message: the monthly message quota is used up.")
+    if status == 429:
+        return gettext("LINE asked to send more slowly; the reply is tried again later.")
+    if status in (401, 403):
+        return gettext("LINE refused the channel access token (HTTP %(status)s).") % {
+            "status": status
+        }
+    return gettext("LINE refused the request (HTTP %(status)s).") % {"status": status}
+
+
 class LineOutbound(models.Model):
     """One reply waiting in (or gone from) the LINE outbox.
 
@@ -188,3 +210,10 @@ class LineOutbound(models.Model):
 
     def __str__(self) -> str:
         return f"LINE reply {self.message_id} ({self.status})"
+
+    @property
+    def error_sentence(self) -> str:
+        """Why the reply failed (or waits), in the UI language; LINE's answer is `last_error`."""
+        if not self.last_error:
+            return ""
+        return line_error_sentence(self.http_status, self.last_error)

@@ -4,6 +4,7 @@ deliveries (errors visible), merging a LINE customer."""
 from __future__ import annotations
 
 import json
+import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,15 +12,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from madoguchi.connectors.line.client import LineApiError, message_quota, signature_is_valid
 from madoguchi.connectors.line.forms import LineChannelForm
-from madoguchi.connectors.line.models import LineChannel, LineOutbound
+from madoguchi.connectors.line.models import LineChannel, LineOutbound, line_error_sentence
 from madoguchi.connectors.line.processing import webhook_store
 from madoguchi.connectors.line.services import line_channel_create, line_channel_update
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from madoguchi.core.service_forms import service_errors_flashed, service_errors_on
 from madoguchi.customers.models import Customer
 from madoguchi.customers.selectors import access_customer
 from madoguchi.customers.services import customer_merge
@@ -28,6 +31,8 @@ from madoguchi.tenancy.models import Shop
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
+
+logger = logging.getLogger(__name__)
 
 
 @csrf_exempt
@@ -93,15 +98,20 @@ def deliveries(request: HttpRequest, shop_slug: str) -> HttpResponse:
 @require_GET
 def quota(request: HttpRequest, shop_slug: str, channel_id: int) -> HttpResponse:
     """This month's push messages used and allowed, asked from LINE (an htmx fragment)."""
-    _, shop = _staff_shop(request, shop_slug)
+    _actor, shop = _staff_shop(request, shop_slug)
     channel = LineChannel.objects.filter(shop=shop, pk=channel_id).first()
     if channel is None:
         raise NotFoundError("Channel not found")
     context: dict[str, object] = {"channel": channel}
     try:
         context["quota"] = message_quota(channel)
-    except (LineApiError, ValueError, KeyError) as error:
-        context["error"] = str(error)[:300]
+    except LineApiError as error:
+        # LINE's own answer is for the log; the page says what it means.
+        logger.info("LINE quota of channel %s: %s", channel.pk, error)
+        quota_detail = error.detail if error.status is not None else ""
+        context["error"] = line_error_sentence(error.status, quota_detail)
+    except (ValueError, KeyError):
+        context["error"] = _("LINE's answer could not be read.")
     return render(request, "line/_quota.html", context)
 
 
@@ -111,15 +121,21 @@ def customer_merge_view(request: HttpRequest, shop_slug: str, pk: int) -> HttpRe
     """Merge this (LINE-only) customer into the customer chosen by id."""
     actor, shop = _staff_shop(request, shop_slug)
     source = access_customer(actor=actor, shop_id=shop.id, customer_id=pk)
-    try:
-        target_id = int(request.POST.get("target", ""))
-    except ValueError:
-        raise ValidationError(_("Choose the customer to merge into.")) from None
-    target: Customer = access_customer(actor=actor, shop_id=shop.id, customer_id=target_id)
-    customer_merge(actor=actor, source=source, target=target)
-    messages.success(request, _("The customers were merged."))
+    # A button, not a form to type into: a refusal is shown on the customer's page.
+    with service_errors_flashed(request):
+        raw_target = request.POST.get("target", "").strip()
+        if not raw_target.isdigit():
+            raise ValidationError(gettext_noop("Choose the customer to merge into."))
+        target: Customer = access_customer(
+            actor=actor, shop_id=shop.id, customer_id=int(raw_target)
+        )
+        customer_merge(actor=actor, source=source, target=target)
+        messages.success(request, _("The customers were merged."))
+        return HttpResponseRedirect(
+            reverse("customers:detail", kwargs={"shop_slug": shop.slug, "pk": target.pk})
+        )
     return HttpResponseRedirect(
-        reverse("customers:detail", kwargs={"shop_slug": shop.slug, "pk": target.pk})
+        reverse("customers:detail", kwargs={"shop_slug": shop.slug, "pk": source.pk})
     )
 
 
@@ -153,7 +169,7 @@ def channels(request: HttpRequest, shop_slug: str) -> HttpResponse:
         _require_lead(actor, shop)
         if form.is_valid():
             cleaned = form.cleaned_data
-            try:
+            with service_errors_on(form):
                 channel = line_channel_create(
                     actor=actor,
                     shop=shop,
@@ -162,9 +178,6 @@ def channels(request: HttpRequest, shop_slug: str) -> HttpResponse:
                     channel_secret=cleaned["channel_secret"],
                     access_token=cleaned["access_token"],
                 )
-            except ValidationError as error:
-                form.add_error(None, _(error.message))
-            else:
                 messages.success(
                     request,
                     _("The LINE channel was connected. Set its webhook URL in the LINE console."),
@@ -204,7 +217,7 @@ def channel_edit(request: HttpRequest, shop_slug: str, channel_id: int) -> HttpR
     )
     if request.method == "POST" and form.is_valid():
         cleaned = form.cleaned_data
-        try:
+        with service_errors_on(form) as outcome:
             line_channel_update(
                 actor=actor,
                 channel=channel,
@@ -214,12 +227,10 @@ def channel_edit(request: HttpRequest, shop_slug: str, channel_id: int) -> HttpR
                 channel_secret=cleaned["channel_secret"],
                 access_token=cleaned["access_token"],
             )
-        except ValidationError as error:
-            form.add_error(None, _(error.message))
-            channel.refresh_from_db()
-        else:
             messages.success(request, _("The LINE channel was saved."))
             return HttpResponseRedirect(reverse("line:channel_edit", args=[shop.slug, channel.pk]))
+        if outcome.refused:
+            channel.refresh_from_db()
     context = {
         "shop": shop,
         "channel": channel,

@@ -230,6 +230,24 @@ def _second_ticket(name: str) -> Callable[[Any], str]:
     return url
 
 
+def _tea_failed_reply(world: Any) -> None:
+    """A reply (id 9003) of the tea ticket whose delivery failed: retry or mark handled."""
+    from madoguchi.core.testing import factories
+
+    with unscoped("test setup"):
+        if Message.objects.filter(id=9003).exists():
+            return
+        factories.MessageFactory(
+            id=9003,
+            ticket=world.tea_ticket,
+            direction="outbound",
+            body_text="matrix-failed-reply",
+            delivery_status="failed",
+            delivery_error="The mail server refused the mail.",
+        )
+        Ticket.objects.filter(pk=world.tea_ticket.pk).update(has_failed_delivery=True)
+
+
 TEA_ATTACHMENT = b"matrix-attachment-body"
 
 
@@ -685,6 +703,15 @@ SHOP_ROUTES: dict[str, Route] = {
         lambda world: {"body": "マトリクスからの返信", "status": "solved"},
         302,
     ),
+    "conversations:ticket_delivery": Route(
+        "POST",
+        lambda world: reverse(
+            "conversations:ticket_delivery", kwargs={**_ticket_kwargs(world), "message_id": 9003}
+        ),
+        lambda world: {"action": "handled"},
+        302,
+        setup=_tea_failed_reply,
+    ),
     "conversations:ticket_note": Route(
         "POST",
         lambda world: reverse("conversations:ticket_note", kwargs=_ticket_kwargs(world)),
@@ -770,6 +797,15 @@ SHOP_ROUTES: dict[str, Route] = {
             "customers:detail",
             kwargs={"shop_slug": world.tea.slug, "pk": world.tea_ticket.customer_id},
         ),
+    ),
+    "customers:note_edit": Route(
+        "POST",
+        lambda world: reverse(
+            "customers:note_edit",
+            kwargs={"shop_slug": world.tea.slug, "pk": world.tea_ticket.customer_id},
+        ),
+        lambda world: {"note": "マトリクスのメモ"},
+        302,
     ),
     "customers:picker": Route(
         "GET",
@@ -1728,6 +1764,7 @@ def test_strangers_never_see_the_other_shop_on_global_pages(
 # that shop's admin (who passes every role check there), the object does not exist either.
 OBJECT_ROUTES = [
     "conversations:ticket_attachment",
+    "conversations:ticket_delivery",
     "operations:template_edit",
     "operations:draft_review",
     "operations:shift_edit",
@@ -1828,6 +1865,7 @@ def test_the_right_user_is_served(english: Any, world: Any, name: str) -> None:
     [
         "conversations:ticket_note",
         "conversations:ticket_properties",
+        "conversations:ticket_delivery",
         "conversations:ticket_reply",  # an agency works the tea shop: its owner only reads
         "conversations:ticket_new",
         "conversations:ticket_merge",

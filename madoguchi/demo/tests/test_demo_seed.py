@@ -1,6 +1,7 @@
 """The demo loader: idempotent, and it respects who may see which shop."""
 
 from collections import Counter
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -15,7 +16,7 @@ from madoguchi.demo.seed import seed_demo
 from madoguchi.events.models import Event
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.models import Membership, Shop
-from madoguchi.tenancy.scoping import unscoped
+from madoguchi.tenancy.scoping import in_shop, unscoped
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +115,74 @@ def test_command_prints_the_logins(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Demo logins (password: madoguchi-demo)" in out
     for person in content.PEOPLE:
         assert person.email in out
+
+
+def test_a_customer_has_a_memo_and_the_web_forms_link_a_privacy_policy() -> None:
+    from madoguchi.connectors.webform.models import WebForm
+
+    seed_demo()
+    with unscoped("test: read both shops"):
+        memos = dict(Customer.objects.exclude(note="").values_list("shop__slug", "note"))
+        policies = dict(WebForm.objects.values_list("shop__slug", "privacy_policy_url"))
+        memo_audits = AuditEntry.objects.filter(action="customer.note_changed").count()
+    assert memos == {
+        "tea": "贈答用の注文が多い。のし・包装の指定を毎回確認する。連絡は平日の午前中を希望。",
+        "ceramics": "割れ物の再発送を一度経験。梱包を厚めにするよう倉庫へ伝える。",
+    }
+    assert policies == {
+        "tea": "https://yamada-en.example.jp/privacy",
+        "ceramics": "https://aoki-tobo.example.jp/privacy",
+    }
+    assert memo_audits == 2
+
+
+def test_the_tickets_show_the_orders_they_talk_about(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from madoguchi.commerce.models import Order, TicketOrderLink
+
+    with django_capture_on_commit_callbacks(execute=True):  # the inbound hooks link them
+        seed_demo()
+    with unscoped("test: read both shops"):
+        orders = Counter(number[:3] for number in Order.objects.values_list("number", flat=True))
+        links = list(TicketOrderLink.objects.select_related("ticket", "order"))
+        talking = set(
+            Ticket.objects.filter(subject__regex=r"(YE|AT)-[0-9]{8}")
+            .exclude(channel="phone")
+            .values_list("id", flat=True)
+        )
+    assert orders == {"YE-": 40, "AT-": 40}
+    assert talking and talking <= {link.ticket_id for link in links}
+    assert {(link.source, link.order.customer_id == link.ticket.customer_id) for link in links} == {
+        ("mention", True)
+    }
+
+
+def test_the_tea_operators_are_on_duty_in_business_hours() -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from madoguchi.operations.models import OperatorProfile, Shift
+    from madoguchi.operations.services import routing_candidates
+
+    seed_demo()
+    seed_demo()  # planned once
+    with unscoped("test: read the agency's shifts"):
+        tea = Shop.objects.get(slug="tea")
+        profiles = {
+            profile.membership.user.email: (profile.duty, tuple(profile.languages))
+            for profile in OperatorProfile.objects.select_related("membership__user")
+        }
+        shifts = Counter(Shift.objects.values_list("membership__user__email", flat=True))
+        first = Shift.objects.order_by("starts_at").first()
+    operators = {p.email for p in content.PEOPLE if p.role == Membership.Role.OPERATOR}
+    assert set(profiles) == operators
+    assert set(profiles.values()) == {("available", ("ja",))}
+    assert set(shifts) == operators
+    assert len(set(shifts.values())) == 1 and 9 <= next(iter(shifts.values())) <= 10
+    local = first.starts_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert (local.hour, (first.ends_at - first.starts_at)) == (10, dt.timedelta(hours=8))
+    during = first.starts_at + dt.timedelta(hours=1)
+    with in_shop(tea.id):
+        on_duty = {c.user_id for c in routing_candidates(shop=tea, now=during) if c.is_on_duty}
+    assert len(on_duty) == len(operators)

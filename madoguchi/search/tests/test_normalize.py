@@ -67,3 +67,21 @@ def test_parse_query_and_phrase_and_exclusion() -> None:
     ]
     assert parse_query("-返品").is_empty
     assert parse_query("！？").is_empty
+
+
+def test_normalised_characters_are_traced_to_the_written_ones() -> None:
+    from madoguchi.search.normalize import normalize_with_sources
+
+    traced = normalize_with_sources("  ｶﾞｯﾂ　～㈱ ")
+    assert traced is not None
+    text, sources = traced
+    assert text == "ガッツ ~(株)"
+    assert sources == [(2, 4), (4, 5), (5, 6), (6, 7), (7, 8), (8, 9), (8, 9), (8, 9)]
+
+
+def test_the_original_title_is_marked_where_the_normalised_form_matched() -> None:
+    from madoguchi.search.highlight import highlight_original
+    from madoguchi.search.query import parse_query
+
+    terms = parse_query("がっつ 株").required
+    assert highlight_original("ｶﾞｯﾂ<と>㈱", terms) == "<mark>ｶﾞｯﾂ</mark>&lt;と&gt;<mark>㈱</mark>"

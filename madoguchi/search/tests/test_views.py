@@ -65,3 +65,33 @@ def test_user_text_is_escaped(client: Client, world: Any, make_ticket: MakeTicke
 def test_anonymous_is_sent_to_login(client: Client, world: Any) -> None:
     response = client.get(reverse("search:results"), {"q": "返品"})
     assert response.status_code == 302
+
+
+def test_times_are_the_shops_local_time(
+    client: Client, world: Any, make_ticket: MakeTicket
+) -> None:
+    import datetime as dt
+
+    from madoguchi.tenancy.models import Shop
+    from madoguchi.tenancy.scoping import unscoped
+
+    with unscoped("test setup"):
+        Shop.objects.filter(id=world.ceramics.id).update(time_zone="America/New_York")
+    at = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)
+    make_ticket("返品の相談", "返品したい", last_activity_at=at)
+    make_ticket("返品の相談", "返品したい", shop=world.ceramics, last_activity_at=at)
+    html = get(client, world.admin, q="返品").content.decode()
+    # Tokyo is 9 hours ahead of UTC (the next day), New York 5 hours behind.
+    assert '<time datetime="2026-12-01T08:30:00+09:00">2026-12-01 08:30</time>' in html
+    assert '<time datetime="2026-11-30T18:30:00-05:00">2026-11-30 18:30</time>' in html
+    assert "2026-11-30 23:30" not in html
+
+
+def test_the_title_is_shown_as_written_with_the_match_marked(
+    client: Client, world: Any, make_ticket: MakeTicket
+) -> None:
+    make_ticket("ﾍﾝﾋﾟﾝ　のお願い（注文ＮＯ．１２３）<b>", "本文")
+    html = get(client, world.operator_tea, q="へんぴん 123").content.decode()
+    title = html.split('class="search__title"', 1)[1].split("</a>", 1)[0]
+    written = "<mark>ﾍﾝﾋﾟﾝ</mark>　のお願い（注文ＮＯ．<mark>１２３</mark>）&lt;b&gt;"
+    assert title.strip().endswith(f"</span> {written}")

@@ -479,7 +479,9 @@ def test_quota_error_is_shown_on_the_message(
     client.force_login(world.operator_tea)
     page = client.get(reverse("line:deliveries", args=[world.tea.slug]))
     assert page.status_code == 200
-    assert "monthly message quota is used up" in page.content.decode()
+    html = page.content.decode()
+    assert "LINE がメッセージを受け付けませんでした。今月の送信数の上限に達しています。" in html
+    assert "<code>LINE refused the push: the monthly message quota is used up" in html
     ticket_page = client.get(
         reverse("conversations:ticket", kwargs={"shop_slug": "tea", "number": ticket.number})
     )
@@ -642,7 +644,9 @@ def test_quota_is_shown_from_line(client, world, fake_line):
     assert "187" in response.text and "200" in response.text
     fake_line.answer("/v2/bot/message/quota", (401, {"message": "Authentication failed"}))
     failed = client.get(url)
-    assert "401: Authentication failed" in failed.text
+    refused = "LINE がチャネルアクセストークンを受け付けませんでした（HTTP 401）。"
+    assert f'<span class="error">{refused}</span>' in failed.text
+    assert "Authentication failed" not in failed.text
     assert "token-tea" not in failed.text
     client.force_login(world.operator_ceramics)
     assert client.get(url).status_code == 404
@@ -671,3 +675,14 @@ def test_merge_service_refuses_two_shops_and_itself(world):
         with pytest.raises(ValidationError):
             customer_merge(actor=admin, source=tea_customer, target=tea_customer)
         assert Customer.objects.count() == 2
+
+
+def test_an_unreachable_line_is_said_in_japanese(client, world, fake_line):
+    channel = make_channel(world.tea, fake_line)
+    with in_shop(world.tea.id):
+        LineChannel.objects.filter(id=channel.id).update(api_base_url="http://127.0.0.1:9")
+    client.force_login(world.operator_tea)
+    response = client.get(reverse("line:quota", args=["tea", channel.id]))
+    assert response.text == (
+        '<p data-testid="line-quota"><span class="error">LINE に接続できませんでした。</span></p>\n'
+    )
