@@ -52,12 +52,12 @@ from madoguchi.administration.people_services import (
     invitation_send,
 )
 from madoguchi.core.errors import (
-    ApplicationError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
+from madoguchi.core.service_forms import error_text
 from madoguchi.tenancy.access import Actor, require_workspace_admin
 from madoguchi.tenancy.models import Membership
 
@@ -68,11 +68,6 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 def _actor(request: HttpRequest) -> Actor:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     return actor
-
-
-def _error_text(error: ApplicationError) -> str:
-    text = gettext(error.message)
-    return text % error.extra if error.extra else text
 
 
 def _workspace_param(request: HttpRequest) -> int | None:
@@ -175,7 +170,7 @@ def people_invite(request: HttpRequest) -> HttpResponse:
                 accept_url=accept_url(request),
             )
         except ValidationError as error:
-            form.add_error(None, _error_text(error))
+            form.add_error(None, error_text(error))
         else:
             report_delivery(request, sent)
             return redirect(_people_url(workspace.id))
@@ -222,7 +217,7 @@ def person(request: HttpRequest, membership_id: int) -> HttpResponse:
                 languages=data["languages"],
             )
         except ValidationError as error:
-            form.add_error(None, _error_text(error))
+            form.add_error(None, error_text(error))
         else:
             messages.success(request, gettext("The changes were saved."))
             _report_handed_back(request, saved.tickets_handed_back)
@@ -264,7 +259,7 @@ def person_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
     try:
         saved = membership_deactivate(actor=actor, membership=membership)
     except ValidationError as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, error_text(error))
     else:
         messages.success(
             request,
@@ -284,7 +279,7 @@ def person_reactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
     try:
         membership_reactivate(actor=actor, membership=membership)
     except ValidationError as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, error_text(error))
     else:
         messages.success(
             request,
@@ -303,7 +298,7 @@ def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResp
     try:
         sent = invitation_resend(actor=actor, invitation=invitation, accept_url=accept_url(request))
     except ValidationError as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, error_text(error))
     else:
         report_delivery(request, sent)
     return redirect(_people_url(invitation.workspace_id))
@@ -318,7 +313,7 @@ def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResp
     try:
         invitation_revoke(actor=actor, invitation=invitation)
     except ValidationError as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, error_text(error))
     else:
         messages.success(
             request,
@@ -393,9 +388,7 @@ def _accept_as_member(
         try:
             invitation_accept(token=token, user=signed_in)
         except (ConflictError, PermissionDeniedError) as error:
-            return _accept_page(
-                request, invitation, "refused", status=409, error=_error_text(error)
-            )
+            return _accept_page(request, invitation, "refused", status=409, error=error_text(error))
         return _joined(request, invitation)
     return _accept_page(request, invitation, "confirm")
 

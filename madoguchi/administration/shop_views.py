@@ -38,6 +38,7 @@ from madoguchi.administration.shop_forms import (
 )
 from madoguchi.administration.shop_services import shop_settings_save
 from madoguchi.core.errors import ApplicationError, PermissionDeniedError, ValidationError
+from madoguchi.core.service_forms import error_text
 from madoguchi.operations.view_access import lead_shop, request_actor
 from madoguchi.tenancy import invitations, services
 from madoguchi.tenancy.access import Actor, Role, require_workspace_admin
@@ -73,14 +74,9 @@ _ERROR_FIELDS = {
 }
 
 
-def _error_text(error: ApplicationError) -> str:
-    text = gettext(error.message)
-    return text % error.extra if error.extra else text
-
-
 def _form_error(form: forms.Form, error: ApplicationError) -> None:
     field = _ERROR_FIELDS.get(error.message)
-    form.add_error(field if field in form.fields else None, _error_text(error))
+    form.add_error(field if field in form.fields else None, error_text(error))
 
 
 def _lead_shop(request: HttpRequest, shop_slug: str) -> tuple[Actor, Shop]:
@@ -305,7 +301,7 @@ def owner_invite(request: HttpRequest, shop_slug: str) -> HttpResponse:
                 accept_url=accept_url(request),
             )
         except ValidationError as error:
-            owner_form.add_error(None, _error_text(error))
+            owner_form.add_error(None, error_text(error))
         else:
             report_delivery(request, sent)
             return redirect(_shop_url(shop))
@@ -427,7 +423,7 @@ def engagement_end(request: HttpRequest, shop_slug: str, engagement_id: int) -> 
                 actor=actor, engagement=engagement, ends_on=end_form.cleaned_data["ends_on"]
             )
         except ValidationError as error:
-            end_form.add_error("ends_on", _error_text(error))
+            end_form.add_error("ends_on", error_text(error))
         else:
             messages.success(request, gettext("The engagement ends on the day you chose."))
             return redirect(_shop_url(shop))
@@ -487,7 +483,7 @@ def invitation_cancel(request: HttpRequest, shop_slug: str, invitation_id: int) 
     try:
         invitations.engagement_invitation_cancel(actor=actor, invitation=invitation)
     except ValidationError as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, gettext("The invitation was cancelled."))
     return redirect(_shop_url(shop))
@@ -510,7 +506,7 @@ def engagement_accept(request: HttpRequest) -> HttpResponse:
                     actor=actor, code=form.cleaned_data["code"], agency=agency
                 )
             except ValidationError as error:
-                form.add_error("code", _error_text(error))
+                form.add_error("code", error_text(error))
             else:
                 messages.success(
                     request,
@@ -527,7 +523,7 @@ def engagement_accept(request: HttpRequest) -> HttpResponse:
         try:
             preview = invitations.invitation_for_code(invitation_code_from(code))
         except ValidationError as error:
-            preview_error = _error_text(error)
+            preview_error = error_text(error)
     return render(
         request,
         "administration/shops/engagement_accept.html",

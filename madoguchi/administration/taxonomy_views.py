@@ -20,16 +20,13 @@ from django.views.decorators.http import require_http_methods
 from madoguchi.administration.shop_forms import CategoryForm, TagForm
 from madoguchi.administration.shop_views import calendar_url
 from madoguchi.conversations import taxonomy
-from madoguchi.core.errors import ApplicationError, PermissionDeniedError, ValidationError
+from madoguchi.core.errors import PermissionDeniedError, ValidationError
+from madoguchi.core.service_forms import error_text
 from madoguchi.operations.view_access import staff_shop
 from madoguchi.tenancy.access import Actor
 from madoguchi.tenancy.models import Shop
 
 UNKNOWN_ACTION = gettext_noop("Unknown action.")
-
-
-def _error_text(error: ApplicationError) -> str:
-    return gettext(error.message)
 
 
 @dataclass
@@ -126,7 +123,7 @@ def _taxonomy_action(
             else:
                 taxonomy.tag_save(actor=actor, shop=shop, name=form.cleaned_data["name"])
         except ValidationError as error:
-            form.add_error("name", _error_text(error))
+            form.add_error("name", error_text(error))
             return form
         messages.success(request, gettext("Added %(name)s.") % {"name": form.cleaned_data["name"]})
         return page
@@ -164,7 +161,7 @@ def _taxonomy_action(
                     name=category_form.cleaned_data["name"],
                 )
             except ValidationError as error:
-                return RowError(kind, row_id, name, _error_text(error))
+                return RowError(kind, row_id, name, error_text(error))
             messages.success(request, gettext("Saved %(name)s.") % {"name": category.name})
         return page
 
@@ -173,7 +170,7 @@ def _taxonomy_action(
         try:
             taxonomy.tag_delete(actor=actor, tag=tag)
         except ValidationError as error:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, gettext("Deleted %(name)s.") % {"name": tag.name})
         return page
@@ -184,6 +181,6 @@ def _taxonomy_action(
     try:
         taxonomy.tag_save(actor=actor, shop=shop, tag=tag, name=tag_form.cleaned_data["name"])
     except ValidationError as error:
-        return RowError(kind, row_id, name, _error_text(error))
+        return RowError(kind, row_id, name, error_text(error))
     messages.success(request, gettext("Saved %(name)s.") % {"name": tag.name})
     return page

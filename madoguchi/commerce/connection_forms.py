@@ -10,7 +10,7 @@ from django.utils.translation import gettext_noop
 
 from madoguchi.commerce.models import CommerceConnection
 
-# The services' refusals, shown translated on the forms (`gettext(error.message)`).
+# The services' refusals, shown translated on the forms (`core.service_forms.error_text`).
 SERVICE_MESSAGES = (
     gettext_noop("Only a supervisor or admin may manage cart connections."),
     gettext_noop("Enter the store's domain, for example tea.myshopify.com."),

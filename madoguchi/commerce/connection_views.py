@@ -21,6 +21,7 @@ from madoguchi.commerce import connections as services
 from madoguchi.commerce.connection_forms import ConnectionCreateForm, ConnectionEditForm
 from madoguchi.commerce.models import CommerceConnection
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
+from madoguchi.core.service_forms import error_text
 from madoguchi.tenancy.access import Actor, access_shop, require_staff
 from madoguchi.tenancy.models import Shop
 
@@ -85,7 +86,7 @@ def connection_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
                 webhook_secret=cleaned["webhook_secret"],
             )
         except ValidationError as error:
-            form.add_error(None, _(error.message))
+            form.add_error(None, error_text(error))
         else:
             messages.success(request, _("The store was connected."))
             if saved.generated_secret:
@@ -123,7 +124,7 @@ def connection_detail(request: HttpRequest, shop_slug: str, connection_id: int) 
                 webhook_secret=cleaned.get("webhook_secret") or "",
             )
         except ValidationError as error:
-            form.add_error(None, _(error.message))
+            form.add_error(None, error_text(error))
             connection.refresh_from_db()
         else:
             messages.success(request, _("The connection was saved."))
@@ -151,7 +152,7 @@ def connection_rotate(request: HttpRequest, shop_slug: str, connection_id: int) 
         )
     except ValidationError as error:
         connection.refresh_from_db()
-        return _detail(request, shop, connection, error=_(error.message))
+        return _detail(request, shop, connection, error=error_text(error))
     if renew in ("token", "both"):
         messages.success(request, _("The webhook URL was renewed: the old one no longer works."))
     if saved.generated_secret:
@@ -170,6 +171,6 @@ def connection_delete(request: HttpRequest, shop_slug: str, connection_id: int) 
     try:
         services.commerce_connection_delete(actor=actor, connection=connection)
     except ValidationError as error:
-        return _detail(request, shop, connection, error=_(error.message))
+        return _detail(request, shop, connection, error=error_text(error))
     messages.success(request, _("The connection was deleted."))
     return HttpResponseRedirect(reverse("commerce:connections", args=[shop.slug]))

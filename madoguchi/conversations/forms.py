@@ -12,7 +12,7 @@ from madoguchi.conversations.models import Category, Channel, Ticket
 from madoguchi.conversations.selectors import InboxView
 
 # Messages the services raise (in English); listed here so that makemessages extracts them and
-# the UI shows them translated with `gettext(error.message)`.
+# the UI shows them translated with `core.service_forms.error_text`.
 SERVICE_MESSAGES = (
     gettext_noop("The reply is empty."),
     gettext_noop("The note is empty."),

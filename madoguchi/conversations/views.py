@@ -62,6 +62,7 @@ from madoguchi.conversations.services import (
 )
 from madoguchi.conversations.taxonomy import choosable_categories
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from madoguchi.core.service_forms import error_text
 from madoguchi.customers.models import ContactIdentity
 from madoguchi.customers.selectors import access_customer
 from madoguchi.customers.services import IdentityInput
@@ -523,8 +524,7 @@ def ticket_reply(request: HttpRequest, shop_slug: str, number: int) -> HttpRespo
             form.is_valid()
             return _render_ticket(request, ticket, reply_form=form, reply_conflict=conflict.newer)
         except ValidationError as error:
-            text = gettext(error.message)
-            form.add_error(None, text % error.extra if error.extra else text)
+            form.add_error(None, error_text(error))
         else:
             if outcome.draft is not None:
                 notice = gettext("Your reply waits for a supervisor's approval.")
@@ -603,7 +603,7 @@ def ticket_note(request: HttpRequest, shop_slug: str, number: int) -> HttpRespon
         try:
             message_note(actor=actor, ticket=ticket, body_text=form.cleaned_data["body"])
         except ValidationError as error:
-            form.add_error(None, gettext(error.message))
+            form.add_error(None, error_text(error))
         else:
             return _after_change(request, ticket, gettext("Your note was added."))
     return _render_ticket(request, ticket, note_form=form)
@@ -631,7 +631,7 @@ def ticket_properties(request: HttpRequest, shop_slug: str, number: int) -> Http
                 tag_names=form.tag_names(),
             )
         except ValidationError as error:
-            form.add_error(None, gettext(error.message))
+            form.add_error(None, error_text(error))
         else:
             return _after_change(request, ticket, gettext("The ticket was updated."))
     return _render_ticket(request, ticket, properties_form=form)
@@ -727,5 +727,5 @@ def _create_from_form(actor: Actor, form: TicketNewForm) -> Ticket | None:
             assign_to_self=bool(cleaned.get("assign_to_self")),
         )
     except ValidationError as error:
-        form.add_error(None, gettext(error.message))
+        form.add_error(None, error_text(error))
         return None

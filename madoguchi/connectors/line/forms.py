@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, pgettext_lazy
 
-# The services' refusals, shown translated on the forms (`gettext(error.message)`).
+# The services' refusals, shown translated on the forms (`core.service_forms.error_text`).
 SERVICE_MESSAGES = (
     gettext_noop("Only a supervisor or admin may connect a LINE channel."),
     gettext_noop("Only a supervisor or admin may change a LINE channel."),

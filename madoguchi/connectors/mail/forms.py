@@ -14,7 +14,7 @@ from django.utils.translation import gettext_noop, pgettext_lazy
 from madoguchi.connectors.mail.dns_records import is_loopback
 from madoguchi.connectors.mail.models import ConnectionSecurity, MailAddress, Mailbox, SmtpServer
 
-# The services' refusals, shown translated on the forms (`gettext(error.message)`).
+# The services' refusals, shown translated on the forms (`core.service_forms.error_text`).
 SERVICE_MESSAGES = (
     gettext_noop("Only a supervisor or admin may set up the email channel."),
     gettext_noop("This address already belongs to a shop."),

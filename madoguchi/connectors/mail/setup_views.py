@@ -36,6 +36,7 @@ from madoguchi.connectors.mail.forms import (
 )
 from madoguchi.connectors.mail.models import MailAddress, Mailbox, SmtpServer
 from madoguchi.core.errors import NotFoundError, ValidationError
+from madoguchi.core.service_forms import error_text
 from madoguchi.tenancy.access import Actor, access_shop
 from madoguchi.tenancy.models import Shop
 
@@ -63,7 +64,7 @@ def _page(
 
 
 def _refusal(form: Any, error: ValidationError) -> None:
-    form.add_error(None, gettext(error.message))
+    form.add_error(None, error_text(error))
 
 
 # Addresses --------------------------------------------------------------------------------------

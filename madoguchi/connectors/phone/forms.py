@@ -16,7 +16,7 @@ from madoguchi.core.errors import ValidationError
 from madoguchi.core.service_forms import error_text
 from madoguchi.tenancy.models import Shop
 
-# The services' refusals, shown translated on the form (`gettext(error.message)`).
+# The services' refusals, shown translated on the form (`core.service_forms.error_text`).
 SERVICE_MESSAGES = (
     gettext_noop("Enter the number with its area code, for example 03-1234-5678."),
     gettext_noop("This number is already one of the shop's numbers."),
