@@ -28,7 +28,7 @@ class CommerceConfig(AppConfig):
         from madoguchi.commerce.customer_panel import CUSTOMER_ORDERS_PANEL
         from madoguchi.commerce.models import CommerceConnection
         from madoguchi.commerce.search_index import ORDER_SOURCE
-        from madoguchi.commerce.services import orders_beside_new_messages
+        from madoguchi.commerce.ticket_orders import orders_beside_new_messages
         from madoguchi.conversations.hooks import register_inbound_batch_hook
         from madoguchi.core import navigation
         from madoguchi.core.channel_status import ChannelKind, register_channel

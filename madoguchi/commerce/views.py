@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from madoguchi.commerce import deposits as deposit_services
-from madoguchi.commerce import selectors, services
+from madoguchi.commerce import selectors, services, ticket_orders
 from madoguchi.commerce.carriers import Carrier
 from madoguchi.commerce.forms import (
     DepositApplyForm,
@@ -188,7 +188,7 @@ def order_detail(request: HttpRequest, shop_slug: str, number: str) -> HttpRespo
                 )
                 messages.success(request, _("Status changed."))
             elif action == "notice":
-                notice = services.order_notice_send(
+                notice = ticket_orders.order_notice_send(
                     order=order, kind=request.POST.get("kind", ""), actor=actor
                 )
                 _flash_notice(request, notice)
@@ -196,7 +196,7 @@ def order_detail(request: HttpRequest, shop_slug: str, number: str) -> HttpRespo
                 ticket = access_ticket(
                     actor=actor, shop_slug=shop.slug, number=_int(request.POST.get("ticket"))
                 )
-                services.ticket_order_link_confirm(actor=actor, ticket=ticket, order=order)
+                ticket_orders.ticket_order_link_confirm(actor=actor, ticket=ticket, order=order)
                 messages.success(
                     request,
                     _("Order %(order)s confirmed as the order of ticket %(ticket)s.")
@@ -218,7 +218,7 @@ def order_detail(request: HttpRequest, shop_slug: str, number: str) -> HttpRespo
             "statuses": order.Status.choices,
             "request_kinds": OrderRequest.Kind.choices,
             "notice_kinds": OrderNotice.Kind.choices,
-            "notice_destination": services.notice_destination(order),
+            "notice_destination": ticket_orders.notice_destination(order),
             "shipment_form": shipment_form,
             "request_form": request_form,
         },
@@ -353,7 +353,7 @@ def _deposit_apply(
             actor=actor, deposit=deposit, order_ids=order_ids, fee_absorbed=fee
         )
         notices = [
-            services.order_notice_send(
+            ticket_orders.order_notice_send(
                 order=order, kind=OrderNotice.Kind.PAYMENT_THANKS, actor=actor
             )
             for order in Order.objects.filter(shop=shop, id__in=order_ids)

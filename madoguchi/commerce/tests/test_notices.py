@@ -6,15 +6,14 @@ from django.utils import translation
 
 from madoguchi.commerce.models import OrderNotice, TicketOrderLink
 from madoguchi.commerce.selectors import orders_for_ticket
-from madoguchi.commerce.services import (
+from madoguchi.commerce.services import payment_record, shipment_add
+from madoguchi.commerce.tests.helpers import make_order
+from madoguchi.commerce.ticket_orders import (
     notice_destination,
     order_notice_send,
-    payment_record,
-    shipment_add,
     ticket_link_orders,
     ticket_order_link_confirm,
 )
-from madoguchi.commerce.tests.helpers import make_order
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.services import InboundMessage, receive_inbound
 from madoguchi.core.testing import factories

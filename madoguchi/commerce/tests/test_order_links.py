@@ -19,9 +19,9 @@ from madoguchi.commerce.services import (
     OrderInput,
     order_create,
     order_upsert,
-    ticket_link_orders,
 )
 from madoguchi.commerce.tests.helpers import TOKYO, make_order
+from madoguchi.commerce.ticket_orders import ticket_link_orders
 from madoguchi.conversations.services import InboundMessage, receive_inbound
 from madoguchi.customers.models import ContactIdentity
 from madoguchi.customers.services import IdentityInput, customer_create

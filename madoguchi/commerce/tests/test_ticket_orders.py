@@ -5,8 +5,9 @@ from django.utils import translation
 
 from madoguchi.commerce.models import TicketOrderLink
 from madoguchi.commerce.selectors import orders_for_ticket
-from madoguchi.commerce.services import order_notice_send, shipment_add, ticket_link_orders
+from madoguchi.commerce.services import shipment_add
 from madoguchi.commerce.tests.helpers import make_order
+from madoguchi.commerce.ticket_orders import order_notice_send, ticket_link_orders
 from madoguchi.conversations.models import Message
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop

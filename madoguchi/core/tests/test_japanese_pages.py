@@ -35,8 +35,8 @@ def _every_kind_of_row(world: Any) -> None:
         order_create,
         payment_record,
         shipment_add,
-        ticket_link_orders,
     )
+    from madoguchi.commerce.ticket_orders import ticket_link_orders
     from madoguchi.connectors.line.models import LineOutbound
     from madoguchi.conversations.models import Channel, Ticket
     from madoguchi.core.testing import factories
