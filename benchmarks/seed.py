@@ -305,6 +305,7 @@ TICKET_COLUMNS = (
     "assignee_id",
     "category_id",
     "customer_id",
+    "has_failed_delivery",
 )
 MESSAGE_COLUMNS = (
     "id",
@@ -318,6 +319,7 @@ MESSAGE_COLUMNS = (
     "body_html",
     "external_id",
     "delivery_status",
+    "delivery_error",
     "created_at",
 )
 
@@ -408,6 +410,7 @@ def _write_tickets(
                     assignee_id,
                     None,
                     customer_id,
+                    False,
                 )
             )
             for position, moment in enumerate(moments):
@@ -432,6 +435,7 @@ def _write_tickets(
                         "",
                         "",
                         delivery,
+                        "",
                         loader.timestamp(moment),
                     )
                 )
