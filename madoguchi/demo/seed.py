@@ -146,6 +146,23 @@ def _seed_mail(*, shop: Shop, spec: ShopSpec, admin: User) -> None:
                 outbound_server=server,
             ),
         )
+    _seed_bounce(shop=shop, address=mail.address)
+
+
+def _seed_bounce(*, shop: Shop, address: str) -> None:
+    """Leave one bounce that names no mail of ours: the failed-mail page lists it."""
+    from madoguchi.connectors.mail.pipeline import ingest_raw, raw_mail_process
+
+    raw = (
+        f"From: MAILER-DAEMON\r\nTo: {address}\r\nSubject: Mail delivery failed\r\n"
+        f"Message-ID: <demo-bounce-{shop.slug}@mx.example.com>\r\n"
+        "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "A message that you sent could not be delivered to one or more of its recipients.\r\n"
+        "  old-address@example.com\r\n    550 5.1.1 User unknown\r\n"
+    ).encode()
+    [stored] = ingest_raw(shop_ids=[shop.id], raw=raw, source="import", process=False)
+    if not stored.is_duplicate:
+        raw_mail_process(raw_mail_id=stored.raw_mail_id)
 
 
 def _seed_organisation(*, password: str, today: dt.date) -> tuple[dict[str, Shop], dict[str, User]]:

@@ -76,7 +76,8 @@ _TYPES = [
     EventType(
         "mail.bounced",
         1,
-        "A mail we sent bounced (payload: raw_mail_id, status, recipient, is_permanent).",
+        "A mail we sent bounced or was reported (payload: raw_mail_id, kind, status, recipient, "
+        "is_permanent).",
     ),
     EventType(
         "mail.acknowledged",

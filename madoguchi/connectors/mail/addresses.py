@@ -126,6 +126,9 @@ def _split_top_level(tokens: list[tuple[str, str]]) -> list[list[tuple[str, str]
             elif value == ":" and not in_angle:
                 in_group = True
             elif value == ";" and not in_angle:
+                if not in_group:  # Outlook separates addresses with ";"
+                    elements.append([])
+                    continue
                 in_group = False
             elif value == "," and not in_angle and not in_group:
                 elements.append([])
@@ -207,6 +210,89 @@ def _mailbox(tokens: list[tuple[str, str]]) -> Mailbox:
     return Mailbox(name=name, address=_addr_spec(inner))
 
 
+_SPACED_AT = re.compile(r"\s*@\s*")
+# A bare address must stand as a word of its own ("se]der@example.com" is no address).
+_BARE_ADDRESS = re.compile(
+    r"(?<![^\s(<\"'])[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+(?![^\s)>\"',;.])"
+)
+_NAME_TRIM = " \t\"'()<>,;:."
+
+
+def _recovered_addr_spec(local: str, domain: str) -> str:
+    """Return `local@domain` when it is one plausible mailbox, else raise (spaces get quoted)."""
+    local = re.sub(r"\s+", " ", local.strip().strip('"').strip())
+    domain = domain.strip().rstrip(".").lower()
+    if not local or "." not in domain or not _DOMAIN.fullmatch(domain):
+        raise _AmbiguousAddressError("no usable domain")
+    if " " in local or '"' in local:
+        quoted = '"' + local.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{quoted}@{domain}"
+    if not _LOCAL_ATOM.fullmatch(local):
+        raise _AmbiguousAddressError("invalid local part")
+    return f"{local}@{domain}"
+
+
+def _recover_mailbox(text: str) -> Mailbox:
+    """Recover the one mailbox of a malformed address (RFC 5322 violations seen in real mail).
+
+    Handles an address without angle brackets after a name, a missing ">", a trailing dot or
+    text after ">", spaces in the local part, unbalanced quotes and comments. Anything that
+    names two different mailboxes stays rejected (the CVE-2023-27043 rule).
+    """
+    text = clean_line(_SPACED_AT.sub("@", text))
+    if text.count("@") != 1:
+        raise _AmbiguousAddressError("not exactly one '@'")
+    angle = text.rfind("<")
+    if angle >= 0:
+        close = text.find(">", angle)
+        inner = text[angle + 1 : close if close >= 0 else len(text)]
+        if "@" not in inner:
+            raise _AmbiguousAddressError("the '@' is outside the angle brackets")
+        local, _at, domain = inner.partition("@")
+        address = _recovered_addr_spec(local, domain)
+        name = text[:angle]
+    else:
+        found = _BARE_ADDRESS.search(text)
+        if found is None:
+            raise _AmbiguousAddressError("no address")
+        local, _at, domain = found.group().partition("@")
+        address = _recovered_addr_spec(local, domain)
+        name = f"{text[: found.start()]} {text[found.end() :]}"
+    name = clean_line(decode_encoded_words(name.strip(_NAME_TRIM)).text).strip(_NAME_TRIM)
+    return Mailbox(name=name, address=address)
+
+
+def _recover(text: str, error: Exception, result: AddressList) -> None:
+    try:
+        mailbox = _recover_mailbox(text)
+    except _AmbiguousAddressError:
+        result.problems.append(f"rejected {clean_line(text)[:200]!r}: {error}")
+        return
+    result.mailboxes.append(mailbox)
+    result.problems.append(
+        f"malformed {clean_line(text)[:200]!r} ({error}) read as {mailbox.address}"
+    )
+
+
+def _chunks(text: str) -> list[str]:
+    """Split a header that cannot be tokenized at commas, each chunk holding one "@" at most."""
+    chunks: list[str] = []
+    current = ""
+    for piece in re.split(r"[,;]", text):
+        current = f"{current},{piece}" if current else piece
+        if "@" in current:
+            chunks.append(current)
+            current = ""
+    if current.strip():
+        chunks.append(current)
+    return chunks
+
+
+def _rendered(tokens: list[tuple[str, str]]) -> str:
+    pieces = [f"({value})" if kind == "comment" else value for kind, value in tokens]
+    return " ".join(pieces)
+
+
 def parse_address_list(text: str) -> AddressList:
     """Parse an unfolded, charset-decoded address header (encoded words still encoded)."""
     result = AddressList()
@@ -215,7 +301,8 @@ def parse_address_list(text: str) -> AddressList:
     try:
         elements = _split_top_level(_tokenize(text))
     except _AmbiguousAddressError as error:
-        result.problems.append(f"rejected {clean_line(text)[:200]!r}: {error}")
+        for chunk in _chunks(text):
+            _recover(chunk, error, result)
         return result
     for element in elements:
         if len(result.mailboxes) >= _MAX_MAILBOXES:
@@ -244,6 +331,5 @@ def parse_address_list(text: str) -> AddressList:
             try:
                 result.mailboxes.append(_mailbox(member))
             except (_AmbiguousAddressError, ValueError) as error:
-                rendered = " ".join(value for _kind, value in member)
-                result.problems.append(f"rejected {clean_line(rendered)[:200]!r}: {error}")
+                _recover(_rendered(member), error, result)
     return result

@@ -97,9 +97,13 @@ def _decode_rfc2231(value: str, problems: list[str]) -> str:
     return decoded.text
 
 
-def parse_parameters(raw_value: str) -> Parameters:
-    """Parse a raw (surrogate-escaped) MIME header value and decode RFC 2231/2047 parameters."""
-    text = raw_header_text(raw_value)
+def parse_parameters(raw_value: str, *, hint: str | None = None) -> Parameters:
+    """Parse a raw (surrogate-escaped) MIME header value and decode RFC 2231/2047 parameters.
+
+    `hint` is the charset the mail declares for its text: raw 8-bit file names are read in it
+    when they decode cleanly (a declared charset beats a guess).
+    """
+    text = raw_header_text(raw_value, hint)
     result = Parameters(problems=list(text.problems))
     value, _separator, rest = text.text.partition(";")
     result.value = value.strip().strip('"').lower()

@@ -9,7 +9,10 @@ The rules follow reference/japan-ec.md §2.3:
 - An ISO-2022-JP label on a part without ESC but with 8-bit bytes is a mislabel: the bytes are
   sniffed (UTF-8, then CP932).
 - EUC-JP: strict codec, then EUC-JIS-2004, then CP51932 style (EUC bytes mapped to CP932).
-- Missing or unknown charsets are sniffed.
+- Missing or unknown charsets are sniffed: ISO-2022-JP escapes, UTF-8, the charset the mail
+  declares elsewhere (raw 8-bit headers), text with kana as Japanese, then charset-normalizer
+  limited to CP932, EUC-JP and windows-1252. Any other declared charset that decodes cleanly
+  (GB2312, Latin-1, ...) is used as declared; a guess never overrides it.
 - The CP932 user-defined area (0xF040-0xF9FC, carrier emoji) maps to the Private Use Area
   U+E000.. as Windows does; any other unmappable double-byte becomes 〓 (U+3013); only a byte
   that is really broken becomes U+FFFD.
@@ -263,6 +266,10 @@ def _decode_utf8(data: bytes) -> Decoded:
         return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
+    japanese = _read_as_japanese(data)
+    if japanese is not None:
+        japanese.problems.append(f"labelled UTF-8 but holds {japanese.charset}; read as such")
+        return japanese
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     text = data.decode("utf-8", "replace")
@@ -275,8 +282,76 @@ def _looks_like_euc_jp(data: bytes) -> bool:
     return bool(high) and all(byte >= 0xA1 or byte in (0x8E, 0x8F) for byte in high)
 
 
-def sniff_decode(data: bytes) -> Decoded:
-    """Decode bytes whose charset is missing, unknown or wrong: JIS, UTF-8, EUC-JP, CP932."""
+# Characters that only Japanese text produces when read as CP932 or EUC-JP: kana, Japanese
+# punctuation and full-width forms. Latin-1 or GB bytes read as CP932 give kanji and half-width
+# katakana instead, so these decide "this is Japanese" without a detector.
+_JAPANESE_SIGNS = re.compile(r"[\u3000-\u30ff\uff01-\uff5e]")
+# The detector sees this much of a long body; the chosen codec then decodes all of it.
+_DETECT_LIMIT = 16_384
+# What a mail without a (usable) charset is in practice: Japanese or Western European.
+_UNDECLARED_CANDIDATES = ("cp932", "euc_jp", "cp1252")
+_DETECTED_NAMES = {"cp932": "cp932", "euc_jp": "euc-jp", "cp1252": "cp1252"}
+_UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8", "x-unicode20utf8"})
+_NO_HINT_LABELS = frozenset({"", "ascii", "us-ascii", *_UTF8_LABELS})
+
+
+def _read_as_japanese(data: bytes) -> Decoded | None:
+    """Return `data` strictly decoded as EUC-JP or CP932 when it reads as Japanese text."""
+    if _looks_like_euc_jp(data):
+        try:
+            text = data.decode("euc_jp")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if _JAPANESE_SIGNS.search(text):
+                return Decoded(text, "euc-jp")
+    try:
+        text = data.decode("cp932")
+    except UnicodeDecodeError:
+        return None
+    return Decoded(text, "cp932") if _JAPANESE_SIGNS.search(text) else None
+
+
+def _detect(data: bytes, candidates: tuple[str, ...]) -> Decoded | None:
+    """Ask charset-normalizer which of `candidates` the bytes are; None when it cannot tell."""
+    from charset_normalizer import from_bytes  # imported on first use: rare and not cheap
+
+    best = from_bytes(data[:_DETECT_LIMIT], cp_isolation=list(candidates)).best()
+    if best is None:
+        return None
+    codec = codecs.lookup(best.encoding).name
+    try:
+        return Decoded(data.decode(codec), _DETECTED_NAMES.get(codec, codec))
+    except UnicodeDecodeError:  # the limit cut the sample where the rest disagrees
+        return None
+
+
+def _is_japanese_label(label: str) -> bool:
+    return (
+        label in _SHIFT_JIS_LABELS
+        or label in _EUC_JP_LABELS
+        or label.startswith(("iso-2022-jp", "iso2022jp", "csiso2022jp"))
+    )
+
+
+def _declared_hint(data: bytes, hint: str) -> Decoded | None:
+    """Decode with the charset the mail declares elsewhere, when that decodes cleanly."""
+    label = normalize_label(hint)
+    if label in _NO_HINT_LABELS or _is_japanese_label(label):
+        return None  # Japanese declarations: the Japanese sniffing below knows better
+    decoded = decode_bytes(data, label)
+    if decoded.problems:
+        return None
+    return decoded
+
+
+def sniff_decode(data: bytes, hint: str | None = None) -> Decoded:
+    """Decode bytes whose charset is missing, unknown or wrong.
+
+    ISO-2022-JP escapes and valid UTF-8 first; then `hint` (the charset the rest of the mail
+    declares, e.g. for raw 8-bit headers) when it decodes cleanly; then Japanese text; then a
+    detector limited to Japanese and Western European charsets; CP932 last.
+    """
     if not _ASCII_COMPATIBLE_CHECK.search(data):
         if _ESCAPE in data and b"\x1b$" in data:
             return _decode_iso2022jp(data)
@@ -285,11 +360,16 @@ def sniff_decode(data: bytes) -> Decoded:
         return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
-    if _looks_like_euc_jp(data):
-        try:
-            return Decoded(data.decode("euc_jp"), "euc-jp")
-        except UnicodeDecodeError:
-            pass
+    if hint:
+        declared = _declared_hint(data, hint)
+        if declared is not None:
+            return declared
+    japanese = _read_as_japanese(data)
+    if japanese is not None:
+        return japanese
+    detected = _detect(data, _UNDECLARED_CANDIDATES)
+    if detected is not None:
+        return detected
     try:
         return Decoded(data.decode("cp932"), "cp932")
     except UnicodeDecodeError:
@@ -318,10 +398,19 @@ def normalize_label(charset: str | None) -> str:
 
 
 def _decode_with(codec_name: str, data: bytes) -> Decoded | None:
-    """Decode with a Python codec; None when the codec cannot decode these bytes at all."""
+    """Decode with a Python codec; None when the codec cannot decode these bytes at all.
+
+    The declared codec wins whenever it decodes cleanly. When it does not and the bytes read
+    as Japanese (a mislabelled Japanese mail), they are read as Japanese; otherwise the bytes
+    the codec cannot read become U+FFFD.
+    """
     try:
         return Decoded(data.decode(codec_name), codec_name)
     except UnicodeDecodeError:
+        japanese = _read_as_japanese(data)
+        if japanese is not None:
+            japanese.problems.append(f"labelled {codec_name} but holds {japanese.charset}")
+            return japanese
         problem = f"invalid {codec_name} bytes replaced with U+FFFD"
         try:
             return Decoded(data.decode(codec_name, "replace"), codec_name, [problem])
@@ -342,7 +431,7 @@ def decode_bytes(data: bytes, charset: str | None) -> Decoded:
         return _decode_iso2022jp(data)
     if label in _EUC_JP_LABELS:
         return _decode_euc_jp(data)
-    if label in ("utf-8", "utf8", "unicode-1-1-utf-8", "x-unicode20utf8"):
+    if label in _UTF8_LABELS:
         if _ESCAPE in data and b"\x1b$B" in data and not _ASCII_COMPATIBLE_CHECK.search(data):
             return _decode_iso2022jp(data)
         return _decode_utf8(data)
@@ -371,14 +460,31 @@ def decode_bytes(data: bytes, charset: str | None) -> Decoded:
 
 # RFC 2047 encoded words; the charset may carry an RFC 2231 language suffix (*ja).
 _ENCODED_WORD = re.compile(
-    r"=\?(?P<charset>[^?\s*]+)(?:\*[^?\s]*)?\?(?P<encoding>[bBqQ])\?(?P<text>[^?\s]*)\?="
+    r"=\?(?P<charset>[^?\s*]+)(?:\*[^?\s]*)?\?(?P<encoding>[bBqQ])\?(?P<text>[^?]*)\?="
 )
 _BETWEEN_WORDS = re.compile(r"[ \t\r\n]*")
 _Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 
 
-def _decode_q(text: str) -> bytes:
-    data = text.replace("_", " ").encode("ascii", "surrogateescape")
+def _reencode(text: str, charset: str) -> bytes:
+    """Return the bytes of `text` for an encoded word of `charset`.
+
+    Encoded words are ASCII; raw 8-bit bytes inside one (careless writers) were already
+    decoded with the header and are written back in the word's charset, else in UTF-8.
+    """
+    if text.isascii():
+        return text.encode("ascii")
+    label = _SUPERSETS.get(charset, charset)
+    if label in _SHIFT_JIS_LABELS:
+        label = "cp932"
+    try:
+        return text.encode(label)
+    except (LookupError, UnicodeError, ValueError):
+        return text.encode("utf-8", "surrogateescape")
+
+
+def _decode_q(text: str, charset: str = "") -> bytes:
+    data = _reencode(text.replace("_", " "), charset)
     return _Q_ESCAPE.sub(lambda match: bytes((int(match.group(1), 16),)), data)
 
 
@@ -407,7 +513,7 @@ def decode_base64(text: str | bytes) -> tuple[bytes, list[str]]:
 def _decode_word_bytes(charset: str, encoding: str, text: str) -> tuple[bytes, list[str]]:
     if encoding in "bB":
         return decode_base64(text)
-    return _decode_q(text), []
+    return _decode_q(text, charset), []
 
 
 def decode_encoded_words(text: str) -> Decoded:
@@ -456,17 +562,18 @@ _LINE_BREAKS = re.compile(r"[\r\n]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\x85]")
 
 
-def raw_header_text(value: str) -> Decoded:
+def raw_header_text(value: str, hint: str | None = None) -> Decoded:
     """Return a raw header value (from `msg.raw_items()`, surrogate-escaped) as text, unfolded.
 
-    8-bit header bytes (raw UTF-8 or Shift_JIS written by careless mailers) and raw ISO-2022-JP
-    escapes are decoded by sniffing; encoded words are left for the caller.
+    8-bit header bytes (raw UTF-8, Shift_JIS or Latin-1 written by careless mailers) and raw
+    ISO-2022-JP escapes are decoded by sniffing, with `hint` (the charset the mail declares for
+    its text) tried before any guess; encoded words are left for the caller.
     """
     value = _FOLD.sub("", value)
     if value.isascii() and "\x1b" not in value:
         return Decoded(value, "ascii")
     data = value.encode("utf-8", "surrogateescape")
-    decoded = sniff_decode(data)
+    decoded = sniff_decode(data, hint)
     if decoded.charset not in ("ascii", "utf-8"):
         decoded.problems.insert(0, f"raw 8-bit header read as {decoded.charset}")
     return decoded
@@ -478,8 +585,8 @@ def clean_line(text: str) -> str:
     return _CONTROL.sub(" ", text).strip()
 
 
-def decode_header_value(value: str) -> Decoded:
+def decode_header_value(value: str, hint: str | None = None) -> Decoded:
     """Decode a raw header value to one clean line: 8-bit bytes, RFC 2047, no CR/LF."""
-    raw = raw_header_text(value)
+    raw = raw_header_text(value, hint)
     words = decode_encoded_words(raw.text)
     return Decoded(clean_line(words.text), raw.charset, raw.problems + words.problems)

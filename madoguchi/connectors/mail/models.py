@@ -360,3 +360,26 @@ class AutoReplyLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MailReference(models.Model):
+    """A Message-ID an inbound mail named in References or In-Reply-To.
+
+    Kept so that a mail arriving after its reply (an import in any file order, a slow relay)
+    finds the reply's ticket by its own Message-ID: threading looks the newcomer's Message-ID
+    up here when none of the Message-IDs it names is known.
+    """
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey("conversations.Message", on_delete=models.CASCADE, related_name="+")
+    referenced_id = models.CharField(max_length=255)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop", "referenced_id"], name="mailref_shop_referenced"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} -> {self.referenced_id}"

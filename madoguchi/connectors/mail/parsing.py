@@ -34,9 +34,8 @@ from madoguchi.connectors.mail.attachments import (
 )
 from madoguchi.connectors.mail.automation import (
     BounceReport,
-    automation_reasons,
     bounce_report,
-    looks_like_bounce,
+    machine_verdict,
 )
 from madoguchi.connectors.mail.bodies import (
     html_complexity_problem,
@@ -181,19 +180,23 @@ def _headers_of(message: Message) -> dict[str, list[str]]:
     return headers
 
 
-def _single(headers: dict[str, list[str]], name: str, defects: _Defects) -> str:
+def _single(
+    headers: dict[str, list[str]], name: str, defects: _Defects, hint: str | None = None
+) -> str:
     values = headers.get(name)
     if not values:
         return ""
-    decoded = decode_header_value(values[0])
+    decoded = decode_header_value(values[0], hint)
     defects.extend("header_charset", decoded.problems, where=name)
     return decoded.text[:MAX_HEADER_LENGTH]
 
 
-def _mailboxes(headers: dict[str, list[str]], name: str, defects: _Defects) -> list[Mailbox]:
+def _mailboxes(
+    headers: dict[str, list[str]], name: str, defects: _Defects, hint: str | None = None
+) -> list[Mailbox]:
     mailboxes: list[Mailbox] = []
     for value in headers.get(name, []):
-        text = raw_header_text(value)
+        text = raw_header_text(value, hint)
         defects.extend("header_charset", text.problems, where=name)
         parsed = parse_address_list(text.text)
         defects.extend("address", parsed.problems, where=name)
@@ -201,9 +204,11 @@ def _mailboxes(headers: dict[str, list[str]], name: str, defects: _Defects) -> l
     return mailboxes
 
 
-def _addresses(headers: dict[str, list[str]], name: str, defects: _Defects) -> tuple[str, ...]:
+def _addresses(
+    headers: dict[str, list[str]], name: str, defects: _Defects, hint: str | None = None
+) -> tuple[str, ...]:
     seen: dict[str, None] = {}
-    for mailbox in _mailboxes(headers, name, defects):
+    for mailbox in _mailboxes(headers, name, defects, hint):
         seen.setdefault(mailbox.address, None)
     return tuple(seen)
 
@@ -273,6 +278,7 @@ class _Part:
 @dataclass
 class _State:
     defects: _Defects
+    hint: str | None = None  # the charset the mail declares for its text, for raw 8-bit names
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     attachments: list[ParsedAttachment] = field(default_factory=list)
@@ -280,13 +286,18 @@ class _State:
     is_limited: bool = False
 
 
-def _describe(message: Message, path: str) -> _Part:
+def _describe(message: Message, path: str, hint: str | None = None) -> _Part:
     # Raw values only: `message.get()` builds header objects, the slowest part of `email`.
     headers: dict[str, str] = {}
     for name, value in message.raw_items():
         headers.setdefault(name.lower(), str(value))
-    content_type = parse_parameters(headers.get("content-type") or "text/plain")
-    disposition = parse_parameters(headers.get("content-disposition", ""))
+    # The default is text/plain, or message/rfc822 inside a multipart/digest (RFC 2046 5.1.5).
+    default_type = message.get_default_type()
+    content_type = parse_parameters(headers.get("content-type") or default_type, hint=hint)
+    disposition = parse_parameters(
+        headers.get("content-disposition", ""),
+        hint=content_type.params.get("charset") or hint,
+    )
     return _Part(message, path, headers, content_type, disposition)
 
 
@@ -318,10 +329,13 @@ def _payload_bytes(part: _Part, defects: _Defects) -> bytes:
     return data
 
 
-def _text_of(part: _Part, defects: _Defects) -> str:
+def _text_of(part: _Part, defects: _Defects, hint: str | None = None) -> str:
     data = _payload_bytes(part, defects)
     charset = part.content_type.params.get("charset")
-    decoded = decode_bytes(data[:MAX_BODY_LENGTH], charset)
+    if charset:
+        decoded = decode_bytes(data[:MAX_BODY_LENGTH], charset)
+    else:
+        decoded = sniff_decode(data[:MAX_BODY_LENGTH], hint)
     defects.extend("body_charset", decoded.problems, where=part.path)
     text = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
@@ -379,12 +393,9 @@ def _add_attachment(part: _Part, state: _State) -> None:
     content_type, mismatch = effective_content_type(declared, content)
     if mismatch:
         defects.add("attachment_type", f"{part.path}: {mismatch}")
-    raw_name = part.disposition.params.get("filename") or part.content_type.params.get("name")
     defects.extend("header_charset", part.disposition.problems, where=part.path)
     defects.extend("header_charset", part.content_type.problems, where=part.path)
-    fallback = f"attachment-{index}{_EXTENSIONS.get(content_type, '')}"
-    filename, name_problems = safe_display_name(raw_name, fallback=fallback)
-    defects.extend("attachment_name", name_problems, where=part.path)
+    filename = _attachment_name(part, content_type, index, state)
     size = len(content)
     if size > MAX_ATTACHMENT_SIZE:
         defects.add("attachment_too_large", f"{part.path}: {size} bytes > {MAX_ATTACHMENT_SIZE}")
@@ -402,6 +413,44 @@ def _add_attachment(part: _Part, state: _State) -> None:
             content=content if size <= MAX_ATTACHMENT_SIZE else b"",
         )
     )
+
+
+def _attached_message_subject(part: _Part, state: _State) -> str:
+    """Return the decoded Subject of a message/rfc822 part ("" when it has none)."""
+    payload = part.message.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else payload
+    if not isinstance(inner, Message):
+        return ""
+    values = [str(value) for name, value in inner.raw_items() if name.lower() == "subject"]
+    if not values:
+        return ""
+    decoded = decode_header_value(values[0], state.hint)
+    state.defects.extend("header_charset", decoded.problems, where=f"{part.path} subject")
+    return decoded.text[:MAX_HEADER_LENGTH]
+
+
+def _attachment_name(part: _Part, content_type: str, index: int, state: _State) -> str:
+    """Return the display name of an attachment, from the first source that gives a usable one.
+
+    Content-Disposition filename (RFC 2231 or RFC 2047 decoded), the Content-Type name, the
+    Subject of an attached message plus ".eml", then a generic "attachment-N.ext".
+    """
+    candidates = [
+        part.disposition.params.get("filename"),
+        part.content_type.params.get("name"),
+    ]
+    if content_type == "message/rfc822" or part.content_type.value == "message/rfc822":
+        subject = _attached_message_subject(part, state)
+        candidates.append(f"{subject}.eml" if subject.strip() else None)
+    fallback = f"attachment-{index}{_EXTENSIONS.get(content_type, '')}"
+    for candidate in candidates:
+        if not candidate or not candidate.strip():
+            continue
+        filename, name_problems = safe_display_name(candidate, fallback="")
+        state.defects.extend("attachment_name", name_problems, where=part.path)
+        if filename:
+            return filename
+    return fallback
 
 
 def _is_body_text(part: _Part) -> bool:
@@ -435,9 +484,9 @@ def _walk_leaf(part: _Part, state: _State) -> None:
     content_type = part.content_type.value
     if content_type.startswith("multipart/"):
         state.defects.add("mime_structure", f"{part.path}: multipart without parts")
-        state.plain.append(_text_of(part, state.defects))
+        state.plain.append(_text_of(part, state.defects, state.hint))
     elif _is_body_text(part):
-        text = _text_of(part, state.defects)
+        text = _text_of(part, state.defects, state.hint)
         (state.html if content_type == "text/html" else state.plain).append(text)
     else:
         _add_attachment(part, state)
@@ -465,7 +514,7 @@ def _walk(part: _Part, depth: int, state: _State) -> None:
         state.defects.add("nesting_too_deep", f"{part.path}: deeper than {MAX_DEPTH} levels")
         return
     children = [
-        _describe(child, f"{part.path}.{number}")
+        _describe(child, f"{part.path}.{number}", state.hint)
         for number, child in enumerate(_children(part), start=1)
     ]
     if content_type == "multipart/alternative":
@@ -540,6 +589,28 @@ def _fallback(raw: bytes, defects: _Defects) -> ParsedMail:
 
 
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:", re.MULTILINE)
+_FOLDED_BOUNDARY = re.compile(rb'(?i)(boundary[ \t]*=[ \t]*"[^"\r\n]*)\r?\n([ \t][^"\r\n]*")')
+_LEADING_JUNK = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:[ \t]*\r?\n)*")
+_EIGHT_BIT = re.compile(rb"[\x80-\xff]")
+_DECLARED_CHARSET = re.compile(rb"""(?i)charset[ \t]*=[ \t]*["']?([A-Za-z0-9_.:\-]{1,40})""")
+_NO_HINT_CHARSETS = frozenset({"us-ascii", "ascii", "utf-8", "utf8", "x-unknown", "unknown-8bit"})
+
+
+def _charset_hint(raw: bytes) -> str | None:
+    """Return the first charset the mail declares for its text, other than ASCII and UTF-8.
+
+    Raw 8-bit header bytes (subjects, addresses, file names written without RFC 2047) are in
+    the charset of the mail's text far more often than in anything a guess would find.
+    """
+    if _EIGHT_BIT.search(raw) is None:
+        return None
+    for count, match in enumerate(_DECLARED_CHARSET.finditer(raw)):
+        label = match.group(1).decode("ascii").lower()
+        if label not in _NO_HINT_CHARSETS:
+            return label
+        if count >= 20:
+            break
+    return None
 
 
 def _skip_garbage_lines(raw: bytes) -> bytes | None:
@@ -548,6 +619,25 @@ def _skip_garbage_lines(raw: bytes) -> bytes | None:
     if match is None or match.start() == 0:
         return None
     return raw[match.start() :]
+
+
+def _repaired_boundaries(raw: bytes) -> bytes | None:
+    """Return `raw` with folded boundary parameters unfolded, or None when there are none.
+
+    The stdlib keeps the line break inside a folded quoted boundary (boundary="foo<CRLF> bar"),
+    so no part is found; RFC 5322 unfolding removes the CRLF only (boundary "foo bar").
+    """
+    if not _FOLDED_BOUNDARY.search(raw):
+        return None
+    return _FOLDED_BOUNDARY.sub(rb"\1\2", raw)
+
+
+def _lost_a_boundary(message: Message) -> bool:
+    return any(
+        isinstance(defect, email_errors.StartBoundaryNotFoundDefect)
+        for part in message.walk()
+        for defect in part.defects
+    )
 
 
 def _parse_message(raw: bytes, defects: _Defects) -> tuple[Message, bool]:
@@ -572,6 +662,10 @@ def _parse_message(raw: bytes, defects: _Defects) -> tuple[Message, bool]:
             if recovered is not None:
                 defects.add("mime_structure", "invalid lines before the headers skipped")
                 message = _PARSER.parsebytes(recovered)
+        repaired = _repaired_boundaries(raw)
+        if repaired is not None and _lost_a_boundary(message):
+            defects.add("mime_structure", "a folded boundary parameter unfolded")
+            message = _PARSER.parsebytes(repaired)
         return message, True
     except RecursionError:
         defects.add("nesting_too_deep", "MIME nesting exceeds the parser; body kept as text")
@@ -579,13 +673,19 @@ def _parse_message(raw: bytes, defects: _Defects) -> tuple[Message, bool]:
 
 
 def _parse(raw: bytes, defects: _Defects) -> ParsedMail:
+    junk = _LEADING_JUNK.match(raw)
+    if junk is not None and junk.end():
+        # Otherwise the parser takes the headers for the body and the mail has no From.
+        defects.add("mime_structure", "blank lines or a byte order mark before the headers")
+        raw = raw[junk.end() :]
     message, has_tree = _parse_message(raw, defects)
     headers = _headers_of(message)
+    hint = _charset_hint(raw)
 
-    subject = _single(headers, "subject", defects)
+    subject = _single(headers, "subject", defects, hint)
     if len(headers.get("subject", [])) > 1:
         defects.add("mime_structure", "more than one Subject header; the first is used")
-    senders = _mailboxes(headers, "from", defects)
+    senders = _mailboxes(headers, "from", defects, hint)
     if not headers.get("from"):
         defects.add("missing_from", "no From header")
     message_ids = _message_ids(_single(headers, "message-id", defects))
@@ -597,11 +697,11 @@ def _parse(raw: bytes, defects: _Defects) -> ParsedMail:
     if len(references) > MAX_REFERENCES:
         references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
 
-    state = _State(defects=defects)
+    state = _State(defects=defects, hint=hint)
     if has_tree:
-        _walk(_describe(message, "1"), 0, state)
+        _walk(_describe(message, "1", hint), 0, state)
     else:
-        text = sniff_decode(_body_after_headers(raw)[:MAX_BODY_LENGTH]).text
+        text = sniff_decode(_body_after_headers(raw)[:MAX_BODY_LENGTH], hint).text
         state.plain.append(text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", ""))
 
     html_source = "\n".join(state.html)
@@ -615,17 +715,16 @@ def _parse(raw: bytes, defects: _Defects) -> ParsedMail:
     if not body_text.strip() and html_source.strip():
         body_text = html_to_text_quickly(html_source) if html_problem else html_to_text(html_source)
 
-    reasons = automation_reasons(headers)
-    is_bounce = has_tree and looks_like_bounce(message, headers, subject)
+    reasons, is_bounce = machine_verdict(message, headers, subject, has_tree=has_tree)
     return ParsedMail(
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=reply_ids[0] if reply_ids else None,
         references=tuple(references),
         from_address=senders[0].address if senders else None,
         from_name=(senders[0].name or None) if senders else None,
-        reply_to=_addresses(headers, "reply-to", defects),
-        to=_addresses(headers, "to", defects),
-        cc=_addresses(headers, "cc", defects),
+        reply_to=_addresses(headers, "reply-to", defects, hint),
+        to=_addresses(headers, "to", defects, hint),
+        cc=_addresses(headers, "cc", defects, hint),
         subject=subject,
         date=_date(headers, defects),
         body_text=body_text,

@@ -44,6 +44,16 @@ def failed_mail(*, shop: Shop, limit: int = 200) -> QuerySet[RawMail]:
     )
 
 
+def unmatched_reports(*, shop: Shop, limit: int = 200) -> QuerySet[RawMail]:
+    """Return the shop's bounces and other reports that name no mail of ours (the failed-delivery
+    list), newest first, without the raw bytes."""
+    return (
+        RawMail.objects.filter(shop=shop, outcome=RawMail.Outcome.BOUNCE, ticket__isnull=True)
+        .defer("raw")
+        .order_by("-received_at", "-id")[:limit]
+    )
+
+
 def loop_alerts(*, shop: Shop) -> list[LoopAlert]:
     """Return the senders whose acknowledgements were held back in the last week."""
     since = timezone.now() - ALERT_WINDOW

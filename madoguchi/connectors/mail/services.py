@@ -3,12 +3,16 @@ send, shop settings. Setting the channel up (addresses, mailboxes, servers) is `
 
 from __future__ import annotations
 
+import datetime as dt
 import mailbox as mailbox_formats
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
@@ -18,6 +22,7 @@ from madoguchi.connectors.mail.pipeline import (
     ingest_raw,
     raw_mail_process_batch,
     raw_mail_reprocess,
+    read_written_at,
 )
 from madoguchi.connectors.mail.sending import outbound_requeue
 from madoguchi.conversations.models import Message
@@ -25,10 +30,21 @@ from madoguchi.core.errors import ValidationError
 from madoguchi.tenancy.access import Actor, require_staff
 from madoguchi.tenancy.models import Shop
 
+TOO_LARGE_TO_IMPORT = gettext_noop(
+    "This mail is over the size limit for mail: it was not processed. The original is kept."
+)
+
 
 @dataclass
 class ImportSummary:
-    """The `mail import` contract; every mail is counted in exactly one of the last five."""
+    """The `mail import` contract; every mail is counted in exactly one of `tickets_created`,
+    `messages_appended`, `duplicates`, `automated`, `too_large` and `failed`.
+
+    `tickets_created` counts every ticket the import opened. `too_large` are mails over the
+    live path's size limit (`MAIL_MAX_BYTES`): stored raw and marked failed, not processed.
+    `resumed` (also counted by their outcome) are mails an earlier, interrupted import of the
+    same files had stored or claimed without finishing: this run processed them.
+    """
 
     messages: int = 0
     tickets_created: int = 0
@@ -36,6 +52,8 @@ class ImportSummary:
     duplicates: int = 0
     automated: int = 0
     failed: int = 0
+    too_large: int = 0
+    resumed: int = 0
 
     def to_json(self) -> dict[str, int]:
         return asdict(self)
@@ -72,41 +90,81 @@ def iter_mail_files(paths: Sequence[Path]) -> Iterator[bytes]:
 def mail_import(*, shop: Shop, paths: Sequence[Path]) -> ImportSummary:
     """Import past mail into `shop` through the live pipeline (no acknowledgements are sent).
 
-    Runs in the shop's scope; a mail that fails is counted and stays in the failed list.
+    Every mail is stored raw first (one row each, the crash-safety point); then the stored
+    mails are processed in batches in the order they were written (their Date header), so the
+    file order of an export does not change which tickets come out. A mail over the live
+    path's size limit is stored raw and marked failed without processing. A mail an earlier
+    import of the same shop stored or claimed but never finished (the process was killed) is
+    resumed, not counted as a duplicate. Runs in the shop's scope; a mail that fails is counted
+    and stays in the failed list. Two imports into one shop at the same time are not supported.
     """
     summary = ImportSummary()
-    pending: list[int] = []
-
-    def process_pending() -> None:
+    max_bytes: int = settings.MADOGUCHI["MAIL_MAX_BYTES"]
+    pending: list[tuple[dt.datetime, int, int]] = []  # (written at, file position, row id)
+    stored_now: set[int] = set()
+    for position, raw in enumerate(iter_mail_files(paths)):
+        summary.messages += 1
+        stored = ingest_raw(shop_ids=[shop.id], raw=raw, source=RawMail.Source.IMPORT,
+                            process=False)[0]  # fmt: skip
+        if stored.is_duplicate:
+            if stored.raw_mail_id not in stored_now and _resume(stored.raw_mail_id):
+                summary.resumed += 1
+                stored_now.add(stored.raw_mail_id)
+                pending.append((_written_at(raw), position, stored.raw_mail_id))
+            else:
+                summary.duplicates += 1
+            continue
+        stored_now.add(stored.raw_mail_id)
+        if len(raw) > max_bytes:
+            RawMail.objects.filter(pk=stored.raw_mail_id, attempts=0).update(
+                status=RawMail.Status.FAILED,
+                outcome=RawMail.Outcome.OVERSIZE,
+                last_error=TOO_LARGE_TO_IMPORT,
+                next_attempt_at=None,
+            )
+            summary.too_large += 1
+            continue
+        pending.append((_written_at(raw), position, stored.raw_mail_id))
+    pending.sort()
+    for start in range(0, len(pending), BATCH_SIZE):
+        ids = [raw_mail_id for _at, _position, raw_mail_id in pending[start : start + BATCH_SIZE]]
         # A batch per worker run: one transaction, each mail in its own savepoint.
-        raw_mail_process_batch(raw_mail_ids=pending)
-        rows = RawMail.objects.filter(pk__in=pending).only("status", "outcome")
-        for row in rows:
-            if row.status in (RawMail.Status.FAILED, RawMail.Status.RECEIVED):
-                summary.failed += 1
-            elif row.outcome == RawMail.Outcome.CREATED:
+        raw_mail_process_batch(raw_mail_ids=ids)
+        for row in RawMail.objects.filter(pk__in=ids).only("status", "outcome"):
+            if row.outcome == RawMail.Outcome.CREATED:
                 summary.tickets_created += 1
+            elif row.status in (
+                RawMail.Status.FAILED,
+                RawMail.Status.RECEIVED,
+                RawMail.Status.PROCESSING,
+            ):
+                summary.failed += 1
             elif row.outcome == RawMail.Outcome.APPENDED:
                 summary.messages_appended += 1
             elif row.outcome == RawMail.Outcome.DUPLICATE:
                 summary.duplicates += 1
             else:
                 summary.automated += 1
-        pending.clear()
-
-    for raw in iter_mail_files(paths):
-        summary.messages += 1
-        stored = ingest_raw(shop_ids=[shop.id], raw=raw, source=RawMail.Source.IMPORT,
-                            process=False)[0]  # fmt: skip
-        if stored.is_duplicate:
-            summary.duplicates += 1
-            continue
-        pending.append(stored.raw_mail_id)
-        if len(pending) >= BATCH_SIZE:
-            process_pending()
-    if pending:
-        process_pending()
     return summary
+
+
+def _written_at(raw: bytes) -> dt.datetime:
+    """The mail's Date; undated or unreadable: after every dated mail."""
+    return read_written_at(raw) or dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _resume(raw_mail_id: int) -> bool:
+    """Take back an imported row an interrupted import left unfinished; whether it was one.
+
+    Stored but never claimed (received), or claimed by the killed process (processing): either
+    goes back to received for this run. Mail from IMAP or SMTP is left to its own tasks.
+    """
+    unfinished = RawMail.objects.filter(
+        pk=raw_mail_id,
+        source=RawMail.Source.IMPORT,
+        status__in=(RawMail.Status.RECEIVED, RawMail.Status.PROCESSING),
+    )
+    return bool(unfinished.update(status=RawMail.Status.RECEIVED, next_attempt_at=timezone.now()))
 
 
 @transaction.atomic

@@ -9,11 +9,12 @@ from madoguchi.tenancy.scoping import in_shop
 
 @task()
 def process_raw_mail_task(shop_id: int, raw_mail_id: int) -> str:
-    """Process one stored inbound mail (a no-op when another worker already did)."""
-    from madoguchi.connectors.mail.pipeline import raw_mail_process
+    """Process one stored inbound mail (a no-op when another worker already did), with the
+    shop's other mail waiting meanwhile as one batch (`raw_mail_process_waiting`)."""
+    from madoguchi.connectors.mail.pipeline import raw_mail_process_waiting
 
     with in_shop(shop_id):
-        return raw_mail_process(raw_mail_id=raw_mail_id)
+        return raw_mail_process_waiting(shop_id=shop_id, raw_mail_id=raw_mail_id)
 
 
 @task()

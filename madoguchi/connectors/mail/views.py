@@ -32,6 +32,7 @@ def failed_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
     context = {
         "shop": shop,
         "failed": selectors.failed_mail(shop=shop),
+        "reports": selectors.unmatched_reports(shop=shop),
         "alerts": selectors.loop_alerts(shop=shop),
     }
     return render(request, "mail/failed_list.html", context)

@@ -11,10 +11,7 @@ from madoguchi.connectors.mail.addresses import Mailbox, parse_address_list
         "alice@example.org <bob@example.org>",
         '"Bob" <bob@example.org>@evil.example',
         "a@b@example.org",
-        "<bob@example.org",
         "Bob <bob@example.org> <mallory@evil.example>",
-        '"unterminated <bob@example.org>',
-        "(unterminated comment bob@example.org",
         "bob@exa mple.org",
     ],
 )
@@ -23,6 +20,22 @@ def test_ambiguous_addresses_yield_nothing_and_a_problem(header):
     assert parsed.mailboxes == []
     assert len(parsed.problems) == 1
     assert parsed.problems[0].startswith("rejected ")
+
+
+@pytest.mark.parametrize(
+    ("header", "name", "address"),
+    [
+        # Malformed but naming one mailbox only (issue #18): recovered, with a problem.
+        ("<bob@example.org", "", "bob@example.org"),
+        ('"unterminated <bob@example.org>', "unterminated", "bob@example.org"),
+        ("(unterminated comment bob@example.org", "unterminated comment", "bob@example.org"),
+    ],
+)
+def test_malformed_single_mailboxes_are_recovered(header, name, address):
+    parsed = parse_address_list(header)
+    assert parsed.mailboxes == [Mailbox(name=name, address=address)]
+    assert len(parsed.problems) == 1
+    assert parsed.problems[0].startswith("malformed ")
 
 
 def test_quoted_lookalike_display_name_keeps_the_real_address():

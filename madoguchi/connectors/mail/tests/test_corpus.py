@@ -310,16 +310,24 @@ def _stalwart_file_name(part):
             for attribute in attributes:
                 if attribute["name"] == parameter:
                     return attribute["value"]
+    # An attached message without a file name is named after its Subject (issue #18).
+    body = part.get("body")
+    if isinstance(body, dict) and isinstance(body.get("Message"), dict):
+        subject = _stalwart_header(body["Message"]["parts"][0], "subject")
+        if isinstance(subject, dict) and (subject.get("Text") or "").strip():
+            return f"{subject['Text'].strip()}.eml"
     return None
 
 
 STALWART = sorted(MAIL_DIR.glob("stalwart/*/[0-9][0-9][0-9].json"))
 # Where we differ on purpose: an address without "@" is rejected (strict parsing), a path in a
-# file name is reduced to its last part, and message/rfc822 parts nested in a forwarded mail
-# are listed as attachments of their own.
+# file name is reduced to its last part, and an attached message without a file name is named
+# after its Subject (Stalwart gives no name).
 STALWART_DIFFERENCES = {
     "rfc/001": {"attachments"},
     "thirdparty/007": {"from", "attachments"},
+    # The inner boundaries are never used: Stalwart keeps the rest of the mail in the first
+    # attached message, the stdlib splits it at the outer boundary into three.
     "thirdparty/015": {"attachments"},
 }
 

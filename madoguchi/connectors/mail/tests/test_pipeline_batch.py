@@ -281,9 +281,16 @@ def test_a_group_stored_meanwhile_by_another_fetcher_is_stored_one_by_one(mail_w
     ]
     _store(mail_world.tea, mails[1])
 
+    real_insert_all = pipeline.insert_all
+    calls = []
+
     def lost_the_race(rows, *args, **kwargs):
-        # The other fetcher committed one of them after our look-up.
-        raise IntegrityError("UNIQUE constraint failed: mail_rawmail.shop_id, idempotency_key")
+        # The other fetcher committed one of them after our look-up (the group's INSERT, the
+        # first; the one-by-one fallback then stores a mail at a time).
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise IntegrityError("UNIQUE constraint failed: mail_rawmail.shop_id, idempotency_key")
+        return real_insert_all(rows, *args, **kwargs)
 
     monkeypatch.setattr(pipeline, "insert_all", lost_the_race)
     stored = ingest_raw_batch(shop_id=mail_world.tea.id, raws=mails, source="imap")

@@ -24,9 +24,12 @@ CLIENT = "owner@yamada-en.example"
 CHANNELS = ("email", "web_form", "chat", "line", "phone")
 
 # The text a visitor reads: visible text nodes outside code and typed text, the attributes a
-# browser shows, the options of visible selects, and the title.
+# browser shows, the options of visible selects, and the title. What others wrote (a mail's
+# subject) is marked translate="no" in the templates, as HTML means it, and is not ours to
+# translate.
 SHOWN_TEXT = """() => {
-  const hidden = "script, style, template, noscript, code, pre, kbd, samp, textarea";
+  const hidden = "script, style, template, noscript, code, pre, kbd, samp, textarea, "
+    + "[translate=no]";
   const parts = [document.title];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
