@@ -10,6 +10,7 @@ kept session stays open). Password change, two-factor changes and deactivating a
 from __future__ import annotations
 
 import datetime as dt
+import time
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from madoguchi.accounts.models import UserSession
+from madoguchi.core.client_address import client_address as request_client_address
 
 if TYPE_CHECKING:
     from madoguchi.accounts.models import User
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 CLOSE_SESSION_ENDED = 4001
 SESSION_ENDED_EVENT = "session.ended"
 USER_AGENT_MAX_CHARS = 300
+# The session's clocks (epoch seconds), read by `accounts.session_expiry`.
+SIGNED_IN_AT_KEY = "_madoguchi_signed_in_at"
+LAST_SEEN_AT_KEY = "_madoguchi_last_seen_at"
 
 
 def user_group(user_id: int) -> str:
@@ -37,13 +42,21 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def _session_store() -> type[SessionBase]:
+def session_store() -> type[SessionBase]:
+    """The configured session store class."""
     return import_module(settings.SESSION_ENGINE).SessionStore  # type: ignore[no-any-return]
 
 
+def session_mark_signed_in(session: SessionBase, *, now: float | None = None) -> None:
+    """Start the session's clocks: signed in and last used now."""
+    now = time.time() if now is None else now
+    session[SIGNED_IN_AT_KEY] = int(now)
+    session[LAST_SEEN_AT_KEY] = int(now)
+
+
 def client_address(request: HttpRequest | None) -> str | None:
-    # REMOTE_ADDR only: forwarded headers are trusted solely behind a configured proxy.
-    return (request.META.get("REMOTE_ADDR") or None) if request is not None else None
+    """The client's address by the one rule (`core.client_address`); None without a request."""
+    return request_client_address(request) if request is not None else None
 
 
 def user_session_record(*, user: User, request: HttpRequest) -> None:
@@ -88,7 +101,7 @@ def user_sessions_end(*, user: User, keep_session_key: str | None = None) -> int
     if keep_session_key:
         records = records.exclude(session_key=keep_session_key)
     keys = list(records.values_list("session_key", flat=True))
-    store = _session_store()
+    store = session_store()
     for key in keys:
         store(session_key=key).delete()
     # Only the records of the sessions ended: one signed in meanwhile keeps its record.
@@ -99,6 +112,13 @@ def user_sessions_end(*, user: User, keep_session_key: str | None = None) -> int
     return len(keys)
 
 
+def session_sockets_close(*, user_id: int, session_key: str) -> None:
+    """Close the websockets of one ended session of the user (the others stay open)."""
+    async_to_sync(get_channel_layer().group_send)(
+        user_group(user_id), {"type": SESSION_ENDED_EVENT, "session_key": session_key}
+    )
+
+
 def session_keep_end_others(request: HttpRequest, user: User) -> int:
     """Keep the request's session (under its current key) and end the user's other ones."""
     user_session_record(user=user, request=request)
@@ -106,15 +126,21 @@ def session_keep_end_others(request: HttpRequest, user: User) -> int:
 
 
 def session_survives(scope: dict[str, Any], event: dict[str, Any]) -> bool:
-    """Whether the websocket of `scope` belongs to the session `user_sessions_end` kept."""
-    keep = event.get("keep_session_key")
+    """Whether the websocket of `scope` outlives `event`: it belongs to the session that
+    `user_sessions_end` kept, or to another than the one `session_sockets_close` ended."""
     session = scope.get("session")
-    return bool(keep) and session is not None and session.session_key == keep
+    current: str | None = session.session_key if session is not None else None
+    ended = event.get("session_key")
+    if ended:
+        return bool(current != ended)
+    keep = event.get("keep_session_key")
+    return bool(keep) and current == keep
 
 
 @receiver(user_logged_in)
 def _signed_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
+        session_mark_signed_in(request.session)
         user_session_record(user=user, request=request)
 
 

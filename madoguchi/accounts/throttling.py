@@ -6,7 +6,8 @@
 - A client address may ask for RESET_LIMIT password-reset mails per RESET_WINDOW.
 
 Attempts refused while locked are not counted, so a lock ends LOCK after the failure that
-started it. The client address is REMOTE_ADDR: forwarded headers are not trusted here.
+started it. The client address is `core.client_address`'s: X-Forwarded-For counts only from a
+configured trusted proxy.
 Concurrent requests may each pass the check before either is counted; a burst can exceed a
 limit by the number of requests in flight, which does not matter at these numbers.
 """

@@ -27,6 +27,7 @@ REPLY_TEMPLATE_SAVED = "reply_template.saved"
 AFTER_HOURS_CHANGED = "after_hours.changed"
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_VIEWED = "customer.viewed"
+CUSTOMERS_SEARCHED = "customers.searched"  # a list of customers with their contacts was shown
 CUSTOMER_MERGED = "customer.merged"
 CUSTOMER_NOTE_CHANGED = "customer.note_changed"
 DEMO_LOADED = "demo.loaded"
@@ -143,6 +144,7 @@ ALL = frozenset(
         AFTER_HOURS_CHANGED,
         CUSTOMER_CREATED,
         CUSTOMER_VIEWED,
+        CUSTOMERS_SEARCHED,
         CUSTOMER_MERGED,
         CUSTOMER_NOTE_CHANGED,
         DEMO_LOADED,

@@ -13,14 +13,19 @@ django_application = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from madoguchi.accounts.websockets import SignInStepWebsocketMiddleware  # noqa: E402
+from madoguchi.accounts.websockets import (  # noqa: E402
+    SessionExpiryWebsocketMiddleware,
+    SignInStepWebsocketMiddleware,
+)
 from madoguchi.connectors.chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
 from madoguchi.conversations.routing import websocket_urlpatterns as ticket_routes  # noqa: E402
 
-# Sessions and users for every socket (anonymous until the second sign-in step is done); each
-# consumer checks the Origin and its access itself.
+# Sessions and users for every socket (anonymous until the second sign-in step is done, or once
+# the session expired; closed when it ends); each consumer checks the Origin and its access.
 websocket_application = AuthMiddlewareStack(
-    SignInStepWebsocketMiddleware(URLRouter([*chat_routes, *ticket_routes]))
+    SessionExpiryWebsocketMiddleware(
+        SignInStepWebsocketMiddleware(URLRouter([*chat_routes, *ticket_routes]))
+    )
 )
 
 application = ProtocolTypeRouter({"http": django_application, "websocket": websocket_application})

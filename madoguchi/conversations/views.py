@@ -61,6 +61,7 @@ from madoguchi.conversations.services import (
     ticket_update,
 )
 from madoguchi.conversations.taxonomy import choosable_categories
+from madoguchi.core.client_address import client_address
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from madoguchi.core.service_forms import error_text
 from madoguchi.customers.models import ContactIdentity
@@ -476,8 +477,7 @@ def ticket_attachment(
     stored = attachment_download(
         actor=actor,
         attachment=attachment,
-        # REMOTE_ADDR only: forwarded headers are trusted solely behind a configured proxy.
-        ip_address=request.META.get("REMOTE_ADDR") or None,
+        ip_address=client_address(request),
     )
     response = FileResponse(
         stored,

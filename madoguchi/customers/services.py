@@ -395,3 +395,38 @@ def customer_note_update(*, actor: Actor, customer: Customer, note: str) -> Cust
         changes={"old": old, "new": text},
     )
     return locked
+
+
+# Reading personal data --------------------------------------------------------------------------
+# The customer page shows all of a customer's contacts, the memo, every ticket and their orders;
+# the picker lists several customers with their contacts. Each showing is audited: who, when,
+# from where, which customers. (The ticket page is not: its contact card belongs to the
+# conversation the operator works, and every ticket's replies and changes are recorded already.)
+
+
+def customer_view_record(
+    *, actor: Actor, shop: Shop, customer: Customer, ip_address: str | None
+) -> None:
+    """Write that the actor opened the customer's page (`customer.viewed`)."""
+    record(
+        actor=actor.user,
+        action=actions.CUSTOMER_VIEWED,
+        target=customer,
+        shop=shop,
+        changes={"page": "customer"},
+        ip_address=ip_address,
+    )
+
+
+def customers_search_record(
+    *, actor: Actor, shop: Shop, customers: Sequence[Customer], ip_address: str | None
+) -> None:
+    """Write which customers a search showed the actor with their contacts (none: no entry)."""
+    if customers:
+        record(
+            actor=actor.user,
+            action=actions.CUSTOMERS_SEARCHED,
+            shop=shop,
+            changes={"customers": [customer.pk for customer in customers]},
+            ip_address=ip_address,
+        )

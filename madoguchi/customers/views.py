@@ -14,12 +14,17 @@ from django.views.decorators.http import require_GET, require_POST
 # The customer page lists the customer's tickets: a read through the conversations selectors,
 # the one place where this app looks at tickets.
 from madoguchi.conversations.selectors import customer_tickets
+from madoguchi.core.client_address import client_address
 from madoguchi.core.service_forms import service_errors_on
 from madoguchi.customers.forms import CustomerNoteForm
 from madoguchi.customers.models import Customer
 from madoguchi.customers.panels import customer_panels
 from madoguchi.customers.selectors import access_customer, customer_search
-from madoguchi.customers.services import customer_note_update
+from madoguchi.customers.services import (
+    customer_note_update,
+    customer_view_record,
+    customers_search_record,
+)
 from madoguchi.tenancy.access import Actor, access_shop, require_staff
 from madoguchi.tenancy.models import Shop
 
@@ -35,6 +40,9 @@ def customer_detail(request: HttpRequest, shop_slug: str, pk: int) -> HttpRespon
     actor: Actor = request.actor  # type: ignore[attr-defined]
     shop = access_shop(actor=actor, slug=shop_slug)
     customer = access_customer(actor=actor, shop_id=shop.id, customer_id=pk)
+    customer_view_record(
+        actor=actor, shop=shop, customer=customer, ip_address=client_address(request)
+    )
     return _render_detail(request, actor, shop, customer)
 
 
@@ -109,6 +117,9 @@ def customer_picker(request: HttpRequest) -> HttpResponse:
         customer_search(shop_id=shop.id, query=query, limit=PICKER_LIMIT).prefetch_related(
             "identities"
         )
+    )
+    customers_search_record(
+        actor=actor, shop=shop, customers=customers, ip_address=client_address(request)
     )
     htmx = getattr(request, "htmx", None)
     partial = htmx is not None and bool(htmx) and not htmx.history_restore_request

@@ -395,8 +395,16 @@ def text_diff(original: str, edited: str) -> list[DiffLine]:
 def after_hours_settings_save(
     *, actor: Actor, shop: Shop, is_enabled: bool, body: str
 ) -> AfterHoursSettings:
-    """Switch the shop's after-hours reply on or off and set its text."""
+    """Switch the shop's after-hours reply on or off and set its text (supervisors and admins).
+
+    The text goes to customers with nobody approving it, so a trainee or an operator may not
+    write it: their replies wait for a supervisor, and this is no way around that.
+    """
     require_staff(actor=actor, shop_id=shop.id)
+    if not actor.is_lead_for(shop.id):
+        raise PermissionDeniedError(
+            gettext_noop("Only a supervisor or admin may change the after-hours reply.")
+        )
     body = body.replace("\r\n", "\n").strip()
     if len(body) > MAX_TEMPLATE_CHARS:
         raise ValidationError("The message is too long.")

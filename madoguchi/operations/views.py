@@ -13,12 +13,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods
 
 from madoguchi.conversations.selectors import access_ticket, reply_delivery_notice
 from madoguchi.conversations.taxonomy import choosable_categories
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from madoguchi.core.service_forms import error_text
 from madoguchi.operations.forms import (
     AfterHoursForm,
     DraftReturnForm,
@@ -109,8 +110,7 @@ def _save_template(
             is_active=bool(cleaned["is_active"]),
         )
     except ValidationError as error:
-        text = gettext(error.message)
-        form.add_error(None, text % error.extra if error.extra else text)
+        form.add_error(None, error_text(error))
         return None
     messages.success(request, gettext("The template was saved."))
     return redirect(reverse("operations:templates", args=[shop.slug]))
@@ -176,10 +176,14 @@ def template_fill(request: HttpRequest, shop_slug: str, number: int) -> HttpResp
 @login_required
 @require_http_methods(["GET", "POST"])
 def after_hours(request: HttpRequest, shop_slug: str) -> HttpResponse:
-    """Switch the shop's after-hours reply on or off and edit its text."""
+    """Switch the shop's after-hours reply on or off and edit its text (others read it)."""
     actor, shop = staff_shop(request, shop_slug)
     current = after_hours_settings(shop_id=shop.id)
     if request.method == "POST":
+        if not actor.is_lead_for(shop.id):
+            raise PermissionDeniedError(
+                gettext_noop("Only a supervisor or admin may change the after-hours reply.")
+            )
         form = AfterHoursForm(request.POST)
         if form.is_valid():
             try:
@@ -190,7 +194,7 @@ def after_hours(request: HttpRequest, shop_slug: str) -> HttpResponse:
                     body=form.cleaned_data["body"] or "",
                 )
             except ValidationError as error:
-                form.add_error(None, gettext(error.message))
+                form.add_error(None, error_text(error))
             else:
                 messages.success(request, gettext("The after-hours reply was saved."))
                 return redirect(reverse("operations:after_hours", args=[shop.slug]))
@@ -234,7 +238,7 @@ def draft_review(request: HttpRequest, shop_slug: str, draft_id: int) -> HttpRes
                     actor=actor, draft=draft, comment=return_form.cleaned_data["comment"]
                 )
             except ValidationError as error:
-                return_form.add_error(None, gettext(error.message))
+                return_form.add_error(None, error_text(error))
             else:
                 messages.success(request, gettext("The reply was sent back to its author."))
                 return redirect(reverse("operations:approvals", args=[shop.slug]))
@@ -247,8 +251,7 @@ def draft_review(request: HttpRequest, shop_slug: str, draft_id: int) -> HttpRes
                 try:
                     sent = reply_draft_approve(actor=actor, draft=draft, body_text=body)
                 except (ValidationError, PermissionDeniedError) as error:
-                    text = gettext(error.message)
-                    review_form.add_error(None, text % error.extra if error.extra else text)
+                    review_form.add_error(None, error_text(error))
                 else:
                     # Approved is not delivered: say what the channel did with it.
                     messages.success(request, gettext("The reply was approved."))

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "madoguchi.core.security_headers.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,6 +64,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "madoguchi.accounts.middleware.SignInStepMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "madoguchi.accounts.session_expiry.SessionExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "madoguchi.tenancy.middleware.ShopScopeMiddleware",
@@ -82,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "madoguchi.core.navigation.menu",
+                "madoguchi.core.security_headers.csp_nonce",
             ],
         },
     },
@@ -149,11 +154,32 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 12 * 60 * 60
+# A signed-in session ends 12 hours after sign-in whatever its use, and after 30 minutes without
+# a request (sliding; ASVS 3.3.2 / NIST AAL2). Both from the environment (ADR 11).
+SESSION_COOKIE_AGE = env.int("SESSION_MAX_SECONDS", default=12 * 60 * 60)
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# A strict Content-Security-Policy on every page (django-csp, ADR 11): scripts only with the
+# request's nonce, styles and everything else from our own origin, no plugins, no framing.
+# Pages that set their own policy (the public web form, downloads) keep it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Background work: Django's tasks API through the django-tasks backport; the database backend
 # is the embedded default, its worker runs as a thread of `madoguchi serve`.
@@ -175,6 +201,24 @@ if env.str("REDIS_URL", default=""):
         }
     }
 
+# Rate-limit counters (web form, chat) live where every process and restart sees them: Redis
+# when REDIS_URL is set, else a table of the database (`migrate` creates it, core.apps).
+CACHES: dict[str, dict[str, object]] = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "madoguchi_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
+if env.str("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("REDIS_URL"),
+            "KEY_PREFIX": "madoguchi",
+        }
+    }
+
 # Live chat abuse limits: frame size, messages per connection and window, presence freshness.
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16 * 1024)
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
@@ -182,6 +226,10 @@ CHAT_RATE_MESSAGES = env.int("CHAT_RATE_MESSAGES", default=20)
 CHAT_RATE_SECONDS = env.int("CHAT_RATE_SECONDS", default=10)
 CHAT_PRESENCE_SECONDS = env.int("CHAT_PRESENCE_SECONDS", default=90)
 CHAT_OPENS_PER_HOUR = env.int("CHAT_OPENS_PER_HOUR", default=30)
+# Open visitor sockets at once: per conversation (tabs of one visitor) and per client address
+# (visitors behind one NAT share it), counted in the database across processes (chat.sockets).
+CHAT_SOCKETS_PER_CONVERSATION = env.int("CHAT_SOCKETS_PER_CONVERSATION", default=5)
+CHAT_SOCKETS_PER_ADDRESS = env.int("CHAT_SOCKETS_PER_ADDRESS", default=100)
 
 LOGGING = {
     "version": 1,
@@ -215,4 +263,7 @@ MADOGUCHI = {
     "MAIL_IMAP_POLL_SECONDS": env.int("MADOGUCHI_MAIL_IMAP_POLL_SECONDS", default=60),
     # Fernet keys for secrets at rest, the first encrypts (core.secrets); unset: from SECRET_KEY.
     "SECRET_KEYS": env.list("MADOGUCHI_SECRET_KEYS", default=[]),
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client
+    # (core.client_address); none by default: the connecting peer is the client.
+    "TRUSTED_PROXIES": env.list("MADOGUCHI_TRUSTED_PROXIES", default=[]),
 }

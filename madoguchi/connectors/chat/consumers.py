@@ -5,7 +5,10 @@ handshake's Origin must be one of the shop's allowed origins (no Origin, or anot
 before the socket is accepted). The client says `hello` with its cursor (the highest message id
 it has) and gets every later message once; messages carry the client's id (dedupe) and the
 server's id (the cursor). Frames above CHAT_MAX_FRAME_BYTES close the socket; more than
-CHAT_RATE_MESSAGES messages in CHAT_RATE_SECONDS are refused.
+CHAT_RATE_MESSAGES messages in CHAT_RATE_SECONDS are refused. At most
+CHAT_SOCKETS_PER_CONVERSATION sockets may be open on one token and CHAT_SOCKETS_PER_ADDRESS from
+one client address (counted across processes, `chat.sockets`); one more is accepted and closed
+at once with CLOSE_TOO_MANY, so the widget can tell it from a refused token.
 
 Operator: `/ws/operator/`, session-authenticated, same-origin only; the shops come from
 `actor_for_user` at connect and are re-checked on every ping and every typing frame.
@@ -25,7 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.urls import reverse
 
 from madoguchi.accounts.sessions import CLOSE_SESSION_ENDED, session_survives, user_group
-from madoguchi.connectors.chat import services
+from madoguchi.connectors.chat import services, sockets
 from madoguchi.connectors.chat.groups import (
     conversation_group,
     operators_group,
@@ -34,6 +37,7 @@ from madoguchi.connectors.chat.groups import (
 )
 from madoguchi.connectors.chat.models import ChatConversation, ChatWidget
 from madoguchi.conversations.services import ShopArchivedError
+from madoguchi.core.client_address import scope_client_address
 from madoguchi.core.errors import ApplicationError
 from madoguchi.core.websockets import CLOSE_TOO_BIG, frame_too_big, json_object
 from madoguchi.tenancy.access import actor_for_user
@@ -42,6 +46,7 @@ from madoguchi.tenancy.scoping import in_shop, shop_scope
 logger = logging.getLogger(__name__)
 
 CLOSE_DENIED = 4403
+CLOSE_TOO_MANY = 4429  # like HTTP 429: too many sockets open on this token or address
 CLOSE_UNSUPPORTED = 1003
 TYPING_INTERVAL_SECONDS = 2.0
 
@@ -77,6 +82,7 @@ def broadcast_availability(shop_id: int) -> None:
 
 class VisitorConsumer(AsyncWebsocketConsumer):
     conversation: ChatConversation | None = None
+    is_counted = False
 
     async def connect(self) -> None:
         token = str(self.scope["url_route"]["kwargs"].get("token", ""))
@@ -86,6 +92,18 @@ class VisitorConsumer(AsyncWebsocketConsumer):
             logger.info("chat: visitor socket refused (unknown token or origin)")
             await self.close(code=CLOSE_DENIED)
             return
+        exceeded = await database_sync_to_async(sockets.visitor_socket_open)(
+            conversation=conversation,
+            address=scope_client_address(self.scope),
+            channel_name=self.channel_name,
+        )
+        if exceeded is not None:
+            logger.info("chat: visitor socket refused (too many open per %s)", exceeded)
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.is_counted = True
+        sockets.heartbeat.add(self.channel_name)
         self.conversation = conversation
         self.sent: deque[float] = deque()
         self.last_typing = 0.0
@@ -94,6 +112,12 @@ class VisitorConsumer(AsyncWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        if self.is_counted:
+            self.is_counted = False
+            sockets.heartbeat.discard(self.channel_name)
+            await database_sync_to_async(sockets.visitor_socket_close)(
+                channel_name=self.channel_name
+            )
         if self.conversation is not None:
             await self.channel_layer.group_discard(
                 conversation_group(self.conversation.id), self.channel_name

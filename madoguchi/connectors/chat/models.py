@@ -111,3 +111,29 @@ class OperatorPresence(models.Model):
 
     def __str__(self) -> str:
         return f"operator {self.user_id} on shop {self.shop_id}"
+
+
+class VisitorSocket(models.Model):
+    """A visitor's open chat socket, counted against the caps per conversation and per address.
+
+    Written at connect, removed at disconnect. The process holding the socket touches `seen_at`
+    every minute, so the rows of a process that died stop counting once they are stale.
+    """
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(ChatConversation, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=45, blank=True)
+    channel_name = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["conversation", "seen_at"], name="chat_socket_conversation"),
+            models.Index(fields=["address", "seen_at"], name="chat_socket_address"),
+            models.Index(fields=["seen_at"], name="chat_socket_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return f"visitor socket of conversation {self.conversation_id}"

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -25,7 +24,9 @@ from django.views.decorators.http import require_http_methods
 from madoguchi.connectors.chat import services
 from madoguchi.connectors.chat.forms import ChatSettingsForm
 from madoguchi.connectors.chat.models import ChatWidget
+from madoguchi.core.client_address import client_address
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from madoguchi.core.rate_limits import hit
 from madoguchi.core.service_forms import service_errors_on
 from madoguchi.tenancy.access import Actor, access_shop
 from madoguchi.tenancy.models import Shop
@@ -110,14 +111,9 @@ def widget_config(request: HttpRequest, public_key: str) -> HttpResponse:
 
 
 def _too_many_opens(widget: ChatWidget, ip_address: str) -> bool:
-    """At most CHAT_OPENS_PER_HOUR new conversations per shop and IP (REMOTE_ADDR only)."""
-    key = f"chat:opens:{widget.shop_id}:{ip_address}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3600)
-        count = 1
+    """At most CHAT_OPENS_PER_HOUR new conversations per shop and client address (counted in
+    the shared cache, so every process and restart agrees)."""
+    count = hit(f"chat:opens:{widget.shop_id}:{ip_address}", window=3600)
     return count > services.limit("CHAT_OPENS_PER_HOUR")
 
 
@@ -130,7 +126,7 @@ def conversation_open(request: HttpRequest, public_key: str) -> HttpResponse:
         return _refused()
     if request.method == "OPTIONS":
         return _cors(HttpResponse(status=204), origin)
-    if _too_many_opens(widget, str(request.META.get("REMOTE_ADDR") or "")):
+    if _too_many_opens(widget, client_address(request) or ""):
         return _cors(JsonResponse({"error": "rate_limited"}, status=429), origin)
     if request.content_type not in ("application/json", "text/plain"):
         return _cors(JsonResponse({"error": "content_type"}, status=415), origin)

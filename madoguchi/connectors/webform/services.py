@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
@@ -27,6 +26,7 @@ from madoguchi.connectors.webform.models import Submission, SubmissionFile, WebF
 from madoguchi.conversations.models import Attachment, Channel, Ticket
 from madoguchi.conversations.services import InboundMessage, receive_inbound
 from madoguchi.core.errors import PermissionDeniedError, ValidationError, stored_error_text
+from madoguchi.core.rate_limits import hit
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.customers.models import ContactIdentity
 from madoguchi.customers.normalize import normalize_email
@@ -46,24 +46,14 @@ def _rate_config() -> tuple[int, int, int]:
     )
 
 
-def _hit(key: str, window: int) -> int:
-    """Count one submission under `key` in the current window; return the count."""
-    if cache.add(key, 1, timeout=window):
-        return 1
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        return 1
-
-
 def rate_limited(*, form: WebForm, ip_address: str, email: str) -> str:
-    """Count this attempt; return "ip" or "address" when over its limit, else ""."""
+    """Count this attempt (shared by every process); return "ip" or "address" when over its
+    limit, else ""."""
     window, per_ip, per_address = _rate_config()
-    if ip_address and _hit(f"webform:ip:{form.shop_id}:{ip_address}", window) > per_ip:
+    if ip_address and hit(f"webform:ip:{form.shop_id}:{ip_address}", window=window) > per_ip:
         return "ip"
     address = normalize_email(email)
-    if address and _hit(f"webform:addr:{form.shop_id}:{address}", window) > per_address:
+    if address and hit(f"webform:addr:{form.shop_id}:{address}", window=window) > per_address:
         return "address"
     return ""
 

@@ -2,7 +2,8 @@
 
 The public page has no CSRF token: it is embedded in the shop's own site, where a third-party
 cookie would not reach it, and it changes nothing of a signed-in user. Abuse is held back by a
-honeypot, per-IP and per-address rate limits (REMOTE_ADDR only) and size and type limits.
+honeypot, per-IP and per-address rate limits (the client address by `core.client_address`,
+counted in the shared cache) and size and type limits.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 from madoguchi.connectors.webform import services
 from madoguchi.connectors.webform.forms import ContactForm, WebFormSettingsForm, limits
 from madoguchi.connectors.webform.models import WebForm
+from madoguchi.core.client_address import client_address
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError
 from madoguchi.core.service_forms import service_errors_on
 from madoguchi.tenancy.access import Actor, access_shop
@@ -42,7 +44,7 @@ def _frame_headers(response: HttpResponse, web_form: WebForm | None) -> HttpResp
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "")
+    return client_address(request) or ""
 
 
 @csrf_exempt

@@ -107,6 +107,55 @@ def test_picker_never_searches_another_shop(client, world, customer):
     assert 'data-testid="customer-choice"' not in response.text
 
 
+def test_opening_a_customer_page_is_audited(client, world, customer):
+    client.force_login(world.operator_tea)
+    url = customer_url("tea", customer.id)
+    assert client.get(url, REMOTE_ADDR="203.0.113.4").status_code == 200
+    entries = AuditEntry.objects.filter(action="customer.viewed")
+    assert list(
+        entries.values_list(
+            "actor_id", "shop_id", "target_type", "target_id", "changes", "ip_address"
+        )
+    ) == [
+        (
+            world.operator_tea.id,
+            world.tea.id,
+            "customers.customer",
+            str(customer.id),
+            {"page": "customer"},
+            "203.0.113.4",
+        )
+    ]
+    # Staff of another shop get 404 and leave no entry of having seen the customer.
+    client.force_login(world.operator_ceramics)
+    assert client.get(url).status_code == 404
+    client.force_login(world.supervisor)
+    assert client.get(customer_url("ceramics", customer.id)).status_code == 404
+    assert entries.count() == 1
+    # The shop's client reading the page is recorded too.
+    client.force_login(world.client_tea)
+    assert client.get(url).status_code == 200
+    assert list(entries.order_by("id").values_list("actor_id", flat=True)) == [
+        world.operator_tea.id,
+        world.client_tea.id,
+    ]
+
+
+def test_a_search_showing_customers_contacts_is_audited(client, world, customer):
+    client.force_login(world.operator_tea)
+    url = reverse("customers:picker")
+    client.get(url, {"shop": "tea", "q": "taro@example"}, HTTP_HX_REQUEST="true")
+    client.get(url, {"shop": "tea", "q": "存在しない"}, HTTP_HX_REQUEST="true")
+    client.get(url, {"shop": "tea", "q": ""})
+    entries = AuditEntry.objects.filter(action="customers.searched")
+    assert list(entries.values_list("actor_id", "shop_id", "changes")) == [
+        (world.operator_tea.id, world.tea.id, {"customers": [customer.id]})
+    ]
+    client.force_login(world.operator_ceramics)
+    assert client.get(url, {"shop": "tea", "q": customer.name}).status_code == 404
+    assert entries.count() == 1
+
+
 def note_url(shop_slug, customer_id):
     return reverse("customers:note_edit", kwargs={"shop_slug": shop_slug, "pk": customer_id})
 

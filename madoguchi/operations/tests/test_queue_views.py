@@ -222,7 +222,7 @@ def test_other_shop_supervisor_pages_are_not_found(client, world, trainee):
 
 
 def test_after_hours_settings_page(client, world):
-    client.force_login(world.operator_tea)
+    client.force_login(world.supervisor)
     url = reverse("operations:after_hours", args=["tea"])
     response = client.post(url, {"is_enabled": "on", "body": "{{ next_opening }}に返信します"})
     assert response.status_code == 302
@@ -238,6 +238,32 @@ def test_after_hours_settings_page(client, world):
         assert (
             AfterHoursSettings.objects.get(shop=world.tea).body == "{{ next_opening }}に返信します"
         )
+
+
+@pytest.mark.parametrize("who", ["operator", "trainee"])
+def test_only_leads_change_the_after_hours_reply(client, world, trainee, who):
+    """Its text reaches customers with nobody approving it: operators and trainees read it."""
+    client.force_login(world.operator_tea if who == "operator" else trainee)
+    url = reverse("operations:after_hours", args=["tea"])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert 'data-testid="read-only"' in page
+    assert 'data-testid="settings-save"' not in page
+    assert "<fieldset disabled>" in page
+    response = client.post(
+        url, {"is_enabled": "on", "body": "本日は終了しました"}, HTTP_ACCEPT_LANGUAGE="ja"
+    )
+    assert response.status_code == 403
+    assert (
+        "営業時間外の自動返信を変更できるのはスーパーバイザーまたは管理者だけです。"
+        in response.content.decode()
+    )
+    with in_shop(world.tea.id):
+        assert not AfterHoursSettings.objects.filter(shop=world.tea).exists()
+        assert not AuditEntry.objects.filter(action="after_hours.changed").exists()
+    client.force_login(world.supervisor)
+    page = client.get(url).content.decode()
+    assert 'data-testid="settings-save"' in page
+    assert 'data-testid="read-only"' not in page
 
 
 def test_approval_steps_show_to_staff_only(client, world, trainee):

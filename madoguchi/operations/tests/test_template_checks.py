@@ -125,7 +125,7 @@ def test_the_service_refuses_a_broken_template_too(world):
 
 
 def test_the_after_hours_text_is_checked_the_same_way(ja_client, world):
-    ja_client.force_login(world.operator_tea)
+    ja_client.force_login(world.supervisor)
     response = ja_client.post(
         reverse("operations:after_hours", args=["tea"]),
         {"is_enabled": "on", "body": "{{ next_open }}以降にご返信します。"},

@@ -8,7 +8,12 @@ ORIGIN = "https://shop.yamada-en.example"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(request):
+    if request.node.get_closest_marker("browser"):
+        yield  # the browser tests' server process has a database of its own
+        return
+    # The rate-limit counters are in the database cache (shared by every process).
+    request.getfixturevalue("db")
     from django.core.cache import cache
 
     cache.clear()

@@ -21,7 +21,8 @@ from madoguchi.tenancy.scoping import in_shop, unscoped
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(db):
+    # The rate-limit counters are in the database cache (shared by every process).
     cache.clear()
     yield
     cache.clear()

@@ -96,6 +96,10 @@ class Command(BaseCommand):
                 port=options["port"],
                 log_level="info",
                 lifespan="off",
+                # The peer stays the client address Django sees: uvicorn would otherwise take
+                # X-Forwarded-For from any loopback peer. core.client_address reads it, from
+                # the proxies MADOGUCHI_TRUSTED_PROXIES names only.
+                proxy_headers=False,
             )
         finally:
             for thread in threads:

@@ -204,7 +204,8 @@
       socket = null;
       if (event.code === 4403 || !state.token) { save(null); return; }
       ui.error.textContent = label("reconnecting");
-      retry = Math.min(retry + 1, 6);
+      // 4429: too many sockets open on this token or address; try again only slowly.
+      retry = event.code === 4429 ? 6 : Math.min(retry + 1, 6);
       setTimeout(connect, Math.min(500 * Math.pow(2, retry), 15000));
     };
   }

@@ -1,0 +1,122 @@
+"""Caps on the visitors' open chat sockets, per conversation (its token) and per client address.
+
+The count lives in the database (`VisitorSocket`), so every process of a deployment sees the
+same numbers: a socket is written first and then counted with the others, and refused (its row
+removed) when it makes one too many; two sockets racing for the last place are then both
+refused rather than both let in. Each process touches the rows of its open sockets every
+SOCKET_HEARTBEAT_SECONDS; rows not touched for SOCKET_STALE_SECONDS (a process that died) no
+longer count and are swept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from madoguchi.connectors.chat.models import ChatConversation, VisitorSocket
+from madoguchi.tenancy.scoping import in_shop, unscoped
+
+logger = logging.getLogger(__name__)
+
+SOCKET_HEARTBEAT_SECONDS = 60.0
+SOCKET_STALE_SECONDS = 180
+TOUCH_BATCH = 500
+
+PER_CONVERSATION = "conversation"
+PER_ADDRESS = "address"
+
+
+def socket_caps() -> tuple[int, int]:
+    """(open sockets per conversation, open sockets per client address), from settings."""
+    return (
+        int(getattr(settings, "CHAT_SOCKETS_PER_CONVERSATION", 5)),
+        int(getattr(settings, "CHAT_SOCKETS_PER_ADDRESS", 100)),
+    )
+
+
+def _fresh_after(now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(seconds=SOCKET_STALE_SECONDS)
+
+
+def visitor_socket_open(
+    *, conversation: ChatConversation, address: str | None, channel_name: str
+) -> str | None:
+    """Count the socket in; return which cap it would exceed (and leave it out), else None."""
+    per_conversation, per_address = socket_caps()
+    now = timezone.now()
+    fresh_after = _fresh_after(now)
+    with in_shop(conversation.shop_id):
+        VisitorSocket.objects.create(
+            shop_id=conversation.shop_id,
+            conversation=conversation,
+            address=address or "",
+            channel_name=channel_name,
+            seen_at=now,
+        )
+        exceeded = None
+        open_here = VisitorSocket.objects.filter(
+            conversation=conversation, seen_at__gte=fresh_after
+        ).count()
+        if open_here > per_conversation:
+            exceeded = PER_CONVERSATION
+    if exceeded is None and address:
+        with unscoped("chat: one client address's sockets are counted across shops"):
+            from_address = VisitorSocket.objects.filter(
+                address=address, seen_at__gte=fresh_after
+            ).count()
+        if from_address > per_address:
+            exceeded = PER_ADDRESS
+    if exceeded is not None:
+        visitor_socket_close(channel_name=channel_name)
+    return exceeded
+
+
+def visitor_socket_close(*, channel_name: str) -> None:
+    with unscoped("chat: a socket's row is found by its channel name"):
+        VisitorSocket.objects.filter(channel_name=channel_name).delete()
+
+
+def visitor_sockets_touch(*, channel_names: list[str]) -> None:
+    """Mark the sockets this process holds as alive; sweep the stale rows of dead processes."""
+    now = timezone.now()
+    with unscoped("chat: the sockets of this process, whatever their shop"):
+        for start in range(0, len(channel_names), TOUCH_BATCH):
+            batch = channel_names[start : start + TOUCH_BATCH]
+            VisitorSocket.objects.filter(channel_name__in=batch).update(seen_at=now)
+        VisitorSocket.objects.filter(seen_at__lt=_fresh_after(now)).delete()
+
+
+@dataclass
+class _Heartbeat:
+    """The visitor sockets open in this process, and the task that keeps their rows fresh."""
+
+    channel_names: set[str] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+
+    def add(self, channel_name: str) -> None:
+        self.channel_names.add(channel_name)
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.task = loop.create_task(self._run())
+
+    def discard(self, channel_name: str) -> None:
+        self.channel_names.discard(channel_name)
+
+    async def _run(self) -> None:
+        while self.channel_names:
+            await asyncio.sleep(SOCKET_HEARTBEAT_SECONDS)
+            try:
+                await database_sync_to_async(visitor_sockets_touch)(
+                    channel_names=sorted(self.channel_names)
+                )
+            except Exception:  # the next beat tries again; the sockets stay open
+                logger.warning("chat: could not touch the visitor sockets", exc_info=True)
+
+
+heartbeat = _Heartbeat()
