@@ -90,7 +90,15 @@ def test_operator_fills_a_reply_from_a_template_and_it_sets_the_status(browser_p
     expect(page.get_by_test_id("template-row").filter(has_text="ブラウザ確認")).to_have_count(1)
 
     page.goto("/")
-    row = page.get_by_test_id("ticket-row").filter(has_not=page.locator(".badge--pending")).first
+    # A mail ticket of the demo: its customer has a name, so the template has no empty variable
+    # (another browser test may have left a newer chat from a visitor without one, and a reply
+    # with an empty variable is refused until it is filled in).
+    row = (
+        page.get_by_test_id("ticket-row")
+        .filter(has=page.locator(".chip--email"))
+        .filter(has_not=page.locator(".badge--pending"))
+        .first
+    )
     row.click()
     # htmx binds the picker once the page has loaded: a change before that would go unheard.
     page.wait_for_url(re.compile(r"/tickets/\d+/$"))
@@ -99,10 +107,7 @@ def test_operator_fills_a_reply_from_a_template_and_it_sets_the_status(browser_p
         label="ブラウザ確認 (日本語)"
     )
     body = page.get_by_test_id("reply-form").locator("textarea[name=body]")
-    expect(body).to_have_value(
-        # Another browser test may have left a newer ticket from a visitor without a name.
-        re.compile(r"^.*様\n山田園 茶舗でございます。$")
-    )
+    expect(body).to_have_value(re.compile(r"^[^{}\s][^{}]*様\n山田園 茶舗でございます。$"))
     page.get_by_test_id("reply-form").locator("button[type=submit]").click()
     badge = page.locator("header").get_by_test_id("status-badge")
     expect(badge).to_have_class(re.compile(r"\bbadge--pending\b"))
