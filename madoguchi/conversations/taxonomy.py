@@ -9,6 +9,7 @@ use cannot be deleted (its tickets would lose it silently), only renamed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, ForeignObjectRel, Q
@@ -26,6 +27,8 @@ NAME_REQUIRED = gettext_noop("Enter a name.")
 CATEGORY_EXISTS = gettext_noop("A category of this name exists.")
 TAG_EXISTS = gettext_noop("A tag of this name exists.")
 TAG_IN_USE = gettext_noop("This tag is on tickets; it can be renamed, but not deleted.")
+
+NamedRow = TypeVar("NamedRow", Category, Tag)
 
 
 def _require_lead(actor: Actor, shop: Shop) -> None:
@@ -67,28 +70,34 @@ def category_save(
     *, actor: Actor, shop: Shop, name: str, category: Category | None = None
 ) -> Category:
     """Add a category to the shop (`category` None) or rename one."""
-    _require_lead(actor, shop)
     if category is not None and category.shop_id != shop.id:
         raise NotFoundError("Category not found")
-    new_name = _clean(name, 100)
-    if category is not None and category.name == new_name:
-        return category
-    before = category.name if category is not None else None
-    if Category.objects.filter(shop=shop, name=new_name).exists():
-        raise ValidationError(CATEGORY_EXISTS)
     row = category or Category(shop=shop)
-    row.name = new_name
+    return _named_save(
+        actor=actor,
+        row=row,
+        name=_clean(name, 100),
+        taken=CATEGORY_EXISTS,
+        action=actions.CATEGORY_SAVED,
+    )
+
+
+def _named_save(*, actor: Actor, row: NamedRow, name: str, taken: str, action: str) -> NamedRow:
+    """Save a shop's category or tag under `name`, unique in the shop (`taken` otherwise)."""
+    _require_lead(actor, row.shop)
+    if row.pk is not None and row.name == name:
+        return row
+    before = row.name if row.pk is not None else None
+    if type(row).objects.filter(shop=row.shop, name=name).exists():
+        raise ValidationError(taken)
+    row.name = name
     try:
         with transaction.atomic():
             row.save()
     except IntegrityError as error:
-        raise ValidationError(CATEGORY_EXISTS) from error
+        raise ValidationError(taken) from error
     record(
-        actor=actor.user,
-        action=actions.CATEGORY_SAVED,
-        target=row,
-        shop=shop,
-        changes={"name": [before, new_name]},
+        actor=actor.user, action=action, target=row, shop=row.shop, changes={"name": [before, name]}
     )
     return row
 
@@ -135,30 +144,12 @@ def category_delete(*, actor: Actor, category: Category) -> bool:
 @transaction.atomic
 def tag_save(*, actor: Actor, shop: Shop, name: str, tag: Tag | None = None) -> Tag:
     """Add a tag to the shop (`tag` None) or rename one (its tickets show the new name)."""
-    _require_lead(actor, shop)
     if tag is not None and tag.shop_id != shop.id:
         raise NotFoundError("Tag not found")
-    new_name = _clean(name, 50)
-    if tag is not None and tag.name == new_name:
-        return tag
-    before = tag.name if tag is not None else None
-    if Tag.objects.filter(shop=shop, name=new_name).exists():
-        raise ValidationError(TAG_EXISTS)
     row = tag or Tag(shop=shop)
-    row.name = new_name
-    try:
-        with transaction.atomic():
-            row.save()
-    except IntegrityError as error:
-        raise ValidationError(TAG_EXISTS) from error
-    record(
-        actor=actor.user,
-        action=actions.TAG_SAVED,
-        target=row,
-        shop=shop,
-        changes={"name": [before, new_name]},
+    return _named_save(
+        actor=actor, row=row, name=_clean(name, 50), taken=TAG_EXISTS, action=actions.TAG_SAVED
     )
-    return row
 
 
 @transaction.atomic

@@ -36,7 +36,7 @@ from madoguchi.connectors.mail.forms import (
 )
 from madoguchi.connectors.mail.models import MailAddress, Mailbox, SmtpServer
 from madoguchi.core.errors import NotFoundError, ValidationError
-from madoguchi.core.service_forms import error_text
+from madoguchi.core.service_forms import add_service_error
 from madoguchi.tenancy.access import Actor, access_shop
 from madoguchi.tenancy.models import Shop
 
@@ -61,10 +61,6 @@ def _page(
     return render(
         request, template, {"shop": shop, "can_edit": actor.is_lead_for(shop.id), **context}
     )
-
-
-def _refusal(form: Any, error: ValidationError) -> None:
-    form.add_error(None, error_text(error))
 
 
 # Addresses --------------------------------------------------------------------------------------
@@ -104,7 +100,7 @@ def address_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
             try:
                 channel_setup.mail_address_create(actor=actor, shop=shop, data=_address_input(form))
             except ValidationError as error:
-                _refusal(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, gettext("The address was added."))
                 return redirect(reverse("mail:addresses", args=[shop.slug]))
@@ -134,7 +130,7 @@ def address_edit(request: HttpRequest, shop_slug: str, address_id: int) -> HttpR
                     actor=actor, address=address, data=_address_input(form)
                 )
             except ValidationError as error:
-                _refusal(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, gettext("The address was saved."))
                 return redirect(reverse("mail:addresses", args=[shop.slug]))
@@ -191,7 +187,7 @@ def mailbox_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
                     actor=actor, shop=shop, data=_mailbox_input(form)
                 )
             except ValidationError as error:
-                _refusal(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(
                     request, gettext("The mailbox was added. Test the connection now.")
@@ -234,7 +230,7 @@ def mailbox_edit(request: HttpRequest, shop_slug: str, mailbox_id: int) -> HttpR
                     actor=actor, mailbox=mailbox, data=_mailbox_input(form)
                 )
             except ValidationError as error:
-                _refusal(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, gettext("The mailbox was saved."))
                 return redirect(reverse("mail:mailbox_edit", args=[shop.slug, mailbox.id]))
@@ -294,7 +290,7 @@ def smtp_server_list(request: HttpRequest, shop_slug: str) -> HttpResponse:
                     actor=actor, shop=shop, data=_server_input(form)
                 )
             except ValidationError as error:
-                _refusal(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(
                     request, gettext("The outgoing server was added. Send a test mail now.")
@@ -349,7 +345,7 @@ def smtp_server_edit(request: HttpRequest, shop_slug: str, server_id: int) -> Ht
                     actor=actor, server=server, data=_server_input(form)
                 )
             except ValidationError as error:
-                _refusal(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, gettext("The outgoing server was saved."))
                 return redirect(reverse("mail:smtp_server_edit", args=[shop.slug, server.id]))
