@@ -333,11 +333,27 @@ class AfterHoursSettings(models.Model):
         blank=True,
         help_text=_("Empty: the standard text. Placeholders such as {{ next_opening }} work."),
     )
+    # The text goes out with nobody approving each reply, so only a text a supervisor or admin
+    # saved is sent; without one (a text saved before that rule) customers get the standard text.
+    body_approved_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("text approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    body_approved_at = models.DateTimeField(_("text approved at"), null=True, blank=True)
 
     objects = ShopScopedManager()
 
     def __str__(self) -> str:
         return f"after-hours reply of shop {self.shop_id}"
+
+    @property
+    def sent_body(self) -> str:
+        """The shop's own text if a lead approved it, else "" (the standard text)."""
+        return self.body if self.body_approved_by_id else ""
 
 
 class ReplyDraft(models.Model):

@@ -416,6 +416,8 @@ def after_hours_settings_save(
     }
     settings.is_enabled = is_enabled
     settings.body = body
+    settings.body_approved_by = actor.user
+    settings.body_approved_at = timezone.now()
     settings.save()
     record(
         actor=actor.user,
@@ -476,5 +478,5 @@ def after_hours_reply(message: Message, *, now: dt.datetime | None = None) -> Me
             return None
         values = reply_values(ticket=ticket, calendar=calendar, now=now or message.created_at)
         language = "ja" if ticket.language.startswith("ja") else "en"
-        text = render_placeholders(settings.body or DEFAULT_AFTER_HOURS[language], values)
+        text = render_placeholders(settings.sent_body or DEFAULT_AFTER_HOURS[language], values)
         return message_auto_reply(ticket=ticket, body_text=text, reason=AFTER_HOURS)

@@ -201,7 +201,7 @@ def after_hours(request: HttpRequest, shop_slug: str) -> HttpResponse:
     else:
         initial = {"is_enabled": current.is_enabled, "body": current.body} if current else {}
         form = AfterHoursForm(initial=initial)
-    return _page(request, "operations/after_hours.html", shop, {"form": form})
+    return _page(request, "operations/after_hours.html", shop, {"form": form, "current": current})
 
 
 # Approval queue ---------------------------------------------------------------------------------

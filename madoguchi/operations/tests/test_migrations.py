@@ -79,3 +79,62 @@ def _migrate_to_latest():
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_hours_texts_stay_approved_only_if_a_lead_saved_them():
+    apps = _migrate(AFTER)
+    try:
+        tenancy = apps.get_model("tenancy", "Workspace")._base_manager
+        users = apps.get_model("accounts", "User")._base_manager
+        memberships = apps.get_model("tenancy", "Membership")._base_manager
+        workspace = tenancy.create(name="山田園", slug="yamada-en", kind="merchant")
+        agency = tenancy.create(name="代行", slug="agency", kind="agency")
+        shops = apps.get_model("tenancy", "Shop")._base_manager
+        apps.get_model("tenancy", "Engagement")._base_manager.create(
+            agency=agency,
+            shop=shops.create(workspace=workspace, name="A", slug="a", ticket_prefix="A"),
+            mode="outsourced",
+            starts_on="2026-01-01",
+        )
+        roles = {"owner": ("admin", workspace), "lead": ("supervisor", agency)}
+        roles |= {"operator": ("operator", agency), "gone": ("supervisor", agency)}
+        people = {}
+        for name, (role, where) in roles.items():
+            people[name] = users.create(email=f"{name}@example.jp")
+            memberships.create(
+                user=people[name], workspace=where, role=role, is_active=name != "gone"
+            )
+        after_hours = apps.get_model("operations", "AfterHoursSettings")._base_manager
+        entries = apps.get_model("audit", "AuditEntry")._base_manager
+        # (who saved the text last, or None for no audit entry) per shop.
+        cases = {"A": "lead", "B": "owner", "C": "operator", "D": "gone", "E": None}
+        for prefix, who in cases.items():
+            shop = shops.filter(slug=prefix.lower()).first() or shops.create(
+                workspace=workspace, name=prefix, slug=prefix.lower(), ticket_prefix=prefix
+            )
+            row = after_hours.create(shop=shop, is_enabled=True, body=f"{prefix} の文面")
+            if who is not None:
+                entries.create(
+                    occurred_at="2026-11-01T00:00:00Z",
+                    actor=people[who],
+                    action="after_hours.changed",
+                    shop=shop,
+                    target_type="operations.afterhourssettings",
+                    target_id=str(row.pk),
+                )
+        apps = _migrate(("operations", "0007_after_hours_text_approved"))
+        approved = dict(
+            apps.get_model("operations", "AfterHoursSettings")._base_manager.values_list(
+                "shop__ticket_prefix", "body_approved_by__email"
+            )
+        )
+        assert approved == {
+            "A": "lead@example.jp",
+            "B": "owner@example.jp",
+            "C": None,
+            "D": None,
+            "E": None,
+        }
+    finally:
+        _migrate_to_latest()

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
+from django.urls import reverse
 
 from madoguchi.audit.models import AuditEntry
 from madoguchi.conversations.models import Category, Message, Ticket
@@ -315,13 +316,33 @@ def test_no_after_hours_reply_in_business_hours_or_when_off(world, after_hours_o
 def test_after_hours_reply_in_the_lunch_break_uses_the_shop_text(world, after_hours_on):
     with in_shop(world.tea.id):
         AfterHoursSettings.objects.filter(shop=world.tea).update(
-            body="{{ customer_name }}様 {{ next_opening }}に再開します {{ settings.SECRET_KEY }}"
+            body="{{ customer_name }}様 {{ next_opening }}に再開します {{ settings.SECRET_KEY }}",
+            body_approved_by=world.supervisor,
         )
         lunch = receive_inbound(_inbound(world, "<l1@x>", tokyo(2026, 11, 26, 12, 30)))
         reply = after_hours_reply(lunch.message)
     assert (
         reply.body_text == "夜田様 2026年11月26日(木) 13:00に再開します {{ settings.SECRET_KEY }}"
     )
+
+
+def test_a_text_no_lead_approved_is_never_sent(client, world, after_hours_on):
+    """A text saved before only leads could save it goes unsent until a lead saves it."""
+    with in_shop(world.tea.id):
+        AfterHoursSettings.objects.filter(shop=world.tea).update(body="研修生が書いた文面")
+        lunch = receive_inbound(_inbound(world, "<u1@x>", tokyo(2026, 11, 26, 12, 30)))
+        reply = after_hours_reply(lunch.message)
+    assert "研修生" not in reply.body_text
+    assert reply.body_text.startswith("お問い合わせいただきありがとうございます。")
+    client.force_login(world.supervisor)
+    url = reverse("operations:after_hours", args=["tea"])
+    assert b'data-testid="after-hours-unapproved"' in client.get(url).content
+    client.post(url, {"is_enabled": "on", "body": "研修生が書いた文面"})
+    assert b'data-testid="after-hours-unapproved"' not in client.get(url).content
+    with in_shop(world.tea.id):
+        saved = AfterHoursSettings.objects.get(shop=world.tea)
+        assert saved.body_approved_by == world.supervisor
+        assert saved.sent_body == "研修生が書いた文面"
 
 
 def test_after_hours_hook_runs_after_the_commit(
