@@ -14,7 +14,8 @@ Three result lines: `mail_ingest`, one mail per task (`ingest_raw` processes eac
 its commit: a lone mail on the SMTP receiver's path); `mail_ingest_smtp_load`, the SMTP
 receiver's path under load (a receiver thread commits each mail on its own and queues its task,
 as `madoguchi smtpd` does; a worker thread runs the queued tasks, each taking up the shop's other
-waiting rows as one batch); and `mail_ingest_batch`, the IMAP poller's path (each
+waiting rows, and the mail stored while it parses them, as one batch); and `mail_ingest_batch`,
+the IMAP poller's path (each
 group of `BATCH_SIZE` fetched mails stored raw with one commit by `ingest_raw_batch`, then one
 `process_raw_mails_task` for the group): `BATCH_ROUNDS` rounds into fresh shops, each paired
 with a floor pass right before it; the median round by ratio is the result.

@@ -10,7 +10,8 @@ Nothing is stored: the registry is the channel layer group of the ticket. A newc
 `hello` to the group and every member answers it directly with its own state; a typing frame
 turns the sender's state to writing (the pages turn it back to viewing after a few silent
 seconds); each ping re-announces the state (pages forget members not heard of for a minute, in
-case a process died without saying goodbye); leaving the page says `leave`.
+case a process died without saying goodbye); leaving the page says `leave`. A reconnecting page
+and a `stream.gap` from the channel layer both say `hello` again: the answers are the catch-up.
 
 Frames from the page: `{"type": "ping"}`, `{"type": "typing", "box": "reply" | "note"}`.
 Frames to the page: `{"type": "presence", "id", "user_id", "name", "state", "box"}`,
@@ -207,6 +208,16 @@ class TicketPresenceConsumer(AsyncWebsocketConsumer):
         if event["sender"] == self.channel_name or not await self._allowed_now():
             return
         await self._forward(event["entry"])
+
+    async def stream_gap(self, event: dict[str, Any]) -> None:
+        """The layer dropped events for this socket: ask every member for its state again.
+
+        Presence is state, not a stream: nothing is stored to replay, so the catch-up is a new
+        `hello`, which every member answers with its state, as after a reconnect.
+        """
+        if self.ticket_id is not None and await self._allowed_now():
+            logger.info("presence: socket asks again after a gap")
+            await self._broadcast("presence.hello")
 
     async def presence_leave(self, event: dict[str, Any]) -> None:
         if event["sender"] == self.channel_name or self.ticket_id is None:

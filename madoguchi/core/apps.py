@@ -1,8 +1,10 @@
 import datetime as dt
+from typing import Any
 
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.models.signals import post_migrate
+from django_tasks import TaskResultStatus
 
 
 class CoreConfig(AppConfig):
@@ -21,6 +23,26 @@ class CoreConfig(AppConfig):
             "refresh_planner_statistics", dt.timedelta(hours=6), refresh_planner_statistics.enqueue
         )
         post_migrate.connect(_create_cache_table, sender=self)
+        _record_periodic_runs()
+
+
+def _record_periodic_runs() -> None:
+    """Record each periodic job's runs (start, end, outcome) for its health (core.job_health)."""
+    from django_tasks.signals import task_finished, task_started
+
+    from madoguchi.core.scheduler import record_run_finished, record_run_started
+
+    def started(sender: object, task_result: Any, **kwargs: object) -> None:
+        record_run_started(task_path=task_result.task.module_path)
+
+    def finished(sender: object, task_result: Any, **kwargs: object) -> None:
+        record_run_finished(
+            task_path=task_result.task.module_path,
+            is_ok=task_result.status == TaskResultStatus.SUCCESSFUL,
+        )
+
+    task_started.connect(started, weak=False, dispatch_uid="madoguchi-periodic-started")
+    task_finished.connect(finished, weak=False, dispatch_uid="madoguchi-periodic-finished")
 
 
 def _create_cache_table(using: str = "default", **kwargs: object) -> None:

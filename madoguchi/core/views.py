@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from madoguchi.core.job_health import job_health
 from madoguchi.core.navigation import menu_counts as counts_for
 from madoguchi.tenancy.access import Actor, access_shop
 
@@ -12,14 +13,25 @@ from madoguchi.tenancy.access import Actor, access_shop
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Answer whether the database can be reached; nothing else is disclosed."""
+    """Answer whether the database can be reached, and how each periodic job last ran.
+
+    Job names and times only (core.job_health). A stale job does not fail the check: the web
+    process itself is healthy, and a load balancer must keep sending it requests.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        jobs = job_health()
     except Exception:
         return JsonResponse({"status": "error"}, status=503)
-    return JsonResponse({"status": "ok"})
+    return JsonResponse(
+        {
+            "status": "ok",
+            "stale_jobs": [job.name for job in jobs if job.is_stale],
+            "jobs": {job.name: job.as_json() for job in jobs},
+        }
+    )
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

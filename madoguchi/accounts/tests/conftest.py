@@ -56,7 +56,9 @@ def signed_in_with_code(user, device: TOTPDevice) -> Client:  # type: ignore[no-
 def fresh_channel_layer():
     """A fresh in-memory channel layer (groups never leak from one test to the next)."""
     with override_settings(
-        CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        CHANNEL_LAYERS={
+            "default": {"BACKEND": "madoguchi.core.channel_layers.InProcessChannelLayer"}
+        }
     ):
         yield
 

@@ -30,9 +30,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Before django_tasks_db: its `db_worker` command is core's (heartbeats, scheduler).
+    "madoguchi.core",
     "django_tasks",
     "django_tasks_db",
-    "madoguchi.core",
     "madoguchi.accounts",
     "madoguchi.tenancy",
     "madoguchi.audit",
@@ -86,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "madoguchi.core.navigation.menu",
+                "madoguchi.core.job_health.stale_job_alert",
                 "madoguchi.core.security_headers.csp_nonce",
             ],
         },
@@ -189,15 +191,21 @@ TASKS = {
     }
 }
 
+# The live chat's channel layer (ADR 0017): in-process by default, Redis when several processes
+# share the sockets. REDIS_MAX_CONNECTIONS sizes each process's pool (a pool waits for a free
+# connection, so a mass disconnect queues rather than fails).
 CHANNEL_LAYERS: dict[str, dict[str, object]] = {
-    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    "default": {"BACKEND": "madoguchi.core.channel_layers.InProcessChannelLayer"}
 }
 if env.str("REDIS_URL", default=""):
-    # Several processes share the live chat through Redis.
+    from madoguchi.core.channel_layers import redis_layer_config
+
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [env.str("REDIS_URL")]},
+            "BACKEND": "madoguchi.core.channel_layers.RedisChannelLayer",
+            "CONFIG": redis_layer_config(
+                env.str("REDIS_URL"), max_connections=env.int("REDIS_MAX_CONNECTIONS", default=200)
+            ),
         }
     }
 
@@ -266,4 +274,9 @@ MADOGUCHI = {
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client
     # (core.client_address); none by default: the connecting peer is the client.
     "TRUSTED_PROXIES": env.list("MADOGUCHI_TRUSTED_PROXIES", default=[]),
+    # Workers beat every few seconds; one silent for WORKER_DEAD_SECONDS is dead and its claimed
+    # work goes back to the queue at a scheduler's next tick (core.workers, ADR 0016).
+    "WORKER_HEARTBEAT_SECONDS": env.float("MADOGUCHI_WORKER_HEARTBEAT_SECONDS", default=5.0),
+    "WORKER_DEAD_SECONDS": env.float("MADOGUCHI_WORKER_DEAD_SECONDS", default=30.0),
+    "SCHEDULER_TICK_SECONDS": env.float("MADOGUCHI_SCHEDULER_TICK_SECONDS", default=5.0),
 }

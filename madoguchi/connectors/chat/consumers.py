@@ -2,16 +2,23 @@
 
 Visitor: `/ws/chat/<token>/`. The token (from opening the conversation) is the credential; the
 handshake's Origin must be one of the shop's allowed origins (no Origin, or another, is refused
-before the socket is accepted). The client says `hello` with its cursor (the highest message id
-it has) and gets every later message once; messages carry the client's id (dedupe) and the
-server's id (the cursor). Frames above CHAT_MAX_FRAME_BYTES close the socket; more than
-CHAT_RATE_MESSAGES messages in CHAT_RATE_SECONDS are refused. At most
+before the socket is accepted). The client says `hello` (or `resume`) with its cursor (the
+highest message id it has) and gets the later messages once, a page at a time, then `ready`
+(with `complete` false when another page waits); messages carry the client's id (dedupe) and
+the server's id (the cursor). A message is committed before its `ack`. `delivered` says up to
+which id an operator's page has received the visitor's messages. A `stream.gap` from the
+channel layer (it dropped events for this socket) replays from the socket's own cursor, as a
+hello would (docs/adr/0018-chat-cursors.md). Frames above CHAT_MAX_FRAME_BYTES close the
+socket; more than CHAT_RATE_MESSAGES messages in CHAT_RATE_SECONDS are refused. At most
 CHAT_SOCKETS_PER_CONVERSATION sockets may be open on one token and CHAT_SOCKETS_PER_ADDRESS from
 one client address (counted across processes, `chat.sockets`); one more is accepted and closed
 at once with CLOSE_TOO_MANY, so the widget can tell it from a refused token.
 
 Operator: `/ws/operator/`, session-authenticated, same-origin only; the shops come from
-`actor_for_user` at connect and are re-checked on every ping and every typing frame.
+`actor_for_user` at connect and are re-checked on every ping, resume and typing frame. The page
+says `resume` with the cursor it was rendered with (or last saw) and gets the chat messages of
+its shops after it, a page at a time, then `ready`; `received` with a visitor message's id marks
+it delivered to the visitor. A `stream.gap` replays from the socket's cursor.
 """
 
 from __future__ import annotations
@@ -25,10 +32,9 @@ from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.urls import reverse
 
 from madoguchi.accounts.sessions import CLOSE_SESSION_ENDED, session_survives, user_group
-from madoguchi.connectors.chat import services, sockets
+from madoguchi.connectors.chat import replay, services, sockets
 from madoguchi.connectors.chat.groups import (
     conversation_group,
     operators_group,
@@ -105,6 +111,8 @@ class VisitorConsumer(AsyncWebsocketConsumer):
         self.is_counted = True
         sockets.heartbeat.add(self.channel_name)
         self.conversation = conversation
+        self.shown = replay.Shown()
+        self.has_said_hello = False
         self.sent: deque[float] = deque()
         self.last_typing = 0.0
         await self.channel_layer.group_add(conversation_group(conversation.id), self.channel_name)
@@ -143,11 +151,13 @@ class VisitorConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "error", "code": "bad_frame"})
             return
         kind = frame.get("type")
-        if kind == "hello":
+        if kind in ("hello", "resume"):
             if self._rate_limited():  # each hello reads the history: counted like a message
                 await self.send_json({"type": "error", "code": "rate_limited"})
                 return
-            await self._hello(frame)
+            cursor = frame.get("cursor")
+            self.has_said_hello = True
+            await self._catch_up(cursor if isinstance(cursor, int) and cursor >= 0 else 0)
         elif kind == "message":
             await self._message(frame)
         elif kind == "typing":
@@ -157,31 +167,38 @@ class VisitorConsumer(AsyncWebsocketConsumer):
         else:
             await self.send_json({"type": "error", "code": "bad_frame"})
 
-    async def _hello(self, frame: dict[str, Any]) -> None:
+    async def _catch_up(self, cursor: int) -> None:
+        """Send the stored messages after `cursor` this socket has not sent, then `ready`."""
         assert self.conversation is not None
-        cursor = frame.get("cursor")
-        cursor = cursor if isinstance(cursor, int) and cursor >= 0 else 0
         conversation = self.conversation
+        self.shown.begin(cursor)
 
-        def load() -> tuple[list[dict[str, Any]], bool]:
+        def load() -> tuple[replay.Page, bool]:
             with in_shop(conversation.shop_id):
-                conversation.refresh_from_db(fields=["ticket", "customer", "email"])
+                conversation.refresh_from_db(fields=["ticket", "customer", "email", "delivered_id"])
                 return (
-                    services.messages_after(conversation=conversation, cursor=cursor),
+                    replay.visitor_page(conversation=conversation, cursor=cursor),
                     services.is_available(conversation.widget),
                 )
 
-        messages, available = await database_sync_to_async(load)()
-        for message in messages:
-            await self.send_json({"type": "message", **message})
+        page, available = await database_sync_to_async(load)()
+        for message in page.items:
+            await self._show(message)
         await self.send_json(
             {
                 "type": "ready",
                 "available": available,
                 "has_email": bool(conversation.email),
-                "cursor": messages[-1]["id"] if messages else cursor,
+                "cursor": page.cursor,
+                "complete": page.is_complete,
+                "delivered": conversation.delivered_id,
             }
         )
+
+    async def _show(self, message: dict[str, Any]) -> None:
+        if self.shown.is_new(message["id"]):
+            self.shown.add(message["id"])
+            await self.send_json({"type": "message", **message})
 
     def _rate_limited(self) -> bool:
         now = time.monotonic()
@@ -216,19 +233,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):
                 received = services.visitor_message(
                     conversation=conversation, client_id=client_id, text=text, email=email
                 )
-                ticket = received.message.ticket
-                notice = {
-                    "kind": "message",
-                    "shop_id": conversation.shop_id,
-                    "ticket_id": ticket.id,
-                    "reference": ticket.reference,
-                    "url": reverse(
-                        "conversations:ticket",
-                        kwargs={"shop_slug": conversation.shop.slug, "number": ticket.number},
-                    ),
-                    "message": services.message_payload(received.message, client_id=client_id),
-                }
-                return received, notice
+                return received, replay.operator_notice(received.message, client_id=client_id)
 
         try:
             received, notice = await database_sync_to_async(store)()
@@ -282,7 +287,16 @@ class VisitorConsumer(AsyncWebsocketConsumer):
         await self.close()
 
     async def chat_message(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "message", **event["message"]})
+        await self._show(event["message"])
+
+    async def chat_delivered(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "delivered", "id": int(event["id"])})
+
+    async def stream_gap(self, event: dict[str, Any]) -> None:
+        """The layer dropped events for this socket: replay from its cursor (after a hello)."""
+        if self.conversation is not None and self.has_said_hello:
+            logger.info("chat: visitor socket catches up after a gap")
+            await self._catch_up(self.shown.floor)
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "typing"})
@@ -324,6 +338,8 @@ class OperatorConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.shop_ids, self.staff_shop_ids = [], []
+        self.shown = replay.Shown()
+        self.has_resumed = False
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not _same_origin(self.scope):
             await self.close(code=CLOSE_DENIED)
@@ -377,9 +393,16 @@ class OperatorConsumer(AsyncWebsocketConsumer):
         frame = json_object(text_data)
         if frame is None:
             return
-        if frame.get("type") == "ping":
+        kind = frame.get("type")
+        if kind == "ping":
             await self._recheck()
-        elif frame.get("type") == "typing" and isinstance(frame.get("ticket_id"), int):
+        elif kind == "resume":
+            cursor = frame.get("cursor")
+            self.has_resumed = True
+            await self._catch_up(cursor if isinstance(cursor, int) and cursor >= 0 else 0)
+        elif kind == "received" and isinstance(frame.get("id"), int):
+            await self._received(frame["id"])
+        elif kind == "typing" and isinstance(frame.get("ticket_id"), int):
             shops, conversation_id = await database_sync_to_async(_typing_target)(
                 self.scope["user"], frame["ticket_id"]
             )
@@ -421,8 +444,68 @@ class OperatorConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(touch)()
         await self.send(text_data=json.dumps({"type": "pong"}))
 
-    async def operator_event(self, event: dict[str, Any]) -> None:
-        payload = event["event"]
-        if payload.get("shop_id") not in self.shop_ids:
+    async def _catch_up(self, cursor: int) -> None:
+        """Send the shops' chat messages after `cursor` not sent yet, then `ready`.
+
+        Cursor 0 (a page without one) replays nothing: `ready` gives the newest id instead.
+        The user's shops are read again first, so a cursor never reaches a shop they lost.
+        """
+        user = self.scope["user"]
+        if cursor:
+            self.shown.begin(cursor)
+
+        def load() -> tuple[list[int], replay.Page]:
+            shops, _staff = _operator_shops(user)
+            if not cursor:
+                return shops, replay.Page(items=[], cursor=replay.operator_head(), is_complete=True)
+            with shop_scope(shops):
+                return shops, replay.operator_page(shop_ids=shops, cursor=cursor)
+
+        await database_sync_to_async(user.refresh_from_db)()
+        shops, page = await database_sync_to_async(load)()
+        if not await self._apply_shops(shops):
             return
-        await self.send(text_data=json.dumps({"type": "event", **payload}, ensure_ascii=False))
+        self.shown.begin(page.cursor)  # a page without a cursor starts at the newest id
+        for notice in page.items:
+            await self._show(notice)
+        self.shown.cursor = max(self.shown.cursor, page.cursor)
+        await self.send(
+            text_data=json.dumps(
+                {"type": "ready", "cursor": page.cursor, "complete": page.is_complete}
+            )
+        )
+
+    async def _show(self, notice: dict[str, Any]) -> None:
+        if notice.get("shop_id") not in self.shop_ids:
+            return
+        message = notice.get("message")
+        if notice.get("kind") == "message" and isinstance(message, dict):
+            if not self.shown.is_new(message["id"]):
+                return
+            self.shown.add(message["id"])
+        await self.send(text_data=json.dumps({"type": "event", **notice}, ensure_ascii=False))
+
+    async def _received(self, message_id: int) -> None:
+        """The page received a visitor's message: the visitor's widget shows it delivered."""
+        staff = list(self.staff_shop_ids)
+        if not staff:
+            return
+
+        def mark() -> list[tuple[int, int]]:
+            with shop_scope(staff):
+                return services.delivered_mark(message_id=message_id, shop_ids=staff)
+
+        for conversation_id, delivered_id in await database_sync_to_async(mark)():
+            await self.channel_layer.group_send(
+                conversation_group(conversation_id),
+                {"type": "chat.delivered", "id": delivered_id},
+            )
+
+    async def operator_event(self, event: dict[str, Any]) -> None:
+        await self._show(event["event"])
+
+    async def stream_gap(self, event: dict[str, Any]) -> None:
+        """The layer dropped events for this socket: replay from its cursor (after a resume)."""
+        if self.shop_ids and self.has_resumed:
+            logger.info("chat: operator socket catches up after a gap")
+            await self._catch_up(self.shown.floor)

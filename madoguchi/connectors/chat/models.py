@@ -82,6 +82,9 @@ class ChatConversation(models.Model):
     name = models.CharField(max_length=200, blank=True)
     email = models.CharField(max_length=254, blank=True)
     verified_user_id = models.CharField(max_length=200, blank=True)
+    # The highest message id of this conversation that an operator's page has received: the
+    # visitor's messages up to it show as delivered in the widget.
+    delivered_id = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 

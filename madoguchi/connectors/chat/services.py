@@ -247,10 +247,16 @@ class Received:
     is_new_ticket: bool
 
 
+@transaction.atomic
 def visitor_message(
     *, conversation: ChatConversation, client_id: str, text: str, email: str = ""
 ) -> Received:
-    """Store the visitor's message on the conversation's ticket (a new one when needed)."""
+    """Store the visitor's message on the conversation's ticket (a new one when needed).
+
+    One transaction: when this returns, the message is committed (unless the caller holds a
+    transaction of its own), so the socket may acknowledge it. A repeated client id returns
+    the stored message (`is_duplicate`).
+    """
     if not CLIENT_ID_RE.match(client_id):
         raise ValidationError("Bad client message id.")
     body = text.replace("\x00", "").strip()
@@ -280,19 +286,6 @@ def visitor_message(
         conversation.save(update_fields=["ticket", "customer"])
         conversation.tickets.add(result.ticket)
     return Received(result.message, result.is_duplicate, result.is_new_ticket)
-
-
-def messages_after(*, conversation: ChatConversation, cursor: int) -> list[dict[str, Any]]:
-    """The conversation's messages (never notes) with an id above `cursor`, oldest first."""
-    ticket_ids = list(conversation.tickets.values_list("id", flat=True))
-    if not ticket_ids:
-        return []
-    messages = (
-        Message.objects.filter(ticket_id__in=ticket_ids, id__gt=cursor)
-        .exclude(direction=Message.Direction.NOTE)
-        .order_by("id")[: limit("CHAT_HISTORY_LIMIT")]
-    )
-    return [message_payload(message) for message in messages]
 
 
 def presence_add(*, user_id: int, shop_ids: list[int], channel_name: str) -> None:
@@ -329,3 +322,34 @@ def conversation_close(*, conversation: ChatConversation, transcript: bool) -> b
 
 def presence_remove_shops(*, channel_name: str, shop_ids: list[int]) -> None:
     OperatorPresence.objects.filter(channel_name=channel_name, shop_id__in=shop_ids).delete()
+
+
+def delivered_mark(*, message_id: int, shop_ids: list[int]) -> list[tuple[int, int]]:
+    """Record that an operator's page received the visitor's message `message_id`.
+
+    Only a chat message a visitor sent in one of `shop_ids` (the operator's staff shops) counts.
+    Return (conversation id, delivered id) for each conversation whose delivered id moved
+    forward; an older or repeated receipt changes nothing and returns [].
+    """
+    message = (
+        Message.objects.filter(
+            pk=message_id,
+            shop_id__in=shop_ids,
+            channel=Channel.CHAT,
+            direction=Message.Direction.INBOUND,
+        )
+        .values("id", "ticket_id")
+        .first()
+    )
+    if message is None:
+        return []
+    moved = []
+    conversations = ChatConversation.objects.filter(
+        tickets=message["ticket_id"], delivered_id__lt=message_id
+    ).values_list("id", flat=True)
+    for conversation_id in list(conversations):
+        if ChatConversation.objects.filter(pk=conversation_id, delivered_id__lt=message_id).update(
+            delivered_id=message_id
+        ):
+            moved.append((conversation_id, message_id))
+    return moved

@@ -17,7 +17,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -62,6 +62,12 @@ def widget_labels() -> dict[str, str]:
         "reconnecting": _("Reconnecting…"),
         "you": _("You"),
         "operator": _("Operator"),
+        # A visitor message's state, shown under it (docs/adr/0018-chat-cursors.md).
+        "state_sending": pgettext("chat message state", "Sending"),
+        "state_sent": pgettext("chat message state", "Sent"),
+        "state_delivered": pgettext("chat message state", "Delivered"),
+        "state_failed": pgettext("chat message state", "Not sent"),
+        "resend": pgettext("chat message state", "Resend"),
     }
 
 

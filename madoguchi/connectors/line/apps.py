@@ -31,6 +31,10 @@ class LineConfig(AppConfig):
 
         register_sender(Channel.LINE, reply_queue)
         register_periodic("line_sweep", dt.timedelta(minutes=1), sweep_line_task.enqueue)
+        from madoguchi.connectors.line.recovery import line_outbound_recover
+        from madoguchi.core.workers import register_recovery
+
+        register_recovery("line_outbound", line_outbound_recover)
         register_channel(
             ChannelKind(
                 key="line",

@@ -195,6 +195,8 @@ class LineOutbound(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sending_started_at = models.DateTimeField(null=True, blank=True)
+    # The worker that claimed the row (core.workers): its death re-queues the row at once.
+    claimed_by = models.CharField(max_length=64, blank=True)
     http_status = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField()

@@ -23,6 +23,7 @@ from madoguchi.connectors.line.models import LineChannel, LineInbound, LineOutbo
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.outbound import delivery_status_set
 from madoguchi.core.tasks import enqueue_on_commit
+from madoguchi.core.workers import current_worker_id
 from madoguchi.customers.models import ContactIdentity
 
 logger = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ def outbound_send(*, outbound_id: int, now: dt.datetime | None = None) -> str:
         .update(
             status=LineOutbound.Status.SENDING,
             sending_started_at=now,
+            claimed_by=current_worker_id(),
             attempts=F("attempts") + 1,
         )
     )

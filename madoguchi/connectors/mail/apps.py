@@ -26,6 +26,11 @@ class MailConfig(AppConfig):
             "mail_poll_mailboxes", dt.timedelta(seconds=poll_seconds), poll_mailboxes_task.enqueue
         )
         register_periodic("mail_sweep", dt.timedelta(minutes=1), sweep_mail_task.enqueue)
+        from madoguchi.connectors.mail.recovery import outbound_recover, raw_mail_recover
+        from madoguchi.core.workers import register_recovery
+
+        register_recovery("raw_mail", raw_mail_recover)
+        register_recovery("outbound_mail", outbound_recover)
         _register_menu()
 
 

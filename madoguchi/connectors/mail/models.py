@@ -209,6 +209,8 @@ class RawMail(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # The worker that claimed the row (core.workers): its death hands the row back at once.
+    claimed_by = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     ticket = models.ForeignKey(
         "conversations.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -285,6 +287,8 @@ class OutboundMail(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sending_started_at = models.DateTimeField(null=True, blank=True)
+    # The worker that claimed the row (core.workers): its death settles the row at once.
+    claimed_by = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
     smtp_response = models.TextField(blank=True)
     created_at = models.DateTimeField()

@@ -45,6 +45,7 @@ from madoguchi.connectors.mail.thread_matching import strip_reply_prefixes
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.outbound import delivery_status_set
 from madoguchi.core.tasks import enqueue_on_commit
+from madoguchi.core.workers import current_worker_id
 from madoguchi.customers.models import ContactIdentity
 from madoguchi.customers.normalize import normalize_email
 from madoguchi.tenancy.models import Shop
@@ -380,6 +381,7 @@ def outbound_send(*, outbound_id: int) -> str:
         .update(
             status=OutboundMail.Status.SENDING,
             sending_started_at=now,
+            claimed_by=current_worker_id(),
             attempts=F("attempts") + 1,
         )
     )

@@ -25,7 +25,9 @@ HOST = "madoguchi.test"
 def _fresh_layer():
     # A fresh in-memory channel layer per test (groups never leak from one test to the next).
     with override_settings(
-        CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        CHANNEL_LAYERS={
+            "default": {"BACKEND": "madoguchi.core.channel_layers.InProcessChannelLayer"}
+        }
     ):
         yield
 
@@ -279,5 +281,38 @@ def test_a_deleted_account_is_cut_off_at_the_next_ping(world) -> None:
             "type": "websocket.close",
             "code": consumers.CLOSE_DENIED,
         }
+
+    async_to_sync(scenario)()
+
+
+def test_a_stream_gap_asks_every_member_again(world) -> None:
+    # The layer dropped presence events (a full channel): a gap makes the socket say hello again
+    # and the others answer with their state, as after a reconnect.
+    from channels.layers import get_channel_layer
+
+    from madoguchi.accounts.sessions import user_group
+
+    ticket = world.tea_ticket
+
+    async def scenario() -> None:
+        first = await connected(world.operator_tea, ticket)
+        second = await connected(world.supervisor, ticket)
+        await receive(first)  # the supervisor's hello
+        await receive(second)  # the operator's answer
+        layer = get_channel_layer()
+        (channel_name,) = layer.groups[user_group(world.supervisor.id)]
+        await layer.send(channel_name, {"type": "stream.gap"})
+        heard = await receive(first)
+        assert (heard["type"], heard["user_id"], heard["state"]) == (
+            "presence",
+            world.supervisor.id,
+            "viewing",
+        )
+        answer = await receive(second)
+        assert (answer["type"], answer["user_id"]) == ("presence", world.operator_tea.id)
+        assert await second.receive_nothing(timeout=0.2)
+        assert await first.receive_nothing(timeout=0.2)
+        await first.disconnect()
+        await second.disconnect()
 
     async_to_sync(scenario)()

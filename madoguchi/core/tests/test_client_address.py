@@ -103,7 +103,7 @@ def test_serve_keeps_the_connecting_peer(monkeypatch):
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
-    call_command("serve", "--no-worker")
+    call_command("serve", "--no-worker", "--no-scheduler")
     assert seen["proxy_headers"] is False
 
 

@@ -1,4 +1,4 @@
-"""GET /healthz: 200 when the database answers, 503 when it does not; nothing else disclosed."""
+"""GET /healthz: 200 when the database answers, 503 when it does not; jobs' last runs only."""
 
 import json
 from unittest import mock
@@ -6,6 +6,8 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 from django.test import Client
+
+from madoguchi.core.scheduler import periodic_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +17,11 @@ def test_healthz_answers_ok_when_the_database_answers(client: Client) -> None:
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert json.loads(response.content) == {"status": "ok"}
+    body = json.loads(response.content)
+    assert body["status"] == "ok"
+    # Every registered periodic job is reported (core.job_health, test_job_health.py).
+    assert set(body["jobs"]) == {job.name for job in periodic_jobs()}
+    assert body["stale_jobs"] == sorted(body["jobs"])  # no scheduler has run in this test
     assert "no-cache" in response["Cache-Control"]
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from madoguchi.core import scheduler
-from madoguchi.core.models import Lease
+from madoguchi.core.models import ScheduledJob
 from madoguchi.core.scheduler import periodic_jobs, register_periodic, run_due_jobs
 from madoguchi.core.tasks import enqueue_on_commit, prune_task_results
 
@@ -25,8 +25,8 @@ def jobs(monkeypatch):
 
 
 def _interval_passes(job_name: str) -> None:
-    Lease.objects.filter(name=f"periodic:{job_name}").update(
-        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    ScheduledJob.objects.filter(name=job_name).update(
+        next_due_at=timezone.now() - dt.timedelta(seconds=1)
     )
 
 
@@ -46,14 +46,37 @@ def test_job_is_enqueued_once_per_interval_with_two_holders(jobs):
 
 
 def test_a_failing_enqueue_is_logged_and_other_jobs_still_run(jobs, caplog):
+    failures = ["queue down"]
+
     def broken() -> None:
-        raise RuntimeError("queue down")
+        if failures:
+            raise RuntimeError(failures.pop())
 
     register_periodic("broken", dt.timedelta(minutes=1), broken)
     assert run_due_jobs(holder="web-1") == ["count"]
     assert jobs == ["count"]
     assert [job.name for job in periodic_jobs()] == ["count", "broken"]
     assert "Could not enqueue periodic job broken" in caplog.text
+    # The failed enqueue rolled its claim back: the job is still due at the next tick.
+    assert ScheduledJob.objects.get(name="broken").last_enqueued_at is None
+    assert run_due_jobs(holder="web-2") == ["broken"]
+    assert ScheduledJob.objects.get(name="broken").last_enqueued_by == "web-2"
+
+
+def test_a_stopped_scheduler_holds_nothing_the_other_enqueues_when_due(jobs):
+    """No holder lease: whichever scheduler ticks after the due time enqueues, once."""
+    assert run_due_jobs(holder="web-1") == ["count"]
+    row = ScheduledJob.objects.get(name="count")
+    assert (row.last_enqueued_by, row.interval_seconds) == ("web-1", 600)
+    assert row.next_due_at - row.last_enqueued_at == dt.timedelta(minutes=10)
+    # web-1 stops here. Before the due time web-2 enqueues nothing, at its first tick after it
+    # enqueues the job: the takeover costs at most one tick.
+    assert run_due_jobs(holder="web-2") == []
+    _interval_passes("count")
+    assert run_due_jobs(holder="web-2") == ["count"]
+    assert run_due_jobs(holder="web-2") == []
+    assert jobs == ["count", "count"]
+    assert ScheduledJob.objects.get(name="count").last_enqueued_by == "web-2"
 
 
 class _RecordingTask:
@@ -117,3 +140,24 @@ def test_planner_statistics_task_runs_on_the_current_engine():
     from madoguchi.core.tasks import refresh_planner_statistics
 
     assert refresh_planner_statistics.call() == connection.vendor
+
+
+def test_the_scheduler_command_stops_on_sigterm_within_a_tick(jobs, monkeypatch):
+    import os
+    import signal
+    import threading
+    import time
+
+    from django.core.management import call_command
+
+    ticks: list[float] = []
+    monkeypatch.setattr(
+        "madoguchi.core.management.commands.scheduler.scheduler_tick",
+        lambda *, holder: ticks.append(time.monotonic()) or [],
+    )
+    timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGTERM))
+    timer.start()
+    began = time.monotonic()
+    call_command("scheduler", "--tick", "5")
+    assert time.monotonic() - began < 2
+    assert len(ticks) == 1

@@ -25,7 +25,9 @@ def _fresh_cache(request):
 def _fresh_layer():
     # A fresh in-memory channel layer per test (groups never leak from one test to the next).
     with override_settings(
-        CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        CHANNEL_LAYERS={
+            "default": {"BACKEND": "madoguchi.core.channel_layers.InProcessChannelLayer"}
+        }
     ):
         yield
 

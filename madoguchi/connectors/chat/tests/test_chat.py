@@ -141,7 +141,16 @@ def test_visitor_messages_resume_from_the_cursor_without_loss_or_duplicates(worl
         first = visitor(token)
         assert (await first.connect())[0]
         ready = await hello(first)
-        assert ready == [{"type": "ready", "available": True, "has_email": False, "cursor": 0}]
+        assert ready == [
+            {
+                "type": "ready",
+                "available": True,
+                "has_email": False,
+                "cursor": 0,
+                "complete": True,
+                "delivered": 0,
+            }
+        ]
         ack1 = await say(first, "client-0001", "こんにちは、注文について質問です。")
         assert ack1["type"] == "ack" and ack1["client_id"] == "client-0001"
         echo = await receive(first)

@@ -141,8 +141,89 @@ def test_visitor_and_operator_chat_live_and_the_visitor_resumes_once(
     visitor.reload()
     expect(visitor.get_by_test_id("chat-panel")).to_be_visible()
     expect(visitor_messages).to_have_count(3)
-    expect(visitor_messages).to_have_text([question, answer, thanks])
+    # The texts, without the state marks under the visitor's own messages.
+    expect(visitor_messages.get_by_test_id("chat-message-text")).to_have_text(
+        [question, answer, thanks]
+    )
     visitor.wait_for_timeout(500)  # give a duplicate the chance to show up
     expect(visitor_messages).to_have_count(3)
     ids = visitor_messages.evaluate_all("items => items.map(item => item.dataset.id)")
     assert len(set(ids)) == 3
+
+
+# Before the widget runs: keep its sockets reachable from the page and let the test cut the
+# network (a socket opened while "offline" goes to a closed port and fails, as without a network).
+SOCKET_SWITCH = """
+(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.__offline = false;
+  function Switched(url, protocols) {
+    const socket = new Native(window.__offline ? "ws://127.0.0.1:9/" : url, protocols);
+    window.__sockets.push(socket);
+    return socket;
+  }
+  Switched.prototype = Native.prototype;
+  Object.assign(Switched, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+  window.WebSocket = Switched;
+})();
+"""
+
+
+def test_a_message_sent_while_the_socket_is_down_is_delivered_once_after_reconnect(
+    open_browser_page, asgi_server, shop_site
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    operator = open_browser_page()
+    sign_in(operator, SUPERVISOR)
+    operator.goto("/chat/tea/settings/")
+    settings_form = operator.get_by_test_id("chat-settings-form")
+    settings_form.locator("textarea[name=allowed_origins]").fill(shop_site.origin)
+    settings_form.locator("input[name=follows_business_hours]").uncheck()
+    settings_form.locator("button[type=submit]").click()
+    expect(operator.locator("textarea[name=allowed_origins]")).to_have_value(shop_site.origin)
+    key = operator.get_by_test_id("chat-public-key").inner_text().strip()
+    shop_site.show_widget(f"{asgi_server.url}/static/chat/widget.js", key)
+    operator.goto("/")
+    expect(operator.get_by_test_id("chat-live")).to_have_attribute("data-chat-connected", "true")
+
+    visitor = open_browser_page(base_url=None)
+    visitor.add_init_script(SOCKET_SWITCH)
+    visitor.goto(shop_site.origin + "/")
+    visitor.get_by_test_id("chat-launcher").click()
+    panel = visitor.get_by_test_id("chat-panel")
+    own = panel.locator("[data-testid=chat-message][data-direction=inbound]")
+
+    first = "ギフト包装はできますか？"
+    panel.locator("textarea[name=message]").fill(first)
+    panel.locator("button[type=submit]").click()
+    # Stored (acknowledged), then received by the operator's inbox: 配信済み.
+    expect(own.first).to_have_attribute("data-state", "delivered")
+    expect(own.first.get_by_test_id("chat-message-state")).to_have_text("配信済み")
+
+    # The connection drops and stays down; the visitor writes anyway.
+    visitor.evaluate("window.__offline = true; window.__sockets.forEach(s => s.close())")
+    expect(panel.get_by_test_id("chat-error")).to_have_text("再接続しています…")
+    second = "のし紙もお願いしたいです。"
+    panel.locator("textarea[name=message]").fill(second)
+    panel.locator("button[type=submit]").click()
+    expect(own).to_have_count(2)
+    expect(own.last).to_have_attribute("data-state", "failed")
+    resend = own.last.get_by_test_id("chat-resend")
+    expect(resend).to_have_text("再送")
+
+    # Back online: 再送 reconnects, the replay comes first, the message is stored once.
+    visitor.evaluate("window.__offline = false")
+    resend.click()
+    expect(own.last).to_have_attribute("data-state", "delivered")
+    expect(own.last.get_by_test_id("chat-message-state")).to_have_text("配信済み")
+    visitor.wait_for_timeout(500)  # give a duplicate the chance to show up
+    expect(own.get_by_test_id("chat-message-text")).to_have_text([first, second])
+    ids = own.evaluate_all("items => items.map(item => item.dataset.id)")
+    assert len(set(ids)) == 2
+
+    # The operator's inbox got each message once.
+    feed = operator.get_by_test_id("chat-feed-item")
+    expect(feed.filter(has_text=second)).to_have_count(1)
+    expect(feed.filter(has_text=first)).to_have_count(1)

@@ -1,4 +1,8 @@
-"""Run Madoguchi: the ASGI server with the embedded task worker and scheduler threads."""
+"""Run Madoguchi: the ASGI server with the embedded task worker and scheduler threads.
+
+`--no-worker` leaves the queue to `madoguchi worker` processes; the scheduler stays unless
+`--no-scheduler` (any number of schedulers may run, ADR 0016).
+"""
 
 import threading
 from typing import Any
@@ -7,9 +11,14 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
-from django.utils.crypto import get_random_string
 
 from madoguchi.core.scheduler import SchedulerThread
+from madoguchi.core.workers import (
+    HeartbeatThread,
+    HeartbeatWorker,
+    heartbeat_stop,
+    new_worker_id,
+)
 
 DATABASE_BACKEND = "django_tasks_db.DatabaseBackend"
 
@@ -19,27 +28,31 @@ class WorkerThread(threading.Thread):
 
     def __init__(self, *, interval: float) -> None:
         super().__init__(name="madoguchi-worker", daemon=True)
-        from django_tasks_db.management.commands.db_worker import Worker
-
-        self.worker = Worker(
+        self.worker = HeartbeatWorker(
             queue_names=["*"],
             interval=interval,
             batch=False,
             backend_name="default",
             startup_delay=False,
             max_tasks=None,
-            worker_id=f"embedded-{get_random_string(12)}",
+            worker_id=new_worker_id("embedded"),
             excluded_queue_names=[],
         )
+        self.heartbeat = HeartbeatThread(worker=self.worker)
 
     def run(self) -> None:
         try:
+            self.heartbeat.beat()  # registered before the first claim
+            self.heartbeat.start()
             self.worker.run()
         finally:
+            if not self.worker.running_task:
+                heartbeat_stop(worker_id=self.worker.worker_id)  # stopped with nothing claimed
             close_old_connections()
 
     def stop(self) -> None:
         self.worker.running = False
+        self.heartbeat.stop()
 
 
 class Command(BaseCommand):
@@ -51,7 +64,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-worker",
             action="store_true",
-            help="Do not run the embedded worker and scheduler (run `madoguchi db_worker`).",
+            help="Do not run the embedded worker (run `madoguchi worker`); the scheduler stays.",
+        )
+        parser.add_argument(
+            "--no-scheduler",
+            action="store_true",
+            help="Do not run the scheduler (workers or `madoguchi scheduler` run it).",
         )
         parser.add_argument("--worker-interval", type=float, default=0.5)
         parser.add_argument(
@@ -82,13 +100,17 @@ class Command(BaseCommand):
         # Started first, so the worker's first sends find it listening.
         sink = self._start_mail_sink(options["mail_sink"]) if options["mail_sink"] else None
         embedded = settings.TASKS["default"]["BACKEND"] == DATABASE_BACKEND
+        worker = None
         if embedded and not options["no_worker"]:
             worker = WorkerThread(interval=options["worker_interval"])
-            scheduler = SchedulerThread(holder=worker.worker.worker_id)
-            threads = [worker, scheduler]
-            for thread in threads:
-                thread.start()
-            self.stdout.write("Embedded worker and scheduler started.")
+            threads.append(worker)
+            self.stdout.write("Embedded worker started.")
+        if not options["no_scheduler"]:
+            holder = worker.worker.worker_id if worker else new_worker_id("web")
+            threads.append(SchedulerThread(holder=holder, worker=worker.worker if worker else None))
+            self.stdout.write("Scheduler started.")
+        for thread in threads:
+            thread.start()
         try:
             uvicorn.run(
                 settings.ASGI_APPLICATION.replace(".application", ":application"),
@@ -100,9 +122,12 @@ class Command(BaseCommand):
                 # X-Forwarded-For from any loopback peer. core.client_address reads it, from
                 # the proxies MADOGUCHI_TRUSTED_PROXIES names only.
                 proxy_headers=False,
+                # SIGTERM: stop accepting, close the sockets, give their disconnect handlers
+                # this long, then cancel what is left, so a restart never hangs (ADR 0017).
+                timeout_graceful_shutdown=8,
             )
         finally:
             for thread in threads:
-                thread.stop() if isinstance(thread, WorkerThread) else thread.stopped.set()
+                thread.stop()
             if sink is not None:
                 sink.stop()

@@ -1,6 +1,10 @@
 /* Live chat for operators: new visitor messages appear on the ticket page and in the inbox
  * without a reload. Loaded by a template that has an element with data-chat-operator
- * (data-ticket-id and data-channel on the ticket page). No inline script, no innerHTML. */
+ * (data-ticket-id and data-channel on the ticket page). No inline script, no innerHTML.
+ * The page is rendered with a cursor (data-chat-cursor, the newest message id then); on every
+ * (re)connect the socket resumes from the highest id seen, so a dropped socket costs a catch-up
+ * and never a message (docs/adr/0018-chat-cursors.md). Each visitor message received is
+ * reported back (`received`), which shows it as delivered in the visitor's widget. */
 (function () {
   "use strict";
   var root = document.querySelector("[data-chat-operator]");
@@ -11,6 +15,10 @@
   var typingTimer = null;
   var pingTimer = null;
   var shown = {};
+  var seen = {};
+  var cursor = parseInt(root.getAttribute("data-chat-cursor") || "0", 10) || 0;
+  var receipts = {};
+  var receiptTimer = null;
 
   function text(tag, value, cls) {
     var node = document.createElement(tag);
@@ -76,9 +84,29 @@
     feed.insertBefore(item, feed.firstChild);
   }
 
+  function flushReceipts() {
+    receiptTimer = null;
+    if (!socket || socket.readyState !== 1) { return; }
+    Object.keys(receipts).forEach(function (ticket) {
+      socket.send(JSON.stringify({ type: "received", id: receipts[ticket] }));
+    });
+    receipts = {};
+  }
+
+  function receipt(event) {
+    // The newest visitor message of each ticket is enough: it marks the older ones too.
+    var known = receipts[event.ticket_id] || 0;
+    receipts[event.ticket_id] = Math.max(known, event.message.id);
+    if (!receiptTimer) { receiptTimer = setTimeout(flushReceipts, 200); }
+  }
+
   function onEvent(event) {
     var current = ticketId();
     if (event.kind === "message") {
+      if (seen[event.message.id]) { return; }
+      seen[event.message.id] = true;
+      cursor = Math.max(cursor, event.message.id);
+      if (event.message.direction === "inbound") { receipt(event); }
       if (current && String(event.ticket_id) === current) {
         if (event.message.direction === "inbound") { appendToTimeline(event.message); }
       } else if (event.message.direction === "inbound") {
@@ -98,6 +126,7 @@
     socket.onopen = function () {
       retry = 0;
       root.setAttribute("data-chat-connected", "true");
+      socket.send(JSON.stringify({ type: "resume", cursor: cursor }));
       clearInterval(pingTimer);
       pingTimer = setInterval(function () {
         if (socket && socket.readyState === 1) { socket.send(JSON.stringify({ type: "ping" })); }
@@ -107,6 +136,11 @@
       var data;
       try { data = JSON.parse(message.data); } catch (e) { return; }
       if (data.type === "event") { onEvent(data); }
+      else if (data.type === "ready") {
+        cursor = Math.max(cursor, data.cursor || 0);
+        // More missed messages than one page: ask for the next one.
+        if (!data.complete) { socket.send(JSON.stringify({ type: "resume", cursor: data.cursor })); }
+      }
     };
     socket.onclose = function (event) {
       root.removeAttribute("data-chat-connected");

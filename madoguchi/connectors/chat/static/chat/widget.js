@@ -3,6 +3,12 @@
  * Optional: data-lang="en", data-user-id + data-user-hash (HMAC-SHA256 of the user id with the
  * shop's identity secret), data-user-email, data-user-name.
  * Every text is set with textContent: visitor and operator text is never parsed as HTML.
+ * Nothing is lost: each message the visitor writes has a client id and is kept until the server
+ * acknowledges it (stored); on every (re)connect the widget says hello with the highest message
+ * id it shows and resends what is unacknowledged with the same client id, which the server
+ * stores once. Each own message shows its state: sending, sent (stored), delivered (an
+ * operator's page received it) or not sent, with a button to resend it
+ * (docs/adr/0018-chat-cursors.md).
  */
 (function () {
   "use strict";
@@ -12,7 +18,8 @@
   var base = new URL(script.src, document.baseURI).origin;
   var lang = script.getAttribute("data-lang") === "en" ? "en" : "ja";
   var storeKey = "madoguchi-chat:" + key;
-  var state = { token: null, cursor: 0, available: false, hasEmail: false, labels: {} };
+  var state = { token: null, cursor: 0, delivered: 0, available: false, hasEmail: false, labels: {} };
+  var ACK_TIMEOUT_MS = 10000;
   var seen = {};
   var pending = {};
   var order = [];
@@ -108,22 +115,59 @@
   function addMessage(message, isPending) {
     var own = message.direction === "inbound";
     var item = el("li", { "data-testid": "chat-message", "data-direction": message.direction },
-      { margin: "6px 0", display: "flex", justifyContent: own ? "flex-end" : "flex-start" });
-    var bubble = el("div", { text: message.text },
+      { margin: "6px 0", display: "flex", flexDirection: "column", alignItems: own ? "flex-end" : "flex-start" });
+    var bubble = el("div", { "data-testid": "chat-message-text", text: message.text },
       { whiteSpace: "pre-wrap", wordBreak: "break-word", maxWidth: "80%", padding: "6px 10px", borderRadius: "10px", background: own ? "#dcecf7" : "#f1f1f1", opacity: isPending ? "0.6" : "1" });
     item.appendChild(bubble);
     if (message.id) { item.setAttribute("data-id", String(message.id)); }
+    if (own) {
+      var mark = el("span", { "data-testid": "chat-message-state" }, { fontSize: "11px", color: "#666", marginTop: "2px" });
+      item.appendChild(mark);
+      setState(item, isPending ? "sending" : (message.id <= state.delivered ? "delivered" : "sent"));
+    }
     ui.list.appendChild(item);
     ui.list.scrollTop = ui.list.scrollHeight;
     return item;
+  }
+
+  // sending -> sent (stored) -> delivered (an operator's page has it); failed shows 「再送」.
+  function setState(item, name) {
+    item.setAttribute("data-state", name);
+    item.firstChild.style.opacity = name === "sending" || name === "failed" ? "0.6" : "1";
+    var mark = item.querySelector("[data-testid=chat-message-state]");
+    mark.textContent = label("state_" + name);
+    if (name === "failed") {
+      var again = el("button", { type: "button", "data-testid": "chat-resend", text: label("resend") },
+        { marginLeft: "6px", font: "inherit", fontSize: "11px", cursor: "pointer" });
+      var cid = item.getAttribute("data-client-id");
+      again.addEventListener("click", function () { resend(cid); });
+      mark.appendChild(again);
+    }
+  }
+
+  function markDelivered() {
+    var items = ui.list.querySelectorAll("[data-direction=inbound][data-id]");
+    Array.prototype.forEach.call(items, function (item) {
+      if (parseInt(item.getAttribute("data-id"), 10) <= state.delivered && item.getAttribute("data-state") !== "delivered") {
+        setState(item, "delivered");
+      }
+    });
+  }
+
+  function fail(cid) {
+    var entry = pending[cid];
+    if (!entry) { return; }
+    clearTimeout(entry.timer);
+    if (entry.el.getAttribute("data-state") !== "failed") { setState(entry.el, "failed"); }
   }
 
   function confirmPending(cid, id) {
     var entry = pending[cid];
     if (!entry) { return false; }
     delete pending[cid];
+    clearTimeout(entry.timer);
     entry.el.setAttribute("data-id", String(id));
-    entry.el.firstChild.style.opacity = "1";
+    setState(entry.el, id <= state.delivered ? "delivered" : "sent");
     seen[id] = true;
     state.cursor = Math.max(state.cursor, id);
     return true;
@@ -174,15 +218,27 @@
     socket.onopen = function () {
       retry = 0;
       ui.error.textContent = "";
+      // The replay first (everything after the cursor), then what was never acknowledged.
       socket.send(JSON.stringify({ type: "hello", cursor: state.cursor }));
-      order.forEach(function (cid) { if (pending[cid]) { sendFrame(cid); } });
+      order = order.filter(function (cid) { return !!pending[cid]; });
+      order.forEach(sendFrame);
     };
     socket.onmessage = function (event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
       if (data.type === "message") { onServerMessage(data); }
       else if (data.type === "ack") { confirmPending(data.client_id, data.id); }
-      else if (data.type === "ready") { state.available = !!data.available; state.hasEmail = state.hasEmail || !!data.has_email; render(); }
+      else if (data.type === "ready") {
+        state.available = !!data.available;
+        state.hasEmail = state.hasEmail || !!data.has_email;
+        state.cursor = Math.max(state.cursor, data.cursor || 0);
+        state.delivered = Math.max(state.delivered, data.delivered || 0);
+        markDelivered();
+        render();
+        // More missed messages than one page: ask for the next one.
+        if (data.complete === false) { socket.send(JSON.stringify({ type: "hello", cursor: data.cursor })); }
+      }
+      else if (data.type === "delivered") { state.delivered = Math.max(state.delivered, data.id || 0); markDelivered(); }
       else if (data.type === "presence") { state.available = !!data.available; render(); }
       else if (data.type === "typing") {
         ui.typing.textContent = label("typing");
@@ -190,10 +246,16 @@
         typingTimer = setTimeout(function () { ui.typing.textContent = ""; }, 4000);
       } else if (data.type === "error") {
         ui.error.textContent = label(data.code);
-        if (data.client_id && pending[data.client_id]) {
+        if (data.client_id && pending[data.client_id] && data.code === "email_required") {
+          // Not stored: the text goes back to the box, to send with an address.
+          if (!ui.text.value) { ui.text.value = pending[data.client_id].text; }
+          clearTimeout(pending[data.client_id].timer);
           pending[data.client_id].el.remove();
           delete pending[data.client_id];
-          if (data.code === "email_required") { state.hasEmail = false; render(); }
+          state.hasEmail = false;
+          render();
+        } else if (data.client_id) {
+          fail(data.client_id);
         }
       } else if (data.type === "closed") {
         save(null);
@@ -202,6 +264,8 @@
     };
     socket.onclose = function (event) {
       socket = null;
+      // Unacknowledged messages may or may not be stored: the same client id resends them safely.
+      Object.keys(pending).forEach(fail);
       if (event.code === 4403 || !state.token) { save(null); return; }
       ui.error.textContent = label("reconnecting");
       // 4429: too many sockets open on this token or address; try again only slowly.
@@ -212,9 +276,25 @@
 
   function sendFrame(cid) {
     var entry = pending[cid];
+    if (!entry || !socket || socket.readyState !== 1) { return; }
     var frame = { type: "message", client_id: cid, text: entry.text };
     if (entry.email) { frame.email = entry.email; }
+    if (entry.el.getAttribute("data-state") !== "sending") { setState(entry.el, "sending"); }
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(function () { fail(cid); }, ACK_TIMEOUT_MS);
     socket.send(JSON.stringify(frame));
+  }
+
+  function resend(cid) {
+    if (!pending[cid]) { return; }
+    if (socket && socket.readyState === 1) { sendFrame(cid); return; }
+    if (!state.token) {  // the conversation could not be opened yet
+      setState(pending[cid].el, "sending");
+      openConversation().catch(function () { ui.error.textContent = label("invalid"); fail(cid); });
+      return;
+    }
+    retry = 0;
+    connect();  // onopen resends every unacknowledged message
   }
 
   function submit() {
@@ -223,15 +303,18 @@
     var email = ui.email.style.display !== "none" ? ui.email.value.trim() : "";
     if (ui.email.required && !email) { ui.error.textContent = label("email_required"); return; }
     var cid = clientId();
-    pending[cid] = { text: text, email: email, el: addMessage({ direction: "inbound", text: text }, true) };
+    var item = addMessage({ direction: "inbound", text: text }, true);
+    item.setAttribute("data-client-id", cid);
+    pending[cid] = { text: text, email: email, el: item, timer: null };
     order.push(cid);
     ui.text.value = "";
     ui.error.textContent = "";
     if (email) { state.hasEmail = true; render(); }
     if (socket && socket.readyState === 1) { sendFrame(cid); return; }
     if (!state.token) {
-      openConversation().catch(function () { ui.error.textContent = label("invalid"); });
+      openConversation().catch(function () { ui.error.textContent = label("invalid"); fail(cid); });
     } else {
+      fail(cid);  // not sent yet: shown with 「再送」 until the socket is back and sends it
       connect();
     }
   }

@@ -1,0 +1,449 @@
+"""Channel layers: the embedded in-process default and the Redis layer's connection settings.
+
+`InProcessChannelLayer` replaces `channels.layers.InMemoryChannelLayer` (ADR 0017). Upstream's
+layer walks every channel and group membership on each receive and group_send, and drops a
+message for a full channel without a word. This one:
+
+- costs O(1) per send and receive and O(group size) per group_send: expiry is checked on the
+  channel being touched, and a heap keyed by each non-empty channel's oldest message sweeps the
+  channels nobody reads any more (a consumer that died without `group_discard`);
+- never drops silently: a message for a full channel (or one that expired unread) is replaced by
+  one `{"type": "stream.gap", "dropped": n}` at the end of that channel's queue, and a warning is
+  logged with the channel and group. The consumer answers a gap by resuming from its cursor
+  (the messages are stored before they are pushed), so a full channel costs a catch-up;
+- may be called from any thread and event loop (the embedded worker pushes through
+  `async_to_sync` on a loop of its own): one lock guards the state, and a receiver waiting on
+  another loop is woken with `call_soon_threadsafe`.
+
+`redis_layer_config` gives channels_redis the connection settings a socket needs to live
+indefinitely (see its docstring), and `RedisChannelLayer` a pool that waits for a free connection
+instead of failing when thousands of sockets close at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from copy import deepcopy
+from dataclasses import dataclass, field
+from typing import Any
+
+from channels.exceptions import ChannelFull
+from channels.layers import BaseChannelLayer
+from channels_redis.core import (  # type: ignore[import-untyped]
+    RedisChannelLayer as UpstreamRedisChannelLayer,
+)
+from redis import asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+GAP_TYPE = "stream.gap"
+# Messages a channel holds before a gap replaces them (channels' default is 100). An operator's
+# socket gets every event of every shop it follows, and a few seconds of a busy event loop at
+# 20 events a second filled 100; a message costs memory only while it waits.
+CHANNEL_CAPACITY = 1000
+# Channel names in a warning: enough to find them in the logs, not 5,000 of them.
+LOGGED_CHANNELS = 5
+
+Message = dict[str, Any]
+
+
+@dataclass(eq=False)
+class _Channel:
+    """One channel's queue: (expires_at, message) in arrival order, so the oldest expires first."""
+
+    name: str
+    capacity: int
+    queue: deque[tuple[float, Message]] = field(default_factory=deque)
+    # Receivers waiting on an empty queue, oldest first, each with the loop it waits on.
+    waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[Message]]] = field(
+        default_factory=deque
+    )
+    # The gap marker at the end of the queue, while messages after it are being dropped.
+    gap: Message | None = None
+    is_scheduled: bool = False
+
+    @property
+    def held(self) -> int:
+        """Messages in the queue, not counting a gap marker."""
+        return len(self.queue) - (1 if self.gap is not None else 0)
+
+
+class InProcessChannelLayer(BaseChannelLayer):
+    """A channel layer for the sockets of one process (the embedded default); see the module."""
+
+    extensions = ["groups", "flush"]
+
+    def __init__(
+        self,
+        expiry: int = 60,
+        group_expiry: int = 86400,
+        capacity: int = CHANNEL_CAPACITY,
+        channel_capacity: dict[str, int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
+        self.channel_capacity = self.compile_capacities(channel_capacity or {})
+        self.group_expiry = group_expiry
+        self._lock = threading.Lock()
+        self._channels: dict[str, _Channel] = {}
+        self._groups: dict[str, dict[str, float]] = {}
+        # (oldest message's expiry, tie-breaker, channel): one entry per non-empty channel.
+        self._expiries: list[tuple[float, int, _Channel]] = []
+        # (membership's expiry, tie-breaker, group, channel, joined_at); stale entries (a
+        # membership discarded or renewed) are skipped when popped and compacted when they
+        # outnumber the live memberships.
+        self._memberships: list[tuple[float, int, str, str, float]] = []
+        self._membership_count = 0
+        self._counter = itertools.count()
+
+    # Channel API
+
+    async def new_channel(self, prefix: str = "specific") -> str:
+        return f"{prefix}.inprocess!{secrets.token_urlsafe(12)}"
+
+    async def send(self, channel: str, message: Message) -> None:
+        """Queue `message` on `channel`; raise ChannelFull (after queueing a gap) when full."""
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_channel_name(channel)
+        assert "__asgi_channel__" not in message
+        with self._lock:
+            now = time.monotonic()
+            self._sweep(now)
+            outcome = self._deliver(channel, deepcopy(message), now)
+        if outcome is False:
+            logger.warning(
+                "channel layer: %s is full; %s replaces the messages from now on",
+                channel,
+                GAP_TYPE,
+            )
+        if not outcome:
+            raise ChannelFull(channel)
+
+    async def receive(self, channel: str) -> Message:
+        """Return the next message on `channel`, waiting for one."""
+        self.require_valid_channel_name(channel)
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            now = time.monotonic()
+            self._sweep(now)
+            state = self._channel(channel)
+            self._expire(state, now)
+            if state.queue:
+                return self._pop(state)
+            future: asyncio.Future[Message] = loop.create_future()
+            state.waiters.append((loop, future))
+        try:
+            return await future
+        except asyncio.CancelledError:
+            with self._lock:
+                waiter = (loop, future)
+                if waiter in state.waiters:
+                    state.waiters.remove(waiter)
+                    self._forget_if_idle(state)
+                elif future.done() and not future.cancelled():
+                    # Delivered just before the cancel: keep the message for the next receive.
+                    current = self._channel(channel)
+                    current.queue.appendleft((time.monotonic() + self.expiry, future.result()))
+                    self._schedule(current)
+            raise
+
+    # Groups extension
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        with self._lock:
+            joined_at = time.monotonic()
+            members = self._groups.setdefault(group, {})
+            if channel not in members:
+                self._membership_count += 1
+            members[channel] = joined_at
+            heapq.heappush(
+                self._memberships,
+                (joined_at + self.group_expiry, next(self._counter), group, channel, joined_at),
+            )
+            if len(self._memberships) > 2 * self._membership_count + 1000:
+                self._compact_memberships()
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        self.require_valid_channel_name(channel)
+        self.require_valid_group_name(group)
+        with self._lock:
+            self._leave(group, channel)
+
+    async def group_send(self, group: str, message: Message) -> None:
+        """Deliver `message` to every channel of `group`; full channels get a gap (logged)."""
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_group_name(group)
+        # One deep copy for the group; each channel gets its own top-level dict of it.
+        shared = deepcopy(message)
+        full: list[str] = []
+        with self._lock:
+            now = time.monotonic()
+            self._sweep(now)
+            for channel in list(self._groups.get(group, ())):
+                if self._deliver(channel, dict(shared), now) is False:
+                    full.append(channel)
+        if full:
+            logger.warning(
+                "channel layer: %d channel(s) of group %s are full; %s replaces the messages "
+                "for them from now on: %s",
+                len(full),
+                group,
+                GAP_TYPE,
+                ", ".join(full[:LOGGED_CHANNELS]),
+            )
+
+    # Flush extension
+
+    async def flush(self) -> None:
+        with self._lock:
+            # Messages and groups go; a receiver waiting now keeps waiting for the next send.
+            self._channels = {
+                name: _Channel(name=name, capacity=state.capacity, waiters=state.waiters)
+                for name, state in self._channels.items()
+                if state.waiters
+            }
+            self._groups = {}
+            self._expiries = []
+            self._memberships = []
+            self._membership_count = 0
+
+    async def close(self) -> None:
+        """Nothing to release: the state lives and dies with the process."""
+
+    # Inspection (tests, the benchmark)
+
+    @property
+    def groups(self) -> dict[str, dict[str, float]]:
+        """The group memberships (group -> channel -> joined at), as upstream's layer names them.
+
+        For reading only: tests look a socket's channel up here.
+        """
+        return self._groups
+
+    def stats(self) -> dict[str, int]:
+        """Return how many channels, queued messages, groups and memberships are held."""
+        with self._lock:
+            return {
+                "channels": len(self._channels),
+                "messages": sum(len(state.queue) for state in self._channels.values()),
+                "groups": len(self._groups),
+                "memberships": self._membership_count,
+            }
+
+    # Internals; every one runs under self._lock.
+
+    def _channel(self, name: str) -> _Channel:
+        state = self._channels.get(name)
+        if state is None:
+            state = _Channel(name=name, capacity=self.get_capacity(name))
+            self._channels[name] = state
+        return state
+
+    def _deliver(self, name: str, message: Message, now: float) -> bool | None:
+        """Hand `message` to a waiting receiver or queue it.
+
+        Return True when delivered or queued; False when it opened a gap on a full channel
+        (to be logged), None when it only counted into a gap already open (logged when opened).
+        """
+        state = self._channel(name)
+        while state.waiters:
+            loop, future = state.waiters.popleft()
+            if future.done():
+                continue
+            self._wake(loop, future, message, state)
+            self._forget_if_idle(state)
+            return True
+        self._expire(state, now)
+        if state.gap is None and state.held < state.capacity:
+            state.queue.append((now + self.expiry, message))
+            self._schedule(state)
+            return True
+        is_open = state.gap is not None
+        self._mark_gap(state, now, dropped=1)
+        return None if is_open else False
+
+    def _wake(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Message],
+        message: Message,
+        state: _Channel,
+    ) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            future.set_result(message)
+            return
+
+        def resolve() -> None:
+            if not future.done():
+                future.set_result(message)
+                return
+            # The receiver was cancelled meanwhile: the message goes back to the front.
+            with self._lock:
+                current = self._channel(state.name)
+                current.queue.appendleft((time.monotonic() + self.expiry, message))
+                self._schedule(current)
+
+        try:
+            loop.call_soon_threadsafe(resolve)
+        except RuntimeError:  # the receiver's loop is closed: nobody will read this channel
+            logger.warning("channel layer: the receiver of %s has gone", state.name)
+
+    def _mark_gap(self, state: _Channel, now: float, *, dropped: int) -> None:
+        """Count `dropped` messages into the channel's gap marker, appending one if needed."""
+        if state.gap is None:
+            state.gap = {"type": GAP_TYPE, "dropped": 0}
+            state.queue.append((now + self.expiry, state.gap))
+            self._schedule(state)
+        state.gap["dropped"] += dropped
+
+    def _pop(self, state: _Channel) -> Message:
+        _expires_at, message = state.queue.popleft()
+        if message is state.gap:
+            state.gap = None
+        self._forget_if_idle(state)
+        return message
+
+    def _expire(self, state: _Channel, now: float) -> None:
+        """Drop the channel's expired messages; unread ones become a gap, an expired gap goes."""
+        expired = 0
+        while state.queue and state.queue[0][0] <= now:
+            _expires_at, message = state.queue.popleft()
+            if message is state.gap:
+                state.gap = None
+            else:
+                expired += 1
+        if expired:
+            logger.warning(
+                "channel layer: %d message(s) on %s expired unread; replaced by %s",
+                expired,
+                state.name,
+                GAP_TYPE,
+            )
+            self._mark_gap(state, now, dropped=expired)
+
+    def _schedule(self, state: _Channel) -> None:
+        if not state.is_scheduled and state.queue:
+            state.is_scheduled = True
+            heapq.heappush(self._expiries, (state.queue[0][0], next(self._counter), state))
+
+    def _forget_if_idle(self, state: _Channel) -> None:
+        if not state.queue and not state.waiters and self._channels.get(state.name) is state:
+            del self._channels[state.name]
+
+    def _sweep(self, now: float) -> None:
+        """Expire what is due: messages of channels nobody reads, then group memberships."""
+        while self._expiries and self._expiries[0][0] <= now:
+            _due, _tie, state = heapq.heappop(self._expiries)
+            state.is_scheduled = False
+            if self._channels.get(state.name) is not state:
+                continue
+            self._expire(state, now)
+            self._schedule(state)
+            self._forget_if_idle(state)
+        while self._memberships and self._memberships[0][0] <= now:
+            _due, _tie, group, channel, joined_at = heapq.heappop(self._memberships)
+            if self._groups.get(group, {}).get(channel) == joined_at:
+                self._leave(group, channel)
+
+    def _leave(self, group: str, channel: str) -> None:
+        members = self._groups.get(group)
+        if members is None or channel not in members:
+            return
+        del members[channel]
+        self._membership_count -= 1
+        if not members:
+            del self._groups[group]
+
+    def _compact_memberships(self) -> None:
+        self._memberships = [
+            entry
+            for entry in self._memberships
+            if self._groups.get(entry[2], {}).get(entry[3]) == entry[4]
+        ]
+        heapq.heapify(self._memberships)
+
+
+# Redis
+
+# channels_redis blocks in BZPOPMIN for `brpop_timeout` (5 s) per read; redis-py 8 reads with a
+# 5 s socket timeout by default, so an idle socket's read timed out as the pop ended and the
+# consumer died (redis/redis-py#4091, django/channels_redis#422). The read timeout sits above
+# the pop's, so a dead server is still noticed.
+REDIS_SOCKET_TIMEOUT_SECONDS = 15.0
+# Every group_add and group_discard borrows a connection for one round trip; a mass disconnect
+# borrows thousands at once. The pool waits this long for a free one rather than failing.
+REDIS_POOL_TIMEOUT_SECONDS = 10.0
+# 5,000 sockets closing at once keep the event loop so busy that a new connection's handshake
+# took over 5 s; a membership left behind lives for a day, so leaving a group is retried.
+REDIS_CONNECT_TIMEOUT_SECONDS = 15.0
+GROUP_DISCARD_ATTEMPTS = 4
+
+
+def redis_layer_config(url: str, *, max_connections: int) -> dict[str, Any]:
+    """Return the channels_redis CONFIG for `url` (see REDIS_SOCKET_TIMEOUT_SECONDS)."""
+    return {
+        "hosts": [
+            {
+                "address": url,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+                "socket_keepalive": True,
+                "health_check_interval": 30,
+                "max_connections": max_connections,
+            }
+        ],
+        "capacity": CHANNEL_CAPACITY,
+    }
+
+
+class RedisChannelLayer(UpstreamRedisChannelLayer):
+    """channels_redis with a pool that waits for a free connection instead of raising.
+
+    redis-py's asyncio `ConnectionPool` raises MaxConnectionsError once `max_connections` are
+    borrowed, so 5,000 sockets closing at once failed their `group_discard` and left their
+    memberships in Redis. A `BlockingConnectionPool` queues them behind the pool's connections.
+    """
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        """Leave `group`, retrying when Redis could not be reached (ZREM is idempotent)."""
+        for attempt in range(1, GROUP_DISCARD_ATTEMPTS + 1):
+            try:
+                await super().group_discard(group, channel)
+                return
+            except (RedisConnectionError, RedisTimeoutError):
+                if attempt == GROUP_DISCARD_ATTEMPTS:
+                    logger.warning(
+                        "channel layer: %s could not leave %s in Redis; the membership expires "
+                        "after %d s",
+                        channel,
+                        group,
+                        self.group_expiry,
+                        exc_info=True,
+                    )
+                    raise
+                await asyncio.sleep(0.5 * attempt)
+
+    def create_pool(self, index: int) -> aioredis.ConnectionPool:
+        host = dict(self.hosts[index])
+        if "address" not in host:
+            pool: aioredis.ConnectionPool = super().create_pool(index)
+            return pool
+        address = host.pop("address")
+        return aioredis.BlockingConnectionPool.from_url(
+            address, timeout=REDIS_POOL_TIMEOUT_SECONDS, **host
+        )
