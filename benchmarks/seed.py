@@ -24,7 +24,9 @@ from django.utils import timezone
 from benchmarks.harness import drop_postgres_database, ensure_postgres_database, log, ticket_count
 from madoguchi.accounts.models import User
 from madoguchi.conversations.models import Message, Ticket
+from madoguchi.core.secrets import encrypt
 from madoguchi.customers.models import ContactIdentity, Customer
+from madoguchi.customers.normalize import identity_digest
 from madoguchi.tenancy.models import Engagement, Membership, Shop, ShopAssignment, Workspace
 from madoguchi.tenancy.scoping import unscoped
 
@@ -259,8 +261,14 @@ def _write_customers(
                 (customer_id, shop_id, name, f"{surname_kana} {given_kana}", "", created, created)
             )
             email = f"customer{customer_id}@example.jp"
+            # Stored as the application stores it: encrypted, found by its digest (ADR 0013).
+            stored = encrypt(email)
+            digest = identity_digest("email", email)
             identities.append(
-                (customer_id, shop_id, customer_id, "email", email, email, name, False, created)
+                (
+                    *(customer_id, shop_id, customer_id, "email"),
+                    *(stored, stored, digest, name, False, created),
+                )
             )
         next_id += count
     loader.write(
@@ -277,6 +285,7 @@ def _write_customers(
             "kind",
             "value",
             "display_value",
+            "value_digest",
             "display_name",
             "is_undeliverable",
             "created_at",

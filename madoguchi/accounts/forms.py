@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.accounts import services, throttling
+from madoguchi.accounts import services
 from madoguchi.accounts.models import User
 from madoguchi.accounts.sessions import client_address
 
@@ -36,13 +36,12 @@ class EmailAuthenticationForm(AuthenticationForm):
         if not email or not password:
             return super().clean()
         address = client_address(self.request)
-        if not services.sign_in_allowed(email=email, address=address):
+        hold = services.sign_in_hold(email=email, address=address)  # counted before the check
+        if hold is None:
             raise forms.ValidationError(self.error_messages["locked"], code="locked")
-        try:
-            return super().clean()
-        except forms.ValidationError:
-            throttling.sign_in_failed(email=email, address=address)
-            raise
+        cleaned = super().clean()  # a failure keeps the hold's rows as its count
+        hold.release()
+        return cleaned
 
 
 class PasswordResetRequestForm(forms.Form):
@@ -106,5 +105,19 @@ class WorkspaceSecurityForm(forms.Form):
         help_text=_(
             "Admins, supervisors and operators without an authenticator app are asked to set "
             "one up at their next page and can use nothing else until they have."
+        ),
+    )
+
+
+class IpAllowlistForm(forms.Form):
+    ip_allowlist = forms.CharField(
+        label=_("Networks staff may work from"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=_(
+            "One IP address or network (CIDR, IPv4 or IPv6) per line, for example "
+            "203.0.113.0/24. Admins, supervisors and operators of the workspace are refused "
+            "from any other address. Leave empty to allow every address."
         ),
     )

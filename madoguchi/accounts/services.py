@@ -52,6 +52,22 @@ def sign_in_allowed(*, email: str, address: str | None) -> bool:
     return False
 
 
+def sign_in_hold(*, email: str, address: str | None) -> throttling.Hold | None:
+    """Count a password sign-in before its check (`throttling.sign_in_hold`), or refuse it:
+    None, audited as `user.login_locked`. The caller releases the hold when it succeeds."""
+    hold = throttling.sign_in_hold(email=email, address=address)
+    if isinstance(hold, throttling.Hold):
+        return hold
+    record(
+        actor=None,
+        action=actions.USER_LOGIN_LOCKED,
+        actor_label=email[:254],
+        ip_address=address,
+        changes={"blocked": str(hold)},
+    )
+    return None
+
+
 def sign_in_code_failed(*, user: User, ip_address: str | None) -> None:
     """Count and audit a wrong second-factor code: it counts as a failed sign-in."""
     throttling.sign_in_failed(email=user.email, address=ip_address)

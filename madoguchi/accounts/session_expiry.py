@@ -39,17 +39,27 @@ def idle_seconds() -> int:
     return int(settings.SESSION_IDLE_SECONDS)
 
 
-def session_expired(data: Mapping[str, Any] | SessionBase, *, now: float) -> bool:
-    """Whether a session with `data` has been idle too long or lived too long.
+IDLE, MAX_AGE = "idle", "max_age"  # why a session expired (kept in its audit entry)
+
+
+def expiry_reason(data: Mapping[str, Any] | SessionBase, *, now: float) -> str | None:
+    """Return why a session with `data` has expired (`idle` or `max_age`), None if it has not.
 
     A session without the clocks (signed in before they existed) is not expired: its next
     request starts them.
     """
     last_seen_at = data.get(LAST_SEEN_AT_KEY)
     signed_in_at = data.get(SIGNED_IN_AT_KEY)
+    if isinstance(signed_in_at, int) and now - signed_in_at > settings.SESSION_COOKIE_AGE:
+        return MAX_AGE
     if isinstance(last_seen_at, int) and now - last_seen_at > idle_seconds():
-        return True
-    return isinstance(signed_in_at, int) and now - signed_in_at > settings.SESSION_COOKIE_AGE
+        return IDLE
+    return None
+
+
+def session_expired(data: Mapping[str, Any] | SessionBase, *, now: float) -> bool:
+    """Whether a session with `data` has been idle too long or lived too long."""
+    return expiry_reason(data, now=now) is not None
 
 
 def session_is_live(session_key: str | None) -> bool:
@@ -74,8 +84,9 @@ class SessionExpiryMiddleware:
             return self.get_response(request)
         session = request.session
         now = time.time()
-        if session_expired(session, now=now):
-            return self._sign_out(request)
+        reason = expiry_reason(session, now=now)
+        if reason is not None:
+            return self._sign_out(request, reason)
         last_seen_at = session.get(LAST_SEEN_AT_KEY)
         if not isinstance(last_seen_at, int):
             session_mark_signed_in(session, now=now)
@@ -83,8 +94,10 @@ class SessionExpiryMiddleware:
             session[LAST_SEEN_AT_KEY] = int(now)
         return self.get_response(request)
 
-    def _sign_out(self, request: HttpRequest) -> HttpResponse:
+    def _sign_out(self, request: HttpRequest, reason: str) -> HttpResponse:
         user_id, session_key = request.user.pk, request.session.session_key
+        # The sign-out is audited as `user.session_expired` with the reason (accounts.signals).
+        request.session_expiry_reason = reason  # type: ignore[attr-defined]
         logout(request)
         if session_key and user_id is not None:
             session_sockets_close(user_id=user_id, session_key=session_key)

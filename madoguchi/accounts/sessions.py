@@ -4,7 +4,8 @@ A `UserSession` row is written when a user signs in (Django's `user_logged_in` s
 removed when they sign out. `user_sessions_end` deletes the user's sessions from the session
 store and closes their open websockets: the staff consumers join the group `user_group(user_id)`
 on connect and close with `CLOSE_SESSION_ENDED` when they hear `session.ended` (a socket of the
-kept session stays open). Password change, two-factor changes and deactivating a person call it.
+kept session stays open). Password change or reset, turning the second factor on or off, new
+recovery codes and deactivating a person call it (security case 67).
 """
 
 from __future__ import annotations

@@ -18,7 +18,17 @@ def _logged_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
 
 @receiver(user_logged_out)
 def _logged_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    if user is not None:
+    if user is None:
+        return
+    reason = getattr(request, "session_expiry_reason", None)  # set by accounts.session_expiry
+    if reason is not None:
+        record(
+            actor=user,
+            action=actions.USER_SESSION_EXPIRED,
+            changes={"reason": reason},
+            ip_address=_ip(request),
+        )
+    else:
         record(actor=user, action=actions.USER_LOGGED_OUT, ip_address=_ip(request))
 
 

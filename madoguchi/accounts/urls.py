@@ -31,4 +31,9 @@ urlpatterns = [
         views.workspace_security_edit,
         name="workspace_security_edit",
     ),
+    path(
+        "security/<slug:workspace_slug>/ip-allowlist/",
+        views.workspace_ip_allowlist_edit,
+        name="workspace_ip_allowlist_edit",
+    ),
 ]

@@ -23,11 +23,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import FormView
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from madoguchi.accounts import qr, selectors, services, throttling
+from madoguchi.accounts import ip_allowlist, qr, selectors, services, throttling
 from madoguchi.accounts.forms import (
     LOCKED_MESSAGE,
     AuthenticatorConfirmForm,
     EmailAuthenticationForm,
+    IpAllowlistForm,
     PasswordConfirmForm,
     PasswordResetRequestForm,
     ProfileForm,
@@ -38,6 +39,7 @@ from madoguchi.accounts.models import User
 from madoguchi.accounts.selectors import Step
 from madoguchi.accounts.sessions import client_address, session_keep_end_others
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError
+from madoguchi.core.service_forms import service_errors_on
 
 CODE_ATTEMPTS_SESSION_KEY = "accounts.code_attempts"
 CODE_ATTEMPT_LIMIT = 5
@@ -86,8 +88,19 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form: EmailAuthenticationForm) -> HttpResponse:  # type: ignore[override]
-        response = super().form_valid(form)
         user = form.get_user()
+        address = client_address(self.request)
+        refusing = ip_allowlist.refusing_workspaces(user, address)
+        if refusing:  # the workspace's allowlist: no session from this address
+            ip_allowlist.ip_refused_record(
+                user=user,
+                address=address,
+                workspace_ids=refusing,
+                path=self.request.path,
+                step="sign_in",
+            )
+            return ip_allowlist.refused_page(self.request, address)
+        response = super().form_valid(form)
         self.request.session.pop(CODE_ATTEMPTS_SESSION_KEY, None)
         if selectors.sign_in_step(user, is_verified=False) == Step.VERIFY:
             query = urlencode({"next": self.get_success_url()})
@@ -310,6 +323,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
             messages.error(request, gettext("The password is not correct."))
             return redirect("accounts:two_factor")
         codes = services.recovery_codes_regenerate(user=user, ip_address=client_address(request))
+        session_keep_end_others(request, user)
         request.session[RECOVERY_CODES_SESSION_KEY] = codes
         return redirect("accounts:recovery_codes")
     codes = request.session.pop(RECOVERY_CODES_SESSION_KEY, None)
@@ -340,10 +354,14 @@ def _actor(request: HttpRequest) -> Any:
     return request.actor  # type: ignore[attr-defined]
 
 
-@require_http_methods(["GET"])
-@login_required
-def workspace_security(request: HttpRequest) -> HttpResponse:
-    """The security settings of each workspace the user leads (supervisors read only)."""
+def _security_page(
+    request: HttpRequest,
+    *,
+    bound: IpAllowlistForm | None = None,
+    bound_slug: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The security page; `bound` is the allowlist form of workspace `bound_slug` as typed."""
     securities = selectors.workspace_securities(_actor(request))
     if not securities:
         raise NotFoundError("Workspace not found")
@@ -353,10 +371,49 @@ def workspace_security(request: HttpRequest) -> HttpResponse:
             WorkspaceSecurityForm(
                 initial={"requires_two_factor": security.workspace.requires_two_factor}
             ),
+            bound
+            if bound is not None and security.workspace.slug == bound_slug
+            else IpAllowlistForm(
+                initial={"ip_allowlist": "\n".join(security.workspace.staff_ip_allowlist or [])}
+            ),
         )
         for security in securities
     ]
-    return render(request, "accounts/workspace_security.html", {"items": items})
+    return render(
+        request,
+        "accounts/workspace_security.html",
+        {"items": items, "current_address": client_address(request) or ""},
+        status=status,
+    )
+
+
+@require_http_methods(["GET"])
+@login_required
+def workspace_security(request: HttpRequest) -> HttpResponse:
+    """The security settings of each workspace the user leads (supervisors read only)."""
+    return _security_page(request)
+
+
+@require_POST
+@login_required
+def workspace_ip_allowlist_edit(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    """Save the networks the workspace's staff may work from (admins only)."""
+    security = selectors.access_workspace_security(actor=_actor(request), slug=workspace_slug)
+    if not security.can_edit:
+        raise PermissionDeniedError(gettext("Only an admin of the workspace may change this."))
+    form = IpAllowlistForm(request.POST)
+    if form.is_valid():
+        with service_errors_on(form) as refusal:
+            ip_allowlist.workspace_ip_allowlist_set(
+                user=_user(request),
+                workspace=security.workspace,
+                text=form.cleaned_data["ip_allowlist"],
+                ip_address=client_address(request),
+            )
+        if not refusal.refused:
+            messages.success(request, gettext("The security settings were saved."))
+            return redirect("accounts:workspace_security")
+    return _security_page(request, bound=form, bound_slug=workspace_slug, status=400)
 
 
 @require_POST

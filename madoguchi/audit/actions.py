@@ -12,6 +12,9 @@ USER_TWO_FACTOR_ENABLED = "user.two_factor_enabled"
 USER_TWO_FACTOR_DISABLED = "user.two_factor_disabled"
 USER_RECOVERY_CODES_REGENERATED = "user.recovery_codes_regenerated"
 WORKSPACE_SECURITY_CHANGED = "workspace.security_changed"
+USER_IP_REFUSED = "user.ip_refused"  # the workspace's IP allowlist refused a staff request
+USER_SESSION_EXPIRED = "user.session_expired"  # signed out after idling or at the maximum age
+AUDIT_EXPORTED = "audit.exported"  # the audit log was downloaded as CSV
 TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
 TICKET_ASSIGNED = "ticket.assigned"
@@ -30,6 +33,7 @@ CUSTOMER_VIEWED = "customer.viewed"
 CUSTOMERS_SEARCHED = "customers.searched"  # a list of customers with their contacts was shown
 CUSTOMER_MERGED = "customer.merged"
 CUSTOMER_NOTE_CHANGED = "customer.note_changed"
+CUSTOMER_PII_REVEALED = "customer.pii_revealed"  # masked contacts shown, with a reason
 DEMO_LOADED = "demo.loaded"
 # mail
 MAIL_REPROCESSED = "mail.reprocessed"
@@ -116,6 +120,11 @@ CATEGORY_DELETED = "category.deleted"
 TAG_SAVED = "tag.saved"
 TAG_DELETED = "tag.deleted"
 
+# privacy: retention policies and APPI requests (ADR 0015)
+PRIVACY_RETENTION_CHANGED = "privacy.retention_changed"
+PRIVACY_CUSTOMER_EXPORTED = "privacy.customer_exported"
+PRIVACY_CUSTOMER_ERASED = "privacy.customer_erased"
+
 ALL = frozenset(
     {
         USER_LOGGED_IN,
@@ -129,6 +138,9 @@ ALL = frozenset(
         USER_TWO_FACTOR_DISABLED,
         USER_RECOVERY_CODES_REGENERATED,
         WORKSPACE_SECURITY_CHANGED,
+        USER_IP_REFUSED,
+        USER_SESSION_EXPIRED,
+        AUDIT_EXPORTED,
         TICKET_CREATED,
         TICKET_UPDATED,
         TICKET_ASSIGNED,
@@ -147,6 +159,7 @@ ALL = frozenset(
         CUSTOMERS_SEARCHED,
         CUSTOMER_MERGED,
         CUSTOMER_NOTE_CHANGED,
+        CUSTOMER_PII_REVEALED,
         DEMO_LOADED,
         MAIL_REPROCESSED,
         MAIL_SETTINGS_CHANGED,
@@ -224,5 +237,8 @@ ALL = frozenset(
         CATEGORY_DELETED,
         TAG_SAVED,
         TAG_DELETED,
+        PRIVACY_RETENTION_CHANGED,
+        PRIVACY_CUSTOMER_EXPORTED,
+        PRIVACY_CUSTOMER_ERASED,
     }
 )

@@ -36,7 +36,12 @@ class AuditEntry(models.Model):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["shop", "occurred_at"], name="audit_shop_time")]
+        # The audit log page reads a workspace's shops by shop and its members' shop-less
+        # entries (sign-ins) by actor, each newest first (`audit.selectors`).
+        indexes = [
+            models.Index(fields=["shop", "occurred_at"], name="audit_shop_time"),
+            models.Index(fields=["actor", "occurred_at"], name="audit_actor_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"

@@ -62,3 +62,20 @@ def record_many(entries: Sequence[AuditEntry]) -> None:
     """Append several entries built by `audit_entry` in one statement, in order."""
     if entries:
         insert_all(entries)
+
+
+def audit_export_record(
+    *,
+    actor: User,
+    workspace_id: int,
+    filters: dict[str, str],
+    count: int,
+    ip_address: str | None,
+) -> AuditEntry:
+    """Write that the actor downloaded the audit log (`audit.exported`): which, how many rows."""
+    return record(
+        actor=actor,
+        action=actions.AUDIT_EXPORTED,
+        changes={"workspace": workspace_id, "filters": filters, "rows": count},
+        ip_address=ip_address,
+    )

@@ -37,7 +37,6 @@ from madoguchi.commerce.order_numbers import (
 )
 from madoguchi.commerce.tax import STANDARD_RATE, tax_breakdown
 from madoguchi.core.errors import ConflictError, ValidationError
-from madoguchi.customers.normalize import matchable_email, matchable_phone
 from madoguchi.events.models import ActorKind
 from madoguchi.events.services import event_append
 from madoguchi.search.services import search_index_order_on_commit
@@ -170,8 +169,6 @@ def _fields(data: OrderInput) -> dict[str, object]:
         "payment_method": data.payment_method,
         "payment_due_on": data.payment_due_on,
         "email": data.email.strip(),
-        "contact_email": matchable_email(data.email)[:254],
-        "contact_phone": matchable_phone(address.phone)[:30],
         "shipping_fee": data.shipping_fee,
         "payment_fee": data.payment_fee,
         "discount": data.discount,

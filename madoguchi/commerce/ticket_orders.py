@@ -297,15 +297,16 @@ def orders_attach_to_senders(messages: list[Message]) -> None:
     """Inbound batch hook: give orders without a customer to the sender who owns their contacts.
 
     An order taken on the phone or imported before its customer ever wrote keeps its email and
-    phone (`Order.contact_email`, `contact_phone`, normalised); when a customer with the same
-    address or number writes or calls, the order becomes theirs (email first). One query reads
-    the senders' contacts, one the orders; each order is updated in its own transaction.
+    phone (`Order.contact_email`, `contact_phone`: keyed digests of the normalised values, as
+    the contacts' `value_digest`); when a customer with the same address or number writes or
+    calls, the order becomes theirs (email first). One query reads the senders' contacts, one
+    the orders; each order is updated in its own transaction.
     """
-    from madoguchi.customers.selectors import contact_values
+    from madoguchi.customers.selectors import contact_digests
 
     senders = {message.ticket.customer_id for message in messages}
     by_contact: dict[tuple[str, str], int] = {}
-    for customer_id, kind, value in contact_values(customer_ids=senders):
+    for customer_id, kind, value in contact_digests(customer_ids=senders):
         by_contact.setdefault((kind, value), customer_id)
     emails = {value for kind, value in by_contact if kind == "email"}
     phones = {value for kind, value in by_contact if kind == "phone"}

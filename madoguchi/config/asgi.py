@@ -13,18 +13,26 @@ django_application = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from madoguchi.accounts.ip_allowlist import IpAllowlistWebsocketMiddleware  # noqa: E402
 from madoguchi.accounts.websockets import (  # noqa: E402
     SessionExpiryWebsocketMiddleware,
     SignInStepWebsocketMiddleware,
 )
 from madoguchi.connectors.chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
 from madoguchi.conversations.routing import websocket_urlpatterns as ticket_routes  # noqa: E402
+from madoguchi.core.secure_websockets import SecureWebsocketMiddleware  # noqa: E402
 
-# Sessions and users for every socket (anonymous until the second sign-in step is done, or once
-# the session expired; closed when it ends); each consumer checks the Origin and its access.
-websocket_application = AuthMiddlewareStack(
-    SessionExpiryWebsocketMiddleware(
-        SignInStepWebsocketMiddleware(URLRouter([*chat_routes, *ticket_routes]))
+# Sessions and users for every socket (anonymous from outside the workspace's IP allowlist,
+# until the second sign-in step is done, or once the session expired; closed when it ends);
+# each consumer checks the Origin and its access.
+# Plain `ws` is refused first where the site is HTTPS-only (core.secure_websockets).
+websocket_application = SecureWebsocketMiddleware(
+    AuthMiddlewareStack(
+        IpAllowlistWebsocketMiddleware(
+            SessionExpiryWebsocketMiddleware(
+                SignInStepWebsocketMiddleware(URLRouter([*chat_routes, *ticket_routes]))
+            )
+        )
     )
 )
 

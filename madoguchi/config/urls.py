@@ -16,8 +16,11 @@ urlpatterns = [
     path("", include("madoguchi.commerce.urls")),
     path("search/", include("madoguchi.search.urls")),
     path("operations/", include("madoguchi.operations.urls")),
+    path("", include("madoguchi.privacy.urls")),
     path("settings/", include("madoguchi.administration.urls")),
+    path("audit/", include("madoguchi.audit.urls")),
     path("menu/counts/", core_views.menu_counts, name="menu_counts"),
 ]
 
 handler404 = "madoguchi.core.views.not_found"
+handler500 = "madoguchi.core.views.server_error"

@@ -13,12 +13,12 @@ peer by default), so the peer seen here is the one that really connected.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -89,3 +89,39 @@ def scope_client_address(scope: Mapping[str, Any]) -> str | None:
         value for name, value in scope.get("headers", ()) if name.lower() == b"x-forwarded-for"
     )
     return address_from(peer=peer, forwarded_for=forwarded.decode("latin-1"))
+
+
+def scope_peer_is_trusted(scope: Mapping[str, Any]) -> bool:
+    """Whether an ASGI connection's peer is a trusted proxy (so its X-Forwarded-* count)."""
+    client = scope.get("client")
+    peer = _parse(str(client[0])) if client else None
+    networks = trusted_proxies()
+    return peer is not None and bool(networks) and _is_trusted(peer, networks)
+
+
+# Headers only a proxy may write: from anyone else they are a client's claim and are dropped.
+PROXY_HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT")
+
+
+def _peer_is_trusted(request: HttpRequest) -> bool:
+    peer = _parse(str(request.META.get("REMOTE_ADDR") or ""))
+    networks = trusted_proxies()
+    return peer is not None and bool(networks) and _is_trusted(peer, networks)
+
+
+class ProxyHeadersMiddleware:
+    """Drop X-Forwarded-Proto/Host/Port unless a trusted proxy connected.
+
+    Django reads X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER) from whoever sends it; a client
+    that reaches the app past the proxy must not claim HTTPS. First in MIDDLEWARE, so the
+    security middleware's redirect already sees the truth.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not _peer_is_trusted(request):
+            for name in PROXY_HEADERS:
+                request.META.pop(name, None)
+        return self.get_response(request)

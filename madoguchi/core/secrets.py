@@ -9,12 +9,19 @@ column is read as plain text written before encryption existed, and `rotate_secr
 
 A secret is shown to nobody after it is saved: forms leave the field empty and keep the stored
 value when it is left empty (`keep_secret`).
+
+Customers' contacts (email addresses, phone numbers, postal addresses) are encrypted the same
+way (ADR 0013). A value that must be found again (the contact a mail came from) is looked up by
+its keyed digest instead, `keyed_digest`: HMAC-SHA256 under `MADOGUCHI_HASH_KEY`, which does
+not change when the Fernet keys rotate (unset: derived from `SECRET_KEY`).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +29,20 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.db.models.lookups import (
+    Contains,
+    EndsWith,
+    Exact,
+    IContains,
+    IEndsWith,
+    IExact,
+    In,
+    IRegex,
+    IStartsWith,
+    Regex,
+    StartsWith,
+)
+from django.utils.module_loading import import_string
 
 PREFIX = "fernet:"
 
@@ -78,8 +99,44 @@ def new_key() -> str:
     return Fernet.generate_key().decode()
 
 
+def _column_type(field: models.Field[Any, Any], connection: Any, internal_type: str) -> str:
+    """The column type Django gives a field of `internal_type` (as `Field.db_type` does)."""
+    data = field.db_type_parameters(connection)
+    column_type = connection.data_types[internal_type]
+    return str(column_type(data) if callable(column_type) else column_type % data)
+
+
+@lru_cache(maxsize=4)
+def _hash_key(configured: str, secret_key: str) -> bytes:
+    if configured:
+        return configured.encode()
+    return hashlib.sha256(f"madoguchi-digest:{secret_key}".encode()).digest()
+
+
+def keyed_digest(text: str) -> str:
+    """Return the hex HMAC-SHA256 of `text` under the hash key ("" for ""): equal texts give
+    equal digests, so a unique index and an equality lookup work on it; nobody without the key
+    can test a guessed address against it."""
+    if not text:
+        return ""
+    key = _hash_key(settings.MADOGUCHI.get("HASH_KEY", ""), settings.SECRET_KEY)
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
-    """A text column whose value is encrypted in the database and plain text in Python."""
+    """A text column whose value is encrypted in the database and plain text in Python.
+
+    Its own internal type keeps the value out of fast paths that write plain text columns as
+    they are (`core.db.insert_all`): every write goes through `get_prep_value`. A lookup by
+    value (`=`, `in`, `contains`, ...) cannot match, each encryption being different: it raises
+    instead of finding nothing (only `= ""`, stored as it is, is allowed).
+    """
+
+    def get_internal_type(self) -> str:
+        return "EncryptedTextField"
+
+    def db_type(self, connection: Any) -> str | None:
+        return _column_type(self, connection, "TextField")
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         if value is None:
@@ -93,6 +150,111 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         if isinstance(value, str) and value.startswith(PREFIX):
             return value
         return encrypt(str(value))
+
+
+def _refuse(lookup: Any) -> None:
+    field = lookup.lhs.target
+    raise TypeError(
+        f"{field.model.__name__}.{field.name} is encrypted: look it up by its digest"
+        f" ({lookup.lookup_name} cannot match an encrypted value)."
+    )
+
+
+class _RefusedExact(Exact):  # type: ignore[type-arg]
+    def get_prep_lookup(self) -> Any:
+        if self.rhs not in ("", None):  # an empty value is stored as it is
+            _refuse(self)
+        return super().get_prep_lookup()
+
+
+EncryptedTextField.register_lookup(_RefusedExact)
+for _lookup in (
+    In,
+    IExact,
+    Contains,
+    IContains,
+    StartsWith,
+    IStartsWith,
+    EndsWith,
+    IEndsWith,
+    Regex,
+    IRegex,
+):
+    EncryptedTextField.register_lookup(
+        type(f"_Refused{_lookup.__name__}", (_lookup,), {"get_prep_lookup": _refuse})
+    )
+
+
+class DigestField(models.CharField):  # type: ignore[type-arg]
+    """The keyed digest of other fields of the row, filled on every save and bulk insert as
+    `auto_now` is (empty when the last of them is empty).
+
+    `of` names the fields, joined with ":" ("kind", "value" -> "email:taro@example.jp");
+    `label` goes first instead of a field ("email" + the order's email), and `normalize`, the
+    dotted path of a function, turns the last field into its normal form before it is hashed.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        of: tuple[str, ...] = (),
+        label: str = "",
+        normalize: str = "",
+        **kwargs: Any,
+    ) -> None:
+        self.of, self.label, self.normalize = tuple(of), label, normalize
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["of"] = self.of
+        for option in ("label", "normalize"):
+            if getattr(self, option):
+                kwargs[option] = getattr(self, option)
+        for option, default in (("max_length", 64), ("editable", False), ("blank", True)):
+            if kwargs.get(option) == default:
+                del kwargs[option]
+        return name, path, args, kwargs
+
+    def get_internal_type(self) -> str:
+        return "DigestField"
+
+    def db_type(self, connection: Any) -> str | None:
+        return _column_type(self, connection, "CharField")
+
+    def digest_of(self, model_instance: models.Model) -> str:
+        """Return the digest the row's current values give."""
+        parts = [str(getattr(model_instance, name) or "") for name in self.of]
+        if self.normalize and parts:
+            parts[-1] = _normalizer(self.normalize)(parts[-1])
+        if not parts or not parts[-1]:
+            return ""
+        return keyed_digest(":".join([self.label, *parts] if self.label else parts))
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        value = self.digest_of(model_instance)
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+@lru_cache(maxsize=16)
+def _normalizer(path: str) -> Callable[[str], str]:
+    return import_string(path)  # type: ignore[no-any-return]
+
+
+def digest_fields() -> list[tuple[type[models.Model], DigestField]]:
+    """Every (model, field) stored with `DigestField`, for a change of the hash key."""
+    from django.apps import apps
+
+    return [
+        (model, field)
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if isinstance(field, DigestField)
+    ]
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], str]]:

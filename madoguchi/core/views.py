@@ -1,13 +1,20 @@
+import logging
+import sys
+import uuid
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from madoguchi.core.job_health import job_health
 from madoguchi.core.navigation import menu_counts as counts_for
 from madoguchi.tenancy.access import Actor, access_shop
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -36,6 +43,27 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "core/not_found.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """An unexpected failure: a generic page with a support id, never the failure's details.
+
+    The id goes to the log with the failure's type and the path (Django's own `django.request`
+    entry before it has the traceback), so support finds the entry the user quotes. The page is
+    rendered without a request context: the database may be what failed.
+    """
+    support_id = uuid.uuid4().hex[:12]
+    failure = sys.exc_info()[0]
+    logger.error(
+        "server error %s: %s at %s",
+        support_id,
+        failure.__name__ if failure else "unknown",
+        request.path,
+    )
+    page = render_to_string("core/server_error.html", {"support_id": support_id})
+    response = HttpResponse(page, status=500)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.customers.services import NOTE_MAX_CHARS
+from madoguchi.customers.services import NOTE_MAX_CHARS, REVEAL_REASON_MAX_CHARS
 
 
 class CustomerNoteForm(forms.Form):
@@ -18,4 +18,14 @@ class CustomerNoteForm(forms.Form):
         strip=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("For the support staff: gift orders, preferred contact times, and so on."),
+    )
+
+
+class RevealForm(forms.Form):
+    """Why the masked contacts of a customer are needed (written to the audit log)."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=REVEAL_REASON_MAX_CHARS,
+        help_text=_("For example: confirming the address for a redelivery. It is recorded."),
     )

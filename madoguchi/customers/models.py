@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.core.secrets import DigestField, EncryptedTextField
 from madoguchi.tenancy.scoping import ShopScopedManager
 
 
@@ -46,10 +47,14 @@ class ContactIdentity(models.Model):
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    value = models.CharField(
-        _("value"), max_length=254, help_text=_("Normalised: lower-case email, digits-only phone.")
+    # Encrypted at rest (ADR 0013); found by `value_digest`, never by the value itself.
+    value = EncryptedTextField(
+        _("value"), help_text=_("Normalised: lower-case email, digits-only phone.")
     )
-    display_value = models.CharField(_("as entered"), max_length=254)
+    display_value = EncryptedTextField(_("as entered"))
+    # The keyed digest of "<kind>:<value>": what lookups and the unique constraint use
+    # (`customers.normalize.identity_digest` computes the same for a value to find).
+    value_digest = DigestField(of=("kind", "value"))
     display_name = models.CharField(_("name on this channel"), max_length=200, blank=True)
     is_undeliverable = models.BooleanField(_("undeliverable"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -59,7 +64,7 @@ class ContactIdentity(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["shop", "kind", "value"], name="identity_unique_per_shop"
+                fields=["shop", "kind", "value_digest"], name="identity_unique_per_shop"
             )
         ]
         indexes = [models.Index(fields=["customer", "kind"], name="identity_customer_kind")]

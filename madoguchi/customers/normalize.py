@@ -56,3 +56,14 @@ def matchable_phone(raw: str) -> str:
     """
     value = normalize_phone(raw.replace("\x00", ""))
     return value if len(value) >= 10 else ""
+
+
+def identity_digest(kind: str, value: str) -> str:
+    """Return the lookup key of a normalised contact value of `kind` ("" for "").
+
+    Contact values are encrypted at rest; every lookup by an email address, a phone number or a
+    LINE user goes through this key (`ContactIdentity.value_digest`, `Order.contact_email`).
+    """
+    from madoguchi.core.secrets import keyed_digest
+
+    return keyed_digest(f"{kind}:{value}") if value else ""

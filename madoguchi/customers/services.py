@@ -18,6 +18,7 @@ from madoguchi.core.db import insert_all
 from madoguchi.core.errors import ValidationError
 from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.customers.normalize import (
+    identity_digest,
     matchable_email,
     matchable_phone,
     normalize_identity,
@@ -164,7 +165,10 @@ def _find(shop: Shop, cleaned: Sequence[tuple[IdentityInput, str]]) -> tuple[Cus
     """Return the customer of the first identity that exists, and that identity's position."""
     for position, (identity, value) in enumerate(cleaned):
         found = (
-            ContactIdentity.objects.filter(shop=shop, kind=identity.kind, value=value)
+            ContactIdentity.objects.filter(
+                shop=shop, kind=identity.kind, value_digest=identity_digest(identity.kind, value)
+            )
+            .defer("value", "display_value")
             .select_related("customer")
             .first()
         )
@@ -240,10 +244,13 @@ def _customers_find_or_create(
             values_by_kind.setdefault(identity.kind, set()).add(value)
     known: dict[tuple[str, str], Customer] = {}
     for kind, values in values_by_kind.items():  # one query per kind (the unique index)
-        for found in ContactIdentity.objects.filter(
-            shop=shop, kind=kind, value__in=values
-        ).select_related("customer"):
-            known[(kind, found.value)] = found.customer
+        by_digest = {identity_digest(kind, value): value for value in values}
+        for found in (
+            ContactIdentity.objects.filter(shop=shop, kind=kind, value_digest__in=by_digest)
+            .defer("value", "display_value")  # not decrypted: the digest says which it is
+            .select_related("customer")
+        ):
+            known[(kind, by_digest[found.value_digest])] = found.customer
     results: list[tuple[Customer, bool]] = []
     new_customers: list[Customer] = []
     first_activity: list[dt.datetime | None] = []  # of each new customer, in the same order
@@ -430,3 +437,36 @@ def customers_search_record(
             changes={"customers": [customer.pk for customer in customers]},
             ip_address=ip_address,
         )
+
+
+REVEAL_REASON_MAX_CHARS = 500
+
+
+def customer_pii_reveal(
+    *, actor: Actor, shop: Shop, customer: Customer, reason: str, ip_address: str | None
+) -> None:
+    """Write that the actor had the customer's masked contacts shown, and why
+    (`customer.pii_revealed`); without a reason nothing is shown and nothing written.
+
+    Anyone who may open the customer's page may reveal (trainees and the shop's clients see
+    contacts masked, `masking.sees_contacts`); the reveal lasts for the page it answers.
+    """
+    text = reason.replace("\x00", "").strip()
+    if not text:
+        raise ValidationError(
+            gettext_noop("Say why you need the customer's contact details."), field="reason"
+        )
+    if len(text) > REVEAL_REASON_MAX_CHARS:
+        raise ValidationError(gettext_noop("The reason is too long."), field="reason")
+    record(
+        actor=actor.user,
+        action=actions.CUSTOMER_PII_REVEALED,
+        target=customer,
+        shop=shop,
+        # Which contacts were shown (their kinds), not the values: the log is read widely.
+        changes={
+            "reason": text,
+            "shown": sorted({identity.kind for identity in customer.identities.all()}),
+        },
+        ip_address=ip_address,
+    )

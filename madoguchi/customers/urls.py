@@ -7,6 +7,11 @@ urlpatterns = [
     path("customers/search/", views.customer_picker, name="picker"),
     path("shops/<slug:shop_slug>/customers/<int:pk>/", views.customer_detail, name="detail"),
     path(
+        "shops/<slug:shop_slug>/customers/<int:pk>/reveal/",
+        views.customer_reveal,
+        name="reveal",
+    ),
+    path(
         "shops/<slug:shop_slug>/customers/<int:pk>/memo/",
         views.customer_note_edit,
         name="note_edit",

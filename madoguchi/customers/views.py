@@ -16,12 +16,14 @@ from django.views.decorators.http import require_GET, require_POST
 from madoguchi.conversations.selectors import customer_tickets
 from madoguchi.core.client_address import client_address
 from madoguchi.core.service_forms import service_errors_on
-from madoguchi.customers.forms import CustomerNoteForm
+from madoguchi.customers.forms import CustomerNoteForm, RevealForm
+from madoguchi.customers.masking import identity_masked, sees_contacts
 from madoguchi.customers.models import Customer
 from madoguchi.customers.panels import customer_panels
 from madoguchi.customers.selectors import access_customer, customer_search
 from madoguchi.customers.services import (
     customer_note_update,
+    customer_pii_reveal,
     customer_view_record,
     customers_search_record,
 )
@@ -48,6 +50,28 @@ def customer_detail(request: HttpRequest, shop_slug: str, pk: int) -> HttpRespon
 
 @login_required
 @require_POST
+def customer_reveal(request: HttpRequest, shop_slug: str, pk: int) -> HttpResponse:
+    """Show the customer's masked contacts once, for a reason that is audited; the page it
+    answers shows them, a reload masks them again."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    shop = access_shop(actor=actor, slug=shop_slug)
+    customer = access_customer(actor=actor, shop_id=shop.id, customer_id=pk)
+    form = RevealForm(request.POST)
+    if form.is_valid():
+        with service_errors_on(form):
+            customer_pii_reveal(
+                actor=actor,
+                shop=shop,
+                customer=customer,
+                reason=form.cleaned_data["reason"],
+                ip_address=client_address(request),
+            )
+            return _render_detail(request, actor, shop, customer, is_revealed=True)
+    return _render_detail(request, actor, shop, customer, reveal_form=form, status=400)
+
+
+@login_required
+@require_POST
 def customer_note_edit(request: HttpRequest, shop_slug: str, pk: int) -> HttpResponse:
     """Save the staff's memo on a customer (staff of the shop; clients only read it)."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
@@ -70,18 +94,28 @@ def _render_detail(
     customer: Customer,
     *,
     note_form: CustomerNoteForm | None = None,
+    reveal_form: RevealForm | None = None,
+    is_revealed: bool = False,
     status: int = 200,
 ) -> HttpResponse:
     is_staff = actor.is_staff_for(shop.id)
     if note_form is None and is_staff:
         note_form = CustomerNoteForm(initial={"note": customer.note})
+    shows_contacts = is_revealed or sees_contacts(actor, shop.id)
+    identities = [
+        (identity, identity.display_value if shows_contacts else identity_masked(identity))
+        for identity in customer.identities.all()
+    ]
     return render(
         request,
         "customers/detail.html",
         {
             "shop": shop,
             "customer": customer,
-            "identities": list(customer.identities.all()),
+            "identities": identities,
+            "shows_contacts": shows_contacts,
+            "is_revealed": is_revealed,
+            "reveal_form": reveal_form or RevealForm(),
             "tickets": list(customer_tickets(customer_id=customer.id, shop_id=shop.id)),
             "is_staff": is_staff,
             "note_form": note_form if is_staff else None,
@@ -118,6 +152,11 @@ def customer_picker(request: HttpRequest) -> HttpResponse:
             "identities"
         )
     )
+    # A list: every contact masked, for everyone (the customer's page shows them whole).
+    contacts = {
+        customer.pk: [identity_masked(identity) for identity in customer.identities.all()]
+        for customer in customers
+    }
     customers_search_record(
         actor=actor, shop=shop, customers=customers, ip_address=client_address(request)
     )
@@ -127,7 +166,12 @@ def customer_picker(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         template,
-        {"shop": shop, "query": query, "customers": customers, "limit": PICKER_LIMIT},
+        {
+            "shop": shop,
+            "query": query,
+            "results": [(customer, contacts[customer.pk]) for customer in customers],
+            "limit": PICKER_LIMIT,
+        },
     )
     patch_vary_headers(response, ("HX-Request",))
     return response

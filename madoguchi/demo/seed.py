@@ -101,10 +101,12 @@ def seed_demo(*, password: str = content.DEMO_PASSWORD) -> SeedResult:
             )
             _seed_mail(shop=shop, spec=spec, admin=people["admin"])
             _seed_customer_memo(shop=shop, customers=customers, admin=people["admin"])
+            _seed_reveal(shop=shop, customers=customers, trainee=people.get("trainee"))
     for spec in content.SHOPS:
         with in_shop(shops[spec.key].id):
             _seed_channels(shop=shops[spec.key], admin=people["admin"])
     _seed_sla_clocks(shops=shops, now=now)
+    _seed_retention(shop=shops[content.SHOPS[0].key], admin=people["admin"], now=now)
     return SeedResult(tickets_created=created, logins=_logins(people))
 
 
@@ -639,6 +641,50 @@ def _seed_customer_memo(
     customer = customers[0][1]
     if not customer.note:
         customer_note_update(actor=actor_for_user(admin), customer=customer, note=memo)
+
+
+def _seed_reveal(
+    *, shop: Shop, customers: list[tuple[CustomerSpec, Customer]], trainee: User | None
+) -> None:
+    """The trainee, who sees contacts masked, reveals the first customer's once, with a reason
+    (an entry of the audit log, ADR 0013)."""
+    from madoguchi.audit.models import AuditEntry
+    from madoguchi.customers.services import customer_pii_reveal
+
+    actor = actor_for_user(trainee) if trainee is not None else None
+    if actor is None or shop.id not in actor.grants or not customers:
+        return
+    customer = customers[0][1]
+    revealed = AuditEntry.objects.filter(
+        action="customer.pii_revealed", actor=trainee, target_id=str(customer.pk)
+    )
+    if not revealed.exists():
+        customer_pii_reveal(
+            actor=actor,
+            shop=shop,
+            customer=customer,
+            reason="再配達の依頼があり、配送先の住所を確認するため",
+            ip_address=None,
+        )
+
+
+def _seed_retention(*, shop: Shop, admin: User, now: dt.datetime) -> None:
+    """The first shop keeps finished tickets 3 years and raw data 90 days; its policy ran once,
+    yesterday (ADR 0015)."""
+    from madoguchi.privacy.models import RetentionPolicy
+    from madoguchi.privacy.services import retention_policy_save, retention_run
+
+    with in_shop(shop.id):
+        if RetentionPolicy.objects.filter(shop=shop).exists():
+            return
+        retention_policy_save(
+            actor=actor_for_user(admin),
+            shop=shop,
+            is_enabled=True,
+            closed_ticket_years=3,
+            raw_payload_days=90,
+        )
+        retention_run(shop=shop, now=now - dt.timedelta(days=1))
 
 
 # Operations: each shop's business calendar, SLA policies and routing, set up once through the

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from madoguchi.core.db import insert_all
@@ -119,3 +119,55 @@ def consumer_position(*, name: str) -> int:
 def consumer_advance(*, name: str, position: int) -> None:
     """Move the consumer's cursor forward (never backwards)."""
     ConsumerCursor.objects.filter(name=name, position__lt=position).update(position=position)
+
+
+# The payload values that name or quote a person (ADR 0015): erasure blanks them and keeps
+# every id, count and code, so the reports that read the log still add up.
+PERSONAL_PAYLOAD_KEYS: dict[str, tuple[str, ...]] = {
+    "ticket.created": ("subject",),
+    "mail.acknowledged": ("to",),
+    "mail.loop_detected": ("address",),
+    "mail.bounced": ("recipient",),
+    "reply.draft_returned": ("comment",),
+}
+
+
+def event_payloads_scrub(
+    *, shop_id: int, ticket_ids: Sequence[int], values: Collection[str] = ()
+) -> int:
+    """Blank the personal payload values of the events of these tickets; return how many changed.
+
+    Also blanks those keys in the shop's ticketless events whose value is one of `values` (the
+    erased customer's addresses). The one sanctioned rewrite of the append-only log (ADR 0015):
+    rows are neither deleted nor re-ordered, only the listed keys become "".
+    """
+    types = list(PERSONAL_PAYLOAD_KEYS)
+    wanted = {value for value in values if value}
+    candidates = Event.objects.filter(shop_id=shop_id, type__in=types)
+    changed: list[Event] = []
+    for event in candidates.filter(ticket_id__in=list(ticket_ids)).iterator(chunk_size=500):
+        if _scrub(event, wanted=None):
+            changed.append(event)
+    if wanted:
+        for event in candidates.filter(ticket__isnull=True).iterator(chunk_size=500):
+            if _scrub(event, wanted=wanted):
+                changed.append(event)
+    # The manager's queryset refuses updates; this is the explicit escape hatch.
+    plain: models.QuerySet[Event] = models.QuerySet(model=Event)
+    plain.bulk_update(changed, ["payload"], batch_size=500)
+    return len(changed)
+
+
+def _scrub(event: Event, *, wanted: set[str] | None) -> bool:
+    payload = dict(event.payload or {})
+    is_changed = False
+    for key in PERSONAL_PAYLOAD_KEYS.get(event.type, ()):
+        value = payload.get(key)
+        if not value:
+            continue
+        if wanted is None or (isinstance(value, str) and value.strip().lower() in wanted):
+            payload[key] = ""
+            is_changed = True
+    if is_changed:
+        event.payload = payload
+    return is_changed

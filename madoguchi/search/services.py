@@ -563,3 +563,32 @@ def search_rebuild(shop_id: int | None = None) -> dict[str, int]:
                 _insert_documents(_ticket_documents(list(rows)))
             counts["tickets"] += len(batch)
     return counts
+
+
+# Reading personal data ---------------------------------------------------------------------------
+
+
+def search_customers_shown_record(
+    *, user: Any, query: str, hits: Sequence[Any], ip_address: str | None
+) -> None:
+    """Write which customers the search page showed (`customers.searched`): one entry per
+    request, none when it showed no customer. `hits` are the customer group's `SearchHit`s;
+    the entry names the shop when they are all of one shop."""
+    if not hits:
+        return
+    from madoguchi.audit import actions
+    from madoguchi.audit.services import record
+
+    shop_ids = sorted({hit.shop.id for hit in hits})
+    record(
+        actor=user,
+        action=actions.CUSTOMERS_SEARCHED,
+        shop=hits[0].shop if len(shop_ids) == 1 else None,
+        changes={
+            "page": "search",
+            "query": query[:200],
+            "customers": [hit.object_id for hit in hits],
+            "shops": shop_ids,
+        },
+        ip_address=ip_address,
+    )

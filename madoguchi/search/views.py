@@ -7,8 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from madoguchi.core.client_address import client_address
 from madoguchi.search.forms import SearchForm
 from madoguchi.search.selectors import SearchFilters, search
+from madoguchi.search.services import search_customers_shown_record
 from madoguchi.tenancy.access import Actor, access_shop, visible_shops
 
 
@@ -34,6 +36,12 @@ def search_results(request: HttpRequest) -> HttpResponse:
         )
         if query:
             results = search(actor=actor, query=query, filters=filters)
+            search_customers_shown_record(
+                user=request.user,
+                query=query,
+                hits=results.customers.hits,
+                ip_address=client_address(request),
+            )
     return render(
         request,
         "search/results.html",

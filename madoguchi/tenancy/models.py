@@ -21,6 +21,8 @@ class Workspace(models.Model):
         default=False,
         help_text=_("Admins, supervisors and operators must set up an authenticator app."),
     )
+    # Networks (CIDR strings, normalised) staff may work from; empty: any address.
+    staff_ip_allowlist = models.JSONField(_("staff IP allowlist"), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

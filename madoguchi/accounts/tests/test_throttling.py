@@ -5,7 +5,10 @@ address typed."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
+import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -117,3 +120,83 @@ def test_old_attempts_are_pruned(client, world):
         "127.0.0.1",
         "new@example.jp",
     ]
+
+
+def test_attempts_in_flight_count_before_their_password_is_checked(db):
+    """The interleaving of a burst, one step at a time: each attempt is counted as it starts."""
+    holds = [
+        throttling.sign_in_hold(email="burst@example.jp", address=f"192.0.2.{number}")
+        for number in range(8)
+    ]
+    assert holds[throttling.ACCOUNT_LIMIT :] == [throttling.Block.ACCOUNT] * 3
+    granted = [hold for hold in holds if isinstance(hold, throttling.Hold)]
+    assert len(granted) == throttling.ACCOUNT_LIMIT
+    # A success releases its count: the next attempt may start.
+    granted[0].release()
+    assert isinstance(
+        throttling.sign_in_hold(email="burst@example.jp", address=None), throttling.Hold
+    )
+
+
+PARALLEL = 50
+
+
+@pytest.mark.postgresql  # SQLite's in-memory test database has table locks, no busy wait
+@pytest.mark.django_db(transaction=True)
+def test_fifty_parallel_wrong_passwords_get_at_most_the_limit_checked(world):
+    """Security case 66: a burst cannot pass the lock by checking before either is counted."""
+    user = world.operator_tea
+    barrier = threading.Barrier(PARALLEL)
+    answers: list[str] = []
+    errors_seen: list[BaseException] = []
+
+    def attempt(number: int) -> None:
+        try:
+            client = Client(REMOTE_ADDR=f"203.0.113.{number + 1}")  # one address each
+            barrier.wait(timeout=30)
+            answers.append(post_password(client, user.email, "wrong-password").text)
+        except BaseException as error:  # reported by the test thread below
+            errors_seen.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(number,)) for number in range(PARALLEL)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors_seen == []
+    assert len(answers) == PARALLEL
+    checked = [text for text in answers if LOCKED not in text]
+    assert 1 <= len(checked) <= throttling.ACCOUNT_LIMIT
+    # What was checked is counted; what was refused is not.
+    assert Attempt.objects.filter(scope=Attempt.Scope.SIGN_IN_ACCOUNT).count() == len(checked)
+    # A burst may refuse more than needed, never fewer: the failures still missing lock it.
+    fail(Client(), user.email, throttling.ACCOUNT_LIMIT - len(checked))
+    assert LOCKED in post_password(Client(), user.email).text  # the right password waits too
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_parallel_password_reset_requests_get_at_most_the_limit_mailed(world):
+    barrier = threading.Barrier(PARALLEL)
+    allowed: list[bool] = []
+    errors_seen: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            barrier.wait(timeout=30)
+            allowed.append(throttling.password_reset_allowed(address="198.51.100.9"))
+        except BaseException as error:  # reported by the test thread below
+            errors_seen.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(PARALLEL)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors_seen == []
+    assert 1 <= allowed.count(True) <= throttling.RESET_LIMIT
+    assert Attempt.objects.filter(key="198.51.100.9").count() == allowed.count(True)

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from madoguchi.commerce.carriers import Carrier, tracking_url
+from madoguchi.core.secrets import DigestField, EncryptedTextField
 from madoguchi.tenancy.scoping import ShopScopedManager
 
 
@@ -75,11 +76,20 @@ class Order(models.Model):
     )
     payment_due_on = models.DateField(_("payment due"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
-    email = models.CharField(_("email"), max_length=254, blank=True)
-    # The email and the shipping phone normalised as customers' contact identities are: how an
-    # order without a customer finds the customer who writes or calls from them later.
-    contact_email = models.CharField(max_length=254, blank=True, editable=False)
-    contact_phone = models.CharField(max_length=30, blank=True, editable=False)
+    # The customer's contacts and address are encrypted at rest (ADR 0013); the names and
+    # the prefecture are not (orders are found and listed by them).
+    email = EncryptedTextField(_("email"), blank=True)
+    # The keyed digests of the email and the shipping phone normalised as customers' contact
+    # identities are (`customers.normalize.identity_digest`): how an order without a customer
+    # finds the customer who writes or calls from them later.
+    contact_email = DigestField(
+        of=("email",), label="email", normalize="madoguchi.customers.normalize.matchable_email"
+    )
+    contact_phone = DigestField(
+        of=("shipping_phone",),
+        label="phone",
+        normalize="madoguchi.customers.normalize.matchable_phone",
+    )
     items_total = models.PositiveIntegerField(_("items (tax incl.)"), default=0)
     shipping_fee = models.PositiveIntegerField(_("shipping (tax incl.)"), default=0)
     payment_fee = models.PositiveIntegerField(_("payment fee (tax incl.)"), default=0)
@@ -90,19 +100,28 @@ class Order(models.Model):
     total_8 = models.PositiveIntegerField(_("total at 8% (reduced)"), default=0)
     tax_8 = models.PositiveIntegerField(_("tax at 8% (reduced)"), default=0)
     amount_paid = models.PositiveIntegerField(_("paid so far"), default=0)
-    shipping_postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    shipping_postal_code = EncryptedTextField(_("postal code"), blank=True)
     shipping_prefecture = models.CharField(_("prefecture"), max_length=10, blank=True)
-    shipping_address1 = models.CharField(_("address"), max_length=200, blank=True)
-    shipping_address2 = models.CharField(_("building"), max_length=200, blank=True)
+    shipping_address1 = EncryptedTextField(_("address"), blank=True)
+    shipping_address2 = EncryptedTextField(_("building"), blank=True)
     shipping_name = models.CharField(_("recipient"), max_length=200, blank=True)
     shipping_name_kana = models.CharField(_("recipient (kana)"), max_length=200, blank=True)
-    shipping_phone = models.CharField(_("phone"), max_length=30, blank=True)
+    shipping_phone = EncryptedTextField(_("phone"), blank=True)
     billing_name_kana = models.CharField(_("buyer (kana)"), max_length=200, blank=True)
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ShopScopedManager()
+
+    # What lists that show none of them leave unread (each would be decrypted).
+    ENCRYPTED_FIELDS = (
+        "email",
+        "shipping_postal_code",
+        "shipping_address1",
+        "shipping_address2",
+        "shipping_phone",
+    )
 
     class Meta:
         constraints = [

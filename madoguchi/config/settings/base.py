@@ -50,9 +50,11 @@ INSTALLED_APPS = [
     "madoguchi.demo",
     "madoguchi.search",
     "madoguchi.administration",
+    "madoguchi.privacy",
 ]
 
 MIDDLEWARE = [
+    "madoguchi.core.client_address.ProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -63,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "madoguchi.accounts.ip_allowlist.IpAllowlistMiddleware",
     "madoguchi.accounts.middleware.SignInStepMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "madoguchi.accounts.session_expiry.SessionExpiryMiddleware",
@@ -271,6 +274,9 @@ MADOGUCHI = {
     "MAIL_IMAP_POLL_SECONDS": env.int("MADOGUCHI_MAIL_IMAP_POLL_SECONDS", default=60),
     # Fernet keys for secrets at rest, the first encrypts (core.secrets); unset: from SECRET_KEY.
     "SECRET_KEYS": env.list("MADOGUCHI_SECRET_KEYS", default=[]),
+    # The key of the digests customers' contacts are found by (core.secrets.keyed_digest, ADR
+    # 0013); unset: derived from SECRET_KEY. Unlike SECRET_KEYS it is not rotated.
+    "HASH_KEY": env.str("MADOGUCHI_HASH_KEY", default=""),
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client
     # (core.client_address); none by default: the connecting peer is the client.
     "TRUSTED_PROXIES": env.list("MADOGUCHI_TRUSTED_PROXIES", default=[]),

@@ -30,6 +30,7 @@ from madoguchi.conversations.services import InboundMessage, receive_inbound
 from madoguchi.core.errors import stored_error_text
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.customers.models import ContactIdentity, Customer
+from madoguchi.customers.normalize import identity_digest
 from madoguchi.customers.services import IdentityInput, customer_find, customer_find_or_create
 from madoguchi.events.models import ActorKind
 from madoguchi.events.services import event_append
@@ -96,7 +97,9 @@ def _prepare(channel: LineChannel, event: dict[str, Any]) -> Prepared:
     user_id, _ = _source(event)
     known = (
         ContactIdentity.objects.filter(
-            shop_id=channel.shop_id, kind=ContactIdentity.Kind.LINE, value=user_id
+            shop_id=channel.shop_id,
+            kind=ContactIdentity.Kind.LINE,
+            value_digest=identity_digest(ContactIdentity.Kind.LINE, user_id),
         )
         .exclude(display_name="")
         .exists()

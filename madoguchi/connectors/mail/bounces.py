@@ -19,7 +19,7 @@ from madoguchi.connectors.mail.parsing import parse_bounce
 from madoguchi.conversations.models import Channel, Message, Ticket
 from madoguchi.conversations.outbound import delivery_status_set
 from madoguchi.customers.models import ContactIdentity
-from madoguchi.customers.normalize import normalize_email
+from madoguchi.customers.normalize import identity_digest, normalize_email
 from madoguchi.events.models import ActorKind
 from madoguchi.events.services import event_append
 
@@ -105,7 +105,11 @@ def bounce_record(*, raw_mail: RawMail, report: BounceReport | None = None) -> T
         )
     if failed_addresses:
         ContactIdentity.objects.filter(
-            shop=shop, kind=ContactIdentity.Kind.EMAIL, value__in=failed_addresses
+            shop=shop,
+            kind=ContactIdentity.Kind.EMAIL,
+            value_digest__in=[
+                identity_digest(ContactIdentity.Kind.EMAIL, address) for address in failed_addresses
+            ],
         ).update(is_undeliverable=True)
         if outbound is not None and outbound.message_id is not None:
             delivery_status_set(

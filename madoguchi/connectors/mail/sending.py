@@ -47,7 +47,7 @@ from madoguchi.conversations.outbound import delivery_status_set
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.core.workers import current_worker_id
 from madoguchi.customers.models import ContactIdentity
-from madoguchi.customers.normalize import normalize_email
+from madoguchi.customers.normalize import identity_digest, normalize_email
 from madoguchi.tenancy.models import Shop
 
 logger = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def _is_undeliverable(shop_id: int, address: str) -> bool:
     return ContactIdentity.objects.filter(
         shop_id=shop_id,
         kind=ContactIdentity.Kind.EMAIL,
-        value=normalize_email(address),
+        value_digest=identity_digest(ContactIdentity.Kind.EMAIL, normalize_email(address)),
         is_undeliverable=True,
     ).exists()
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from madoguchi.connectors.mail.models import MailReference, OutboundMail
 from madoguchi.conversations.models import Channel, Message, Ticket
 from madoguchi.customers.models import ContactIdentity
-from madoguchi.customers.normalize import normalize_identity
+from madoguchi.customers.normalize import identity_digest, normalize_identity
 from madoguchi.tenancy.models import Shop
 
 SUBJECT_THREADING_WINDOW = dt.timedelta(days=14)
@@ -156,7 +156,11 @@ def _customer_id_for(shop: Shop, sender: str) -> int | None:
     if not value:
         return None
     return (
-        ContactIdentity.objects.filter(shop=shop, kind=ContactIdentity.Kind.EMAIL, value=value)
+        ContactIdentity.objects.filter(
+            shop=shop,
+            kind=ContactIdentity.Kind.EMAIL,
+            value_digest=identity_digest(ContactIdentity.Kind.EMAIL, value),
+        )
         .values_list("customer_id", flat=True)
         .first()
     )

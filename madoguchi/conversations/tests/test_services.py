@@ -21,6 +21,7 @@ from madoguchi.conversations.services import (
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
 from madoguchi.core.testing import factories
 from madoguchi.customers.models import ContactIdentity, Customer
+from madoguchi.customers.normalize import identity_digest
 from madoguchi.customers.services import IdentityInput
 from madoguchi.events.models import Event
 from madoguchi.tenancy import services as tenancy_services
@@ -105,7 +106,9 @@ def test_inbound_creates_customer_ticket_message_and_events(world):
     at = timezone.now() - dt.timedelta(minutes=5)
     with in_shop(world.tea.id):
         result = receive_inbound(_inbound(world.tea, "<abc@example.jp>", received_at=at))
-        customer = Customer.objects.get(identities__value="taro@example.jp")
+        customer = Customer.objects.get(
+            identities__value_digest=identity_digest("email", "taro@example.jp")
+        )
         customer_event = Event.objects.get(type="customer.created")
     ticket, message = result.ticket, result.message
     assert (result.is_new_ticket, result.is_duplicate) == (True, False)
@@ -392,7 +395,9 @@ def test_ticket_create_for_a_phone_call(world):
         category = Category.objects.create(shop=world.tea, name="配送")
     ticket = _create(world, priority="high", category=category)
     with in_shop(world.tea.id):
-        identity = ContactIdentity.objects.get(kind="phone", value="09011112222")
+        identity = ContactIdentity.objects.get(
+            kind="phone", value_digest=identity_digest("phone", "09011112222")
+        )
         message = Message.objects.get(ticket=ticket)
         customer_events = list(Event.objects.filter(type="customer.created", ticket=None))
     customer = identity.customer
@@ -819,7 +824,12 @@ def test_concurrent_duplicate_inbound_stores_one_message(world, monkeypatch):
         assert Message.objects.filter(external_id__startswith="race").count() == rounds
         assert Ticket.objects.filter(shop=world.tea).count() == 1 + rounds
         assert Customer.objects.filter(shop=world.tea).count() == 2
-        assert ContactIdentity.objects.filter(value="taro@example.jp").count() == 1
+        assert (
+            ContactIdentity.objects.filter(
+                value_digest=identity_digest("email", "taro@example.jp")
+            ).count()
+            == 1
+        )
         assert sorted(Ticket.objects.filter(shop=world.tea).values_list("number", flat=True)) == [
             1,
             2,

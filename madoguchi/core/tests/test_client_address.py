@@ -97,6 +97,26 @@ def test_a_websocket_scope_follows_the_same_rule():
     assert scope_client_address({"headers": []}) is None
 
 
+@pytest.mark.parametrize("trusted", [False, True])
+def test_only_a_trusted_proxy_may_say_the_request_came_over_https(client, trusted):
+    """A client that reaches the app past the proxy cannot claim HTTPS (or another host)."""
+    https = override_settings(
+        SECURE_SSL_REDIRECT=True, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")
+    )
+    with https, proxies(*(["127.0.0.1"] if trusted else ["10.0.0.1"])):
+        response = client.get(
+            reverse("accounts:login"),
+            HTTP_X_FORWARDED_PROTO="https",
+            HTTP_X_FORWARDED_HOST="evil.example",
+        )
+    if trusted:
+        assert response.status_code == 200
+    else:
+        # Plain HTTP as it really is: sent to HTTPS on the host it asked for, not the forged one.
+        assert response.status_code == 301
+        assert response["Location"] == "https://testserver" + reverse("accounts:login")
+
+
 def test_serve_keeps_the_connecting_peer(monkeypatch):
     """uvicorn's own proxy headers would take X-Forwarded-For from any loopback peer."""
     import uvicorn

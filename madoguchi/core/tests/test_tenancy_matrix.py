@@ -179,13 +179,16 @@ def _tea_line_channel(world: Any) -> None:
 def _tea_phone_identity(world: Any) -> None:
     from madoguchi.customers.models import ContactIdentity
 
-    with unscoped("test setup"):
-        ContactIdentity.objects.get_or_create(
-            shop=world.tea,
-            kind="phone",
-            value="0312345678",
-            defaults={"customer": world.tea_ticket.customer, "display_value": "03-1234-5678"},
-        )
+    customer = world.tea_ticket.customer
+    with unscoped("test setup"):  # (the value may be stored encrypted: not looked up by it)
+        if not ContactIdentity.objects.filter(customer=customer, kind="phone").exists():
+            ContactIdentity.objects.create(
+                shop=world.tea,
+                kind="phone",
+                value="0312345678",
+                customer=customer,
+                display_value="03-1234-5678",
+            )
 
 
 def _tea_callback(world: Any) -> None:
@@ -309,6 +312,36 @@ def _tea_alert(world: Any) -> None:
             type="sla.warning",
             actor_kind=ActorKind.SYSTEM,
             payload={"metric": "first_response", "cycle": 0, "minutes_left": 10},
+        )
+
+
+def _privacy(name: str, *args: Any) -> Callable[[Any], str]:
+    return lambda world: reverse(f"privacy:{name}", args=[world.tea.slug, *args])
+
+
+def _privacy_customer(name: str) -> Callable[[Any], str]:
+    return lambda world: reverse(
+        f"privacy:{name}", args=[world.tea.slug, world.tea_ticket.customer_id]
+    )
+
+
+ERASURE_DIGEST = "e" * 64
+
+
+def _tea_erasure(world: Any) -> None:
+    from madoguchi.privacy.models import ErasureRecord
+
+    with unscoped("test setup"):
+        ErasureRecord.objects.get_or_create(
+            id=9001,
+            defaults={
+                "shop": world.tea,
+                "customer_id": world.tea_ticket.customer_id,
+                "erased_at": timezone.now(),
+                "reason": "マトリクス",
+                "salt": "0" * 32,
+                "digest": ERASURE_DIGEST,
+            },
         )
 
 
@@ -564,6 +597,21 @@ def _deactivated_operator(world: Any) -> None:
     factories.MembershipFactory(id=9001, user=user, workspace=world.agency, is_active=False)
 
 
+AUDIT_MARKER = "matrix-audit-marker"
+
+
+def _tea_audit_entry(world: Any) -> None:
+    from madoguchi.audit import actions
+    from madoguchi.audit.services import record
+
+    record(
+        actor=world.operator_tea,
+        action=actions.TICKET_UPDATED,
+        target=world.tea_ticket,
+        changes={"note": AUDIT_MARKER},
+    )
+
+
 INVITEE = "matrix-invitee@example.jp"
 
 
@@ -798,6 +846,14 @@ SHOP_ROUTES: dict[str, Route] = {
             kwargs={"shop_slug": world.tea.slug, "pk": world.tea_ticket.customer_id},
         ),
     ),
+    "customers:reveal": Route(
+        "POST",
+        lambda world: reverse(
+            "customers:reveal",
+            kwargs={"shop_slug": world.tea.slug, "pk": world.tea_ticket.customer_id},
+        ),
+        lambda world: {"reason": "再配達の住所確認"},
+    ),
     "customers:note_edit": Route(
         "POST",
         lambda world: reverse(
@@ -814,6 +870,33 @@ SHOP_ROUTES: dict[str, Route] = {
             + f"?shop={world.tea.slug}&q={quote(world.tea_ticket.customer.name)}"
         ),
         marker=lambda world: world.tea_ticket.customer.name,
+    ),
+    # Privacy (ADR 0015): the shop's leads only; its operators and client get 403.
+    "privacy:retention": Route(
+        "GET", _privacy("retention"), user="supervisor", marker=lambda world: world.tea.name
+    ),
+    "privacy:export_json": Route("GET", _privacy_customer("export_json"), user="supervisor"),
+    "privacy:export_page": Route("GET", _privacy_customer("export_page"), user="supervisor"),
+    "privacy:erase": Route(
+        "POST",
+        _privacy_customer("erase"),
+        lambda world: {"reason": "マトリクス", "confirmation": "削除"},
+        302,
+        user="supervisor",
+    ),
+    "privacy:erasure": Route(
+        "GET",
+        _privacy("erasure", 9001),
+        marker=lambda world: ERASURE_DIGEST,
+        setup=_tea_erasure,
+        user="supervisor",
+    ),
+    "privacy:erasure_verify": Route(
+        "POST",
+        _privacy("erasure_verify", 9001),
+        expected=302,
+        setup=_tea_erasure,
+        user="supervisor",
     ),
     "commerce:order_list": Route("GET", _commerce("order_list"), **_SHOP_NAME),
     "commerce:order_new": Route("GET", _commerce("order_new"), **_SHOP_NAME),
@@ -1460,6 +1543,28 @@ WORKSPACE_ROUTES: dict[str, Route] = {
         302,
         user="admin",
     ),
+    "accounts:workspace_ip_allowlist_edit": Route(
+        "POST",
+        lambda world: reverse("accounts:workspace_ip_allowlist_edit", args=[world.agency.slug]),
+        lambda world: {"ip_allowlist": "127.0.0.0/8\n::1"},  # the test client's own address
+        302,
+        user="admin",
+    ),
+    # The audit log of a workspace: its admins read it (a shop company's clients their shops').
+    "audit:log": Route(
+        "GET",
+        lambda world: reverse("audit:log") + f"?workspace={world.agency.slug}",
+        marker=lambda world: AUDIT_MARKER,
+        setup=_tea_audit_entry,
+        user="admin",
+    ),
+    "audit:export": Route(
+        "GET",
+        lambda world: reverse("audit:export") + f"?workspace={world.agency.slug}",
+        marker=lambda world: AUDIT_MARKER,
+        setup=_tea_audit_entry,
+        user="admin",
+    ),
     "administration:workspace_edit (save)": Route(
         "POST",
         lambda world: reverse("administration:workspace_edit", args=[world.agency.id]),
@@ -1593,7 +1698,7 @@ SETTINGS_ROWS: dict[str, tuple[str, ...]] = {
     "accounts.User": ("id", "display_name", "language", "password", "is_active"),
     "otp_totp.TOTPDevice": ("id", "confirmed"),
     "otp_static.StaticToken": ("id",),
-    "tenancy.Workspace": ("id", "name", "requires_two_factor"),
+    "tenancy.Workspace": ("id", "name", "requires_two_factor", "staff_ip_allowlist"),
     "tenancy.Shop": ("id", "name", "ticket_prefix", "time_zone", "archived_at"),
     "tenancy.Engagement": ("id", "mode", "starts_on", "ends_on"),
     "tenancy.EngagementInvitation": ("id", "accepted_at", "cancelled_at"),
@@ -1614,6 +1719,8 @@ SETTINGS_ROWS: dict[str, tuple[str, ...]] = {
     "operations.Closure": ("id", "starts_on", "ends_on"),
     "operations.SlaPolicy": ("id", "name", "first_response_minutes", "is_active", "position"),
     "operations.RoutingSettings": ("id", "mode", "max_open_per_operator", "channel_modes"),
+    "privacy.RetentionPolicy": ("id", "is_enabled", "closed_ticket_years", "raw_payload_days"),
+    "privacy.ErasureRecord": ("id", "is_verified", "verified_at"),
 }
 
 
@@ -1629,8 +1736,14 @@ def settings_rows() -> tuple[Any, ...]:
     return tuple(rows)
 
 
-def snapshot(world: Any) -> tuple[Any, ...]:
-    """Everything a refused request must leave unchanged."""
+# Audit actions that record a read (a page, a search, a download, an export was shown): the only
+# rows a GET may write. Everything else in `snapshot` stays as it was after any GET.
+READ_ACTION_SUFFIXES = (".viewed", ".searched", ".downloaded", ".exported", ".customer_exported")
+
+
+def snapshot(world: Any, *, reads: bool = True) -> tuple[Any, ...]:
+    """Everything a refused request must leave unchanged (without `reads`: except the audit
+    entries of reads, which a GET may add)."""
     with unscoped("test assertion"):
         tickets = tuple(
             Ticket.objects.order_by("id").values_list(
@@ -1656,12 +1769,20 @@ def snapshot(world: Any) -> tuple[Any, ...]:
             commerce,
             Message.objects.count(),
             Event.objects.count(),
-            AuditEntry.objects.exclude(action__startswith="user.").count(),
+            audit_entries(reads=reads).count(),
             Customer.objects.count(),
             tickets,
             tags,
             settings_rows(),
         )
+
+
+def audit_entries(*, reads: bool = True) -> Any:
+    entries = AuditEntry.objects.exclude(action__startswith="user.")
+    if not reads:
+        for suffix in READ_ACTION_SUFFIXES:
+            entries = entries.exclude(action__endswith=suffix)
+    return entries
 
 
 @pytest.fixture
@@ -1851,13 +1972,79 @@ def test_the_right_user_is_served(english: Any, world: Any, name: str) -> None:
     route = SIGNED_IN_ROUTES[name]
     route.setup(world)
     sign_in(english, route, world)
-    before = snapshot(world)
+    before, writes = snapshot(world), snapshot(world, reads=False)
+    audited_before = AuditEntry.objects.count()
     response = call(english, route, world)
     assert response.status_code == route.expected
+    assert not is_download(response) or name in DOWNLOADS, f"Describe {name} in DOWNLOADS"
     if route.method == "POST":
         assert snapshot(world) != before  # the same request from a stranger changed nothing
+        # Every change made in the browser is in the audit log (or NOT_AUDITED says why not).
+        assert name in NOT_AUDITED or AuditEntry.objects.count() > audited_before, (
+            f"{name} wrote no audit entry"
+        )
     else:
         assert route.marker(world) in text(response)
+        # No GET changes state (checklist case 44): at most it records that it was read.
+        if name not in GET_WRITES:
+            assert snapshot(world, reads=False) == writes
+
+
+# The GETs that write, and why that is no state change an attacker could cause.
+GET_WRITES = {
+    # Draws the secret the page shows as a QR code: an unconfirmed authenticator of the signed-in
+    # user only, replaced at the next visit; it counts for nothing until a code confirms it (POST).
+    "accounts:two_factor_setup",
+}
+
+
+# Views that take a POST without a CSRF token: public endpoints whose caller is no browser
+# session (the token or signature in the request is the credential), each of which only creates
+# (a ticket, a chat, a delivery) and is rate-limited or signature-checked.
+CSRF_EXEMPT = {
+    "commerce:webhook",
+    "line:webhook",
+    "webform:public",
+    "chat:widget_config",
+    "chat:conversation_open",
+}
+
+
+def test_only_the_public_endpoints_skip_the_csrf_check() -> None:
+    exempt = set()
+    for pattern, name in _patterns_with_names(get_resolver().url_patterns):
+        if getattr(pattern.callback, "csrf_exempt", False):
+            exempt.add(name)
+    assert exempt == CSRF_EXEMPT
+    assert set(PUBLIC) >= CSRF_EXEMPT
+
+
+def _patterns_with_names(patterns: list[Any], namespace: str = "") -> Iterator[tuple[Any, str]]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(part for part in (namespace, pattern.namespace or "") if part)
+            yield from _patterns_with_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name or str(pattern.pattern)
+            yield pattern, f"{namespace}:{name}" if namespace and pattern.name else name
+
+
+@pytest.mark.parametrize(
+    "name", [name for name in present(SIGNED_IN_ROUTES) if SIGNED_IN_ROUTES[name].method == "POST"]
+)
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
+    world: Any, name: str
+) -> None:
+    from django.test import Client
+
+    route = SIGNED_IN_ROUTES[name]
+    route.setup(world)
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    sign_in(browser, route, world)
+    before = snapshot(world)
+    response = call(browser, route, world)
+    assert response.status_code == 403
+    assert snapshot(world) == before
 
 
 @pytest.mark.parametrize(
@@ -1906,3 +2093,379 @@ def test_public_views_answer_anonymous_visitors(english: Any, world: Any, name: 
     before = snapshot(world)
     assert call(english, route, world).status_code == route.expected
     assert snapshot(world) == before
+
+
+# --- downloads ---------------------------------------------------------------------------------
+# Every route whose answer is a download (Content-Disposition: attachment), with the setup of
+# the other shop's mirror of its rows, returning that mirror's marker: the tea shop's download
+# never contains it. `test_the_right_user_is_served` fails on a download not described here.
+
+
+def _ceramics_attachment(world: Any) -> str:
+    from django.core.files.base import ContentFile
+
+    from madoguchi.conversations.models import Attachment
+
+    body = b"ceramics-attachment-body"
+    with unscoped("test setup"):
+        attachment = Attachment(
+            id=9101,
+            shop=world.ceramics,
+            message=Message.objects.filter(ticket=world.ceramics_ticket).earliest("id"),
+            filename="matrix.txt",
+            content_type="text/plain",
+            size=len(body),
+            sha256="1" * 64,
+        )
+        attachment.file.save("matrix", ContentFile(body), save=False)
+        attachment.save()
+    return body.decode()
+
+
+def _ceramics_raw_mail(world: Any) -> str:
+    from madoguchi.connectors.mail.models import RawMail
+
+    raw = b"Subject: matrix\r\n\r\nceramics-raw-body\r\n"
+    with unscoped("test setup"):
+        RawMail.objects.create(
+            id=9101,
+            shop=world.ceramics,
+            source="smtp",
+            raw=raw,
+            size=len(raw),
+            sha256="1" * 64,
+            idempotency_key="matrix-ceramics",
+            subject="青木陶房の失敗メール",
+            status="failed",
+            received_at=timezone.now(),
+        )
+    return "ceramics-raw-body"
+
+
+def _other_workspace_audit_entry(world: Any) -> str:
+    """An entry of another agency's admin: the agency's audit log never holds it."""
+    from madoguchi.audit import actions
+    from madoguchi.audit.services import record
+
+    record(
+        actor=world.other_admin,
+        action=actions.USER_PROFILE_CHANGED,
+        changes={"note": "other-workspace-audit-row"},
+    )
+    return "other-workspace-audit-row"
+
+
+def _ceramics_customer_data(world: Any) -> str:
+    """A message of the ceramics shop's customer: the tea customer's export never holds it."""
+    from madoguchi.core.testing import factories
+
+    with unscoped("test setup"):
+        factories.MessageFactory(ticket=world.ceramics_ticket, body_text="ceramics-export-row")
+    return "ceramics-export-row"
+
+
+DOWNLOADS: dict[str, Callable[[Any], str]] = {
+    "privacy:export_json": _ceramics_customer_data,
+    "conversations:ticket_attachment": _ceramics_attachment,
+    "mail:raw": _ceramics_raw_mail,
+    "audit:export": _other_workspace_audit_entry,
+}
+
+
+# POST routes that change something without an audit entry of their own, and why.
+NOT_AUDITED: dict[str, str] = {
+    # Re-runs the erasure's check; its time and result are kept on the erasure's own record,
+    # which the shop's leads read: a read-only check needs no second trail.
+    "privacy:erasure_verify": "a re-check recorded on the erasure itself",
+}
+
+
+def test_not_audited_names_described_post_routes() -> None:
+    assert [name for name in NOT_AUDITED if SIGNED_IN_ROUTES[name].method != "POST"] == []
+
+
+def is_download(response: Any) -> bool:
+    return str(response.get("Content-Disposition", "")).startswith("attachment")
+
+
+def test_the_downloads_are_described_routes() -> None:
+    assert [name for name in DOWNLOADS if name not in SIGNED_IN_ROUTES] == []
+
+
+@pytest.mark.parametrize(
+    "stranger", ["operator_ceramics", "client_ceramics", "other_admin", "ceramics_owner_admin"]
+)
+@pytest.mark.parametrize("name", present(DOWNLOADS))
+def test_downloads_are_not_found_for_the_other_shops_users(
+    english: Any, world: Any, name: str, stranger: str
+) -> None:
+    route = SIGNED_IN_ROUTES[name]
+    route.setup(world)
+    DOWNLOADS[name](world)
+    english.force_login(getattr(world, stranger))
+    before = snapshot(world)
+    response = call(english, route, world)
+    expected = route.stranger if name in WORKSPACE_ROUTES else 404
+    assert response.status_code == expected
+    assert not (expected == 404 and is_download(response))
+    assert route.marker(world) not in text(response)
+    assert TEA_SECRET not in text(response)
+    assert snapshot(world) == before
+
+
+@pytest.mark.parametrize("name", present(DOWNLOADS))
+def test_downloads_hold_only_the_tea_shops_rows(english: Any, world: Any, name: str) -> None:
+    route = SIGNED_IN_ROUTES[name]
+    route.setup(world)
+    other = DOWNLOADS[name](world)
+    sign_in(english, route, world)
+    response = call(english, route, world)
+    assert response.status_code == 200
+    assert is_download(response)
+    body = text(response)
+    assert route.marker(world) in body
+    assert other not in body
+
+
+# --- websockets --------------------------------------------------------------------------------
+# Every websocket route of `config.asgi` (the chat's and the ticket pages' routers), opened with
+# a real session cookie through the whole ASGI stack (sessions, sign-in step, expiry).
+# Anonymous visitors, the other shop's operator and client and another agency's admin are
+# refused (closed before the handshake completes); the right user is accepted; a socket open for
+# the tea shop hears nothing of what happens in the ceramics shop.
+
+WS_HOST = "madoguchi.test"
+CONSOLE_ORIGIN = f"http://{WS_HOST}"
+TEA_SITE = "https://shop.yamada-en.example"
+CERAMICS_SITE = "https://aoki.example"
+
+
+@dataclass(frozen=True)
+class Socket:
+    """How to open one websocket route for the tea shop."""
+
+    path: Callable[[Any], str]
+    # "session": the signed-in user is the credential; "token": a token in the path is (the
+    # chat visitor's), checked with the shop's allowed sites as Origin.
+    credential: str = "session"
+    user: str = "operator_tea"
+    # Routes serving every shop of their user (the operators' live feed): a stranger's socket
+    # may be accepted for their own shops, but hears nothing of the tea shop.
+    serves_own_shops: bool = False
+
+
+SOCKETS: dict[str, Socket] = {
+    r"^ws/chat/(?P<token>[A-Za-z0-9_-]{20,128})/$": Socket(
+        lambda world: f"/ws/chat/{world.tea_chat_token}/", credential="token", user=""
+    ),
+    "ws/operator/": Socket(lambda world: "/ws/operator/", serves_own_shops=True),
+    "ws/shops/<slug:shop_slug>/tickets/<int:number>/presence/": Socket(
+        lambda world: f"/ws/shops/tea/tickets/{world.tea_ticket.number}/presence/"
+    ),
+}
+
+
+def websocket_routes() -> list[str]:
+    """The route of every websocket URL pattern the ASGI application mounts."""
+    from channels.routing import URLRouter
+
+    from madoguchi.config.asgi import websocket_application
+
+    app: Any = websocket_application
+    while not isinstance(app, URLRouter):
+        app = app.inner
+    routes: list[str] = []
+
+    def collect(router: URLRouter, prefix: str) -> None:
+        for route in router.routes:
+            if isinstance(route.callback, URLRouter):
+                collect(route.callback, prefix + str(route.pattern))
+            else:
+                routes.append(prefix + str(route.pattern))
+
+    collect(app, "")
+    return routes
+
+
+def test_every_websocket_route_is_in_the_matrix() -> None:
+    routes = websocket_routes()
+    assert routes, "no websocket routes found in config.asgi"
+    unknown = sorted(set(routes) - set(SOCKETS))
+    assert unknown == [], f"Describe these websocket routes in SOCKETS: {unknown}"
+
+
+@pytest.fixture
+def socket_world(world: Any, settings: Any) -> Any:
+    """The world with a chat widget per shop, an open chat of each (`tea_chat_token`,
+    `ceramics_chat_token`) and a fresh in-memory channel layer."""
+    from django.core.cache import cache
+
+    from madoguchi.connectors.chat import services as chat
+    from madoguchi.connectors.chat.models import ChatWidget
+    from madoguchi.tenancy.scoping import in_shop
+
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "madoguchi.core.channel_layers.InProcessChannelLayer"}
+    }
+    cache.clear()  # the chat's per-address socket counters
+    for shop, key, site in (
+        (world.tea, "tea", TEA_SITE),
+        (world.ceramics, "ceramics", CERAMICS_SITE),
+    ):
+        with unscoped("test setup"):
+            widget = ChatWidget.objects.create(
+                shop=shop,
+                public_key=f"{key}-matrix-key",
+                allowed_origins=f"{site}\n",
+                follows_business_hours=False,
+            )
+        with in_shop(shop.id):
+            opened = chat.conversation_open(widget=widget)
+        setattr(world, f"{key}_chat_token", opened.token)
+    users = ("operator_tea", "operator_ceramics", "client_ceramics", "other_admin")
+    world.session_cookies = {
+        getattr(world, name).pk: _session_cookie(getattr(world, name))
+        for name in (*users, "ceramics_owner_admin")
+    }
+    return world
+
+
+def _session_cookie(user: Any) -> bytes:
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
+
+
+def communicator(world: Any, path: str, *, user: Any = None, origin: str = CONSOLE_ORIGIN) -> Any:
+    """A socket on `path` through the whole ASGI application, with `user`'s session (made by
+    `socket_world`) if any."""
+    from channels.testing import WebsocketCommunicator
+
+    from madoguchi.config.asgi import application
+
+    headers = [(b"host", WS_HOST.encode()), (b"origin", origin.encode())]
+    if user is not None:
+        headers.append((b"cookie", world.session_cookies[user.pk]))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def _refused(socket: Any) -> bool:
+    connected, _ = await socket.connect(timeout=5)
+    if connected:
+        await socket.disconnect()
+    return not connected
+
+
+async def _tea_activity(world: Any) -> None:
+    """What the tea shop's sockets hear: a visitor's chat message (to the shop's operators) and
+    the tea operator looking at the tea ticket (to its presence group)."""
+    guest = communicator(world, f"/ws/chat/{world.tea_chat_token}/", origin=TEA_SITE)
+    presence = communicator(
+        world, f"/ws/shops/tea/tickets/{world.tea_ticket.number}/presence/", user=world.operator_tea
+    )
+    assert (await guest.connect(timeout=5))[0]
+    assert (await presence.connect(timeout=5))[0]
+    frame = {"type": "message", "client_id": "matrix-tea", "text": TEA_SECRET, "email": "a@b.jp"}
+    await guest.send_json_to(frame)
+    assert (await guest.receive_json_from(timeout=5))["type"] == "ack"
+    await guest.disconnect()
+    await presence.disconnect()
+
+
+async def _ceramics_activity(world: Any) -> Any:
+    """Everything the ceramics shop's sockets hear: its operator comes online (availability to
+    its visitors), looks at its ticket (presence), and its visitor writes (operators' feed).
+    Returns the ceramics operator's socket, which heard the message."""
+    feed = communicator(world, "/ws/operator/", user=world.operator_ceramics)
+    presence = communicator(
+        world,
+        f"/ws/shops/ceramics/tickets/{world.ceramics_ticket.number}/presence/",
+        user=world.operator_ceramics,
+    )
+    guest = communicator(world, f"/ws/chat/{world.ceramics_chat_token}/", origin=CERAMICS_SITE)
+    assert (await guest.connect(timeout=5))[0]
+    assert (await feed.connect(timeout=5))[0]
+    assert (await presence.connect(timeout=5))[0]
+    await guest.send_json_to({"type": "message", "client_id": "matrix-1", "text": "器のご相談"})
+    assert (await guest.receive_json_from(timeout=5))["type"] in ("ack", "presence")
+    await guest.disconnect()
+    await presence.disconnect()
+    return feed
+
+
+def _run(scenario: Callable[[], Any]) -> None:
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("route", list(SOCKETS))
+def test_anonymous_sockets_are_refused(socket_world: Any, route: str) -> None:
+    world, socket = socket_world, SOCKETS[route]
+
+    async def scenario() -> None:
+        if socket.credential == "token":
+            forged = "A" * 43  # a well-formed token nobody was given
+            assert await _refused(communicator(world, f"/ws/chat/{forged}/", origin=TEA_SITE))
+            assert await _refused(communicator(world, socket.path(world), origin=""))
+        else:
+            assert await _refused(communicator(world, socket.path(world)))
+
+    _run(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "stranger", ["operator_ceramics", "client_ceramics", "other_admin", "ceramics_owner_admin"]
+)
+@pytest.mark.parametrize("route", list(SOCKETS))
+def test_strangers_sockets_are_refused(socket_world: Any, route: str, stranger: str) -> None:
+    world, socket = socket_world, SOCKETS[route]
+    user = getattr(world, stranger)
+
+    async def scenario() -> None:
+        if socket.credential == "token":
+            # The tea chat's token from the stranger's shop's site, with their session.
+            opened = communicator(world, socket.path(world), user=user, origin=CERAMICS_SITE)
+            assert await _refused(opened)
+            return
+        opened = communicator(world, socket.path(world), user=user)
+        if not socket.serves_own_shops:
+            assert await _refused(opened)
+            return
+        connected, _ = await opened.connect(timeout=5)
+        if connected:
+            await _tea_activity(world)
+            assert await opened.receive_nothing(timeout=0.3)
+            await opened.disconnect()
+
+    _run(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("route", list(SOCKETS))
+def test_the_right_users_socket_is_accepted_and_hears_nothing_of_the_other_shop(
+    socket_world: Any, route: str
+) -> None:
+    world, socket = socket_world, SOCKETS[route]
+
+    async def scenario() -> None:
+        if socket.credential == "token":
+            opened = communicator(world, socket.path(world), origin=TEA_SITE)
+        else:
+            opened = communicator(world, socket.path(world), user=getattr(world, socket.user))
+        assert (await opened.connect(timeout=5))[0]
+        feed = await _ceramics_activity(world)
+        # The ceramics shop's own operator heard its visitor: the activity was real.
+        heard = await feed.receive_json_from(timeout=5)
+        assert heard["kind"] == "message" and heard["shop_id"] == world.ceramics.id
+        await feed.disconnect()
+        assert await opened.receive_nothing(timeout=0.3)
+        await opened.disconnect()
+
+    _run(scenario)

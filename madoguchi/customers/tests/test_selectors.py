@@ -54,13 +54,17 @@ def _search(shop, query):
         ("佐藤", ["佐藤 花子"]),
         ("ハナコ", ["佐藤 花子"]),
         ("スズキ", ["鈴木 一郎"]),
-        ("HANAKO@", ["佐藤 花子"]),
-        ("shop.example", ["鈴木 一郎"]),
-        ("example", ["佐藤 花子", "鈴木 一郎"]),
+        # Contacts are encrypted: a whole address or number is found by its digest, however
+        # it is typed; a part of one is not (the search page's index finds parts).
+        (" HANAKO@Example.JP", ["佐藤 花子"]),
+        ("ichiro.suzuki@shop.example.com", ["鈴木 一郎"]),
+        ("HANAKO@", []),
+        ("example", []),
         ("09011112222", ["佐藤 花子"]),
         ("090-1111-2222", ["佐藤 花子"]),
-        ("０９０－１１１１", ["佐藤 花子"]),
-        ("5555-1234", ["田中 次郎"]),
+        ("０９０－１１１１－２２２２", ["佐藤 花子"]),
+        ("０９０－１１１１", []),
+        ("5555-1234", []),
         ("+81 3 5555 1234", ["田中 次郎"]),
         ("山本", []),
         ("   ", []),
@@ -72,13 +76,16 @@ def test_customer_search(world, people, query, names):
 
 
 def test_customer_search_stays_in_its_shop_and_limit(world, people):
-    assert _search(world.ceramics, "hanako") == ["佐藤 花子"]
+    assert _search(world.ceramics, "hanako@example.jp") == ["佐藤 花子"]
     with in_shop(world.ceramics.id):
-        assert list(customer_search(shop_id=world.ceramics.id, query="ichiro")) == []
+        assert (
+            list(customer_search(shop_id=world.ceramics.id, query="ichiro.suzuki@shop.example.com"))
+            == []
+        )
         # Asking for another shop's id inside this scope finds nothing.
         assert list(customer_search(shop_id=world.tea.id, query="佐藤")) == []
     with in_shop(world.tea.id):
-        assert len(customer_search(shop_id=world.tea.id, query="example", limit=1)) == 1
+        assert len(customer_search(shop_id=world.tea.id, query="ウ", limit=1)) == 1
 
 
 def test_access_customer(world, people):

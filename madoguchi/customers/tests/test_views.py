@@ -83,14 +83,20 @@ def test_customer_page_needs_a_sign_in(client, world, customer):
 def test_picker_finds_customers_by_name_and_contact(client, world, customer):
     client.force_login(world.operator_tea)
     url = reverse("customers:picker")
-    response = client.get(url, {"shop": "tea", "q": "taro@example"}, HTTP_HX_REQUEST="true")
+    # Contacts are found whole (they are encrypted: by their digest), however typed.
+    response = client.get(url, {"shop": "tea", "q": "TARO@example.jp"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert response.text.startswith('<div id="customer-results"')
     choices = response.text.count('data-testid="customer-choice"')
     assert choices == 1
     prefill = reverse("conversations:ticket_new") + f"?shop=tea&amp;customer={customer.id}"
     assert f'href="{prefill}"' in response.text
-    response = client.get(url, {"shop": "tea", "q": "1234-5678"})
+    # A list: the contacts are masked, even for the operator who sees them on the page.
+    assert 'data-testid="picker-contact">T***@Example.jp<' in response.text
+    assert 'data-testid="picker-contact">03-****-5678<' in response.text
+    assert "Taro@" not in response.text and "1234" not in response.text
+    assert "no-store" in response["Cache-Control"]  # personal data: kept by no cache
+    response = client.get(url, {"shop": "tea", "q": "03 1234 5678"})
     assert "<html" in response.text
     assert response.text.count('data-testid="customer-choice"') == 1
     response = client.get(url, {"shop": "tea", "q": "存在しない"}, HTTP_HX_REQUEST="true")
@@ -144,7 +150,7 @@ def test_opening_a_customer_page_is_audited(client, world, customer):
 def test_a_search_showing_customers_contacts_is_audited(client, world, customer):
     client.force_login(world.operator_tea)
     url = reverse("customers:picker")
-    client.get(url, {"shop": "tea", "q": "taro@example"}, HTTP_HX_REQUEST="true")
+    client.get(url, {"shop": "tea", "q": "taro@example.jp"}, HTTP_HX_REQUEST="true")
     client.get(url, {"shop": "tea", "q": "存在しない"}, HTTP_HX_REQUEST="true")
     client.get(url, {"shop": "tea", "q": ""})
     entries = AuditEntry.objects.filter(action="customers.searched")

@@ -48,6 +48,11 @@ def test_second_run_changes_nothing() -> None:
     assert after_first["shops"] == 2
     assert after_first["users"] == 5  # admin, supervisor, operator, trainee, shop owner
     assert after_first["tickets"] == 80
+    # The trainee revealed one tea customer's masked contacts, with a reason (ADR 0013).
+    reveals = AuditEntry.objects.filter(action="customer.pii_revealed")
+    assert list(reveals.values_list("actor__email", "shop__slug")) == [
+        ("trainee@madoguchi-support.example", "tea")
+    ]
 
 
 def test_each_shop_has_forty_tickets_in_every_status_and_channel() -> None:
@@ -125,6 +130,12 @@ def test_a_customer_has_a_memo_and_the_web_forms_link_a_privacy_policy() -> None
         memos = dict(Customer.objects.exclude(note="").values_list("shop__slug", "note"))
         policies = dict(WebForm.objects.values_list("shop__slug", "privacy_policy_url"))
         memo_audits = AuditEntry.objects.filter(action="customer.note_changed").count()
+        from madoguchi.privacy.models import RetentionPolicy, RetentionRun
+
+        retention = list(
+            RetentionPolicy.objects.values_list("shop__slug", "is_enabled", "closed_ticket_years")
+        )
+        runs = list(RetentionRun.objects.values_list("shop__slug", "errors"))
     assert memos == {
         "tea": "贈答用の注文が多い。のし・包装の指定を毎回確認する。連絡は平日の午前中を希望。",
         "ceramics": "割れ物の再発送を一度経験。梱包を厚めにするよう倉庫へ伝える。",
@@ -134,6 +145,9 @@ def test_a_customer_has_a_memo_and_the_web_forms_link_a_privacy_policy() -> None
         "ceramics": "https://aoki-tobo.example.jp/privacy",
     }
     assert memo_audits == 2
+    # The tea shop's retention policy (ADR 0015) and its one past run, without errors.
+    assert retention == [("tea", True, 3)]
+    assert runs == [("tea", "")]
 
 
 def test_the_tickets_show_the_orders_they_talk_about(

@@ -22,6 +22,7 @@ from madoguchi.connectors.mail.tests.raw import build
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.services import message_reply
 from madoguchi.customers.models import ContactIdentity
+from madoguchi.customers.normalize import identity_digest
 from madoguchi.events.models import Event
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop
@@ -549,7 +550,9 @@ def test_permanent_bounce_fails_our_reply_and_marks_the_address(mail_world, deli
         reply.refresh_from_db()
         ticket.refresh_from_db()
         row = RawMail.objects.filter(shop=mail_world.tea).order_by("-id").first()
-        identity = ContactIdentity.objects.get(shop=mail_world.tea, value="hanako@example.com")
+        identity = ContactIdentity.objects.get(
+            shop=mail_world.tea, value_digest=identity_digest("email", "hanako@example.com")
+        )
         payloads = list(
             Event.objects.filter(shop=mail_world.tea, type="mail.bounced").values_list(
                 "ticket_id", "payload"
@@ -582,7 +585,9 @@ def test_delayed_dsn_leaves_the_reply_and_address_alone(mail_world, deliver):
 
     with scopes_disabled():
         reply.refresh_from_db()
-        identity = ContactIdentity.objects.get(shop=mail_world.tea, value="hanako@example.com")
+        identity = ContactIdentity.objects.get(
+            shop=mail_world.tea, value_digest=identity_digest("email", "hanako@example.com")
+        )
     assert reply.delivery_status == Message.DeliveryStatus.QUEUED
     assert identity.is_undeliverable is False
 
@@ -599,7 +604,9 @@ def test_complaint_joins_the_ticket_without_failing_anything(mail_world, deliver
     with scopes_disabled():
         reply.refresh_from_db()
         row = RawMail.objects.filter(shop=mail_world.tea).order_by("-id").first()
-        identity = ContactIdentity.objects.get(shop=mail_world.tea, value="hanako@example.com")
+        identity = ContactIdentity.objects.get(
+            shop=mail_world.tea, value_digest=identity_digest("email", "hanako@example.com")
+        )
     assert (row.outcome, row.ticket_id) == ("bounce", ticket.id)
     assert reply.delivery_status == Message.DeliveryStatus.QUEUED
     assert identity.is_undeliverable is False

@@ -19,6 +19,7 @@ from madoguchi.connectors.mail.tests.mail_builders import (
 )
 from madoguchi.conversations.models import Attachment, Message, Ticket
 from madoguchi.customers.models import ContactIdentity
+from madoguchi.customers.normalize import identity_digest
 from madoguchi.events.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -379,7 +380,9 @@ def test_bounce_is_an_event_on_the_original_ticket(mail_world, deliver, status, 
     ]
     with scopes_disabled():
         events = list(Event.objects.filter(type="mail.bounced").values_list("ticket_id", "payload"))
-        identity = ContactIdentity.objects.get(shop=mail_world.tea, value="hanako@example.com")
+        identity = ContactIdentity.objects.get(
+            shop=mail_world.tea, value_digest=identity_digest("email", "hanako@example.com")
+        )
         bounce_row = rows_of(mail_world.tea)[1]
     assert events == [
         (
