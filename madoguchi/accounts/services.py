@@ -37,24 +37,10 @@ RECOVERY_NAME = "recovery codes"
 TOTP_DIGITS = 6
 
 
-def sign_in_allowed(*, email: str, address: str | None) -> bool:
-    """Whether a sign-in may be tried now; a refusal is audited as `user.login_locked`."""
-    block = throttling.sign_in_block(email=email, address=address)
-    if block is None:
-        return True
-    record(
-        actor=None,
-        action=actions.USER_LOGIN_LOCKED,
-        actor_label=email[:254],
-        ip_address=address,
-        changes={"blocked": str(block)},
-    )
-    return False
-
-
 def sign_in_hold(*, email: str, address: str | None) -> throttling.Hold | None:
-    """Count a password sign-in before its check (`throttling.sign_in_hold`), or refuse it:
-    None, audited as `user.login_locked`. The caller releases the hold when it succeeds."""
+    """Count a sign-in (a password or a second-factor code) before its check
+    (`throttling.sign_in_hold`), or refuse it: None, audited as `user.login_locked`. The caller
+    releases the hold when it succeeds."""
     hold = throttling.sign_in_hold(email=email, address=address)
     if isinstance(hold, throttling.Hold):
         return hold
@@ -69,8 +55,8 @@ def sign_in_hold(*, email: str, address: str | None) -> throttling.Hold | None:
 
 
 def sign_in_code_failed(*, user: User, ip_address: str | None) -> None:
-    """Count and audit a wrong second-factor code: it counts as a failed sign-in."""
-    throttling.sign_in_failed(email=user.email, address=ip_address)
+    """Audit a wrong second-factor code; the hold taken before its check is its count as a
+    failed sign-in."""
     record(
         actor=user,
         action=actions.USER_LOGIN_FAILED,

@@ -1,7 +1,8 @@
 """Sign-in and password-reset throttling, counted in the database so every process agrees.
 
 - An account (the email address typed, known or not) is locked for LOCK after ACCOUNT_LIMIT
-  failed sign-ins within WINDOW; a wrong second-factor code counts as a failed sign-in.
+  failed sign-ins within WINDOW; a wrong second-factor code counts as a failed sign-in (it is
+  held before its check like a password).
 - A client address is blocked the same way after ADDRESS_LIMIT failures within WINDOW.
 - A client address may ask for RESET_LIMIT password-reset mails per RESET_WINDOW.
 
@@ -40,7 +41,7 @@ Scope = Attempt.Scope
 
 
 class Block(StrEnum):
-    """Why a sign-in is refused before the password is checked."""
+    """Why a sign-in is refused before its password or code is checked."""
 
     ACCOUNT = "account"
     ADDRESS = "address"
@@ -69,18 +70,9 @@ def _locked_until(
     return None
 
 
-def sign_in_block(*, email: str, address: str | None) -> Block | None:
-    """Return why a sign-in for `email` from `address` is refused now, or None."""
-    if _locked_until(Scope.SIGN_IN_ACCOUNT, _account_key(email), ACCOUNT_LIMIT) is not None:
-        return Block.ACCOUNT
-    if address and _locked_until(Scope.SIGN_IN_ADDRESS, address, ADDRESS_LIMIT) is not None:
-        return Block.ADDRESS
-    return None
-
-
 @dataclass(frozen=True)
 class Hold:
-    """The attempt rows a sign-in stored before its password was checked."""
+    """The attempt rows a sign-in stored before its password or code was checked."""
 
     attempt_ids: tuple[int, ...]
 
@@ -116,16 +108,6 @@ def _prune(now: dt.datetime) -> None:
     old = Attempt.objects.filter(occurred_at__lt=now - MAX_AGE)
     if old.exists():  # a read first: on SQLite every write statement waits for the write lock
         old.delete()
-
-
-def sign_in_failed(*, email: str, address: str | None) -> None:
-    """Count a failed sign-in (wrong password or wrong code) for the account and the address."""
-    now = timezone.now()
-    _prune(now)
-    rows = [Attempt(scope=Scope.SIGN_IN_ACCOUNT, key=_account_key(email), occurred_at=now)]
-    if address:
-        rows.append(Attempt(scope=Scope.SIGN_IN_ADDRESS, key=address, occurred_at=now))
-    Attempt.objects.bulk_create(rows)
 
 
 def password_reset_allowed(*, address: str | None) -> bool:

@@ -118,13 +118,17 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     form = SignInCodeForm(request.POST or None)
     address = client_address(request)
-    if request.method == "POST" and not services.sign_in_allowed(email=user.email, address=address):
-        logout(request)
-        messages.error(request, LOCKED_MESSAGE)
-        return redirect("accounts:login")
     if request.method == "POST" and form.is_valid():
+        # Counted before the check, as the password is (security case 66): a parallel burst of
+        # codes, in one session or many, gets at most the account's limit checked.
+        hold = services.sign_in_hold(email=user.email, address=address)
+        if hold is None:
+            logout(request)
+            messages.error(request, LOCKED_MESSAGE)
+            return redirect("accounts:login")
         device = services.second_factor_match(user=user, code=form.cleaned_data["code"])
         if device is not None:
+            hold.release()
             django_otp.login(request, device)
             request.session.pop(CODE_ATTEMPTS_SESSION_KEY, None)
             if isinstance(device, StaticDevice):
@@ -135,7 +139,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
                     % {"count": left},
                 )
             return redirect(next_url)
-        services.sign_in_code_failed(user=user, ip_address=address)
+        services.sign_in_code_failed(user=user, ip_address=address)  # the hold is its count
         attempts = request.session.get(CODE_ATTEMPTS_SESSION_KEY, 0) + 1
         request.session[CODE_ATTEMPTS_SESSION_KEY] = attempts
         if attempts >= CODE_ATTEMPT_LIMIT:

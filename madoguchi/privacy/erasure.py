@@ -32,6 +32,8 @@ from madoguchi.customers.models import ContactIdentity, Customer
 from madoguchi.events.models import Event
 from madoguchi.events.services import PERSONAL_PAYLOAD_KEYS
 from madoguchi.privacy.digests import (
+    DIGESTS,
+    ORDER_PERSONAL_FIELDS,
     SCANNED,
     combined_digest,
     fingerprint,
@@ -48,21 +50,6 @@ if TYPE_CHECKING:
 
 # What the lead types to confirm when the customer has no name.
 CONFIRMATION_WORD = "削除"
-
-ORDER_PERSONAL_FIELDS = (
-    "email",
-    "contact_email",
-    "contact_phone",
-    "shipping_postal_code",
-    "shipping_address1",
-    "shipping_address2",
-    "shipping_name",
-    "shipping_name_kana",
-    "shipping_phone",
-    "billing_name_kana",
-    "note",
-)
-DIGESTS = ("contact_email", "contact_phone")
 
 
 def customer_erase(

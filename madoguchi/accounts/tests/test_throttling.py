@@ -8,16 +8,17 @@ import datetime as dt
 import threading
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from madoguchi.accounts import throttling
+from madoguchi.accounts import services, throttling
 from madoguchi.accounts.models import Attempt
 from madoguchi.audit.models import AuditEntry
 
-from .conftest import post_password
+from .conftest import enable_two_factor, post_password
 
 LOCKED = "ログインの失敗が続いたため、一時的にログインできません。"
 
@@ -139,6 +140,8 @@ def test_attempts_in_flight_count_before_their_password_is_checked(db):
 
 
 PARALLEL = 50
+PARALLEL_CODES = 20
+CODE_STEP = reverse("accounts:sign_in_code")
 
 
 @pytest.mark.postgresql  # SQLite's in-memory test database has table locks, no busy wait
@@ -200,3 +203,52 @@ def test_parallel_password_reset_requests_get_at_most_the_limit_mailed(world):
     assert errors_seen == []
     assert 1 <= allowed.count(True) <= throttling.RESET_LIMIT
     assert Attempt.objects.filter(key="198.51.100.9").count() == allowed.count(True)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_codes_in_one_session_get_at_most_the_limit_checked(world, monkeypatch):
+    """Security case 66, second step: a burst of codes in the session that passed the password
+    step is counted before each code is checked, so at most the limit of codes are tried."""
+    user = world.operator_tea
+    enable_two_factor(user)
+    signed_in = Client()
+    assert post_password(signed_in, user.email).status_code == 302
+    session_id = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
+    checked: list[str] = []
+    match = services.second_factor_match
+
+    def counted_match(*, user, code):  # type: ignore[no-untyped-def]
+        checked.append(code)
+        return match(user=user, code=code)
+
+    monkeypatch.setattr(services, "second_factor_match", counted_match)
+    barrier = threading.Barrier(PARALLEL_CODES)
+    statuses: list[int] = []
+    errors_seen: list[BaseException] = []
+
+    def attempt(number: int) -> None:
+        try:
+            client = Client(REMOTE_ADDR=f"203.0.113.{number + 1}")
+            client.cookies[settings.SESSION_COOKIE_NAME] = session_id  # the same session
+            barrier.wait(timeout=30)
+            statuses.append(client.post(CODE_STEP, {"code": "not-a-code"}).status_code)
+        except BaseException as error:  # reported by the test thread below
+            errors_seen.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(PARALLEL_CODES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors_seen == []
+    assert len(statuses) == PARALLEL_CODES
+    assert 1 <= len(checked) <= throttling.ACCOUNT_LIMIT
+    wrong = AuditEntry.objects.filter(actor=user, action="user.login_failed", changes__step="code")
+    assert wrong.count() == len(checked)
+    # Every code checked is counted as a failure; what was refused is not.
+    assert Attempt.objects.filter(scope=Attempt.Scope.SIGN_IN_ACCOUNT).count() == len(checked)
+    fail(Client(), user.email, throttling.ACCOUNT_LIMIT - len(checked))
+    assert LOCKED in post_password(Client(), user.email).text

@@ -2,7 +2,7 @@
 
 A reply is composed once, with our Message-ID, when `message_reply` stores it; the bytes wait in
 an `OutboundMail` row and a task sends them. Transient SMTP errors retry with backoff in the row;
-permanent ones (5xx) fail at once.
+permanent ones (5xx), and anything else the backend raises for one mail, fail it at once.
 
 A mail goes out through the SMTP server its sender address names (`MailAddress.outbound_server`,
 when active); without one, through the system's EMAIL_* settings.
@@ -69,6 +69,7 @@ DELIVERY_UNKNOWN = gettext_noop(
 # Why a reply failed, as the ticket shows it (the server's own words stay on the outbox row).
 REFUSED_BY_SERVER = gettext_noop("The mail server refused the mail.")
 GAVE_UP = gettext_noop("The mail server could not be reached after several attempts.")
+NOT_SENDABLE = gettext_noop("The mail could not be sent to this address.")
 
 _ADDRESS = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$|^[^@\s]+@localhost$")
 _MESSAGE_ID_CHARS = re.compile(r"[^\x21-\x7e]|[<>]")
@@ -396,16 +397,22 @@ def outbound_send(*, outbound_id: int) -> str:
             raw=bytes(outbound.raw),
             server=server,
         )
-    except (smtplib.SMTPException, OSError) as error:
+    except Exception as error:
+        # SMTP and network errors retry unless permanent (5xx); anything else the backend raises
+        # for this mail (an address or header it cannot encode, security case 20) fails it at
+        # once with its error, so it is never retried forever and the queue goes on.
         code = _smtp_code(error)
-        is_permanent = code is not None and 500 <= code < 600
+        is_smtp = isinstance(error, smtplib.SMTPException | OSError)
+        is_permanent = not is_smtp or (code is not None and 500 <= code < 600)
         if is_permanent or outbound.attempts >= MAX_ATTEMPTS:
             status = OutboundMail.Status.FAILED
             next_attempt_at = None
         else:
             status = OutboundMail.Status.QUEUED
             next_attempt_at = timezone.now() + RETRY_DELAYS[outbound.attempts - 1]
-        logger.warning("Sending outbound mail %s failed: %s", outbound.id, error)
+        # The type and code only: an error's text can hold the recipient (case 75).
+        kind = f"{type(error).__name__} {code}" if code else type(error).__name__
+        logger.warning("Sending outbound mail %s failed: %s", outbound.id, kind)
         OutboundMail.objects.filter(pk=outbound.id).update(
             status=status,
             next_attempt_at=next_attempt_at,
@@ -414,7 +421,9 @@ def outbound_send(*, outbound_id: int) -> str:
         )
         _server_used(server, error=error)
         if status == OutboundMail.Status.FAILED:
-            reason = REFUSED_BY_SERVER if is_permanent else GAVE_UP
+            reason = GAVE_UP
+            if is_permanent:
+                reason = REFUSED_BY_SERVER if is_smtp else NOT_SENDABLE
             _message_status(outbound, Message.DeliveryStatus.FAILED, error=reason)
         return status
     OutboundMail.objects.filter(pk=outbound.id).update(

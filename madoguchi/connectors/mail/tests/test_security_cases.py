@@ -135,3 +135,62 @@ def test_a_refusing_and_a_closed_server_log_no_password_or_customer_data(
     assert caplog.records, "the failures were logged"
     for secret in (SERVER_PASSWORD, "hanako@example.com", "佐藤 花子", "注文番号 1001"):
         assert secret not in logged, secret
+
+
+IMAP_WRONG_PASSWORD = "imap-Pa55word-wrong"
+
+
+def test_a_refusing_and_a_closed_imap_server_log_no_password_or_customer_data(
+    world: Any, dovecot: Any, settings: Any, caplog: Any
+) -> None:
+    """Case 75 for IMAP: a mailbox whose password the server refuses and one where nothing
+    listens, with a customer's mail waiting; the polls fail and are logged without either
+    password, the account's or the customer's data."""
+    from madoguchi.connectors.mail.imap import poll_all_mailboxes
+    from madoguchi.connectors.mail.models import Mailbox, RawMail
+    from madoguchi.core.testing.mailservers import free_port
+
+    settings.EMAIL_PORT = free_port()
+    mail_setup(world)
+    dovecot.append(
+        make_mail(
+            sender="hanako@example.com",
+            body="電話は090-1234-5678、住所は東京都千代田区千代田1-1です。",
+            message_id="waiting@mail.example.com",
+        )
+    )
+    with scopes_disabled():
+        for shop, port, password in (
+            (world.tea, dovecot.port, IMAP_WRONG_PASSWORD),  # refused
+            (world.ceramics, free_port(), dovecot.password),  # nothing listens
+        ):
+            Mailbox.objects.create(
+                shop=shop,
+                name="support",
+                host="127.0.0.1",
+                port=port,
+                security=Mailbox.Security.NONE,
+                username=dovecot.user,
+                password=password,
+            )
+    with caplog.at_level(logging.DEBUG):
+        assert poll_all_mailboxes() == 0
+    with scopes_disabled():
+        errors = sorted(Mailbox.objects.values_list("last_error", flat=True))
+        assert not RawMail.objects.exists()
+    assert [error.split(":")[0] for error in errors] == ["ConnectionRefusedError", "LoginError"]
+    logged = "\n".join(
+        [record.getMessage() for record in caplog.records]
+        + [str(record.args) for record in caplog.records]
+        + [record.exc_text or "" for record in caplog.records]
+    )
+    assert logged.count("Polling mailbox") == 2, "both failures were logged"
+    for secret in (
+        IMAP_WRONG_PASSWORD,
+        dovecot.password,
+        "hanako@example.com",
+        "佐藤 花子",
+        "090-1234-5678",
+        "千代田区",
+    ):
+        assert secret not in logged, secret

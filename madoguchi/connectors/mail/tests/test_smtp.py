@@ -4,6 +4,7 @@ Checklist B (16, 19, 20) and A15 (unknown alias) of reference/security.md.
 """
 
 import datetime as dt
+import logging
 import smtplib
 from email import message_from_bytes
 from email.policy import default
@@ -14,7 +15,12 @@ from django_scopes import scopes_disabled
 
 from madoguchi.connectors.mail.models import OutboundMail, RawMail
 from madoguchi.connectors.mail.pipeline import ingest_raw
-from madoguchi.connectors.mail.sending import DELIVERY_UNKNOWN, outbound_send, outbound_sweep
+from madoguchi.connectors.mail.sending import (
+    DELIVERY_UNKNOWN,
+    NOT_SENDABLE,
+    outbound_send,
+    outbound_sweep,
+)
 from madoguchi.connectors.mail.smtpd import make_controller
 from madoguchi.connectors.mail.tests.mail_builders import TEA_ADDRESS, mail_setup, make_mail
 from madoguchi.conversations.models import Message, Ticket
@@ -218,3 +224,61 @@ def test_smtpd_stores_mail_for_known_recipients_and_refuses_others(world, settin
     assert row.envelope_recipients == TEA_ADDRESS
     assert bytes(row.raw).startswith(b"Return-Path: <hanako@example.com>\r\n")
     assert ticket.subject == "注文した商品について"
+
+
+@pytest.mark.django_db
+def test_a_mail_the_backend_cannot_send_fails_and_the_rest_of_the_queue_goes_out(
+    world, sink, email_ticket, django_capture_on_commit_callbacks, caplog
+):
+    """Security case 20: smtplib raises for a recipient it cannot encode (an internationalised
+    address from a Reply-To); that mail fails with its error, once, and the mails queued after it
+    are still handed over. The log names neither address."""
+    poisoned = email_ticket()
+    with scopes_disabled():
+        RawMail.objects.filter(ticket=poisoned).update(reply_to_address="顧客@example.jp")
+    tickets = [poisoned]
+    for sender in ("refused@example.com", "jiro@example.com"):
+        with django_capture_on_commit_callbacks(execute=True):
+            ingest_raw(
+                shop_ids=[world.tea.id],
+                raw=make_mail(sender=sender, message_id=f"{sender}.first@mail.example.com"),
+                source="imap",
+            )
+        with scopes_disabled():
+            tickets.append(Ticket.objects.filter(shop=world.tea).order_by("-number").first())
+    sink.refuse.add("refused@example.com")
+    sink.received.clear()
+    staff = actor_for_user(world.operator_tea)
+    with in_shop(world.tea.id), django_capture_on_commit_callbacks() as queued:
+        messages = [
+            message_reply(actor=staff, ticket=ticket, body_text="お届けは明日です。")
+            for ticket in tickets
+        ]
+    caplog.clear()
+    with in_shop(world.tea.id), caplog.at_level(logging.DEBUG):
+        for send in queued:  # the queue, in order
+            send()
+
+    with scopes_disabled():
+        rows = [OutboundMail.objects.get(message=message) for message in messages]
+        for message in messages:
+            message.refresh_from_db()
+    assert [row.status for row in rows] == ["failed", "failed", "sent"]
+    assert [(row.attempts, row.next_attempt_at) for row in rows[:2]] == [(1, None), (1, None)]
+    assert rows[0].last_error.startswith("UnicodeEncodeError")
+    assert rows[1].last_error.startswith("SMTPRecipientsRefused")
+    assert [message.delivery_status for message in messages] == ["failed", "failed", "sent"]
+    assert messages[0].delivery_error == NOT_SENDABLE
+    assert [mail.rcpt_tos for mail in sink.received] == [["jiro@example.com"]]
+    # Failed is final: the sweeper sends nothing again, however late it runs.
+    with scopes_disabled():
+        later = outbound_sweep(now=timezone.now() + dt.timedelta(days=2))
+    assert later == {"stale": 0, "requeued": 0}
+    # Ours, not the receiving test server's (aiosmtpd logs every command it gets).
+    logged = "\n".join(
+        record.getMessage() for record in caplog.records if record.name != "mail.log"
+    )
+    assert f"Sending outbound mail {rows[0].id} failed: UnicodeEncodeError" in logged
+    assert "SMTPRecipientsRefused 550" in logged
+    for address in ("顧客@example.jp", "refused@example.com"):
+        assert address not in logged, address

@@ -1,0 +1,119 @@
+"""Security case 80: query ceilings of the pages staff open most, with a realistic number of rows.
+
+Each page is measured with one row of each kind (a ticket, a contact identity, an order) and
+again after its customer has several more tickets, contact identities and orders (with lines):
+the count must not grow with the rows (an N+1 fails) and stays under a fixed ceiling. The ticket
+list is checked in `conversations/tests/test_selectors.py::test_inbox_page_query_ceiling` and the
+inbox and the ticket's messages in `conversations/tests/test_views.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from madoguchi.commerce.services import AddressInput, LineInput, OrderInput, order_create
+from madoguchi.core.testing import factories
+from madoguchi.tenancy.scoping import unscoped
+
+ROWS = 6
+# Measured (SQLite and PostgreSQL alike): 14 and 31 queries, whatever the number of rows; the
+# ceilings leave a little room.
+CUSTOMER_PAGE_CEILING = 18
+TICKET_PAGE_CEILING = 36
+
+
+@pytest.fixture
+def client(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def _queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def _add_rows(world, numbers: range) -> None:
+    """Give the tea ticket's customer a ticket, an identity (of each kind in turn) and an order
+    for each of `numbers`."""
+    customer = world.tea_ticket.customer
+    kinds = ["email", "phone", "line"]
+    with unscoped("test setup"):
+        for number in numbers:
+            factories.TicketFactory(
+                shop=world.tea,
+                customer=customer,
+                assignee=world.operator_tea if number % 2 else None,
+                channel=["email", "line", "chat"][number % 3],
+            )
+            kind = kinds[number % len(kinds)]
+            value = {
+                "email": f"buyer{number}@example.jp",
+                "phone": f"0312340{number:03d}",
+                "line": f"U{number:032x}",
+            }[kind]
+            factories.ContactIdentityFactory(
+                customer=customer, kind=kind, value=value, display_value=value
+            )
+            order_create(
+                shop=world.tea,
+                data=OrderInput(
+                    number=f"YE-{3000 + number}",
+                    placed_at=dt.datetime(2026, 11, 1 + number, 1, 0, tzinfo=dt.UTC),
+                    payment_method="bank_transfer",
+                    lines=[
+                        LineInput(name="煎茶", unit_price=1080, tax_rate=8),
+                        LineInput(name="急須", unit_price=3300, quantity=2),
+                    ],
+                    customer=customer,
+                    address=AddressInput(
+                        postal_code="1000001",
+                        prefecture="東京都",
+                        address1="千代田区千代田1-1",
+                        name="山田 太郎",
+                        phone="0312345678",
+                    ),
+                ),
+            )
+
+
+def test_customer_page_queries_do_not_grow_with_tickets_identities_and_orders(client, world):
+    customer = world.tea_ticket.customer
+    url = reverse("customers:detail", kwargs={"shop_slug": "tea", "pk": customer.pk})
+    client.force_login(world.operator_tea)
+    _add_rows(world, range(1))
+    _queries(client, url)  # warm the session and the content-type caches
+    before = _queries(client, url)
+    _add_rows(world, range(1, ROWS + 1))
+    after = _queries(client, url)
+    page = client.get(url).text
+    assert page.count('data-testid="ticket-row"') == ROWS + 2  # the world's ticket too
+    assert f"YE-{3000 + ROWS}" in page  # the orders panel lists the orders
+    assert after == before
+    assert after <= CUSTOMER_PAGE_CEILING
+
+
+def test_ticket_page_queries_do_not_grow_with_the_customers_identities_and_orders(client, world):
+    ticket = world.tea_ticket
+    url = reverse("conversations:ticket", kwargs={"shop_slug": "tea", "number": ticket.number})
+    client.force_login(world.operator_tea)
+    _add_rows(world, range(1))
+    _queries(client, url)
+    before = _queries(client, url)
+    _add_rows(world, range(1, ROWS + 1))
+    with unscoped("test setup"):
+        for _ in range(ROWS):
+            factories.MessageFactory(ticket=ticket, direction="outbound")
+            factories.MessageFactory(ticket=ticket, direction="note")
+    after = _queries(client, url)
+    assert f'data-order="YE-{3000 + ROWS}"' in client.get(url).text  # the newest order
+    assert after == before
+    assert after <= TICKET_PAGE_CEILING
