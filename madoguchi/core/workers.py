@@ -64,6 +64,23 @@ def register_recovery(name: str, hook: Callable[[str], int]) -> None:
     _RECOVERY_HOOKS[name] = hook
 
 
+_SHUTDOWN_HOOKS: list[Callable[[], object]] = []
+
+
+def register_shutdown(hook: Callable[[], object]) -> None:
+    """Register work a web process does once its server has stopped (from `ready()`)."""
+    _SHUTDOWN_HOOKS.append(hook)
+
+
+def run_shutdown_hooks() -> None:
+    """Run every shutdown hook; a failing one is logged and the others still run."""
+    for hook in _SHUTDOWN_HOOKS:
+        try:
+            hook()
+        except Exception:
+            logger.exception("Shutdown hook %r failed", hook)
+
+
 def new_worker_id(prefix: str = "worker") -> str:
     return f"{prefix}-{socket.gethostname()[:24]}-{os.getpid()}-{get_random_string(8)}"
 

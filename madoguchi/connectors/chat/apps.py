@@ -19,6 +19,7 @@ class ChatConfig(AppConfig):
     verbose_name = "Live chat"
 
     def ready(self) -> None:
+        from madoguchi.connectors.chat import sockets
         from madoguchi.connectors.chat.channel_status import chat_state
         from madoguchi.connectors.chat.sending import reply_push
         from madoguchi.connectors.chat.services import operators_online
@@ -26,9 +27,11 @@ class ChatConfig(AppConfig):
         from madoguchi.conversations.outbound import register_sender
         from madoguchi.core import navigation
         from madoguchi.core.channel_status import ChannelKind, register_channel
+        from madoguchi.core.workers import register_shutdown
         from madoguchi.operations.routing import register_presence_source
 
         register_sender(Channel.CHAT, reply_push)
+        register_shutdown(sockets.closer.flush)
         register_presence_source(Channel.CHAT, operators_online)
         register_channel(
             ChannelKind(

@@ -122,10 +122,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.is_counted:
             self.is_counted = False
-            sockets.heartbeat.discard(self.channel_name)
-            await database_sync_to_async(sockets.visitor_socket_close)(
-                channel_name=self.channel_name
-            )
+            sockets.closer.add(self.channel_name)  # its row goes with the next batch
         if self.conversation is not None:
             await self.channel_layer.group_discard(
                 conversation_group(self.conversation.id), self.channel_name

@@ -6,13 +6,24 @@ removed) when it makes one too many; two sockets racing for the last place are t
 refused rather than both let in. Each process touches the rows of its open sockets every
 SOCKET_HEARTBEAT_SECONDS; rows not touched for SOCKET_STALE_SECONDS (a process that died) no
 longer count and are swept.
+
+A closed socket's row is not deleted by its own disconnect: the name goes into `closer`, which
+deletes the closed rows together (one DELETE per CLOSE_BATCH names, at the latest
+CLOSE_FLUSH_SECONDS after a close), so 5,000 sockets closing at once cost a few statements
+instead of 5,000 round trips through the one thread that runs the synchronous database work.
+A socket opening in this process deletes the rows still waiting first, so a close here never
+holds back an open here; another process may count a closed row for up to CLOSE_FLUSH_SECONDS.
+`serve` flushes what is left when the server stops; the rows of a process killed before that
+age out like any other (SOCKET_STALE_SECONDS).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import threading
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
@@ -27,6 +38,8 @@ logger = logging.getLogger(__name__)
 SOCKET_HEARTBEAT_SECONDS = 60.0
 SOCKET_STALE_SECONDS = 180
 TOUCH_BATCH = 500
+CLOSE_BATCH = 500
+CLOSE_FLUSH_SECONDS = 0.1
 
 PER_CONVERSATION = "conversation"
 PER_ADDRESS = "address"
@@ -49,6 +62,7 @@ def visitor_socket_open(
 ) -> str | None:
     """Count the socket in; return which cap it would exceed (and leave it out), else None."""
     per_conversation, per_address = socket_caps()
+    visitor_sockets_close(channel_names=closer.take())  # closed here: never counted against it
     now = timezone.now()
     fresh_after = _fresh_after(now)
     with in_shop(conversation.shop_id):
@@ -78,8 +92,15 @@ def visitor_socket_open(
 
 
 def visitor_socket_close(*, channel_name: str) -> None:
+    visitor_sockets_close(channel_names=[channel_name])
+
+
+def visitor_sockets_close(*, channel_names: list[str]) -> None:
+    """Delete the rows of closed sockets, CLOSE_BATCH names per statement."""
     with unscoped("chat: a socket's row is found by its channel name"):
-        VisitorSocket.objects.filter(channel_name=channel_name).delete()
+        for start in range(0, len(channel_names), CLOSE_BATCH):
+            batch = channel_names[start : start + CLOSE_BATCH]
+            VisitorSocket.objects.filter(channel_name__in=batch).delete()
 
 
 def visitor_sockets_touch(*, channel_names: list[str]) -> None:
@@ -120,3 +141,57 @@ class _Heartbeat:
 
 
 heartbeat = _Heartbeat()
+
+
+class _Closer:
+    """The sockets of this process closed since the last flush, whose rows are still to delete.
+
+    Names are added on the event loop and taken by the flush task or by `visitor_socket_open`
+    (in the thread of the synchronous database work), hence the lock.
+    """
+
+    def __init__(self) -> None:
+        self.channel_names: set[str] = set()
+        self.lock = threading.Lock()
+        self.task: asyncio.Task[None] | None = None
+        self.wake: asyncio.Event | None = None
+
+    def add(self, channel_name: str) -> None:
+        heartbeat.discard(channel_name)
+        with self.lock:
+            self.channel_names.add(channel_name)
+            full = len(self.channel_names) >= CLOSE_BATCH
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.wake = asyncio.Event()
+            self.task = loop.create_task(self._run())
+        if full and self.wake is not None:
+            self.wake.set()
+
+    def take(self) -> list[str]:
+        with self.lock:
+            taken, self.channel_names = self.channel_names, set()
+        return sorted(taken)
+
+    def flush(self) -> None:
+        """Delete the rows waiting now (synchronous: the server's shutdown, tests)."""
+        visitor_sockets_close(channel_names=self.take())
+
+    async def _run(self) -> None:
+        assert self.wake is not None
+        wake = self.wake
+        while self.channel_names:
+            with contextlib.suppress(TimeoutError):  # a full batch cuts the wait short
+                await asyncio.wait_for(wake.wait(), CLOSE_FLUSH_SECONDS)
+            wake.clear()
+            taken = self.take()
+            try:
+                await database_sync_to_async(visitor_sockets_close)(channel_names=taken)
+            except Exception:  # kept for the next flush; stale rows age out in any case
+                logger.warning("chat: could not delete closed visitor sockets", exc_info=True)
+                with self.lock:
+                    self.channel_names.update(taken)
+                await asyncio.sleep(CLOSE_FLUSH_SECONDS)
+
+
+closer = _Closer()

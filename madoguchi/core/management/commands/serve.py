@@ -18,6 +18,7 @@ from madoguchi.core.workers import (
     HeartbeatWorker,
     heartbeat_stop,
     new_worker_id,
+    run_shutdown_hooks,
 )
 
 DATABASE_BACKEND = "django_tasks_db.DatabaseBackend"
@@ -127,6 +128,8 @@ class Command(BaseCommand):
                 timeout_graceful_shutdown=8,
             )
         finally:
+            # E.g. the rows of the chat sockets closed last, not yet deleted by their batch.
+            run_shutdown_hooks()
             for thread in threads:
                 thread.stop()
             if sink is not None:
