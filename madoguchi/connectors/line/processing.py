@@ -110,7 +110,8 @@ def _prepare(channel: LineChannel, event: dict[str, Any]) -> Prepared:
         try:
             prepared.display_name = client.profile_display_name(channel, user_id)
         except (client.LineApiError, ValueError) as error:
-            logger.info("LINE profile of %s not fetched: %s", user_id, error)
+            # The user id is personal data: the log names the channel only.
+            logger.info("A LINE profile of channel %s not fetched: %s", channel.id, error)
     message = event.get("message")
     if event.get("type") == "message" and isinstance(message, dict):
         provider = message.get("contentProvider") or {}

@@ -97,9 +97,11 @@ def test_failing_line_api_calls_log_no_token_secret_or_customer_data(
     )
     assert "LINE reply token refused" in logged
     assert "LINE event of webhook" in logged
+    assert "LINE profile of channel" in logged
     for secret in (
         channel.access_token,
         channel.channel_secret,
+        USER,  # the customer's LINE user id
         "090-1234-5678",
         "hanako@example.com",
         "千代田区",
