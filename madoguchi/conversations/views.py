@@ -61,6 +61,7 @@ from madoguchi.conversations.services import (
     ticket_update,
 )
 from madoguchi.conversations.taxonomy import choosable_categories
+from madoguchi.conversations.ticket_panels import ticket_panels_html
 from madoguchi.core.client_address import client_address
 from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from madoguchi.core.service_forms import error_text
@@ -401,6 +402,8 @@ def _render_ticket(
         "merge_targets": [other for other in other_tickets if other.status != Ticket.Status.CLOSED]
         if is_staff
         else [],
+        # Sections other apps add to the side panel (conversations.ticket_panels).
+        "panels": ticket_panels_html(request=request, actor=actor, ticket=ticket),
     }
     template = (
         "conversations/_ticket_workspace.html"
