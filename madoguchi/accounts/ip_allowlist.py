@@ -48,6 +48,7 @@ MAX_NETWORKS = 100
 OPEN_URL_NAMES = frozenset(
     {
         "healthz",
+        "healthz_jobs",
         "set_language",
         "accounts:logout",
         "webform:public",

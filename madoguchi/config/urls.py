@@ -4,6 +4,7 @@ from madoguchi.core import views as core_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("healthz/jobs", core_views.healthz_jobs, name="healthz_jobs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("madoguchi.accounts.urls")),
     path("", include("madoguchi.conversations.urls")),

@@ -1,4 +1,4 @@
-"""How each periodic job has run: for /healthz and the alert workspace admins see (ADR 0016).
+"""How each periodic job has run: for /healthz/jobs and the alert workspace admins see (ADR 0016).
 
 A job is stale when it has not finished a run for three of its intervals (since it was first
 scheduled, when it never has): no process runs a scheduler, no worker runs the queue, or every

@@ -6,7 +6,7 @@ in the same transaction as the enqueue: of several schedulers exactly one wins, 
 that dies holds nothing, so the next tick of any other one enqueues whatever falls due (ADR 0016).
 
 The same tick hands back the work of dead workers (core.workers). The job's runs (start, end,
-outcome) are recorded from django-tasks' signals, for /healthz and the admins' alert.
+outcome) are recorded from django-tasks' signals, for /healthz/jobs and the admins' alert.
 """
 
 import datetime as dt

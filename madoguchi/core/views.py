@@ -20,15 +20,29 @@ logger = logging.getLogger(__name__)
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Answer whether the database can be reached, and how each periodic job last ran.
+    """Answer whether the database can be reached: `{"status": "ok"}` and nothing more.
 
-    Job names and times only (core.job_health). A stale job does not fail the check: the web
-    process itself is healthy, and a load balancer must keep sending it requests.
+    The shape is a contract (DESIGN.md) for load balancers and monitors; how the periodic jobs
+    run is `healthz_jobs`.
     """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+    except Exception:
+        return JsonResponse({"status": "error"}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@never_cache
+def healthz_jobs(request: HttpRequest) -> JsonResponse:
+    """Answer how each periodic job last ran, for monitoring (core.job_health, ADR 0016).
+
+    Job names and times only, no process names. A stale job does not fail the answer (200 with
+    `stale_jobs`): the web process itself is healthy, and a monitor alerts on the list.
+    """
+    try:
         jobs = job_health()
     except Exception:
         return JsonResponse({"status": "error"}, status=503)

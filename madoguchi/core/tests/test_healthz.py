@@ -1,4 +1,4 @@
-"""GET /healthz: 200 when the database answers, 503 when it does not; jobs' last runs only."""
+"""GET /healthz: 200 when the database answers, 503 when it does not, and nothing more."""
 
 import json
 from unittest import mock
@@ -17,6 +17,15 @@ def test_healthz_answers_ok_when_the_database_answers(client: Client) -> None:
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+    # The contract (DESIGN.md): this and nothing more; the jobs are /healthz/jobs.
+    assert json.loads(response.content) == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_healthz_jobs_lists_every_periodic_job(client: Client) -> None:
+    response = client.get("/healthz/jobs")
+
+    assert response.status_code == 200
     body = json.loads(response.content)
     assert body["status"] == "ok"
     # Every registered periodic job is reported (core.job_health, test_job_health.py).

@@ -1,4 +1,4 @@
-"""Periodic jobs' health: runs recorded from the task signals, /healthz, the admins' alert."""
+"""Periodic jobs' health: runs recorded from the task signals, /healthz/jobs, the admins' alert."""
 
 import datetime as dt
 import json
@@ -71,11 +71,11 @@ def test_a_job_no_scheduler_has_seen_is_stale(jobs):
     ]
 
 
-def test_healthz_reports_each_job_and_the_stale_ones(jobs, client: Client):
+def test_healthz_jobs_reports_each_job_and_the_stale_ones(jobs, client: Client):
     run_due_jobs(holder="worker-1")
     _age("failing", by=dt.timedelta(minutes=4))
 
-    response = client.get("/healthz")
+    response = client.get("/healthz/jobs")
 
     assert response.status_code == 200  # a stale job does not take the web process out
     body = json.loads(response.content)

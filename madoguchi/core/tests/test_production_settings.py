@@ -79,7 +79,7 @@ def test_production_is_https_only_by_default() -> None:
         "SESSION_COOKIE_SECURE": True,
         "SESSION_COOKIE_NAME": "__Host-sessionid",
         "CSRF_COOKIE_NAME": "__Host-csrftoken",
-        "SECURE_REDIRECT_EXEMPT": ["^healthz$"],
+        "SECURE_REDIRECT_EXEMPT": ["^healthz$", "^healthz/jobs$"],
     }
 
 

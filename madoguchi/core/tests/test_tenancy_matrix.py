@@ -672,6 +672,7 @@ _SHOP_NAME = {"marker": lambda world: world.tea.name}
 # Views reachable without signing in; each is checked for anonymous visitors below.
 PUBLIC: dict[str, Route] = {
     "healthz": Route("GET", lambda world: reverse("healthz")),
+    "healthz_jobs": Route("GET", lambda world: reverse("healthz_jobs")),
     "set_language": Route(
         "POST", lambda world: reverse("set_language"), lambda world: {"language": "en"}, 302
     ),
