@@ -23,6 +23,13 @@ class CoreConfig(AppConfig):
             "refresh_planner_statistics", dt.timedelta(hours=6), refresh_planner_statistics.enqueue
         )
         post_migrate.connect(_create_cache_table, sender=self)
+        from madoguchi.core.rq_settings import uses_rq
+
+        if uses_rq():
+            from madoguchi.core.rq_worker import rq_jobs_recover
+            from madoguchi.core.workers import register_recovery
+
+            register_recovery("rq_jobs", rq_jobs_recover)  # ADR 0019
         _record_periodic_runs()
 
 

@@ -22,6 +22,7 @@ from madoguchi.connectors.mail.models import OutboundMail, RawMail
 from madoguchi.connectors.phone.models import CallLog
 from madoguchi.connectors.webform.models import Submission
 from madoguchi.conversations.models import Attachment, Message, Ticket
+from madoguchi.core.storage import STORAGE_ERRORS
 from madoguchi.events.services import event_payloads_scrub
 from madoguchi.operations.models import ReplyDraft
 
@@ -94,7 +95,7 @@ def files_delete(paths: Sequence[str]) -> list[str]:
     for path in paths:
         try:
             storage.delete(path)
-        except OSError as error:
+        except STORAGE_ERRORS as error:  # a full disk, a bucket refusing or out of reach
             logger.exception("Could not delete attachment file %s", path)
             errors.append(f"{path}: {error}")
     return errors

@@ -148,13 +148,42 @@ TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
 
+# Static files (ADR 0020): WhiteNoise serves them from the apps' static folders through the
+# finders, read once at start, so no collectstatic step, in development and production alike.
+# Names carry no hash: WhiteNoise sends them with a short max-age (60 s without DEBUG) and an
+# ETag, so a new release is seen within a minute. STATIC_ROOT only for a deployment that still
+# wants `collectstatic` (a CDN origin); WhiteNoise then serves that folder too.
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = env.str("STATIC_ROOT", default="") or None
+WHITENOISE_USE_FINDERS = True
+# Stored files: attachments (received and uploaded). On local disk under MEDIA_ROOT, or in an
+# S3-compatible bucket with MEDIA_STORAGE=s3 (django-storages, ADR 0020). No URL serves them in
+# either case: a download streams through the app's authorised, audited view.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
-STORAGES = {
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+STORAGES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+if MEDIA_STORAGE == "s3":
+    from madoguchi.core.storage import s3_storage_options
+
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": s3_storage_options(
+            bucket_name=env.str("AWS_STORAGE_BUCKET_NAME"),
+            endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default=""),
+            region_name=env.str("AWS_S3_REGION_NAME", default=""),
+            access_key=env.str("AWS_ACCESS_KEY_ID", default=""),
+            secret_key=env.str("AWS_SECRET_ACCESS_KEY", default=""),
+            location=env.str("MEDIA_S3_PREFIX", default=""),
+            addressing_style=env.str("AWS_S3_ADDRESSING_STYLE", default=""),
+        ),
+    }
+elif MEDIA_STORAGE != "filesystem":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'filesystem' or 's3', not {MEDIA_STORAGE!r}")
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 SESSION_COOKIE_HTTPONLY = True
@@ -193,6 +222,16 @@ TASKS = {
         "BACKEND": env.str("TASK_BACKEND", default="django_tasks_db.DatabaseBackend"),
     }
 }
+# TASK_BACKEND=rq (or django_tasks_rq.RQBackend): RQ on Redis, run by `madoguchi worker` (ADR 0019).
+if TASKS["default"]["BACKEND"] in ("rq", "django_tasks_rq.RQBackend"):
+    from madoguchi.core.rq_settings import rq_queues
+
+    RQ_QUEUES = rq_queues(
+        env.str("TASK_REDIS_URL", default="") or env.str("REDIS_URL", default=""),
+        env.list("TASK_QUEUES", default=["default"]),
+    )
+    TASKS["default"] = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": list(RQ_QUEUES)}
+    INSTALLED_APPS.append("django_rq")
 
 # The live chat's channel layer (ADR 0017): in-process by default, Redis when several processes
 # share the sockets. REDIS_MAX_CONNECTIONS sizes each process's pool (a pool waits for a free

@@ -21,8 +21,6 @@ CSRF_COOKIE_NAME = "__Host-csrftoken"
 # names its proxies (MADOGUCHI_TRUSTED_PROXIES); without one, a client could claim HTTPS.
 if MADOGUCHI.get("TRUSTED_PROXIES"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
+# STORAGES comes from base: attachments on disk or in an S3-compatible bucket (MEDIA_STORAGE),
+# static files served by WhiteNoise from the apps without collectstatic (ADR 0020).
 # CHANNEL_LAYERS comes from base: in-process, or Redis with REDIS_URL (ADR 0017).

@@ -9,29 +9,51 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from madoguchi.connectors.mail.models import OutboundMail, RawMail
-from madoguchi.connectors.mail.pipeline import MAX_ATTEMPTS
+from madoguchi.connectors.mail.pipeline import BATCH_SIZE, MAX_ATTEMPTS
 from madoguchi.connectors.mail.sending import DELIVERY_UNKNOWN, _message_status
 from madoguchi.conversations.models import Message
+from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.tenancy.scoping import unscoped
 
 WORKER_DIED = gettext_noop("The worker stopped while processing this mail.")
+# Handed-back mail has waited longest: where the backend orders by priority, its task goes
+# before the queue that built up meanwhile (acknowledgements, later mail). Default is 0.
+RECOVERY_PRIORITY = 10
 
 
 def raw_mail_recover(worker_id: str) -> int:
-    """Put the mails the dead worker was processing back to "received" (its task re-runs)."""
+    """Put the mails the dead worker was processing back to "received" and queue them again.
+
+    The dead worker's re-queued task finds only its own row: the other rows of its batch had
+    their own tasks already (they ended finding the rows taken), and a handed-back row is no
+    longer fresh, so no later task takes it up. Each shop's handed-back rows therefore get a
+    batch task of their own (after commit), instead of waiting for the next sweep.
+    """
+    from madoguchi.connectors.mail.tasks import process_raw_mails_task
+
+    task_obj = process_raw_mails_task
+    if task_obj.get_backend().supports_priority:
+        task_obj = task_obj.using(priority=RECOVERY_PRIORITY)
     now = timezone.now()
     handed_back = 0
+    to_process: dict[int, list[int]] = {}
     with unscoped("hand back the inbound mail a dead worker claimed"):
         rows = RawMail.objects.filter(
             status=RawMail.Status.PROCESSING, claimed_by=worker_id
-        ).values_list("pk", "attempts")
-        for pk, attempts in list(rows):
+        ).values_list("pk", "shop_id", "attempts")
+        for pk, shop_id, attempts in list(rows):
             next_status = (
                 RawMail.Status.RECEIVED if attempts < MAX_ATTEMPTS else RawMail.Status.FAILED
             )
-            handed_back += RawMail.objects.filter(
+            updated = RawMail.objects.filter(
                 pk=pk, status=RawMail.Status.PROCESSING, claimed_by=worker_id
             ).update(status=next_status, claimed_by="", next_attempt_at=now, last_error=WORKER_DIED)
+            handed_back += updated
+            if updated and next_status == RawMail.Status.RECEIVED and shop_id is not None:
+                to_process.setdefault(shop_id, []).append(pk)
+    for shop_id, raw_mail_ids in to_process.items():
+        for start in range(0, len(raw_mail_ids), BATCH_SIZE):
+            enqueue_on_commit(task_obj, shop_id, raw_mail_ids[start : start + BATCH_SIZE])
     return handed_back
 
 

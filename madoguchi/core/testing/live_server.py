@@ -165,7 +165,7 @@ def running_server(
 @pytest.fixture(scope="session")
 def asgi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Start `madoguchi serve` with the demo data on its own database; yield its URL."""
-    prepare = [["migrate", "--noinput"], ["collectstatic", "--noinput"], ["demo_seed"]]
+    prepare = [["migrate", "--noinput"], ["demo_seed"]]  # static files: no collectstatic
     with running_server(tmp_path_factory.mktemp("live-server"), prepare=prepare) as server:
         yield server
 

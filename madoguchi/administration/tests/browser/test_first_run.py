@@ -55,7 +55,7 @@ def fresh_install(tmp_path: Path, smtp_capture: SmtpCapture) -> Iterator[LiveSer
         "--admin-password-file",
         str(password_file),
     ]
-    prepare = [["migrate", "--noinput"], ["collectstatic", "--noinput"], setup]
+    prepare = [["migrate", "--noinput"], setup]
     env = {
         "EMAIL_HOST": smtp_capture.host,
         "EMAIL_PORT": str(smtp_capture.port),

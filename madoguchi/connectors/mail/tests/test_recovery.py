@@ -9,7 +9,11 @@ from django_scopes import scopes_disabled
 from madoguchi.connectors.mail import pipeline
 from madoguchi.connectors.mail.models import OutboundMail, RawMail
 from madoguchi.connectors.mail.pipeline import ingest_raw, raw_mail_process, raw_mail_sweep
-from madoguchi.connectors.mail.recovery import outbound_recover, raw_mail_recover
+from madoguchi.connectors.mail.recovery import (
+    RECOVERY_PRIORITY,
+    outbound_recover,
+    raw_mail_recover,
+)
 from madoguchi.connectors.mail.sending import DELIVERY_UNKNOWN
 from madoguchi.connectors.mail.tests.mail_builders import TEA_ADDRESS, mail_setup, make_mail
 from madoguchi.conversations.models import Ticket
@@ -92,6 +96,38 @@ def test_the_dead_workers_mail_is_processed_once_after_recovery(mail_world, sett
         assert raw_mail_sweep()["stale"] == 0
         later = timezone.now() + pipeline.PROCESSING_TIMEOUT + dt.timedelta(seconds=1)
         assert raw_mail_sweep(now=later)["stale"] == 2
+
+
+def test_every_row_of_the_dead_workers_batch_is_processed_again_at_once(
+    mail_world, settings, django_capture_on_commit_callbacks
+):
+    # A batch task claims many rows; their own tasks ended finding them taken, and the re-queued
+    # task takes up only fresh rows: without a task of their own they waited for the sweep.
+    settings.MADOGUCHI = {**settings.MADOGUCHI, "WORKER_DEAD_SECONDS": 30}
+    batch = [_stored(mail_world, subject=f"batch-{number}") for number in range(3)]
+    for raw_mail_id in batch:
+        _claimed(raw_mail_id, "worker-dead")
+    heartbeat_beat(worker_id="worker-dead")
+    WorkerHeartbeat.objects.filter(worker_id="worker-dead").update(
+        last_beat_at=timezone.now() - dt.timedelta(seconds=31)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert workers_recover()["rows"] == 3
+
+    # The first callback queued one batch task for the shop's three rows, ahead of the queue
+    # (running it queued the acknowledgements).
+    assert callbacks[0].args == (mail_world.tea.id, batch)
+    assert callbacks[0].func.__self__.priority == RECOVERY_PRIORITY
+    with scopes_disabled():
+        statuses = RawMail.objects.filter(pk__in=batch).values_list("status", "claimed_by")
+        assert sorted(statuses) == [("processed", "")] * 3
+        subjects = Ticket.objects.filter(shop=mail_world.tea, subject__startswith="batch-")
+        assert sorted(subjects.values_list("subject", flat=True)) == [
+            "batch-0",
+            "batch-1",
+            "batch-2",
+        ]
 
 
 def test_a_row_finished_meanwhile_is_not_handed_back(mail_world):
