@@ -125,6 +125,32 @@ PRIVACY_RETENTION_CHANGED = "privacy.retention_changed"
 PRIVACY_CUSTOMER_EXPORTED = "privacy.customer_exported"
 PRIVACY_CUSTOMER_ERASED = "privacy.customer_erased"
 
+# billing: issuer settings, contracts, invoices and credit notes (ADR 0024)
+BILLING_SETTINGS_CHANGED = "billing.settings_changed"
+BILLING_CONTRACT_CREATED = "billing.contract_created"
+BILLING_CONTRACT_CHANGED = "billing.contract_changed"
+BILLING_INVOICE_DRAFTED = "billing.invoice_drafted"
+BILLING_INVOICE_DISCARDED = "billing.invoice_discarded"
+BILLING_INVOICE_ISSUED = "billing.invoice_issued"
+BILLING_CREDIT_NOTE_ISSUED = "billing.credit_note_issued"
+BILLING_INVOICES_EXPORTED = "billing.exported"  # the accounting CSV was downloaded
+
+# knowledge: articles, help center settings, FAQ candidates, improvement list
+KNOWLEDGE_SETTINGS_CHANGED = "knowledge.settings_changed"
+KNOWLEDGE_CATEGORY_SAVED = "knowledge.category_saved"
+KNOWLEDGE_ARTICLE_CREATED = "knowledge.article_created"
+KNOWLEDGE_ARTICLE_UPDATED = "knowledge.article_updated"
+KNOWLEDGE_ARTICLE_PUBLISHED = "knowledge.article_published"
+KNOWLEDGE_ARTICLE_ARCHIVED = "knowledge.article_archived"
+KNOWLEDGE_CANDIDATE_CONVERTED = "knowledge.candidate_converted"
+KNOWLEDGE_CANDIDATE_DISMISSED = "knowledge.candidate_dismissed"
+KNOWLEDGE_IMPROVEMENT_SAVED = "knowledge.improvement_saved"
+# analytics (ADR 0022)
+ANALYTICS_SETTINGS_CHANGED = "analytics.settings_changed"
+# csat: the survey settings and customers' opt-outs
+CSAT_SETTINGS_CHANGED = "csat.settings_changed"
+CSAT_OPT_OUT_CHANGED = "csat.opt_out_changed"
+
 ALL = frozenset(
     {
         USER_LOGGED_IN,
@@ -240,5 +266,25 @@ ALL = frozenset(
         PRIVACY_RETENTION_CHANGED,
         PRIVACY_CUSTOMER_EXPORTED,
         PRIVACY_CUSTOMER_ERASED,
+        BILLING_SETTINGS_CHANGED,
+        BILLING_CONTRACT_CREATED,
+        BILLING_CONTRACT_CHANGED,
+        BILLING_INVOICE_DRAFTED,
+        BILLING_INVOICE_DISCARDED,
+        BILLING_INVOICE_ISSUED,
+        BILLING_CREDIT_NOTE_ISSUED,
+        BILLING_INVOICES_EXPORTED,
+        KNOWLEDGE_SETTINGS_CHANGED,
+        KNOWLEDGE_CATEGORY_SAVED,
+        KNOWLEDGE_ARTICLE_CREATED,
+        KNOWLEDGE_ARTICLE_UPDATED,
+        KNOWLEDGE_ARTICLE_PUBLISHED,
+        KNOWLEDGE_ARTICLE_ARCHIVED,
+        KNOWLEDGE_CANDIDATE_CONVERTED,
+        KNOWLEDGE_CANDIDATE_DISMISSED,
+        KNOWLEDGE_IMPROVEMENT_SAVED,
+        ANALYTICS_SETTINGS_CHANGED,
+        CSAT_SETTINGS_CHANGED,
+        CSAT_OPT_OUT_CHANGED,
     }
 )

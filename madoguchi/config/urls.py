@@ -18,8 +18,12 @@ urlpatterns = [
     path("search/", include("madoguchi.search.urls")),
     path("operations/", include("madoguchi.operations.urls")),
     path("", include("madoguchi.privacy.urls")),
+    path("csat/", include("madoguchi.csat.urls")),
+    path("", include("madoguchi.knowledge.urls")),
     path("settings/", include("madoguchi.administration.urls")),
     path("audit/", include("madoguchi.audit.urls")),
+    path("analytics/", include("madoguchi.analytics.urls")),
+    path("billing/", include("madoguchi.billing.urls")),
     path("menu/counts/", core_views.menu_counts, name="menu_counts"),
 ]
 

@@ -107,6 +107,11 @@ def seed_demo(*, password: str = content.DEMO_PASSWORD) -> SeedResult:
             _seed_channels(shop=shops[spec.key], admin=people["admin"])
     _seed_sla_clocks(shops=shops, now=now)
     _seed_retention(shop=shops[content.SHOPS[0].key], admin=people["admin"], now=now)
+    _seed_csat(shop=shops[content.SHOPS[0].key], admin=people["admin"], now=now)
+    _seed_billing(shop=shops[content.SHOPS[0].key], admin=people["admin"], today=now.date())
+    _seed_analytics()
+    for spec in content.SHOPS:
+        _seed_knowledge(shop=shops[spec.key], admin=people["admin"])
     return SeedResult(tickets_created=created, logins=_logins(people))
 
 
@@ -687,6 +692,112 @@ def _seed_retention(*, shop: Shop, admin: User, now: dt.datetime) -> None:
         retention_run(shop=shop, now=now - dt.timedelta(days=1))
 
 
+def _seed_billing(*, shop: Shop, admin: User, today: dt.date) -> None:
+    """The agency bills the first shop on a fixed plan; last month's invoice is issued
+    (ADR 0024)."""
+    from decimal import Decimal
+
+    from madoguchi.billing.models import Contract
+    from madoguchi.billing.pricing import OptionPrice
+    from madoguchi.billing.services import (
+        TermsInput,
+        billing_settings_of,
+        billing_settings_save,
+        contract_create,
+        invoice_draft,
+        invoice_issue,
+        previous_month,
+    )
+    from madoguchi.tenancy.scoping import in_workspace
+
+    with unscoped("the demo's agency works the shop"):
+        engagement = Engagement.objects.filter(shop=shop).select_related("agency").first()
+    if engagement is None:
+        return
+    actor = actor_for_user(admin)
+    with in_workspace(engagement.agency_id):
+        if Contract.objects.filter(shop=shop).exists():
+            return
+        if billing_settings_of(engagement.agency_id) is None:
+            billing_settings_save(
+                actor=actor,
+                workspace=engagement.agency,
+                issuer_name=f"株式会社{engagement.agency.name}",
+                registration_number="T4011001098993",
+                issuer_address="東京都千代田区丸の内1-1-1",
+                bank_account="みずほ銀行 本店営業部 普通 1234567 カ）マドグチサポート",
+            )
+        last_month = previous_month(today)
+        contract = contract_create(
+            actor=actor,
+            engagement=engagement,
+            name="スタンダードプラン（メール・チャット）",
+            starts_on=previous_month(last_month),
+            minimum_term_months=6,
+            terms=TermsInput(
+                plan="fixed",
+                monthly_fee=150_000,
+                included_contacts=300,
+                overage_rate=Decimal("180"),
+                setup_fee=100_000,
+                options=[OptionPrice("土日祝対応", "per_month", Decimal("30000"))],
+            ),
+        )
+        draft = invoice_draft(contract=contract, month=last_month, actor=actor)
+        if draft is not None:
+            invoice_issue(invoice=draft, actor=actor, today=today.replace(day=1))
+
+
+CSAT_ANSWERS = (
+    (5, "すぐに返信をいただき助かりました。丁寧な対応ありがとうございます。"),
+    (4, ""),
+    (2, "返事が来るまで2日かかりました。もう少し早いと嬉しいです。"),
+    (5, "交換の手続きが分かりやすかったです。"),
+)
+
+
+def _seed_csat(*, shop: Shop, admin: User, now: dt.datetime) -> None:
+    """The first shop surveys customers an hour after solving; some answered (ADR 0021).
+
+    Every solved ticket of the shop gets its survey through the services at the time it was
+    due; the first ones are answered a few hours later, one of the rest stays unanswered.
+    """
+    from madoguchi.csat.models import CsatSettings, CsatSurvey
+    from madoguchi.csat.services import csat_settings_save, survey_answer, survey_send
+
+    with in_shop(shop.id):
+        if CsatSettings.objects.filter(shop=shop).exists():
+            return
+        solved = list(
+            Ticket.objects.filter(shop=shop, status=Ticket.Status.SOLVED, solved_at__isnull=False)
+            .exclude(channel="phone")
+            .order_by("solved_at", "id")
+        )
+        first = min((ticket.solved_at for ticket in solved if ticket.solved_at), default=now)
+        with _clock(first - dt.timedelta(days=1)):
+            csat_settings_save(
+                actor=actor_for_user(admin),
+                shop=shop,
+                is_enabled=True,
+                delay_minutes=60,
+                wording={},
+            )
+        answers = iter(CSAT_ANSWERS)
+        for ticket in solved:
+            assert ticket.solved_at is not None
+            sent_at = min(ticket.solved_at + dt.timedelta(hours=1), now)
+            with _clock(sent_at):
+                survey = survey_send(ticket_id=ticket.id, now=sent_at)
+            if survey is None or survey.status != CsatSurvey.Status.SENT:
+                continue
+            answer = next(answers, None)
+            if answer is not None:
+                score, comment = answer
+                answered_at = min(sent_at + dt.timedelta(hours=3), now)
+                with _clock(answered_at):
+                    survey_answer(survey=survey, score=score, comment=comment, now=answered_at)
+
+
 # Operations: each shop's business calendar, SLA policies and routing, set up once through the
 # services before the tickets; after them, the SLA clocks of every seeded ticket.
 
@@ -841,3 +952,171 @@ def _seed_sla_clocks(*, shops: dict[str, Shop], now: dt.datetime) -> None:
         if last_event is not None:
             consumer_position(name=ROUTING_CURSOR)  # the cursor row, made on first use
             consumer_advance(name=ROUTING_CURSOR, position=last_event)
+
+
+def _seed_analytics() -> None:
+    """Apply every seeded event to the analytics facts, as the periodic job would, so the
+    dashboards show the demo's history at once. Idempotent: a second run applies only events
+    added since."""
+    from madoguchi.analytics.services import analytics_apply_new_events
+
+    analytics_apply_new_events()
+
+
+# (title, body, category, visibility, language, is_published) per shop slug.
+DEMO_ARTICLES: dict[str, list[tuple[str, str, str, str, str, bool]]] = {
+    "tea": [
+        (
+            "送料とお届けまでの日数",
+            "送料は全国一律660円、5,400円以上のご注文で無料です。\n"
+            "平日14時までのご注文は当日発送し、本州へは翌日、北海道・九州・沖縄へは2〜3日で"
+            "お届けします。お届け日時はご注文時に指定できます。",
+            "配送・送料",
+            "public",
+            "ja",
+            True,
+        ),
+        (
+            "返品・交換の方法",
+            "商品到着後8日以内にマイページの「返品・交換」からお申し込みください。\n"
+            "開封済みのお茶は返品いただけませんが、破損・品違いの場合は送料当店負担で交換します。",
+            "返品・交換",
+            "public",
+            "ja",
+            True,
+        ),
+        (
+            "お支払い方法と入金確認",
+            "クレジットカード、銀行振込、代金引換がご利用いただけます。\n"
+            "銀行振込は入金確認後の発送です。入金確認には1〜2営業日かかります。",
+            "お支払い",
+            "public",
+            "ja",
+            True,
+        ),
+        (
+            "賞味期限と保存方法",
+            "未開封で製造から12か月です。開封後は密閉して冷暗所で保存し、1か月以内にお召し上がり"
+            "ください。冷蔵庫から出すときは常温に戻してから開封してください。",
+            "商品について",
+            "public",
+            "ja",
+            True,
+        ),
+        (
+            "領収書の発行",
+            "領収書はマイページの注文履歴からPDFでダウンロードできます。宛名も指定できます。",
+            "お支払い",
+            "public",
+            "ja",
+            True,
+        ),
+        (
+            "Shipping fees and delivery times",
+            "Shipping is 660 yen anywhere in Japan and free from 5,400 yen. Orders placed by 2 pm "
+            "on weekdays ship the same day.",
+            "",
+            "public",
+            "en",
+            True,
+        ),
+        (
+            "【社内】破損報告を受けたときの手順",
+            "1. 写真を依頼する（外箱と商品）\n2. 注文番号を確認し、再発送を手配する\n"
+            "3. 配送業者へ事故報告を出す（ヤマト運輸は営業所へ電話）\n4. 改善リストに記録する",
+            "",
+            "internal",
+            "ja",
+            True,
+        ),
+        (
+            "定期便のお休み・スキップ",
+            "定期便は次回お届け日の7日前までマイページからお休みできます。（下書き：回数制限を確認中）",
+            "定期便",
+            "public",
+            "ja",
+            False,
+        ),
+    ],
+    "ceramics": [
+        (
+            "電子レンジ・食洗機でのご使用について",
+            "磁器の商品は電子レンジ・食洗機でお使いいただけます。金彩・銀彩のある器と土物は"
+            "使えません。商品ページの「取り扱い」をご確認ください。",
+            "お手入れ",
+            "public",
+            "ja",
+            True,
+        ),
+        (
+            "割れて届いたとき",
+            "お手数ですが、届いた状態の写真をお送りください。確認後すぐに代わりの品をお送りします。",
+            "配送",
+            "public",
+            "ja",
+            True,
+        ),
+        (
+            "金継ぎ修理の受付",
+            "当店でお買い上げの器の金継ぎ修理を承ります。（下書き：料金表を作成中）",
+            "修理",
+            "public",
+            "ja",
+            False,
+        ),
+    ],
+}
+
+
+def _seed_knowledge(*, shop: Shop, admin: User) -> None:
+    """Help-center articles (published FAQ, an English one, an internal manual, a draft), the
+    FAQ candidates of the demo's tickets, and an improvement item. Idempotent: articles are
+    found by title; candidates are recomputed."""
+    from madoguchi.knowledge.candidates import faq_candidates_refresh
+    from madoguchi.knowledge.models import Article, ArticleCategory, ImprovementItem
+    from madoguchi.knowledge.services import (
+        article_create,
+        article_publish,
+        category_save,
+        improvement_save,
+    )
+
+    actor = actor_for_user(admin)
+    with in_shop(shop.id):
+        for title, body, category_name, visibility, language, is_published in DEMO_ARTICLES.get(
+            shop.slug, []
+        ):
+            if Article.objects.filter(shop=shop, title=title).exists():
+                continue
+            category = None
+            if category_name:
+                category = ArticleCategory.objects.filter(shop=shop, name=category_name).first()
+                category = category or category_save(actor=actor, shop=shop, name=category_name)
+            article = article_create(
+                actor=actor,
+                shop=shop,
+                title=title,
+                body=body,
+                language=language,
+                visibility=visibility,
+                category=category,
+            )
+            if is_published:
+                article_publish(actor=actor, article=article)
+        faq_candidates_refresh(shop_id=shop.id)
+        if shop.slug == "tea" and not ImprovementItem.objects.filter(shop=shop).exists():
+            numbers = list(
+                Ticket.objects.filter(shop=shop, subject__contains="のし")
+                .order_by("number")
+                .values_list("number", flat=True)[:3]
+            )
+            improvement_save(
+                actor=actor,
+                shop=shop,
+                title="のし・包装の選び方を商品ページに載せる",
+                kind=ImprovementItem.Kind.PRODUCT_PAGE,
+                status=ImprovementItem.Status.IN_PROGRESS,
+                description="のしの有無と表書きの問い合わせが続いている。注文画面に選択肢を追加する。",
+                owner=admin,
+                ticket_numbers=numbers,
+            )

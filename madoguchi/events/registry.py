@@ -109,6 +109,46 @@ _TYPES = [
     EventType("order.paid", 1, "An order was paid in full (payload: order_id, deposit_id)."),
     EventType("shipment.created", 1, "A shipment was recorded (payload: order_id, carrier)."),
     EventType("deposit.review", 1, "A deposit waits for review (payload: deposit_id)."),
+    EventType(
+        "billing.invoice_issued",
+        1,
+        "The agency issued an invoice or credit note to the shop (payload: invoice_id, number,"
+        " kind, period_start, total).",
+    ),
+    EventType(
+        "billing.usage_alert",
+        1,
+        "The shop's contacts this month reached a share of its plan's cap (payload:"
+        " contract_id, month, threshold, contacts, cap).",
+    ),
+    EventType(
+        "csat.requested",
+        1,
+        "A CSAT survey went out after the ticket was solved (payload: survey_id, channel,"
+        " message_id, language).",
+    ),
+    EventType(
+        "csat.answered",
+        1,
+        "The customer answered a CSAT survey or changed the answer (payload: survey_id, channel,"
+        " score, previous_score (null for a first answer), has_comment, comment_length, via:"
+        " page or line).",
+    ),
+    EventType(
+        "knowledge.suggestion_shown",
+        1,
+        "Help articles were suggested to a visitor typing (payload: visitor, source, article_ids).",
+    ),
+    EventType(
+        "knowledge.suggestion_opened",
+        1,
+        "A visitor opened a suggested article (payload: visitor, source, article_id).",
+    ),
+    EventType(
+        "knowledge.suggestion_contacted",
+        1,
+        "A visitor who was shown suggestions wrote to the shop anyway (payload: visitor, source).",
+    ),
 ]
 
 EVENT_TYPES: dict[str, EventType] = {event_type.name: event_type for event_type in _TYPES}

@@ -23,6 +23,7 @@ from madoguchi.connectors.phone.models import CallLog
 from madoguchi.connectors.webform.models import Submission
 from madoguchi.conversations.models import Attachment, Message, Ticket
 from madoguchi.core.storage import STORAGE_ERRORS
+from madoguchi.csat.models import CsatSurvey
 from madoguchi.events.services import event_payloads_scrub
 from madoguchi.operations.models import ReplyDraft
 
@@ -82,6 +83,8 @@ def tickets_empty(
     ChatConversation.objects.filter(shop_id=shop_id, ticket_id__in=ids).update(
         name="", email="", verified_user_id=""
     )
+    # A survey's score stays for the shop's figures; the customer's own words go.
+    CsatSurvey.objects.filter(shop_id=shop_id, ticket_id__in=ids).update(comment="")
     emptied.tickets = Ticket.objects.filter(id__in=ids).update(subject=ERASED_SUBJECT)
     emptied.events = event_payloads_scrub(shop_id=shop_id, ticket_ids=ids, values=addresses)
     transaction.on_commit(lambda: _reindex(ids))

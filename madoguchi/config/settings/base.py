@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     "madoguchi.search",
     "madoguchi.administration",
     "madoguchi.privacy",
+    "madoguchi.analytics",
+    "madoguchi.billing",
+    "madoguchi.csat",
+    "madoguchi.knowledge",
 ]
 
 MIDDLEWARE = [
@@ -324,4 +328,6 @@ MADOGUCHI = {
     "WORKER_HEARTBEAT_SECONDS": env.float("MADOGUCHI_WORKER_HEARTBEAT_SECONDS", default=5.0),
     "WORKER_DEAD_SECONDS": env.float("MADOGUCHI_WORKER_DEAD_SECONDS", default=30.0),
     "SCHEDULER_TICK_SECONDS": env.float("MADOGUCHI_SCHEDULER_TICK_SECONDS", default=5.0),
+    # The site's public address, for links in mail and messages sent by background work (CSAT).
+    "SITE_URL": env.str("MADOGUCHI_SITE_URL", default="http://127.0.0.1:8000"),
 }

@@ -23,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from madoguchi.connectors.line import client
+from madoguchi.connectors.line.extensions import PostbackContext, postback_handler
 from madoguchi.connectors.line.models import LineChannel, LineEvent, LineInbound, LineWebhook
 from madoguchi.connectors.mail.attachments import effective_content_type
 from madoguchi.conversations.models import Attachment, Channel, Message, Ticket
@@ -245,7 +246,16 @@ def _handle(
         external_id = str(message.get("id") or key)
         quote_token = str(message.get("quoteToken", ""))[:255]
     elif kind == "postback" and isinstance(event.get("postback"), dict):
-        body = f"[ポストバック] {event['postback'].get('data', '')}"
+        data = str(event["postback"].get("data", ""))
+        handler = postback_handler(data)
+        if handler is not None and identities:
+            # Another app's postback (a CSAT score): no customer message, no reopened ticket.
+            postback_customer = customer_find(shop=shop, identities=identities)
+            if postback_customer is not None and handler(
+                PostbackContext(shop=shop, customer=postback_customer, data=data, occurred_at=at)
+            ):
+                return "postback"
+        body = f"[ポストバック] {data}"
         external_id = key
         quote_token = ""
     else:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from madoguchi.connectors.line import client
+from madoguchi.connectors.line.extensions import quick_reply_items
 from madoguchi.connectors.line.models import LineChannel, LineInbound, LineOutbound
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.outbound import delivery_status_set
@@ -124,6 +125,10 @@ def _claim_reply_token(inbound: LineInbound | None, now: dt.datetime) -> str:
 
 def _messages(outbound: LineOutbound, body: str) -> list[dict[str, Any]]:
     text: dict[str, Any] = {"type": "text", "text": body[:MAX_TEXT_CHARS]}
+    # Buttons another app gives its message (a CSAT survey's 1-5), see `extensions`.
+    items = quick_reply_items(outbound.message)
+    if items:
+        text["quickReply"] = {"items": items}
     return [text]
 
 

@@ -196,3 +196,17 @@ def sent_mail(outbound: OutboundMail) -> SentMail:
             payload = body.get_payload(decode=True)
             text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     return SentMail(headers=headers, text=text.replace("\r\n", "\n"))
+
+
+def machine_mail_ticket_ids(*, ticket_ids: list[int]) -> set[int]:
+    """Return the tickets among `ticket_ids` whose latest mail was machine-written: an
+    auto-reply or a bounce report (automated mail is never to be answered, CSAT skips them)."""
+    latest: dict[int, str] = {}
+    rows = (
+        RawMail.objects.filter(ticket_id__in=ticket_ids)
+        .order_by("ticket_id", "-received_at", "-id")
+        .values_list("ticket_id", "status")
+    )
+    for ticket_id, status in rows:
+        latest.setdefault(ticket_id, status)
+    return {ticket_id for ticket_id, status in latest.items() if status == RawMail.Status.AUTOMATED}

@@ -345,6 +345,90 @@ def _tea_erasure(world: Any) -> None:
         )
 
 
+TEA_ARTICLE = "山田園のマトリクス記事"
+
+
+def _knowledge(name: str, *args: Any) -> Callable[[Any], str]:
+    return lambda world: reverse(f"knowledge:{name}", args=[world.tea.slug, *args])
+
+
+def _tea_article(world: Any) -> None:
+    from madoguchi.knowledge.index import index_put
+    from madoguchi.knowledge.models import Article
+
+    with unscoped("test setup"):
+        Article.objects.create(
+            id=9001,
+            shop=world.tea,
+            title=TEA_ARTICLE,
+            body="マトリクスの本文",
+            status=Article.Status.PUBLISHED,
+            revision_number=1,
+        ).revisions.create(shop=world.tea, number=1, title=TEA_ARTICLE, body="マトリクスの本文")
+    index_put(
+        article_id=9001,
+        shop_id=world.tea.id,
+        language="ja",
+        visibility="public",
+        title=TEA_ARTICLE,
+        body="マトリクスの本文",
+    )
+
+
+def _tea_draft_article(world: Any) -> None:
+    from madoguchi.knowledge.models import Article
+
+    _tea_article(world)
+    with unscoped("test setup"):
+        Article.objects.filter(id=9001).update(status=Article.Status.DRAFT)
+
+
+def _tea_candidate(world: Any) -> None:
+    from madoguchi.knowledge.models import FaqCandidate
+
+    with unscoped("test setup"):
+        FaqCandidate.objects.create(
+            id=9001, shop=world.tea, question=TEA_ARTICLE, first_ticket_id=world.tea_ticket.pk
+        ).tickets.set([world.tea_ticket])
+
+
+def _tea_candidate_tickets(world: Any) -> None:
+    from madoguchi.core.testing import factories
+
+    with unscoped("test setup"):
+        for subject in ("ギフト包装はできますか", "ギフト包装について", "ギフト包装をお願いしたい"):
+            factories.MessageFactory(
+                ticket=factories.TicketFactory(shop=world.tea, subject=subject)
+            )
+
+
+def _tea_improvement(world: Any) -> None:
+    from madoguchi.knowledge.models import ImprovementItem
+
+    with unscoped("test setup"):
+        ImprovementItem.objects.create(id=9001, shop=world.tea, title=TEA_ARTICLE)
+
+
+def _tea_sent_reply(world: Any) -> None:
+    from madoguchi.core.testing import factories
+
+    with unscoped("test setup"):
+        factories.MessageFactory(
+            id=9004, ticket=world.tea_ticket, direction=Message.Direction.OUTBOUND
+        )
+
+
+_ARTICLE_FORM = {
+    "title": "マトリクスの新しい記事",
+    "body": "本文",
+    "language": "ja",
+    "visibility": "public",
+    "category": "",
+    "note": "",
+    "expected_revision": "1",
+}
+
+
 def _operations(name: str, *args: Any) -> Callable[[Any], str]:
     return lambda world: reverse(f"operations:{name}", args=[world.tea.slug, *args])
 
@@ -374,6 +458,13 @@ def _tea_shift(world: Any) -> None:
                 "ends_at": dt.datetime(2026, 11, 30, 22, 0, tzinfo=dt.UTC),
             },
         )
+
+
+def _tea_analytics(world: Any) -> None:
+    """The tea shop's analytics facts, rebuilt from its log (its ticket is of today)."""
+    from madoguchi.analytics.services import analytics_rebuild
+
+    analytics_rebuild(shop_ids=[world.tea.id])
 
 
 def _tea_attainment(world: Any) -> None:
@@ -667,6 +758,97 @@ def _authenticator(world: Any) -> None:
     StaticToken.objects.get_or_create(device=recovery, token="matrix01")
 
 
+BILLING_ISSUER = "マトリクス請求元株式会社"
+BILLING_CONTRACT = "山田園 マトリクス契約"
+
+
+def _billing(world: Any, *, agency: Any = None, shop: Any = None, issue: bool = True) -> None:
+    """An agency's issuer settings, its contract with a shop and the shop's October invoice
+    (issued, or a draft); by default the world's agency and the tea shop."""
+    import datetime as dt
+
+    from madoguchi.billing import services
+    from madoguchi.tenancy.access import actor_for_user
+    from madoguchi.tenancy.models import Engagement
+    from madoguchi.tenancy.scoping import shop_scope
+
+    agency = agency or world.agency
+    shop = shop or world.tea
+    admin = world.admin if agency == world.agency else world.other_admin
+    with unscoped("test setup"):
+        engagement, _ = Engagement.objects.get_or_create(
+            agency=agency,
+            shop=shop,
+            defaults={"mode": "outsourced", "starts_on": dt.date(2026, 1, 1)},
+        )
+    actor = actor_for_user(admin)  # again: the engagement may be new
+    with shop_scope(actor.shop_ids, workspace_ids=tuple(actor.workspace_ids)):
+        if services.billing_settings_of(agency.id) is None:
+            services.billing_settings_save(
+                actor=actor,
+                workspace=agency,
+                issuer_name=BILLING_ISSUER if agency == world.agency else "別の請求元",
+                registration_number="T4011001098993",
+                number_prefix="INV" if agency == world.agency else "OTH",
+            )
+        contract = services.contract_create(
+            actor=actor,
+            engagement=engagement,
+            name=BILLING_CONTRACT if shop == world.tea else f"{shop.name} 契約",
+            starts_on=dt.date(2026, 10, 1),
+            terms=services.TermsInput(plan="fixed", monthly_fee=100_000),
+        )
+        invoice = services.invoice_draft(contract=contract, month=dt.date(2026, 10, 1))
+        if issue and invoice is not None:
+            services.invoice_issue(invoice=invoice, actor=actor)
+
+
+def _billing_draft(world: Any) -> None:
+    _billing(world, issue=False)
+
+
+def _billing_contract_id() -> int:
+    from madoguchi.billing.models import Contract
+
+    with unscoped("test setup"):
+        return Contract.objects.get(name=BILLING_CONTRACT).pk
+
+
+def _billing_invoice_id() -> int:
+    from madoguchi.billing.models import Invoice
+
+    with unscoped("test setup"):
+        return Invoice.objects.get(contract__name=BILLING_CONTRACT, kind="invoice").pk
+
+
+def _billing_url(name: str) -> Callable[[Any], str]:
+    return lambda world: reverse(f"billing:{name}", args=[_billing_invoice_id()])
+
+
+def _other_agencys_invoice(world: Any) -> str:
+    """Another agency's invoice to the ceramics shop: the agency's CSV never holds it."""
+    _billing(world, agency=world.other_admin.memberships.get().workspace, shop=world.ceramics)
+    return "OTH-000001"
+
+
+def _ceramics_invoice(world: Any) -> str:
+    """The agency's invoice to the ceramics shop: the tea shop's PDF never names that shop."""
+    _billing(world, shop=world.ceramics)
+    return world.ceramics.name
+
+
+_BILLING_TERMS = {
+    "plan": "fixed",
+    "monthly_fee": "120000",
+    "included_contacts": "500",
+    "overage_rate": "150",
+    "setup_fee": "0",
+    "tax_category": "standard",
+    "reopen_after_days": "7",
+    "excluded_tags": "spam",
+}
+
+
 _SHOP_NAME = {"marker": lambda world: world.tea.name}
 
 # Views reachable without signing in; each is checked for anonymous visitors below.
@@ -686,9 +868,41 @@ PUBLIC: dict[str, Route] = {
     "line:webhook": Route(
         "POST", lambda world: reverse("line:webhook", args=["unknown-channel"]), expected=404
     ),
+    # The CSAT survey of a solved ticket; the link's token is the key (only its digest stored).
+    "csat:survey": Route(
+        "GET", lambda world: reverse("csat:survey", args=["unknown-token"]), expected=404
+    ),
     # The shop's contact form for its customers; the public key is in the path.
     "webform:public": Route(
         "GET", lambda world: reverse("webform:public", args=["unknown-key"]), expected=404
+    ),
+    # The shop's public help center: published public articles only, no sign-in.
+    "knowledge:help": Route("GET", lambda world: reverse("knowledge:help", args=[world.tea.slug])),
+    "knowledge:help_search": Route(
+        "GET", lambda world: reverse("knowledge:help_search", args=[world.tea.slug]) + "?q=お茶"
+    ),
+    "knowledge:help_article": Route(
+        "GET",
+        lambda world: reverse("knowledge:help_article", args=[world.tea.slug, 9001]),
+        setup=_tea_article,
+    ),
+    "knowledge:help_vote": Route(
+        "POST",
+        lambda world: reverse("knowledge:help_vote", args=[world.tea.slug, 9999]),
+        lambda world: {"helpful": "yes"},
+        expected=404,
+    ),
+    "knowledge:help_sitemap": Route(
+        "GET", lambda world: reverse("knowledge:help_sitemap", args=[world.tea.slug])
+    ),
+    "knowledge:help_suggest": Route(
+        "GET", lambda world: reverse("knowledge:help_suggest", args=[world.tea.slug]) + "?q=お茶"
+    ),
+    # The suggestion script's events (also sent from the shop's own site by the chat widget).
+    "knowledge:help_suggestion_event": Route(
+        "POST",
+        lambda world: reverse("knowledge:help_suggestion_event", args=["unknown-shop"]),
+        expected=404,
     ),
     # The chat widget's endpoints; the widget's public key is in the path (and CORS per shop).
     "chat:widget_config": Route(
@@ -725,6 +939,23 @@ PUBLIC: dict[str, Route] = {
 
 # Views of one shop's data, called for the tea shop.
 SHOP_ROUTES: dict[str, Route] = {
+    # A shop's usage and issued invoices: its client and the agency's leads (ADR 0024).
+    "billing:shop": Route(
+        "GET",
+        lambda world: reverse("billing:shop", args=[world.tea.slug]),
+        marker=lambda world: "INV-000001",
+        setup=_billing,
+        user="client_tea",
+    ),
+    "billing:shop_invoice_pdf": Route(
+        "GET",
+        lambda world: reverse(
+            "billing:shop_invoice_pdf", args=[world.tea.slug, _billing_invoice_id()]
+        ),
+        marker=lambda world: BILLING_ISSUER,
+        setup=_billing,
+        user="client_tea",
+    ),
     "conversations:inbox": Route(
         "GET", lambda world: reverse("conversations:inbox") + f"?shop={world.tea.slug}"
     ),
@@ -872,6 +1103,127 @@ SHOP_ROUTES: dict[str, Route] = {
         ),
         marker=lambda world: world.tea_ticket.customer.name,
     ),
+    # Knowledge: the shop's people read articles (clients the public ones), staff start
+    # drafts, its leads edit, publish and decide on FAQ candidates.
+    "knowledge:articles": Route(
+        "GET", _knowledge("articles"), setup=_tea_article, marker=lambda world: TEA_ARTICLE
+    ),
+    "knowledge:article_new": Route("GET", _knowledge("article_new"), **_SHOP_NAME),
+    "knowledge:article_new (save)": Route(
+        "POST", _knowledge("article_new"), lambda world: _ARTICLE_FORM, 302
+    ),
+    "knowledge:article": Route(
+        "GET", _knowledge("article", 9001), setup=_tea_article, marker=lambda world: TEA_ARTICLE
+    ),
+    "knowledge:article_edit": Route(
+        "GET",
+        _knowledge("article_edit", 9001),
+        setup=_tea_article,
+        marker=lambda world: TEA_ARTICLE,
+        user="supervisor",
+    ),
+    "knowledge:article_edit (save)": Route(
+        "POST",
+        _knowledge("article_edit", 9001),
+        lambda world: _ARTICLE_FORM,
+        302,
+        setup=_tea_article,
+        user="supervisor",
+    ),
+    "knowledge:article_publish": Route(
+        "POST",
+        _knowledge("article_publish", 9001),
+        expected=302,
+        setup=_tea_draft_article,
+        user="supervisor",
+    ),
+    "knowledge:article_archive": Route(
+        "POST",
+        _knowledge("article_archive", 9001),
+        expected=302,
+        setup=_tea_article,
+        user="supervisor",
+    ),
+    "knowledge:revision": Route(
+        "GET", _knowledge("revision", 9001, 1), setup=_tea_article, marker=lambda world: TEA_ARTICLE
+    ),
+    "knowledge:settings": Route("GET", _knowledge("settings"), user="supervisor", **_SHOP_NAME),
+    "knowledge:settings (save)": Route(
+        "POST",
+        _knowledge("settings"),
+        lambda world: {"is_help_center_enabled": "on", "clients_may_edit": "on"},
+        302,
+        user="supervisor",
+    ),
+    "knowledge:category_create": Route(
+        "POST",
+        _knowledge("category_create"),
+        lambda world: {"name": "配送", "position": "1"},
+        302,
+        user="supervisor",
+    ),
+    "knowledge:candidates": Route(
+        "GET",
+        _knowledge("candidates"),
+        setup=_tea_candidate,
+        marker=lambda world: TEA_ARTICLE,
+        user="supervisor",
+    ),
+    "knowledge:candidates_refresh": Route(
+        "POST",
+        _knowledge("candidates_refresh"),
+        expected=302,
+        setup=_tea_candidate_tickets,
+        user="supervisor",
+    ),
+    "knowledge:candidate_convert": Route(
+        "POST",
+        _knowledge("candidate_convert", 9001),
+        expected=302,
+        setup=_tea_candidate,
+        user="supervisor",
+    ),
+    "knowledge:candidate_dismiss": Route(
+        "POST",
+        _knowledge("candidate_dismiss", 9001),
+        expected=302,
+        setup=_tea_candidate,
+        user="supervisor",
+    ),
+    "knowledge:improvements": Route(
+        "GET", _knowledge("improvements"), setup=_tea_improvement, marker=lambda world: TEA_ARTICLE
+    ),
+    "knowledge:improvements (save)": Route(
+        "POST",
+        _knowledge("improvements"),
+        lambda world: {"title": "規約の見直し", "kind": "terms", "status": "open"},
+        302,
+        user="supervisor",
+    ),
+    "knowledge:improvement_edit": Route(
+        "GET",
+        _knowledge("improvement_edit", 9001),
+        setup=_tea_improvement,
+        marker=lambda world: TEA_ARTICLE,
+        user="supervisor",
+    ),
+    "knowledge:improvement_edit (save)": Route(
+        "POST",
+        _knowledge("improvement_edit", 9001),
+        lambda world: {"title": "規約の見直し", "kind": "terms", "status": "done"},
+        302,
+        setup=_tea_improvement,
+        user="supervisor",
+    ),
+    "knowledge:composer_search": Route(
+        "GET",
+        lambda world: reverse("knowledge:composer_search", args=[world.tea.slug]) + "?q=マトリクス",
+        setup=_tea_article,
+        marker=lambda world: TEA_ARTICLE,
+    ),
+    "knowledge:article_from_reply": Route(
+        "POST", _knowledge("article_from_reply", 9004), expected=302, setup=_tea_sent_reply
+    ),
     # Privacy (ADR 0015): the shop's leads only; its operators and client get 403.
     "privacy:retention": Route(
         "GET", _privacy("retention"), user="supervisor", marker=lambda world: world.tea.name
@@ -1001,6 +1353,41 @@ SHOP_ROUTES: dict[str, Route] = {
         _operations("attainment"),
         marker=lambda world: "matrix-policy",
         setup=_tea_attainment,
+        user="supervisor",
+    ),
+    # Analytics: the shop's leads and its client read it (operators get 403), ADR 0022.
+    "analytics:shop_dashboard": Route(
+        "GET",
+        lambda world: reverse("analytics:shop_dashboard", args=[world.tea.slug]),
+        setup=_tea_analytics,
+        user="supervisor",
+        **_SHOP_NAME,
+    ),
+    "analytics:dashboard": Route(
+        "GET",
+        lambda world: reverse("analytics:dashboard") + f"?shop={world.tea.slug}",
+        setup=_tea_analytics,
+        user="supervisor",
+        **_SHOP_NAME,
+    ),
+    "analytics:tickets": Route(
+        "GET",
+        lambda world: reverse("analytics:tickets") + f"?shop={world.tea.slug}&figure=tickets",
+        setup=_tea_analytics,
+        user="supervisor",
+    ),
+    "analytics:chart": Route(
+        "GET",
+        lambda world: reverse("analytics:chart", args=["channels"]) + f"?shop={world.tea.slug}",
+        setup=_tea_analytics,
+        user="supervisor",
+        marker=lambda world: "<svg",
+    ),
+    "analytics:settings": Route(
+        "POST",
+        lambda world: reverse("analytics:settings", args=[world.tea.slug]),
+        lambda world: {"shows_operator_names_to_client": "on"},
+        302,
         user="supervisor",
     ),
     # The menu's attention counts of a shop, loaded after each page.
@@ -1416,6 +1803,24 @@ SHOP_ROUTES: dict[str, Route] = {
         302,
         user="supervisor",
     ),
+    # CSAT (ADR 0021): the shop's staff read the settings, its leads change them; staff stop or
+    # resume surveys to a customer.
+    "csat:settings": Route(
+        "GET", lambda world: reverse("csat:settings", args=[world.tea.slug]), **_SHOP_NAME
+    ),
+    "csat:settings (save)": Route(
+        "POST",
+        lambda world: reverse("csat:settings", args=[world.tea.slug]),
+        lambda world: {"is_enabled": "on", "delay_minutes": "30"},
+        302,
+        user="supervisor",
+    ),
+    "csat:opt_out": Route(
+        "POST",
+        lambda world: reverse("csat:opt_out", args=[world.tea.slug, world.tea_ticket.customer_id]),
+        lambda world: {"opted_out": "1"},
+        302,
+    ),
     "operations:routing (save)": Route(
         "POST",
         _operations("routing"),
@@ -1459,6 +1864,116 @@ GLOBAL_ROUTES: dict[str, Route] = {
 # Pages of a workspace (no shop in the URL): its admins change it, its supervisors read it. The
 # stranger is the admin of another agency (`world.other_admin`).
 WORKSPACE_ROUTES: dict[str, Route] = {
+    # Agency billing (ADR 0024): its admins change, its supervisors read; another agency's admin
+    # gets its own (empty) billing pages or 404 for the agency's rows.
+    "billing:home": Route(
+        "GET",
+        lambda world: reverse("billing:home"),
+        marker=lambda world: BILLING_CONTRACT,
+        setup=_billing,
+        user="supervisor",
+        stranger=200,
+    ),
+    "billing:settings": Route(
+        "GET",
+        lambda world: reverse("billing:settings", args=[world.agency.id]),
+        marker=lambda world: BILLING_ISSUER,
+        setup=_billing,
+        user="supervisor",
+    ),
+    "billing:settings (save)": Route(
+        "POST",
+        lambda world: reverse("billing:settings", args=[world.agency.id]),
+        lambda world: {
+            "issuer_name": "マトリクス請求元株式会社 本社",
+            "registration_number": "T4011001098993",
+            "payment_terms_days": "30",
+            "rounding": "down",
+            "number_prefix": "INV",
+        },
+        302,
+        setup=_billing,
+        user="admin",
+    ),
+    "billing:contract_new": Route(
+        "GET",
+        lambda world: reverse("billing:contract_new"),
+        marker=lambda world: world.tea.name,  # the client shop to choose
+        user="admin",
+        stranger=200,
+    ),
+    "billing:contract_new (create)": Route(
+        "POST",
+        lambda world: reverse("billing:contract_new"),
+        lambda world: {
+            **_BILLING_TERMS,
+            "engagement": str(world.tea.engagements.get(agency=world.agency).pk),
+            "name": "マトリクスの新しい契約",
+            "starts_on": "2026-10-01",
+            "minimum_term_months": "0",
+        },
+        302,
+        user="admin",
+        stranger=400,  # the other agency may not choose this engagement: nothing is created
+    ),
+    "billing:contract": Route(
+        "GET",
+        lambda world: reverse("billing:contract", args=[_billing_contract_id()]),
+        marker=lambda world: BILLING_CONTRACT,
+        setup=_billing,
+        user="supervisor",
+    ),
+    "billing:contract_terms": Route(
+        "POST",
+        lambda world: reverse("billing:contract_terms", args=[_billing_contract_id()]),
+        lambda world: {**_BILLING_TERMS, "effective_from": "2026-12-01"},
+        302,
+        setup=_billing,
+        user="admin",
+    ),
+    "billing:contract_draft": Route(
+        "POST",
+        lambda world: reverse("billing:contract_draft", args=[_billing_contract_id()]),
+        lambda world: {"month": "2026-11"},
+        302,
+        setup=_billing,
+        user="admin",
+    ),
+    "billing:invoice": Route(
+        "GET",
+        _billing_url("invoice"),
+        marker=lambda world: "INV-000001",
+        setup=_billing,
+        user="supervisor",
+    ),
+    "billing:invoice_pdf": Route(
+        "GET",
+        _billing_url("invoice_pdf"),
+        marker=lambda world: BILLING_ISSUER,
+        setup=_billing,
+        user="supervisor",
+    ),
+    "billing:invoice_issue": Route(
+        "POST", _billing_url("invoice_issue"), expected=302, setup=_billing_draft, user="admin"
+    ),
+    "billing:invoice_discard": Route(
+        "POST", _billing_url("invoice_discard"), expected=302, setup=_billing_draft, user="admin"
+    ),
+    "billing:invoice_credit": Route(
+        "POST",
+        _billing_url("invoice_credit"),
+        lambda world: {"reason": "マトリクスの訂正"},
+        302,
+        setup=_billing,
+        user="admin",
+    ),
+    "billing:invoices_csv": Route(
+        "GET",
+        lambda world: reverse("billing:invoices_csv", args=[world.agency.id]),
+        marker=lambda world: "INV-000001",
+        setup=_billing,
+        user="supervisor",
+    ),
     # The workspaces the visitor leads, with their shops: another agency's admin sees theirs.
     "administration:workspace": Route(
         "GET",
@@ -1614,6 +2129,12 @@ WORKSPACE_ROUTES: dict[str, Route] = {
 # The signed-in user's own account: nobody else's is reachable, so there is no stranger. The
 # marker is the user's own (the tea operator's).
 ACCOUNT_ROUTES: dict[str, Route] = {
+    # The cost simulator: every signed-in person; it reads and stores nothing of anyone's.
+    "billing:simulator": Route(
+        "GET",
+        lambda world: reverse("billing:simulator"),
+        marker=lambda world: 'data-testid="simulator-form"',
+    ),
     "accounts:profile": Route(
         "GET",
         lambda world: reverse("accounts:profile"),
@@ -1707,6 +2228,7 @@ SETTINGS_ROWS: dict[str, tuple[str, ...]] = {
     "tenancy.ShopAssignment": ("id", "membership_id", "shop_id"),
     "administration.Invitation": ("id", "token_hash", "expires_at", "revoked_at", "accepted_at"),
     "conversations.Category": ("id", "name", "is_active"),
+    "analytics.AnalyticsSettings": ("id", "shows_operator_names_to_client"),
     "conversations.Tag": ("id", "name"),
     "mail.MailAddress": ("id", "address", "is_verified", "mailbox_id", "outbound_server_id"),
     "mail.Mailbox": ("id", "name", "host", "port", "username", "is_active"),
@@ -1722,6 +2244,17 @@ SETTINGS_ROWS: dict[str, tuple[str, ...]] = {
     "operations.RoutingSettings": ("id", "mode", "max_open_per_operator", "channel_modes"),
     "privacy.RetentionPolicy": ("id", "is_enabled", "closed_ticket_years", "raw_payload_days"),
     "privacy.ErasureRecord": ("id", "is_verified", "verified_at"),
+    "csat.CsatSettings": ("id", "is_enabled", "delay_minutes"),
+    "csat.CsatOptOut": ("id", "customer_id"),
+    "knowledge.KnowledgeSettings": ("id", "is_help_center_enabled", "clients_may_edit"),
+    "knowledge.ArticleCategory": ("id", "name", "position"),
+    "knowledge.Article": ("id", "status", "title", "visibility", "revision_number"),
+    "knowledge.FaqCandidate": ("id", "status", "article_id"),
+    "knowledge.ImprovementItem": ("id", "title", "status", "owner_id"),
+    "billing.BillingSettings": ("id", "issuer_name", "last_invoice_number"),
+    "billing.Contract": ("id", "name", "ends_on"),
+    "billing.ContractTerms": ("id", "effective_from", "plan", "monthly_fee"),
+    "billing.Invoice": ("id", "status", "number", "total"),
 }
 
 
@@ -1816,6 +2349,11 @@ def text(response: Any) -> str:
     """The body as text, also of a streamed response (a file download)."""
     if response.streaming:
         return b"".join(response.streaming_content).decode()
+    if response.get("Content-Type") == "application/pdf":
+        import pypdfium2
+
+        pages = pypdfium2.PdfDocument(response.content)
+        return "\n".join(page.get_textpage().get_text_range() for page in pages)
     return str(response.text)
 
 
@@ -1925,6 +2463,18 @@ OBJECT_ROUTES = [
     "administration:engagement_edit (save)",
     "administration:engagement_end",
     "administration:invitation_cancel",
+    "knowledge:article",
+    "knowledge:article_edit",
+    "knowledge:article_edit (save)",
+    "knowledge:article_publish",
+    "knowledge:article_archive",
+    "knowledge:revision",
+    "knowledge:candidate_convert",
+    "knowledge:candidate_dismiss",
+    "knowledge:improvement_edit",
+    "knowledge:improvement_edit (save)",
+    "knowledge:article_from_reply",
+    "billing:shop_invoice_pdf",
 ]
 
 
@@ -2008,6 +2558,7 @@ CSRF_EXEMPT = {
     "webform:public",
     "chat:widget_config",
     "chat:conversation_open",
+    "knowledge:help_suggestion_event",
 }
 
 
@@ -2170,6 +2721,9 @@ DOWNLOADS: dict[str, Callable[[Any], str]] = {
     "conversations:ticket_attachment": _ceramics_attachment,
     "mail:raw": _ceramics_raw_mail,
     "audit:export": _other_workspace_audit_entry,
+    "billing:invoices_csv": _other_agencys_invoice,
+    "billing:invoice_pdf": _ceramics_invoice,
+    "billing:shop_invoice_pdf": _ceramics_invoice,
 }
 
 
@@ -2178,6 +2732,9 @@ NOT_AUDITED: dict[str, str] = {
     # Re-runs the erasure's check; its time and result are kept on the erasure's own record,
     # which the shop's leads read: a read-only check needs no second trail.
     "privacy:erasure_verify": "a re-check recorded on the erasure itself",
+    # Recomputes the open FAQ candidates from the tickets (the periodic job does the same);
+    # deciding on one is audited.
+    "knowledge:candidates_refresh": "a recomputation the periodic job also makes",
 }
 
 

@@ -47,6 +47,7 @@ def customer_everywhere(shop: Shop, *, at: dt.datetime | None = None) -> Custome
     from madoguchi.connectors.mail.models import AutoReplyLog, OutboundMail, RawMail
     from madoguchi.connectors.phone.models import CallLog
     from madoguchi.connectors.webform.models import Submission, WebForm
+    from madoguchi.csat.models import CsatSurvey
 
     at = at or timezone.now()
     customer = factories.CustomerFactory(shop=shop, name=NAME, name_kana=KANA, note="ギフト希望")
@@ -181,6 +182,18 @@ def customer_everywhere(shop: Shop, *, at: dt.datetime | None = None) -> Custome
                 created_at=at,
             )
         elif channel == Channel.WEB_FORM:
+            # The customer's survey answer names them in its comment.
+            CsatSurvey.objects.create(
+                shop=shop,
+                ticket=ticket,
+                channel=channel,
+                status=CsatSurvey.Status.ANSWERED,
+                created_at=at,
+                sent_at=at,
+                score=4,
+                comment=f"{NAME}です。丁寧な対応でした",
+                answered_at=at,
+            )
             form, _ = WebForm.objects.get_or_create(shop=shop)
             Submission.objects.create(
                 shop=shop,

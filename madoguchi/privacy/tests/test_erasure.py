@@ -69,6 +69,7 @@ def test_erasure_leaves_nothing_of_the_customer_in_any_app(
         "mail.OutboundMail",
         "phone.CallLog",
         "webform.Submission",
+        "csat.CsatSurvey",
         "events.Event",
         "search.SearchDocument",
     }

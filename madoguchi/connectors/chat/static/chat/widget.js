@@ -1,7 +1,8 @@
 /* Madoguchi live chat widget. One tag on the shop's page:
  *   <script src="https://HOST/static/chat/widget.js" data-shop-key="KEY" async></script>
  * Optional: data-lang="en", data-user-id + data-user-hash (HMAC-SHA256 of the user id with the
- * shop's identity secret), data-user-email, data-user-name.
+ * shop's identity secret), data-user-email, data-user-name, data-help-center (the shop's slug:
+ * help articles are suggested while the visitor types, see madoguchi/knowledge).
  * Every text is set with textContent: visitor and operator text is never parsed as HTML.
  * Nothing is lost: each message the visitor writes has a client id and is kept until the server
  * acknowledges it (stored); on every (re)connect the widget says hello with the highest message
@@ -28,6 +29,9 @@
   var ui = {};
   var typingTimer = null;
   var lastTyping = 0;
+  var help = script.getAttribute("data-help-center");
+  var helpBase = help ? base + "/help/" + encodeURIComponent(help) + "/suggest/" : "";
+  var helpState = { timer: null, query: "", shown: "", wasShown: false };
 
   try { state.token = window.localStorage.getItem(storeKey); } catch (e) { state.token = null; }
 
@@ -77,7 +81,8 @@
     end.appendChild(el("label", { "for": "madoguchi-chat-transcript", text: label("transcript") }));
     ui.end = el("button", { type: "button", text: label("end") }, { marginLeft: "auto", font: "inherit", cursor: "pointer" });
     end.appendChild(ui.end);
-    [head, ui.status, ui.list, ui.typing, ui.error, ui.form, end].forEach(function (node) { ui.panel.appendChild(node); });
+    ui.suggest = el("ul", { "data-testid": "chat-help-suggestions", "aria-label": lang === "en" ? "Help articles" : "ヘルプ記事" }, { display: "none", margin: "0", padding: "4px 12px 4px 28px", fontSize: "12px", background: "#f5f9ff" });
+    [head, ui.status, ui.list, ui.typing, ui.error, ui.suggest, ui.form, end].forEach(function (node) { ui.panel.appendChild(node); });
     root.appendChild(ui.launcher);
     root.appendChild(ui.panel);
     document.body.appendChild(host);
@@ -94,6 +99,7 @@
         lastTyping = now;
         socket.send(JSON.stringify({ type: "typing" }));
       }
+      if (helpBase) { clearTimeout(helpState.timer); helpState.timer = setTimeout(suggestHelp, 400); }
     });
     ui.end.addEventListener("click", endChat);
     render();
@@ -302,6 +308,7 @@
     if (!text) { return; }
     var email = ui.email.style.display !== "none" ? ui.email.value.trim() : "";
     if (ui.email.required && !email) { ui.error.textContent = label("email_required"); return; }
+    if (helpState.wasShown) { helpState.wasShown = false; helpEvent("contacted", []); }
     var cid = clientId();
     var item = addMessage({ direction: "inbound", text: text }, true);
     item.setAttribute("data-client-id", cid);
@@ -317,6 +324,53 @@
       fail(cid);  // not sent yet: shown with 「再送」 until the socket is back and sends it
       connect();
     }
+  }
+
+  // Help-article suggestions (optional): matching articles of the shop's help center under the
+  // text box, and the events of the deflection figure (shown, opened, contacted anyway).
+  function helpVisitor() {
+    var id = null;
+    try { id = window.localStorage.getItem("madoguchi-help-visitor"); } catch (e) { id = null; }
+    if (!id) {
+      id = clientId();
+      try { window.localStorage.setItem("madoguchi-help-visitor", id); } catch (e) { /* one page only */ }
+    }
+    return id;
+  }
+
+  function helpEvent(kind, ids) {
+    var body = JSON.stringify({ kind: kind, visitor: helpVisitor(), source: "chat", article_ids: ids });
+    var blob = new Blob([body], { type: "text/plain" });
+    if (!(navigator.sendBeacon && navigator.sendBeacon(helpBase + "events/", blob))) {
+      fetch(helpBase + "events/", { method: "POST", body: body, mode: "cors", credentials: "omit", keepalive: true });
+    }
+  }
+
+  function suggestHelp() {
+    var text = ui.text.value.trim().slice(0, 120);
+    if (text.length < 2 || text === helpState.query) { return; }
+    helpState.query = text;
+    fetch(helpBase + "?source=chat&lang=" + lang + "&q=" + encodeURIComponent(text), { mode: "cors", credentials: "omit" })
+      .then(function (response) { return response.ok ? response.json() : { articles: [] }; })
+      .then(function (data) {
+        var articles = data.articles || [];
+        while (ui.suggest.firstChild) { ui.suggest.removeChild(ui.suggest.firstChild); }
+        articles.forEach(function (article) {
+          var link = el("a", { href: base + article.url, target: "_blank", rel: "noopener", text: article.title, "data-testid": "chat-help-suggestion" });
+          link.addEventListener("click", function () { helpEvent("opened", [article.id]); });
+          var item = el("li", {});
+          item.appendChild(link);
+          ui.suggest.appendChild(item);
+        });
+        ui.suggest.style.display = articles.length ? "block" : "none";
+        var ids = articles.map(function (article) { return article.id; });
+        if (ids.length && ids.join(",") !== helpState.shown) {
+          helpState.shown = ids.join(",");
+          helpState.wasShown = true;
+          helpEvent("shown", ids);
+        }
+      })
+      .catch(function () { /* suggestions are a help, never a hindrance */ });
   }
 
   function endChat() {

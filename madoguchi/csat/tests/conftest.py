@@ -1,0 +1,1 @@
+from madoguchi.connectors.line.tests.fake_line import fake_line  # noqa: F401
