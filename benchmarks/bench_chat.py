@@ -15,11 +15,14 @@ the ticket page do:
 
 A socket that closes reconnects and resumes from its cursor, as the widget and the ticket page
 do; a `stream.gap` from the layer is answered by the server itself (the consumer replays from the
-socket's cursor), so the result counts the layer's gap warnings and the catch-ups in the server's
-log. After `BENCH_CHAT_SECONDS` the sending stops; what has not
+socket's cursor and ends with a `ready` frame marked `gap`), so the result counts, from what the
+clients received, the catch-ups after a gap and the measured messages that came in a replay
+(`replayed`). After `BENCH_CHAT_SECONDS` the sending stops; what has not
 arrived `BENCH_CHAT_GRACE_SECONDS` later is lost. Then every socket closes at once and the server
 gets SIGTERM: a result line has the percentiles both ways, lost, disconnects, gaps, the server's
-RSS (now and peak), how long the shutdown took and, for Redis, the keys left behind.
+RSS (now and peak), how long the shutdown took and, for Redis, the keys left behind. `background`
+lists the background tasks that ran meanwhile (from the task table) and how many of the slow
+deliveries (above the target p99) overlapped one of their runs, against all deliveries.
 
 Knobs: `BENCH_CHAT_LAYERS` (inprocess, redis; also inmemory-upstream and redis-upstream, the
 layers before ADR 0017), `BENCH_CHAT_LEVELS` (quick: 100,1000; full: 100,1000,5000),
@@ -230,6 +233,14 @@ class Tally:
 
     visitor_to_operator_ms: list[float] = field(default_factory=list)
     operator_to_visitor_ms: list[float] = field(default_factory=list)
+    # (wall-clock start, end) of each delivery, to match slow ones against background job runs
+    windows: list[tuple[float, float, float]] = field(default_factory=list)
+    # What the clients saw of the server's catch-ups: `ready` frames that answered a layer's
+    # gap (not the client's own hello/resume) and the measured messages that came in a replay.
+    visitor_gap_catch_ups: int = 0
+    operator_gap_catch_ups: int = 0
+    replayed_to_operator: int = 0
+    replayed_to_visitor: int = 0
     pending_visitor: dict[str, float] = field(default_factory=dict)  # client_id -> sent at
     pending_operator: dict[str, float] = field(default_factory=dict)  # reply text -> posted at
     sent_visitor: int = 0
@@ -291,7 +302,13 @@ class Drive:
                     pinger = asyncio.create_task(self._operator_ping(connection))
                     try:
                         async for frame in connection:
-                            self._operator_frame(json.loads(frame))
+                            data = json.loads(frame)
+                            self._operator_frame(data)
+                            if data.get("type") == "ready" and data.get("complete") is False:
+                                # As the ticket page does: ask for the next page.
+                                await connection.send(
+                                    json.dumps({"type": "resume", "cursor": data["cursor"]})
+                                )
                     finally:
                         pinger.cancel()
             except Exception as error:  # counted; the operator page reconnects too
@@ -308,6 +325,8 @@ class Drive:
     def _operator_frame(self, frame: dict[str, Any]) -> None:
         if frame.get("type") == "ready" and isinstance(frame.get("cursor"), int):
             self.operator_cursor = max(self.operator_cursor, frame["cursor"])
+            if frame.get("gap"):
+                self.tally.operator_gap_catch_ups += 1
         if frame.get("type") != "event" or frame.get("kind") != "message":
             return
         message = frame.get("message") or {}
@@ -316,7 +335,9 @@ class Drive:
         client_id = message.get("client_id") or ""
         sent_at = self.tally.pending_visitor.pop(client_id, None)
         if sent_at is not None:
-            self.tally.visitor_to_operator_ms.append((time.perf_counter() - sent_at) * 1000)
+            self.tally.visitor_to_operator_ms.append(self._delivered(sent_at))
+            if frame.get("replayed"):
+                self.tally.replayed_to_operator += 1
         visitor = self.owner.get(client_id)
         if visitor is not None and frame.get("url"):
             self.tally.tickets[visitor] = str(frame["url"])
@@ -372,6 +393,11 @@ class Drive:
         kind = frame.get("type")
         if kind == "message":
             self._visitor_message(index, frame)
+        elif kind == "ready":
+            self.tally.visitor_gap_catch_ups += 1 if frame.get("gap") else 0
+            self.cursors[index] = max(self.cursors.get(index, 0), int(frame["cursor"]))
+            if frame.get("complete") is False:  # as the widget does: ask for the next page
+                await connection.send(json.dumps({"type": "hello", "cursor": frame["cursor"]}))
         elif kind == "error":
             self._error(f"visitor frame: {frame.get('code')}")
             self.tally.pending_visitor.pop(str(frame.get("client_id", "")), None)
@@ -384,7 +410,16 @@ class Drive:
         if frame.get("direction") == "outbound":
             posted_at = self.tally.pending_operator.pop(str(frame.get("text", "")), None)
             if posted_at is not None:
-                self.tally.operator_to_visitor_ms.append((time.perf_counter() - posted_at) * 1000)
+                self.tally.operator_to_visitor_ms.append(self._delivered(posted_at))
+                if frame.get("replayed"):
+                    self.tally.replayed_to_visitor += 1
+
+    def _delivered(self, started: float) -> float:
+        """Return the delivery's milliseconds; remember its wall-clock window."""
+        milliseconds = (time.perf_counter() - started) * 1000
+        ended = time.time()
+        self.tally.windows.append((ended - milliseconds / 1000, ended, milliseconds))
+        return milliseconds
 
     def _error(self, key: str) -> None:
         self.tally.errors[key] = self.tally.errors.get(key, 0) + 1
@@ -531,6 +566,54 @@ def _percentiles(samples: list[float]) -> dict[str, float | None]:
     }
 
 
+def job_runs(since: float) -> list[tuple[str, float, float]]:
+    """The background tasks that ran since `since` (wall clock): (name, started, finished)."""
+    import datetime as dt
+
+    from django_tasks_db.models import DBTaskResult
+
+    rows = DBTaskResult.objects.filter(
+        started_at__gte=dt.datetime.fromtimestamp(since, tz=dt.UTC), finished_at__isnull=False
+    ).values_list("task_path", "started_at", "finished_at")
+    return [
+        (path.rsplit(".", 1)[-1], started.timestamp(), finished.timestamp())
+        for path, started, finished in rows
+    ]
+
+
+def background_overlap(
+    windows: list[tuple[float, float, float]], runs: list[tuple[str, float, float]], slow_ms: float
+) -> dict[str, Any]:
+    """How background task runs line up with slow deliveries (issue 19: jobs stall delivery?).
+
+    A delivery overlaps a run when their wall-clock windows intersect. If the jobs did not matter,
+    the slow deliveries would overlap runs about as often as all deliveries do.
+    """
+
+    def overlaps(start: float, end: float) -> bool:
+        return any(started < end and start < finished for _name, started, finished in runs)
+
+    durations: dict[str, list[float]] = {}
+    for name, started, finished in runs:
+        durations.setdefault(name, []).append((finished - started) * 1000)
+    slow = [window for window in windows if window[2] > slow_ms]
+    return {
+        "slow_ms": slow_ms,
+        "deliveries": len(windows),
+        "deliveries_overlapping_a_run": sum(overlaps(start, end) for start, end, _ in windows),
+        "slow_deliveries": len(slow),
+        "slow_overlapping_a_run": sum(overlaps(start, end) for start, end, _ in slow),
+        "runs": {
+            name: {
+                "count": len(values),
+                "p50_ms": round(statistics.median(values), 1),
+                "max_ms": round(max(values), 1),
+            }
+            for name, values in sorted(durations.items())
+        },
+    }
+
+
 def _wait_until_serving(port: int, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
@@ -582,7 +665,9 @@ def run_level(*, engine: str, scale: str, layer: str, level: int, config: dict[s
     try:
         _wait_until_serving(port, server)
         drive = Drive(port=port, seeded=seeded, config=config)
+        measuring_since = time.time()
         outcome = asyncio.run(drive.main())
+        runs = job_runs(measuring_since)
         memory = _memory_kb(server.pid)
         keys_left = None
         if uses_redis:
@@ -634,8 +719,17 @@ def run_level(*, engine: str, scale: str, layer: str, level: int, config: dict[s
         "visitor_disconnects": tally.visitor_disconnects,
         "operator_disconnects": tally.operator_disconnects,
         "connect_failures": tally.connect_failures,
-        "layer_gap_warnings": sum("stream.gap replaces" in line for line in server_lines),
-        "catch_ups_after_gap": sum("after a gap" in line for line in server_lines),
+        # Seen by the clients: catch-ups the server made after a layer's gap, and measured
+        # messages that reached a client only through such a replay.
+        "gap_catch_ups": {
+            "visitor": tally.visitor_gap_catch_ups,
+            "operator": tally.operator_gap_catch_ups,
+        },
+        "replayed": {
+            "to_operator": tally.replayed_to_operator,
+            "to_visitor": tally.replayed_to_visitor,
+        },
+        "background": background_overlap(tally.windows, runs, slow_ms=target or 100.0),
         "server_tracebacks": sum(line.startswith("Traceback") for line in server_lines),
         "errors": tally.errors,
         "server_rss_mb": round(memory.get("VmRSS", 0) / 1024, 1),

@@ -17,12 +17,16 @@ message for a full channel without a word. This one:
 
 `redis_layer_config` gives channels_redis the connection settings a socket needs to live
 indefinitely (see its docstring), and `RedisChannelLayer` a pool that waits for a free connection
-instead of failing when thousands of sockets close at once.
+instead of failing when thousands of sockets close at once, and the same promise as the
+in-process layer: where channels_redis drops a group's message for a full channel (in Redis, or
+in the process's receive buffer), the channels it was for get a `stream.gap` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import functools
 import heapq
 import itertools
 import logging
@@ -411,13 +415,125 @@ def redis_layer_config(url: str, *, max_connections: int) -> dict[str, Any]:
     }
 
 
+# channels_redis's group_send script, except that it returns which channel keys were full (their
+# 1-based positions in KEYS) instead of how many. KEYS are the channel keys; ARGV holds the
+# message of each key, the capacity of each key, then the time and the expiry.
+_GROUP_SEND_LUA = """
+local count = #KEYS
+local current_time = ARGV[2 * count + 1]
+local expiry = ARGV[2 * count + 2]
+local full = {}
+for i = 1, count do
+    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[count + i]) then
+        redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+        redis.call('EXPIRE', KEYS[i], expiry)
+    else
+        full[#full + 1] = i
+    end
+end
+return full
+"""
+
+
+class _GapQueue(asyncio.Queue[Message]):
+    """A channel's receive buffer in the process: when full, a gap replaces the newest message.
+
+    channels_redis's `BoundedQueue` drops the oldest message without a word when a consumer
+    stops reading its channel while the process keeps receiving for it.
+    """
+
+    def put_nowait(self, item: Message) -> None:
+        if not self.full():
+            super().put_nowait(item)
+            return
+        # `_queue` is the deque asyncio.Queue's own subclasses (LifoQueue...) work on.
+        queue: deque[Message] = self._queue  # type: ignore[attr-defined]
+        last = queue[-1]
+        if last.get("type") == GAP_TYPE:  # a new dict: a marker from Redis is shared
+            queue[-1] = {"type": GAP_TYPE, "dropped": int(last.get("dropped", 1)) + 1}
+            return
+        queue[-1] = {"type": GAP_TYPE, "dropped": 2}  # the newest one and this one
+        logger.warning(
+            "channel layer: a receive buffer is full; %s replaces its messages", GAP_TYPE
+        )
+
+
 class RedisChannelLayer(UpstreamRedisChannelLayer):
-    """channels_redis with a pool that waits for a free connection instead of raising.
+    """channels_redis with a pool that waits for a free connection, and no silent drop.
 
     redis-py's asyncio `ConnectionPool` raises MaxConnectionsError once `max_connections` are
     borrowed, so 5,000 sockets closing at once failed their `group_discard` and left their
     memberships in Redis. A `BlockingConnectionPool` queues them behind the pool's connections.
+
+    channels_redis's `group_send` skips a full channel key with an INFO log; all the sockets of
+    one process share one key, so a process that falls behind by `capacity` messages lost the
+    next ones for all of its sockets. Here the channels of a skipped message get a `stream.gap`
+    (their consumers replay from the database, ADR 0018), and so does a channel whose receive
+    buffer in the process overflows. Messages that expire unread (a process that read nothing
+    for `expiry` seconds) are still removed without a gap.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.receive_buffer: collections.defaultdict[str, _GapQueue] = collections.defaultdict(
+            functools.partial(_GapQueue, self.capacity)
+        )
+
+    def _gap_marker(self, channels: list[str]) -> bytes:
+        """The serialized gap for `channels`: the same bytes for the same channels."""
+        serializer = self._serializer
+        body = serializer.as_bytes({"type": GAP_TYPE, "__asgi_channel__": channels})
+        if serializer.crypter:
+            body = serializer.crypter.encrypt(body)  # not repeatable: one marker per drop
+        return bytes(serializer.random_prefix_length) + bytes(body)
+
+    async def group_send(self, group: str, message: Message) -> None:
+        """Send `message` to every channel of `group`; a full channel key gets a gap (logged)."""
+        assert self.require_valid_group_name(group), "Group name not valid"
+        key = self._group_key(group)
+        connection = self.connection(self.consistent_hash(group))
+        await connection.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
+        channel_names = [name.decode("utf8") for name in await connection.zrange(key, 0, -1)]
+        by_connection, messages, capacities = self._map_channel_keys_to_connection(
+            channel_names, message
+        )
+        members: dict[str, list[str]] = collections.defaultdict(list)  # channel key -> channels
+        for channel in channel_names:
+            local = self.non_local_name(channel) if "!" in channel else channel
+            members[self.prefix + local].append(channel)
+        for index, channel_keys in by_connection.items():
+            connection = self.connection(index)
+            pipe = connection.pipeline()
+            for channel_key in channel_keys:
+                pipe.zremrangebyscore(channel_key, min=0, max=int(time.time()) - int(self.expiry))
+            await pipe.execute()
+            full = await connection.eval(
+                _GROUP_SEND_LUA,
+                len(channel_keys),
+                *channel_keys,
+                *(messages[channel_key] for channel_key in channel_keys),
+                *(capacities[channel_key] for channel_key in channel_keys),
+                time.time(),
+                self.expiry,
+            )
+            if not full:
+                continue
+            # Past the capacity by one marker per group at most: the marker's bytes are the
+            # same for the same channels, so a stalled process collects one per group whose
+            # messages it missed (ZADD moves it to the end), not one per message.
+            pipe = connection.pipeline()
+            for position in full:
+                channel_key = channel_keys[int(position) - 1]
+                pipe.zadd(channel_key, {self._gap_marker(members[channel_key]): time.time()})
+                pipe.expire(channel_key, int(self.expiry))
+            await pipe.execute()
+            logger.warning(
+                "channel layer: %d of %d channel key(s) full in group %s; %s sent instead",
+                len(full),
+                len(channel_keys),
+                group,
+                GAP_TYPE,
+            )
 
     async def group_discard(self, group: str, channel: str) -> None:
         """Leave `group`, retrying when Redis could not be reached (ZREM is idempotent)."""

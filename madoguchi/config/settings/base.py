@@ -108,6 +108,11 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend with a write gate: web writes go before background work (ADR 0017).
+    DATABASES["default"]["ENGINE"] = "madoguchi.core.sqlite_backend"
+    # Tests run in memory, as with Django's engine name (pytest-django names a test database
+    # after the file otherwise, which is no path); file-database tests set their own.
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",

@@ -8,7 +8,8 @@ highest message id it has) and gets the later messages once, a page at a time, t
 the server's id (the cursor). A message is committed before its `ack`. `delivered` says up to
 which id an operator's page has received the visitor's messages. A `stream.gap` from the
 channel layer (it dropped events for this socket) replays from the socket's own cursor, as a
-hello would (docs/adr/0018-chat-cursors.md). Frames above CHAT_MAX_FRAME_BYTES close the
+hello would (docs/adr/0018-chat-cursors.md); replayed messages carry `replayed`, and that
+catch-up's `ready` carries `gap`. Frames above CHAT_MAX_FRAME_BYTES close the
 socket; more than CHAT_RATE_MESSAGES messages in CHAT_RATE_SECONDS are refused. At most
 CHAT_SOCKETS_PER_CONVERSATION sockets may be open on one token and CHAT_SOCKETS_PER_ADDRESS from
 one client address (counted across processes, `chat.sockets`); one more is accepted and closed
@@ -164,8 +165,12 @@ class VisitorConsumer(AsyncWebsocketConsumer):
         else:
             await self.send_json({"type": "error", "code": "bad_frame"})
 
-    async def _catch_up(self, cursor: int) -> None:
-        """Send the stored messages after `cursor` this socket has not sent, then `ready`."""
+    async def _catch_up(self, cursor: int, *, is_gap: bool = False) -> None:
+        """Send the stored messages after `cursor` this socket has not sent, then `ready`.
+
+        Replayed messages carry `replayed`, and a catch-up after a layer's gap ends with a
+        `ready` marked `gap` (the load benchmark counts them from what the clients receive).
+        """
         assert self.conversation is not None
         conversation = self.conversation
         self.shown.begin(cursor)
@@ -180,22 +185,22 @@ class VisitorConsumer(AsyncWebsocketConsumer):
 
         page, available = await database_sync_to_async(load)()
         for message in page.items:
-            await self._show(message)
-        await self.send_json(
-            {
-                "type": "ready",
-                "available": available,
-                "has_email": bool(conversation.email),
-                "cursor": page.cursor,
-                "complete": page.is_complete,
-                "delivered": conversation.delivered_id,
-            }
-        )
+            await self._show(message, is_replayed=True)
+        ready = {
+            "type": "ready",
+            "available": available,
+            "has_email": bool(conversation.email),
+            "cursor": page.cursor,
+            "complete": page.is_complete,
+            "delivered": conversation.delivered_id,
+        }
+        await self.send_json({**ready, "gap": True} if is_gap else ready)
 
-    async def _show(self, message: dict[str, Any]) -> None:
+    async def _show(self, message: dict[str, Any], *, is_replayed: bool = False) -> None:
         if self.shown.is_new(message["id"]):
             self.shown.add(message["id"])
-            await self.send_json({"type": "message", **message})
+            frame = {"type": "message", **message}
+            await self.send_json({**frame, "replayed": True} if is_replayed else frame)
 
     def _rate_limited(self) -> bool:
         now = time.monotonic()
@@ -293,7 +298,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):
         """The layer dropped events for this socket: replay from its cursor (after a hello)."""
         if self.conversation is not None and self.has_said_hello:
             logger.info("chat: visitor socket catches up after a gap")
-            await self._catch_up(self.shown.floor)
+            await self._catch_up(self.shown.floor, is_gap=True)
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "typing"})
@@ -441,8 +446,10 @@ class OperatorConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(touch)()
         await self.send(text_data=json.dumps({"type": "pong"}))
 
-    async def _catch_up(self, cursor: int) -> None:
+    async def _catch_up(self, cursor: int, *, is_gap: bool = False) -> None:
         """Send the shops' chat messages after `cursor` not sent yet, then `ready`.
+
+        As the visitor's: replayed events carry `replayed`, a gap's `ready` is marked `gap`.
 
         Cursor 0 (a page without one) replays nothing: `ready` gives the newest id instead.
         The user's shops are read again first, so a cursor never reaches a shop they lost.
@@ -464,15 +471,12 @@ class OperatorConsumer(AsyncWebsocketConsumer):
             return
         self.shown.begin(page.cursor)  # a page without a cursor starts at the newest id
         for notice in page.items:
-            await self._show(notice)
+            await self._show(notice, is_replayed=True)
         self.shown.cursor = max(self.shown.cursor, page.cursor)
-        await self.send(
-            text_data=json.dumps(
-                {"type": "ready", "cursor": page.cursor, "complete": page.is_complete}
-            )
-        )
+        ready = {"type": "ready", "cursor": page.cursor, "complete": page.is_complete}
+        await self.send(text_data=json.dumps({**ready, "gap": True} if is_gap else ready))
 
-    async def _show(self, notice: dict[str, Any]) -> None:
+    async def _show(self, notice: dict[str, Any], *, is_replayed: bool = False) -> None:
         if notice.get("shop_id") not in self.shop_ids:
             return
         message = notice.get("message")
@@ -480,7 +484,8 @@ class OperatorConsumer(AsyncWebsocketConsumer):
             if not self.shown.is_new(message["id"]):
                 return
             self.shown.add(message["id"])
-        await self.send(text_data=json.dumps({"type": "event", **notice}, ensure_ascii=False))
+        frame = {"type": "event", **notice, **({"replayed": True} if is_replayed else {})}
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
     async def _received(self, message_id: int) -> None:
         """The page received a visitor's message: the visitor's widget shows it delivered."""
@@ -505,4 +510,4 @@ class OperatorConsumer(AsyncWebsocketConsumer):
         """The layer dropped events for this socket: replay from its cursor (after a resume)."""
         if self.shop_ids and self.has_resumed:
             logger.info("chat: operator socket catches up after a gap")
-            await self._catch_up(self.shown.floor)
+            await self._catch_up(self.shown.floor, is_gap=True)

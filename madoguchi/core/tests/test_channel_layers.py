@@ -350,6 +350,76 @@ def test_500_sockets_closing_at_once_leave_no_group_keys_in_redis() -> None:
     assert run(scenario()) == (505, [])
 
 
+def redis_layer_of_capacity(prefix: str, capacity: int) -> RedisChannelLayer:
+    return RedisChannelLayer(
+        prefix=prefix, **{**redis_layer_config(REDIS_URL, max_connections=20), "capacity": capacity}
+    )
+
+
+@requires_redis
+def test_a_full_redis_channel_key_gets_one_gap_instead_of_the_dropped_messages(caplog) -> None:
+    """channels_redis skips a full key with an INFO log; ours leaves a gap for its channels."""
+    prefix = f"madoguchi-test-{uuid.uuid4().hex[:8]}"
+    layer = redis_layer_of_capacity(prefix, 2)
+
+    async def scenario() -> tuple[list[dict[str, Any]], int]:
+        channel = await layer.new_channel()
+        await layer.group_add("chat.operators.1", channel)
+        for number in range(1, 7):  # nobody reads: the process's key holds 2, then a gap
+            await layer.group_send("chat.operators.1", {"type": "operator.event", "n": number})
+        client = aioredis.Redis.from_url(REDIS_URL)
+        try:
+            (key,) = [key async for key in client.scan_iter(match=f"{prefix}specific*")]
+            held = int(await client.zcard(key))
+        finally:
+            await client.aclose()
+        received = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(3)]
+        # A later message arrives normally once there is room again.
+        await layer.group_send("chat.operators.1", {"type": "operator.event", "n": 7})
+        received.append(await asyncio.wait_for(layer.receive(channel), 5))
+        await layer.flush()
+        return received, held
+
+    with caplog.at_level(logging.WARNING, logger="madoguchi.core.channel_layers"):
+        received, held = run(scenario())
+    assert (received, held) == (
+        [
+            {"type": "operator.event", "n": 1},
+            {"type": "operator.event", "n": 2},
+            {"type": GAP_TYPE},
+            {"type": "operator.event", "n": 7},
+        ],
+        3,  # one marker for the four dropped messages
+    )
+    assert [record.getMessage() for record in caplog.records].count(
+        f"channel layer: 1 of 1 channel key(s) full in group chat.operators.1; {GAP_TYPE} sent "
+        "instead"
+    ) == 4
+
+
+@requires_redis
+def test_a_channel_that_stops_reading_gets_a_gap_in_its_receive_buffer() -> None:
+    """The process receives for all its channels; one that stops reading overflows its buffer."""
+    prefix = f"madoguchi-test-{uuid.uuid4().hex[:8]}"
+    layer = redis_layer_of_capacity(prefix, 2)
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        reader, stalled = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("chat.visitors.1", reader)
+        await layer.group_add("chat.visitors.1", stalled)
+        read = []
+        for number in range(1, 6):
+            await layer.group_send("chat.visitors.1", {"type": "chat.presence", "n": number})
+            read.append(await asyncio.wait_for(layer.receive(reader), 5))
+        late = [await asyncio.wait_for(layer.receive(stalled), 5) for _ in range(2)]
+        await layer.flush()
+        return read, late
+
+    read, late = run(scenario())
+    assert read == [{"type": "chat.presence", "n": number} for number in range(1, 6)]
+    assert late == [{"type": "chat.presence", "n": 1}, {"type": GAP_TYPE, "dropped": 4}]
+
+
 @requires_redis
 def test_leaving_a_group_is_retried_when_redis_times_out(
     monkeypatch: pytest.MonkeyPatch,

@@ -8,6 +8,9 @@ layer makes a socket replay; a cursor never reaches another conversation or shop
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -28,6 +31,7 @@ from madoguchi.connectors.chat.tests.test_chat import (
 )
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.services import message_reply
+from madoguchi.core.channel_layers import redis_layer_config
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
@@ -284,11 +288,14 @@ def test_a_stream_gap_makes_the_visitor_and_the_operator_sockets_replay(
             ("ready", None),
         ]
         assert frames[-1]["cursor"] == answer_id
+        # The client can tell a catch-up after a gap from its own hello (the benchmark counts it).
+        assert (frames[0]["replayed"], frames[-1]["gap"]) == (True, True)
         frames = await hello_frames(a)
         assert [(f["type"], f.get("message", {}).get("id")) for f in frames] == [
             ("event", answer_id),
             ("ready", None),
         ]
+        assert (frames[0]["replayed"], frames[-1]["gap"]) == (True, True)
         # A second gap with nothing missed replays nothing.
         await layer.send(visitor_channel, {"type": "stream.gap"})
         assert [f["type"] for f in await hello_frames(guest)] == ["ready"]
@@ -421,3 +428,64 @@ def test_a_gap_replays_an_older_message_dropped_behind_a_newer_one(
         await guest.disconnect()
 
     async_to_sync(scenario)()
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(
+    not _redis_up(), reason="Redis is not reachable on 127.0.0.1:6379 (fails under CI=true)"
+)
+def test_with_redis_a_forced_drop_still_delivers_every_reply_through_the_catch_up(
+    world, widget
+) -> None:
+    """channels_redis drops a group's message for a full key; the socket gets a gap and replays.
+
+    The visitor's process holds at most 2 messages in Redis (capacity 2). While its event loop
+    is blocked, six replies are pushed: a pending read may take the first, the key holds two,
+    the rest are dropped for a gap, and the gap's catch-up sends them.
+    """
+    _, token = open_conversation(widget)
+    present(world, widget)
+    prefix = f"madoguchi-test-{uuid.uuid4().hex[:8]}"
+    config = {**redis_layer_config("redis://127.0.0.1:6379/3", max_connections=20), "capacity": 2}
+    layers = {"default": {"BACKEND": "madoguchi.core.channel_layers.RedisChannelLayer"}}
+    layers["default"]["CONFIG"] = {**config, "prefix": prefix}
+
+    async def scenario() -> tuple[list[int], list[dict]]:
+        guest = visitor(token)
+        assert (await guest.connect())[0]
+        await hello(guest)
+        asked = await say(guest, "client-redis-1", "届きますか")
+        assert (await next_frame(guest))["id"] == asked["id"]  # its own message, live
+
+        replies: list[int] = []
+
+        def answer() -> None:
+            replies.extend(reply(world, widget, f"回答 {number}") for number in range(1, 7))
+
+        pusher = threading.Thread(target=answer)
+        pusher.start()
+        pusher.join()  # blocks this loop: the consumer reads nothing meanwhile
+        frames = await hello_frames(guest)
+        await guest.disconnect()
+        await get_channel_layer().flush()
+        return replies, frames
+
+    with override_settings(CHANNEL_LAYERS=layers):
+        replies, frames = async_to_sync(scenario)()
+    # Each reply once, in order: those the layer delivered, then the replayed ones.
+    assert [(f["type"], f["id"]) for f in frames[:-1]] == [("message", i) for i in replies]
+    live = sum(1 for frame in frames[:-1] if "replayed" not in frame)
+    assert live <= 3  # at most the pending read and the key's capacity
+    assert [f.get("replayed", False) for f in frames[:-1]] == [False] * live + [True] * (6 - live)
+    assert (frames[-1]["type"], frames[-1]["gap"], frames[-1]["cursor"]) == (
+        "ready",
+        True,
+        replies[-1],
+    )
