@@ -762,6 +762,8 @@ def _seed_csat(*, shop: Shop, admin: User, now: dt.datetime) -> None:
     Every solved ticket of the shop gets its survey through the services at the time it was
     due; the first ones are answered a few hours later, one of the rest stays unanswered.
     """
+    from madoguchi.connectors.mail.models import OutboundMail
+    from madoguchi.conversations.models import Message
     from madoguchi.csat.models import CsatSettings, CsatSurvey
     from madoguchi.csat.services import csat_settings_save, survey_answer, survey_send
 
@@ -796,6 +798,15 @@ def _seed_csat(*, shop: Shop, admin: User, now: dt.datetime) -> None:
                 answered_at = min(sent_at + dt.timedelta(hours=3), now)
                 with _clock(answered_at):
                     survey_answer(survey=survey, score=score, comment=comment, now=answered_at)
+        # Like the seeded replies, the seeded surveys were never mailed: their messages stay
+        # "stored" and no outbox row claims they went out (only mail written in the demo does).
+        survey_messages = CsatSurvey.objects.filter(shop=shop, message__isnull=False).values(
+            "message_id"
+        )
+        OutboundMail.objects.filter(shop=shop, message_id__in=survey_messages).delete()
+        Message.objects.filter(
+            shop=shop, id__in=survey_messages, channel__in=[Channel.EMAIL, Channel.WEB_FORM]
+        ).update(delivery_status=Message.DeliveryStatus.STORED)
 
 
 # Operations: each shop's business calendar, SLA policies and routing, set up once through the

@@ -71,6 +71,11 @@ class _VisibleText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._hidden_depth = 0
+        # An element marked translate="no" (data in its own language: a customer's subject, an
+        # English article) and what it contains, as the browser walk skips `[translate=no]`:
+        # its tag and how many of that tag are open.
+        self._untranslated_tag = ""
+        self._untranslated_open = 0
 
     # Not prose: code, a technical record or a snippet to copy, and text typed into a field.
     HIDDEN = ("script", "style", "template", "code", "pre", "kbd", "samp", "textarea")
@@ -79,6 +84,12 @@ class _VisibleText(HTMLParser):
         if tag in self.HIDDEN:
             self._hidden_depth += 1
         values = dict(attrs)
+        if self._untranslated_tag:
+            self._untranslated_open += tag == self._untranslated_tag
+            return
+        if values.get("translate") == "no" and tag not in VOID_ELEMENTS:
+            self._untranslated_tag, self._untranslated_open = tag, 1
+            return
         for name in self.SHOWN_ATTRIBUTES:
             if values.get(name):
                 self.parts.append(str(values[name]))
@@ -88,10 +99,34 @@ class _VisibleText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self.HIDDEN and self._hidden_depth:
             self._hidden_depth -= 1
+        if self._untranslated_tag and tag == self._untranslated_tag:
+            self._untranslated_open -= 1
+            if not self._untranslated_open:
+                self._untranslated_tag = ""
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden_depth:
+        if not self._hidden_depth and not self._untranslated_tag:
             self.parts.append(data)
+
+
+# Elements without an end tag: translate="no" on one of them marks nothing inside.
+VOID_ELEMENTS = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+)
 
 
 def visible_text(html: str) -> str:
