@@ -59,6 +59,7 @@ def test_a_gate_not_freed_in_time_is_refused_not_waited_for_forever() -> None:
     assert gate.acquire(is_background=False, timeout=0.05) is True
 
 
+@pytest.mark.sqlite  # a second connection with the suite's SQLite settings
 @pytest.mark.django_db
 def test_a_file_database_transaction_holds_the_gate_until_commit_or_rollback(
     tmp_path: Path,
