@@ -227,6 +227,15 @@ def _memory_kb(pid: int) -> dict[str, int]:
     return values
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """The process's CPU time so far (user + system, all threads), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Tally:
     """What the client saw during one run."""
@@ -666,7 +675,9 @@ def run_level(*, engine: str, scale: str, layer: str, level: int, config: dict[s
         _wait_until_serving(port, server)
         drive = Drive(port=port, seeded=seeded, config=config)
         measuring_since = time.time()
+        cpu_before = _cpu_seconds(server.pid)
         outcome = asyncio.run(drive.main())
+        cpu_after = _cpu_seconds(server.pid)
         runs = job_runs(measuring_since)
         memory = _memory_kb(server.pid)
         keys_left = None
@@ -693,6 +704,12 @@ def run_level(*, engine: str, scale: str, layer: str, level: int, config: dict[s
     )
     target = TARGET_P99_MS.get(layer)
     lost = len(tally.pending_visitor) + len(tally.pending_operator)
+    # The server's CPU time from the first socket's connect to the last delivery (or the grace
+    # period's end): comparable between runs on a busy machine, unlike the latencies.
+    cpu_seconds = (
+        None if cpu_before is None or cpu_after is None else round(cpu_after - cpu_before, 2)
+    )
+    messages = tally.sent_visitor + tally.sent_operator
     return {
         "benchmark": "chat",
         "engine": engine,
@@ -732,6 +749,10 @@ def run_level(*, engine: str, scale: str, layer: str, level: int, config: dict[s
         "background": background_overlap(tally.windows, runs, slow_ms=target or 100.0),
         "server_tracebacks": sum(line.startswith("Traceback") for line in server_lines),
         "errors": tally.errors,
+        "server_cpu_seconds": cpu_seconds,
+        "server_cpu_ms_per_message": (
+            None if cpu_seconds is None or not messages else round(cpu_seconds * 1000 / messages, 1)
+        ),
         "server_rss_mb": round(memory.get("VmRSS", 0) / 1024, 1),
         "server_peak_rss_mb": round(memory.get("VmHWM", 0) / 1024, 1),
         "shutdown_seconds": shutdown_seconds,

@@ -290,6 +290,9 @@ CHAT_OPENS_PER_HOUR = env.int("CHAT_OPENS_PER_HOUR", default=30)
 CHAT_SOCKETS_PER_CONVERSATION = env.int("CHAT_SOCKETS_PER_CONVERSATION", default=5)
 CHAT_SOCKETS_PER_ADDRESS = env.int("CHAT_SOCKETS_PER_ADDRESS", default=100)
 
+# Threads for the chat sockets' database work (connectors/chat/db.py); 0: asgiref's one shared
+# thread (channels' database_sync_to_async), as before issue 19.
+CHAT_DATABASE_THREADS = env.int("CHAT_DATABASE_THREADS", default=4)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

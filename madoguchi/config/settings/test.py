@@ -7,3 +7,8 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 # Serve static files from the apps (no collectstatic in tests), as DEBUG does in development.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The chat's database work on the test's own thread, as channels does it: the in-memory SQLite
+# test database has no write gate, and two of its connections writing at once fail ("database
+# table is locked"). The pool's tests (connectors/chat/tests/test_delivery_under_load.py) turn
+# it on where they need it.
+CHAT_DATABASE_THREADS = 0

@@ -31,11 +31,12 @@ from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import transaction
 
 from madoguchi.accounts.sessions import CLOSE_SESSION_ENDED, session_survives, user_group
 from madoguchi.connectors.chat import replay, services, sockets
+from madoguchi.connectors.chat.db import chat_database
 from madoguchi.connectors.chat.groups import (
     conversation_group,
     operators_group,
@@ -72,6 +73,20 @@ def _visitor_conversation(token: str) -> ChatConversation | None:
     return conversation
 
 
+def _lock_and_refresh(conversation: ChatConversation) -> None:
+    """Lock the conversation's row for this transaction and read its ticket again."""
+    current = (
+        ChatConversation.objects.select_for_update()
+        .filter(pk=conversation.pk)
+        .values("ticket_id", "customer_id", "email")
+        .first()
+    )
+    if current is not None:
+        conversation.ticket_id = current["ticket_id"]
+        conversation.customer_id = current["customer_id"]
+        conversation.email = current["email"]
+
+
 def _availability(widget: ChatWidget) -> bool:
     with in_shop(widget.shop_id):
         return services.is_available(widget)
@@ -93,13 +108,13 @@ class VisitorConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         token = str(self.scope["url_route"]["kwargs"].get("token", ""))
-        conversation = await database_sync_to_async(_visitor_conversation)(token)
+        conversation = await chat_database(_visitor_conversation)(token)
         origin = header(self.scope, b"origin")
         if conversation is None or not conversation.widget.allows_origin(origin):
             logger.info("chat: visitor socket refused (unknown token or origin)")
             await self.close(code=CLOSE_DENIED)
             return
-        exceeded = await database_sync_to_async(sockets.visitor_socket_open)(
+        exceeded = await chat_database(sockets.visitor_socket_open)(
             conversation=conversation,
             address=scope_client_address(self.scope),
             channel_name=self.channel_name,
@@ -183,7 +198,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):
                     services.is_available(conversation.widget),
                 )
 
-        page, available = await database_sync_to_async(load)()
+        page, available = await chat_database(load)()
         for message in page.items:
             await self._show(message, is_replayed=True)
         ready = {
@@ -228,7 +243,11 @@ class VisitorConsumer(AsyncWebsocketConsumer):
         conversation = self.conversation
 
         def store() -> tuple[services.Received, dict[str, Any]]:
-            with in_shop(conversation.shop_id):
+            with in_shop(conversation.shop_id), transaction.atomic():
+                # Sockets store concurrently (chat.db): a visitor's other tab may have opened
+                # the ticket meanwhile. The row lock (on SQLite the process's write gate, held
+                # for the transaction) makes the second first message find it.
+                _lock_and_refresh(conversation)
                 needs_email = not conversation.email and not email
                 if needs_email and not services.is_available(conversation.widget):
                     raise ApplicationError("email_required")
@@ -238,7 +257,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):
                 return received, replay.operator_notice(received.message, client_id=client_id)
 
         try:
-            received, notice = await database_sync_to_async(store)()
+            received, notice = await chat_database(store)()
         except ShopArchivedError:
             await self.send_json({"type": "error", "code": "shop_archived", "client_id": client_id})
             return
@@ -284,7 +303,7 @@ class VisitorConsumer(AsyncWebsocketConsumer):
             with in_shop(conversation.shop_id):
                 return services.conversation_close(conversation=conversation, transcript=transcript)
 
-        mailed = await database_sync_to_async(close)()
+        mailed = await chat_database(close)()
         await self.send_json({"type": "closed", "transcript": mailed})
         await self.close()
 
@@ -346,7 +365,7 @@ class OperatorConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated or not _same_origin(self.scope):
             await self.close(code=CLOSE_DENIED)
             return
-        self.shop_ids, self.staff_shop_ids = await database_sync_to_async(_operator_shops)(user)
+        self.shop_ids, self.staff_shop_ids = await chat_database(_operator_shops)(user)
         if not self.shop_ids:
             await self.close(code=CLOSE_DENIED)
             return
@@ -371,7 +390,7 @@ class OperatorConsumer(AsyncWebsocketConsumer):
                 broadcast_availability(shop_id)
 
         if staff:
-            await database_sync_to_async(change)()
+            await chat_database(change)()
 
     async def disconnect(self, code: int) -> None:
         for shop_id in self.shop_ids:
@@ -405,7 +424,7 @@ class OperatorConsumer(AsyncWebsocketConsumer):
         elif kind == "received" and isinstance(frame.get("id"), int):
             await self._received(frame["id"])
         elif kind == "typing" and isinstance(frame.get("ticket_id"), int):
-            shops, conversation_id = await database_sync_to_async(_typing_target)(
+            shops, conversation_id = await chat_database(_typing_target)(
                 self.scope["user"], frame["ticket_id"]
             )
             if not await self._apply_shops(shops):
@@ -427,8 +446,8 @@ class OperatorConsumer(AsyncWebsocketConsumer):
 
     async def _recheck(self) -> None:
         user = self.scope["user"]
-        await database_sync_to_async(user.refresh_from_db)()
-        shops, staff = await database_sync_to_async(_operator_shops)(user)
+        await chat_database(user.refresh_from_db)()
+        shops, staff = await chat_database(_operator_shops)(user)
         if not await self._apply_shops(shops):
             return
         lost = [shop_id for shop_id in self.staff_shop_ids if shop_id not in staff]
@@ -443,7 +462,7 @@ class OperatorConsumer(AsyncWebsocketConsumer):
             for shop_id in lost:
                 broadcast_availability(shop_id)
 
-        await database_sync_to_async(touch)()
+        await chat_database(touch)()
         await self.send(text_data=json.dumps({"type": "pong"}))
 
     async def _catch_up(self, cursor: int, *, is_gap: bool = False) -> None:
@@ -465,8 +484,8 @@ class OperatorConsumer(AsyncWebsocketConsumer):
             with shop_scope(shops):
                 return shops, replay.operator_page(shop_ids=shops, cursor=cursor)
 
-        await database_sync_to_async(user.refresh_from_db)()
-        shops, page = await database_sync_to_async(load)()
+        await chat_database(user.refresh_from_db)()
+        shops, page = await chat_database(load)()
         if not await self._apply_shops(shops):
             return
         self.shown.begin(page.cursor)  # a page without a cursor starts at the newest id
@@ -497,7 +516,7 @@ class OperatorConsumer(AsyncWebsocketConsumer):
             with shop_scope(staff):
                 return services.delivered_mark(message_id=message_id, shop_ids=staff)
 
-        for conversation_id, delivered_id in await database_sync_to_async(mark)():
+        for conversation_id, delivered_id in await chat_database(mark)():
             await self.channel_layer.group_send(
                 conversation_group(conversation_id),
                 {"type": "chat.delivered", "id": delivered_id},

@@ -10,7 +10,7 @@ longer count and are swept.
 A closed socket's row is not deleted by its own disconnect: the name goes into `closer`, which
 deletes the closed rows together (one DELETE per CLOSE_BATCH names, at the latest
 CLOSE_FLUSH_SECONDS after a close), so 5,000 sockets closing at once cost a few statements
-instead of 5,000 round trips through the one thread that runs the synchronous database work.
+instead of 5,000 round trips through the threads of the chat's database work (`chat.db`).
 A socket opening in this process deletes the rows still waiting first, so a close here never
 holds back an open here; another process may count a closed row for up to CLOSE_FLUSH_SECONDS.
 `serve` flushes what is left when the server stops; the rows of a process killed before that
@@ -26,10 +26,10 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from madoguchi.connectors.chat.db import chat_database
 from madoguchi.connectors.chat.models import ChatConversation, VisitorSocket
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
@@ -133,9 +133,7 @@ class _Heartbeat:
         while self.channel_names:
             await asyncio.sleep(SOCKET_HEARTBEAT_SECONDS)
             try:
-                await database_sync_to_async(visitor_sockets_touch)(
-                    channel_names=sorted(self.channel_names)
-                )
+                await chat_database(visitor_sockets_touch)(channel_names=sorted(self.channel_names))
             except Exception:  # the next beat tries again; the sockets stay open
                 logger.warning("chat: could not touch the visitor sockets", exc_info=True)
 
@@ -147,7 +145,7 @@ class _Closer:
     """The sockets of this process closed since the last flush, whose rows are still to delete.
 
     Names are added on the event loop and taken by the flush task or by `visitor_socket_open`
-    (in the thread of the synchronous database work), hence the lock.
+    (in a thread of the chat's database pool, `chat.db`), hence the lock.
     """
 
     def __init__(self) -> None:
@@ -186,7 +184,7 @@ class _Closer:
             wake.clear()
             taken = self.take()
             try:
-                await database_sync_to_async(visitor_sockets_close)(channel_names=taken)
+                await chat_database(visitor_sockets_close)(channel_names=taken)
             except Exception:  # kept for the next flush; stale rows age out in any case
                 logger.warning("chat: could not delete closed visitor sockets", exc_info=True)
                 with self.lock:
