@@ -200,9 +200,8 @@ def settings_edit(request: HttpRequest, shop_slug: str) -> HttpResponse:
         "widget": widget,
         "form": form,
         "can_edit": can_edit,
-        "snippet": (
-            f'<script src="{script_url}" data-shop-key="{widget.public_key}" async></script>'
-        ),
+        # The template writes the tag, with knowledge's `data-help-center` when it applies.
+        "script_url": script_url,
         "identity_secret": widget.identity_secret if can_edit else "",
     }
     return render(request, "chat/settings.html", context, status=status)

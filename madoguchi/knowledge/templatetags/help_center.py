@@ -42,3 +42,13 @@ def help_suggestions(
         "inputs": inputs,
         "csp_nonce": context.get("csp_nonce", ""),
     }
+
+
+@register.simple_tag
+def chat_help_attribute(shop: Shop) -> str:
+    """` data-help-center="<slug>"` for the chat widget's script tag when the shop's help
+    center is open (the widget then suggests its articles), else nothing. Escaped by the
+    template like any text: the settings page shows the tag as text to copy."""
+    if not knowledge_settings(shop_id=shop.id).is_help_center_enabled:
+        return ""
+    return f' data-help-center="{shop.slug}"'
