@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -28,12 +29,17 @@ class Step(StrEnum):
 
 
 def _memberships_requiring_two_factor(user: Any) -> QuerySet[Membership]:
-    """The user's active staff memberships in workspaces that require a second factor."""
+    """The user's active staff memberships that require a second factor: every admin's
+    (`MADOGUCHI["TWO_FACTOR_FOR_ADMINS"]`, on unless turned off for the test suite), and every
+    staff member's in workspaces that require it."""
+    required = Q(workspace__requires_two_factor=True)
+    if settings.MADOGUCHI.get("TWO_FACTOR_FOR_ADMINS", True):
+        required |= Q(role=Membership.Role.ADMIN)
     return Membership.objects.filter(
+        required,
         user=user,
         is_active=True,
         role__in=[str(role) for role in STAFF_ROLES],
-        workspace__requires_two_factor=True,
     )
 
 

@@ -124,6 +124,7 @@ TAG_DELETED = "tag.deleted"
 PRIVACY_RETENTION_CHANGED = "privacy.retention_changed"
 PRIVACY_CUSTOMER_EXPORTED = "privacy.customer_exported"
 PRIVACY_CUSTOMER_ERASED = "privacy.customer_erased"
+PRIVACY_SHOP_DELETED = "privacy.shop_deleted"
 
 # billing: issuer settings, contracts, invoices and credit notes (ADR 0024)
 BILLING_SETTINGS_CHANGED = "billing.settings_changed"
@@ -274,6 +275,7 @@ ALL = frozenset(
         BILLING_INVOICE_ISSUED,
         BILLING_CREDIT_NOTE_ISSUED,
         BILLING_INVOICES_EXPORTED,
+        PRIVACY_SHOP_DELETED,
         KNOWLEDGE_SETTINGS_CHANGED,
         KNOWLEDGE_CATEGORY_SAVED,
         KNOWLEDGE_ARTICLE_CREATED,

@@ -130,6 +130,7 @@ LABELS: dict[str, str | Promise] = {
     actions.PRIVACY_RETENTION_CHANGED: _("Retention policy changed"),
     actions.PRIVACY_CUSTOMER_EXPORTED: _("Customer data exported"),
     actions.PRIVACY_CUSTOMER_ERASED: _("Customer data erased"),
+    actions.PRIVACY_SHOP_DELETED: _("Shop deleted with all its data"),
     actions.BILLING_SETTINGS_CHANGED: _("Billing settings changed"),
     actions.BILLING_CONTRACT_CREATED: _("Contract created"),
     actions.BILLING_CONTRACT_CHANGED: _("Contract changed"),

@@ -23,6 +23,11 @@ class CoreConfig(AppConfig):
             "refresh_planner_statistics", dt.timedelta(hours=6), refresh_planner_statistics.enqueue
         )
         post_migrate.connect(_create_cache_table, sender=self)
+        from django.core import checks
+
+        from madoguchi.core.redis_policy import check_redis_eviction_policy
+
+        checks.register(check_redis_eviction_policy, "redis")  # security checklist case 78
         from madoguchi.core.rq_settings import uses_rq
 
         if uses_rq():

@@ -105,3 +105,32 @@ class ErasureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"erasure of customer {self.customer_id} at {self.erased_at:%Y-%m-%d %H:%M}"
+
+
+class ShopDeletion(models.Model):
+    """Proof that a whole shop's data was deleted (security checklist case 76).
+
+    What stays of the shop: its `Shop` row (archived, as the anchor of the audit log's entries,
+    which are immutable) and this record. `counts` says how many rows of each model went,
+    `file_count` how many stored files; `findings` what a verification still found.
+    """
+
+    shop = models.OneToOneField("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    shop_name = models.CharField(max_length=200)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deleted_at = models.DateTimeField()
+    reason = models.TextField(_("reason"))
+    counts = models.JSONField(default=dict)
+    file_count = models.PositiveIntegerField(default=0)
+    digest = models.CharField(max_length=64, help_text=_("SHA-256 over the sorted counts."))
+    verified_at = models.DateTimeField(null=True, blank=True)
+    is_verified = models.BooleanField(null=True)
+    findings = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"deletion of shop {self.shop_id} at {self.deleted_at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.privacy import views
+from madoguchi.privacy import shop_deletion_views, views
 
 app_name = "privacy"
 urlpatterns = [
@@ -29,5 +29,10 @@ urlpatterns = [
         "shops/<slug:shop_slug>/privacy/erasures/<int:erasure_id>/verify/",
         views.erasure_verify_view,
         name="erasure_verify",
+    ),
+    path(
+        "shops/<slug:shop_slug>/privacy/delete-shop/",
+        shop_deletion_views.shop_delete_view,
+        name="shop_delete",
     ),
 ]

@@ -289,14 +289,20 @@ CHAT_OPENS_PER_HOUR = env.int("CHAT_OPENS_PER_HOUR", default=30)
 # (visitors behind one NAT share it), counted in the database across processes (chat.sockets).
 CHAT_SOCKETS_PER_CONVERSATION = env.int("CHAT_SOCKETS_PER_CONVERSATION", default=5)
 CHAT_SOCKETS_PER_ADDRESS = env.int("CHAT_SOCKETS_PER_ADDRESS", default=100)
-
 # Threads for the chat sockets' database work (connectors/chat/db.py); 0: asgiref's one shared
 # thread (channels' database_sync_to_async), as before issue 19.
 CHAT_DATABASE_THREADS = env.int("CHAT_DATABASE_THREADS", default=4)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Tracebacks name frames and exception types only, never messages (core.log_format, case 48).
+    "formatters": {
+        "plain": {
+            "()": "madoguchi.core.log_format.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
@@ -328,6 +334,8 @@ MADOGUCHI = {
     # The key of the digests customers' contacts are found by (core.secrets.keyed_digest, ADR
     # 0013); unset: derived from SECRET_KEY. Unlike SECRET_KEYS it is not rotated.
     "HASH_KEY": env.str("MADOGUCHI_HASH_KEY", default=""),
+    # Every admin must sign in with a second factor, set up at their next sign-in (case 70).
+    "TWO_FACTOR_FOR_ADMINS": True,
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client
     # (core.client_address); none by default: the connecting peer is the client.
     "TRUSTED_PROXIES": env.list("MADOGUCHI_TRUSTED_PROXIES", default=[]),

@@ -58,6 +58,7 @@ def widget_labels() -> dict[str, str]:
         "email_required": _("Please enter your e-mail address."),
         "rate_limited": _("You are sending messages too quickly. Please wait a moment."),
         "invalid": _("The message could not be sent."),
+        "too_long": _("The message is too long. Please shorten it or send it in parts."),
         "shop_archived": _("This shop no longer accepts contacts."),
         "reconnecting": _("Reconnecting…"),
         "you": _("You"),
@@ -112,6 +113,8 @@ def widget_config(request: HttpRequest, public_key: str) -> HttpResponse:
             "available": services.is_available(widget),
             "shop": widget.shop.name,
             "labels": widget_labels(),
+            # The widget refuses a longer message itself: sent, its frame would close the socket.
+            "max_message_chars": services.limit("CHAT_MAX_MESSAGE_CHARS"),
         }
     return _cors(JsonResponse(data), origin)
 

@@ -86,6 +86,7 @@ class LineEvent(models.Model):
         MESSAGE = "message", _("Message")
         FOLLOW = "follow", _("Follow")
         UNFOLLOW = "unfollow", _("Unfollow")
+        UNSEND = "unsend", _("Unsend")
         IGNORED = "ignored", _("Ignored")
 
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
@@ -101,6 +102,9 @@ class LineEvent(models.Model):
     message = models.ForeignKey(
         "conversations.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The LINE message id an `unsend` event withdraws: kept so a message arriving after its
+    # unsend (out of order) is hidden when it is stored.
+    unsent_message_id = models.CharField(max_length=64, blank=True)
     occurred_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -110,6 +114,13 @@ class LineEvent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "webhook_event_id"], name="lineevent_unique_per_channel"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["channel", "unsent_message_id"],
+                name="lineevent_unsent",
+                condition=~models.Q(unsent_message_id=""),
             )
         ]
 

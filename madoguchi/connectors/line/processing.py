@@ -45,7 +45,25 @@ RETRY_DELAYS = (
     dt.timedelta(hours=2),
 )
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
-IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}
+# Message types whose bytes LINE keeps on its content API (when `contentProvider` is LINE).
+MEDIA_TYPES = ("image", "video", "audio", "file")
+# The stored file's extension follows the sniffed type, never the declared one.
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "audio/mp4": "m4a",
+    "audio/mpeg": "mp3",
+    "application/pdf": "pdf",
+    "application/zip": "zip",
+    "text/plain": "txt",
+}
+# What an unsent message shows instead of its content (the raw delivery keeps what was sent,
+# for the retention period of raw deliveries).
+UNSENT_TEXT = "[送信取消されたメッセージ]"
 
 
 def webhook_store(*, channel: LineChannel, body: bytes) -> LineWebhook:
@@ -116,7 +134,7 @@ def _prepare(channel: LineChannel, event: dict[str, Any]) -> Prepared:
     message = event.get("message")
     if event.get("type") == "message" and isinstance(message, dict):
         provider = message.get("contentProvider") or {}
-        if message.get("type") == "image" and provider.get("type", "line") == "line":
+        if message.get("type") in MEDIA_TYPES and provider.get("type", "line") == "line":
             max_bytes: int = settings.MADOGUCHI["ATTACHMENT_MAX_BYTES"]
             try:
                 prepared.content = client.message_content(
@@ -171,9 +189,14 @@ def _open_ticket_id(customer: Customer | None) -> int | None:
     return ticket_id
 
 
-def _save_image(message: Message, content: client.Content, message_id: str) -> None:
-    content_type, _ = effective_content_type(content.content_type, content.data)
-    extension = IMAGE_EXTENSIONS.get(content_type, "bin")
+def _save_media(message: Message, content: client.Content, message_id: str) -> None:
+    """Store fetched media under the type its bytes have (HTML calling itself an image is
+    recorded as text/html, which a download never labels as anything but octet-stream)."""
+    declared = content.content_type.split(";", 1)[0].strip().lower()
+    content_type, mismatch = effective_content_type(declared, content.data)
+    if mismatch:
+        logger.info("LINE media of message %s: %s", message.id, mismatch)
+    extension = EXTENSIONS.get(content_type, "bin")
     stored = Attachment(
         shop_id=message.shop_id,
         message=message,
@@ -184,6 +207,64 @@ def _save_image(message: Message, content: client.Content, message_id: str) -> N
     )
     stored.file.save("attachment", ContentFile(content.data), save=False)
     stored.save()
+
+
+def _unsent(channel: LineChannel, message_id: str) -> bool:
+    """Whether an `unsend` of this LINE message id came in (possibly before the message)."""
+    return bool(message_id) and (
+        LineEvent.objects.filter(channel=channel, unsent_message_id=message_id[:64]).exists()
+    )
+
+
+def _hide(message: Message) -> None:
+    """Replace an unsent message's content: text, HTML, files, and a subject taken from it."""
+    from madoguchi.privacy.tickets import files_delete
+    from madoguchi.search.services import search_index_tickets
+
+    ticket = message.ticket
+    if ticket.subject and ticket.subject == _subject_of(message.body_text):
+        Ticket.objects.filter(pk=ticket.pk).update(subject=UNSENT_TEXT)
+    Message.objects.filter(pk=message.pk).update(body_text=UNSENT_TEXT, body_html="")
+    attachments = Attachment.objects.filter(shop_id=message.shop_id, message=message)
+    paths = [name for name in attachments.values_list("file", flat=True) if name]
+    attachments.delete()
+    ticket_id = ticket.pk
+
+    def after_commit() -> None:
+        files_delete(paths)
+        search_index_tickets([ticket_id])
+
+    transaction.on_commit(after_commit)
+
+
+def _subject_of(body: str) -> str:
+    from madoguchi.conversations.services import _subject_from_body
+
+    return _subject_from_body(body)
+
+
+def _unsend(channel: LineChannel, row: LineEvent, event: dict[str, Any]) -> str:
+    """Hide the withdrawn message if it is here; remember the id for one arriving later."""
+    unsend = event.get("unsend")
+    message_id = str(unsend.get("messageId", ""))[:64] if isinstance(unsend, dict) else ""
+    if not message_id:
+        return "ignored"
+    target = (
+        Message.objects.filter(
+            shop_id=channel.shop_id,
+            channel=Channel.LINE,
+            external_id=message_id,
+            line_inbound__channel=channel,
+        )
+        .select_related("ticket")
+        .first()
+    )
+    LineEvent.objects.filter(pk=row.pk).update(
+        outcome=LineEvent.Outcome.UNSEND, unsent_message_id=message_id, message=target
+    )
+    if target is not None and target.body_text != UNSENT_TEXT:
+        _hide(target)
+    return "unsend"
 
 
 def _handle(
@@ -240,6 +321,8 @@ def _handle(
             occurred_at=at,
         )
         return kind
+    if kind == "unsend":
+        return _unsend(channel, row, event)
     if kind == "message" and isinstance(event.get("message"), dict):
         message = event["message"]
         body = message_text(message, has_content=prepared.content is not None)
@@ -280,8 +363,14 @@ def _handle(
     )
     if result.is_duplicate:
         return "duplicate"
-    if prepared.content is not None:
-        _save_image(result.message, prepared.content, external_id)
+    if _unsent(channel, external_id):
+        # The unsend came first (out of order): the message is stored already hidden.
+        LineEvent.objects.filter(channel=channel, unsent_message_id=external_id[:64]).update(
+            message=result.message
+        )
+        _hide(result.message)
+    elif prepared.content is not None:
+        _save_media(result.message, prepared.content, external_id)
     reply_token = event.get("replyToken") if mode != "standby" else ""
     LineInbound.objects.create(
         shop=shop,

@@ -31,6 +31,10 @@ class MailConfig(AppConfig):
 
         register_recovery("raw_mail", raw_mail_recover)
         register_recovery("outbound_mail", outbound_recover)
+        from madoguchi.connectors.mail.panels import PANEL
+        from madoguchi.conversations.ticket_panels import register_ticket_panel
+
+        register_ticket_panel(PANEL)
         _register_menu()
 
 

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from madoguchi.connectors.mail.authentication import AuthenticationWarning
 from madoguchi.core.secrets import EncryptedTextField
 from madoguchi.tenancy.scoping import ShopScopedManager
 
@@ -200,6 +201,14 @@ class RawMail(models.Model):
     envelope_recipients = models.TextField(blank=True)
     from_address = models.CharField(max_length=254, blank=True)
     reply_to_address = models.CharField(max_length=254, blank=True)
+    # connectors.mail.authentication: From claims the shop's own domain, unauthenticated.
+    authentication_warning = models.CharField(
+        _("sender authentication"),
+        max_length=16,
+        choices=AuthenticationWarning.choices,
+        blank=True,
+        default="",
+    )
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     references = models.TextField(blank=True, help_text=_("Message-IDs, one per line."))
     status = models.CharField(

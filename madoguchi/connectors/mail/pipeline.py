@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from madoguchi.connectors.mail import parsing
+from madoguchi.connectors.mail.authentication import AuthenticationWarning, own_domain_warning
 from madoguchi.connectors.mail.autoreply import ack_send, mail_settings_for
 from madoguchi.connectors.mail.bounces import bounce_record
 from madoguchi.connectors.mail.models import (
@@ -703,6 +704,12 @@ def _truncated(text: str) -> str:
     return text[: MAX_BODY_CHARS - len(TRUNCATION_NOTICE)] + TRUNCATION_NOTICE
 
 
+def _own_domains(shop_id: int) -> set[str]:
+    """The domains of the shop's addresses (mail claiming them must authenticate)."""
+    addresses = MailAddress.objects.filter(shop_id=shop_id).values_list("address", flat=True)
+    return {address.rpartition("@")[2].lower() for address in addresses if "@" in address}
+
+
 def _is_from_us(address: str) -> bool:
     if not address:
         return False
@@ -716,6 +723,7 @@ _FINISHED_FIELDS = (
     "outcome",
     "from_address",
     "reply_to_address",
+    "authentication_warning",
     "subject",
     "references",
     "processed_at",
@@ -738,9 +746,16 @@ def _apply(
     assert shop is not None
     finished: list[RawMail] = []
     inbound: list[tuple[RawMail, ParsedMail, list[str]]] = []
+    own_domains = _own_domains(shop.id)
     for row, parsed in group:
         references = [_clean_id(reference) for reference in parsed.references if reference]
         row.from_address = normalize_email(parsed.from_address or "")[:254]
+        # Mail claiming the shop's own domain without the receiving server's DMARC pass is
+        # flagged (the ticket shows it); failing DMARC, it is never taken for the shop's own
+        # mail coming back (a loop without any result still is).
+        row.authentication_warning = own_domain_warning(
+            raw=bytes(row.raw), from_address=row.from_address, own_domains=own_domains
+        )
         reply_to = next((address for address in parsed.reply_to if address), "")
         row.reply_to_address = normalize_email(reply_to)[:254]
         row.subject = (parsed.subject or "")[:255]
@@ -753,6 +768,7 @@ def _apply(
         if (
             message_id
             and is_our_message_id(message_id)
+            and row.authentication_warning != AuthenticationWarning.DMARC_FAILED
             and (is_automated or _is_from_us(row.from_address))
         ):
             finished.append(_outcome(row, RawMail.Status.AUTOMATED, RawMail.Outcome.DROPPED))

@@ -70,6 +70,9 @@ DELIVERY_UNKNOWN = gettext_noop(
 REFUSED_BY_SERVER = gettext_noop("The mail server refused the mail.")
 GAVE_UP = gettext_noop("The mail server could not be reached after several attempts.")
 NOT_SENDABLE = gettext_noop("The mail could not be sent to this address.")
+SENDER_NOT_VERIFIED = gettext_noop(
+    "The sender address is no longer a verified address of the shop."
+)
 
 _ADDRESS = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$|^[^@\s]+@localhost$")
 _MESSAGE_ID_CHARS = re.compile(r"[^\x21-\x7e]|[<>]")
@@ -310,6 +313,13 @@ def connection_for(server: SmtpServer | None) -> SmtpConnection:
     )
 
 
+def _is_verified_sender(*, shop_id: int, from_address: str) -> bool:
+    """Whether the address is one of the shop's verified senders (the only From we send)."""
+    return MailAddress.objects.filter(
+        shop_id=shop_id, address=from_address, is_verified=True
+    ).exists()
+
+
 def server_for_sender(*, shop_id: int, from_address: str) -> SmtpServer | None:
     """Return the active SMTP server the sender address names (None: the system's settings)."""
     address = (
@@ -389,6 +399,18 @@ def outbound_send(*, outbound_id: int) -> str:
     outbound = OutboundMail.objects.get(pk=outbound_id)
     if not claimed:
         return outbound.status
+    if not _is_verified_sender(shop_id=outbound.shop_id, from_address=outbound.from_address):
+        # Re-checked at the last moment (checklist 19): the address may have lost its
+        # verification (or been removed) since the mail was queued. Never retried.
+        logger.warning("Outbound mail %s not sent: its sender is not verified", outbound.id)
+        OutboundMail.objects.filter(pk=outbound.id).update(
+            status=OutboundMail.Status.FAILED,
+            next_attempt_at=None,
+            last_error=SENDER_NOT_VERIFIED,
+            sending_started_at=None,
+        )
+        _message_status(outbound, Message.DeliveryStatus.FAILED, error=SENDER_NOT_VERIFIED)
+        return OutboundMail.Status.FAILED
     server = server_for_sender(shop_id=outbound.shop_id, from_address=outbound.from_address)
     try:
         response = smtp_send(

@@ -1237,6 +1237,12 @@ SHOP_ROUTES: dict[str, Route] = {
         302,
         user="supervisor",
     ),
+    "privacy:shop_delete": Route(
+        "GET",
+        _privacy("shop_delete"),
+        marker=lambda world: world.tea.name,
+        user="admin",
+    ),
     "privacy:erasure": Route(
         "GET",
         _privacy("erasure", 9001),

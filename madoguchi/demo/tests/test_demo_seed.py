@@ -120,6 +120,7 @@ def test_command_prints_the_logins(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Demo logins (password: madoguchi-demo)" in out
     for person in content.PEOPLE:
         assert person.email in out
+    assert "oathtool --totp" in out  # how the demo admin passes the two-step sign-in
 
 
 def test_a_customer_has_a_memo_and_the_web_forms_link_a_privacy_policy() -> None:

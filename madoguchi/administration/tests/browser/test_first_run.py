@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from madoguchi.core.testing.browser import japanese_context
+from madoguchi.core.testing.browser import japanese_context, pass_second_step
 from madoguchi.core.testing.live_server import LiveServer, running_server
 from madoguchi.core.testing.mailservers import DovecotServer, SmtpCapture
 
@@ -107,6 +107,7 @@ def _sign_in(page: Any, email: str, password: str) -> None:
     form.locator("input[name=username]").fill(email)
     form.locator("input[name=password]").fill(password)
     _submit(page, form)
+    pass_second_step(page, email)  # the admin sets up an authenticator at the first sign-in
 
 
 def test_a_fresh_install_answers_its_first_mail(

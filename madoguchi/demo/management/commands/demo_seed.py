@@ -26,3 +26,9 @@ class Command(BaseCommand):
         for login in result.logins:
             self.stdout.write(f"  {login.email:<40} {login.display_name}  - {login.description}")
         self.stdout.write("")
+        self.stdout.write(
+            "Admins sign in with two steps: at the admin's first sign-in, scan the QR code (or"
+            " type the key shown under it) into any authenticator app, or compute the codes"
+            " with `oathtool --totp -b <key>`; keep the recovery codes shown next."
+        )
+        self.stdout.write("")

@@ -19,7 +19,7 @@
   var base = new URL(script.src, document.baseURI).origin;
   var lang = script.getAttribute("data-lang") === "en" ? "en" : "ja";
   var storeKey = "madoguchi-chat:" + key;
-  var state = { token: null, cursor: 0, delivered: 0, available: false, hasEmail: false, labels: {} };
+  var state = { token: null, cursor: 0, delivered: 0, available: false, hasEmail: false, labels: {}, maxChars: 4000 };
   var ACK_TIMEOUT_MS = 10000;
   var seen = {};
   var pending = {};
@@ -123,7 +123,7 @@
     var item = el("li", { "data-testid": "chat-message", "data-direction": message.direction },
       { margin: "6px 0", display: "flex", flexDirection: "column", alignItems: own ? "flex-end" : "flex-start" });
     var bubble = el("div", { "data-testid": "chat-message-text", text: message.text },
-      { whiteSpace: "pre-wrap", wordBreak: "break-word", maxWidth: "80%", padding: "6px 10px", borderRadius: "10px", background: own ? "#dcecf7" : "#f1f1f1", opacity: isPending ? "0.6" : "1" });
+      { whiteSpace: "pre-wrap", wordBreak: "break-word", overflowWrap: "anywhere", unicodeBidi: "isolate", maxWidth: "80%", padding: "6px 10px", borderRadius: "10px", background: own ? "#dcecf7" : "#f1f1f1", opacity: isPending ? "0.6" : "1" });
     item.appendChild(bubble);
     if (message.id) { item.setAttribute("data-id", String(message.id)); }
     if (own) {
@@ -308,6 +308,9 @@
     if (!text) { return; }
     var email = ui.email.style.display !== "none" ? ui.email.value.trim() : "";
     if (ui.email.required && !email) { ui.error.textContent = label("email_required"); return; }
+    // Too long for the server: refused here, kept in the box (sent, it would be refused again
+    // at every reconnect).
+    if (text.length > state.maxChars) { ui.error.textContent = label("too_long"); return; }
     if (helpState.wasShown) { helpState.wasShown = false; helpEvent("contacted", []); }
     var cid = clientId();
     var item = addMessage({ direction: "inbound", text: text }, true);
@@ -384,6 +387,7 @@
     .then(function (response) { if (!response.ok) { throw new Error("config"); } return response.json(); })
     .then(function (data) {
       state.labels = data.labels || {};
+      if (data.max_message_chars) { state.maxChars = data.max_message_chars; }
       state.available = !!data.available;
       var start = function () { build(); if (state.token) { show(true); connect(); } };
       if (document.body) { start(); } else { document.addEventListener("DOMContentLoaded", start); }
