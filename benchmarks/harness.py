@@ -49,7 +49,8 @@ def ticket_count(scale: str) -> int:
 
 def database_name(dataset: str, scale: str) -> str:
     """Return the PostgreSQL database name of a dataset (one per scale, so both stay seeded)."""
-    return f"madoguchi_bench_{dataset}_{scale}"
+    prefix = os.environ.get("BENCH_PG_PREFIX", "madoguchi_bench")  # own databases per session
+    return f"{prefix}_{dataset}_{scale}"
 
 
 def database_url(engine: str, dataset: str, scale: str) -> str:

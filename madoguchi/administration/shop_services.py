@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from madoguchi.operations.business_calendar import refresh_open_slas
+from madoguchi.operations.business_calendar import recompute_analytics, refresh_open_slas
 from madoguchi.tenancy import services
 from madoguchi.tenancy.access import Actor
 from madoguchi.tenancy.models import Shop
@@ -42,4 +42,5 @@ def shop_settings_save(
     )
     if saved.time_zone != zone_before:
         refresh_open_slas(saved, refresh_open_tickets=True)
+        recompute_analytics(saved)
     return saved

@@ -34,6 +34,7 @@ class EventRow:
     type: str
     occurred_at: dt.datetime
     payload: dict[str, Any]
+    actor_user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,17 @@ class TicketFigures:
     csat_score: int | None
     last_event_id: int
     durations: tuple[Duration, ...]
+    # Handle time per person who worked on the ticket (`ticket.worked` events).
+    work: tuple[WorkTotal, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkTotal:
+    """The seconds one person spent on the ticket page, and the part spent in the composer."""
+
+    user_id: int | None
+    seconds: int
+    composing_seconds: int
 
 
 def _score(payload: dict[str, Any]) -> int | None:
@@ -69,6 +81,16 @@ def _score(payload: dict[str, Any]) -> int | None:
     except ValueError:
         return None
     return score if 1 <= score <= 5 else None
+
+
+def _worked(payload: dict[str, Any]) -> tuple[int, int]:
+    """Return the seconds and composing seconds of a `ticket.worked` payload (0 when invalid)."""
+    values = []
+    for key in ("seconds", "composing_seconds"):
+        value = payload.get(key, 0)
+        values.append(value if isinstance(value, int) and not isinstance(value, bool) else 0)
+    seconds = max(0, values[0])
+    return seconds, min(seconds, max(0, values[1]))
 
 
 def ticket_figures(
@@ -83,6 +105,7 @@ def ticket_figures(
     was_ever_resolved = False
     is_csat_requested = False
     csat_score: int | None = None
+    work: dict[int | None, list[int]] = {}
     for event in ordered:
         if event.type == "message.received":
             customer_messages.append(event.occurred_at)
@@ -103,6 +126,11 @@ def ticket_figures(
             if score is not None:
                 csat_score = score
                 is_csat_requested = True
+        elif event.type == "ticket.worked":
+            seconds, composing = _worked(event.payload)
+            totals = work.setdefault(event.actor_user_id, [0, 0])
+            totals[0] += seconds
+            totals[1] += composing
     history = TicketHistory(
         created_at=created_at,
         customer_messages=customer_messages,
@@ -136,4 +164,11 @@ def ticket_figures(
         csat_score=csat_score,
         last_event_id=ordered[-1].id if ordered else 0,
         durations=tuple(durations),
+        work=tuple(
+            WorkTotal(user_id, seconds, composing)
+            for user_id, (seconds, composing) in sorted(
+                work.items(), key=lambda item: (item[0] is None, item[0] or 0)
+            )
+            if seconds
+        ),
     )

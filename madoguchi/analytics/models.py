@@ -135,3 +135,171 @@ class AnalyticsSettings(models.Model):
 
     def __str__(self) -> str:
         return f"analytics settings of shop {self.shop_id}"
+
+
+class TopicTermFact(models.Model):
+    """A term (a two-character bigram or a pair of Latin words) of a ticket's first customer
+    message, for the rising topics and their drill-down (`analytics.topics`).
+
+    The ticket's dimensions are copied so that a filtered period counts from this table alone.
+    """
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    fact = models.ForeignKey(TicketFact, on_delete=models.CASCADE, related_name="topic_terms")
+    term = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    created_on = models.DateField()
+    channel = models.CharField(max_length=16)
+    category_id = models.BigIntegerField(null=True, blank=True)
+    assignee_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop", "created_at"], name="topicterm_shop_created"),
+            models.Index(fields=["shop", "created_on", "term"], name="topicterm_shop_day_term"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["fact", "term"], name="topicterm_unique_per_fact")
+        ]
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class TopicDayCount(models.Model):
+    """How many of a shop's tickets created on a (shop-local) day contain a term: the rollup the
+    unfiltered dashboard ranks rising topics from. Recomputed from `TopicTermFact` for every day
+    a refresh touches, so it always equals a recount."""
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    term = models.CharField(max_length=64)
+    tickets = models.PositiveIntegerField()
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "day", "term"], name="topicday_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} x{self.tickets} on {self.day}"
+
+
+class HandleFact(models.Model):
+    """How long one person worked on one ticket: the sum of its `ticket.worked` events.
+
+    `seconds` is the time the ticket page was visible and focused (with the composer typing
+    included); `composing_seconds` the part of it spent writing in the composer.
+    """
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    fact = models.ForeignKey(TicketFact, on_delete=models.CASCADE, related_name="handles")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    seconds = models.PositiveIntegerField(default=0)
+    composing_seconds = models.PositiveIntegerField(default=0)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "fact"], name="handlefact_shop_fact")]
+
+    def __str__(self) -> str:
+        return f"{self.seconds}s by {self.operator_id} on fact {self.fact_id}"
+
+
+class FactsRebuild(models.Model):
+    """A shop's pending or running recomputation of its facts (its calendar changed).
+
+    A save of the calendar sets `requested_at`; the task that starts later claims every request
+    made until then (`started_at`), so several saves before it runs give one rebuild. The
+    dashboard says "recomputing" while `requested_at` is newer than `finished_at`.
+    """
+
+    shop = models.OneToOneField("tenancy.Shop", on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rebuild_count = models.PositiveIntegerField(default=0)
+
+    objects = ShopScopedManager()
+
+    def __str__(self) -> str:
+        return f"facts rebuild of shop {self.shop_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.finished_at is None or self.requested_at > self.finished_at
+
+
+class DailyCount(models.Model):
+    """The ticket counts of one local day of a shop for one channel x category x assignee.
+
+    Kept by `analytics.rollups` from the ticket facts of the day (the periodic job recomputes
+    every day whose facts it touched), so summing the rows of a period gives the figures of
+    `selectors.summary` and the breakdowns without reading one row per ticket.
+    """
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    created_on = models.DateField()  # local to the shop, as TicketFact.created_on
+    channel = models.CharField(max_length=16)
+    category = models.ForeignKey(
+        "conversations.Category", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    tickets = models.PositiveIntegerField(default=0)
+    new_customers = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    ever_resolved = models.PositiveIntegerField(default=0)
+    reopened = models.PositiveIntegerField(default=0)
+    one_touch = models.PositiveIntegerField(default=0)
+    csat_requested = models.PositiveIntegerField(default=0)
+    csat_answered = models.PositiveIntegerField(default=0)
+    csat_total = models.PositiveIntegerField(default=0)
+    open_tickets = models.PositiveIntegerField(default=0)
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "created_on"], name="dailycount_shop_day")]
+
+    def __str__(self) -> str:
+        return f"counts of shop {self.shop_id} on {self.created_on}"
+
+
+class DailyDistribution(models.Model):
+    """One local day of a shop: tickets created per hour, per tag, and the histograms of the
+    clocks started that day (fixed log-scale bins of `analytics.rollups`, business and elapsed
+    seconds), every channel, category and operator together."""
+
+    shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    hours = models.JSONField(default=list)  # 24 counts, local hour of creation
+    tags = models.JSONField(default=dict)  # {tag id: [name, count]}
+    durations = models.JSONField(default=dict)  # {metric: {"b": {bin: n}, "e": {bin: n}}}
+    open_tickets = models.PositiveIntegerField(default=0)  # created that day and open now
+
+    objects = ShopScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "day"], name="dailydistribution_unique_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"distribution of shop {self.shop_id} on {self.day}"

@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.analytics import rollups
 from madoguchi.analytics.models import DurationFact, TagFact, TicketFact
 from madoguchi.conversations.models import Channel
 from madoguchi.operations.attainment import sla_attainment
@@ -170,9 +172,18 @@ def period_facts(filters: Filters) -> QuerySet[TicketFact]:
     )
 
 
+def _volume(filters: Filters) -> tuple[QuerySet[Any], Count | Sum]:
+    """The period's rows and how to count tickets over them: the daily rollups when they can
+    answer (`analytics.rollups`: the same fields, a count per row), else the facts."""
+    daily = rollups.daily_counts(filters)
+    if daily is None:
+        return period_facts(filters), Count("id")
+    return daily, Sum("tickets")
+
+
 def summary(filters: Filters) -> Summary:
     """Return the period's counts: volume, customers, resolution, reopens, one touch, CSAT."""
-    values = period_facts(filters).aggregate(
+    values = rollups.summary_values(filters) or period_facts(filters).aggregate(
         tickets=Count("id"),
         new_customers=Count("id", filter=Q(is_new_customer=True)),
         resolved=Count("id", filter=Q(is_resolved=True)),
@@ -220,9 +231,13 @@ def _ranked(filters: Filters, column: str, sizes: dict[str, int]) -> dict[str, d
         wanted |= Q(metric=metric, position__in=sorted(set(_ranks(size).values())))
     if not sizes:
         return {}
-    ranked = _period_durations(filters).annotate(
-        position=Window(
-            RowNumber(), partition_by=[F("metric")], order_by=[F(column).asc(), F("id").asc()]
+    ranked = (
+        _period_durations(filters)
+        .filter(metric__in=list(sizes))
+        .annotate(
+            position=Window(
+                RowNumber(), partition_by=[F("metric")], order_by=[F(column).asc(), F("id").asc()]
+            )
         )
     )
     values: dict[tuple[str, int], int] = {
@@ -244,6 +259,9 @@ def _ranked(filters: Filters, column: str, sizes: dict[str, int]) -> dict[str, d
 def durations(filters: Filters, *, with_elapsed: bool = True) -> list[DurationFigure]:
     """Return median and p90 of first response, next response and resolution (elapsed time
     too unless `with_elapsed` is false: the previous period shows business time only)."""
+    bucketed = rollups.period_histograms(filters, with_elapsed=with_elapsed)
+    if bucketed is not None:
+        return _bucketed_durations(filters, bucketed, with_elapsed=with_elapsed)
     sizes = dict(
         _period_durations(filters)
         .values("metric")
@@ -270,14 +288,42 @@ def durations(filters: Filters, *, with_elapsed: bool = True) -> list[DurationFi
     return figures
 
 
+def _bucketed_durations(
+    filters: Filters, bucketed: dict[str, dict[str, rollups.Histogram]], *, with_elapsed: bool
+) -> list[DurationFigure]:
+    """The figures read from the daily histograms (within `rollups.RELATIVE_PRECISION`); a
+    metric with at most `rollups.EXACT_UP_TO` clocks is ranked exactly from the facts."""
+    empty = rollups.Histogram({})
+    sizes = {str(metric): bucketed.get(metric, {}).get("b", empty).count for metric in METRICS}
+    small = {metric: size for metric, size in sizes.items() if 0 < size <= rollups.EXACT_UP_TO}
+    business = _ranked(filters, "business_seconds", small) if small else {}
+    elapsed = _ranked(filters, "elapsed_seconds", small) if small and with_elapsed else {}
+    figures = []
+    for metric, size in sizes.items():
+        if metric in small or not size:
+            exact_business, exact_elapsed = business.get(metric, {}), elapsed.get(metric, {})
+            values = (
+                exact_business.get(50),
+                exact_business.get(90),
+                exact_elapsed.get(50),
+                exact_elapsed.get(90),
+            )
+        else:
+            histogram = bucketed[metric]
+            values = (
+                histogram["b"].percentile(50),
+                histogram["b"].percentile(90),
+                histogram["e"].percentile(50) if with_elapsed else None,
+                histogram["e"].percentile(90) if with_elapsed else None,
+            )
+        figures.append(DurationFigure(metric, size, *values))
+    return figures
+
+
 def by_channel(filters: Filters) -> list[CountRow]:
     labels = dict(Channel.choices)
-    rows = (
-        period_facts(filters)
-        .values("channel")
-        .annotate(count=Count("id"))
-        .order_by("-count", "channel")
-    )
+    source, counted = _volume(filters)
+    rows = source.values("channel").annotate(count=counted).order_by("-count", "channel")
     return [
         CountRow(row["channel"], str(labels.get(row["channel"], row["channel"])), row["count"])
         for row in rows
@@ -285,12 +331,8 @@ def by_channel(filters: Filters) -> list[CountRow]:
 
 
 def by_category(filters: Filters) -> list[CountRow]:
-    rows = (
-        period_facts(filters)
-        .values("category_id", "category__name")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
+    source, counted = _volume(filters)
+    rows = source.values("category_id", "category__name").annotate(count=counted).order_by()
     # Unclassified last on both engines (NULLs sort first on SQLite, last on PostgreSQL).
     ordered = sorted(
         rows,
@@ -307,6 +349,9 @@ def by_category(filters: Filters) -> list[CountRow]:
 
 
 def by_tag(filters: Filters, *, limit: int = 15) -> list[CountRow]:
+    tagged = rollups.period_tags(filters, limit=limit)
+    if tagged is not None:
+        return [CountRow(str(tag_id), name, count) for tag_id, name, count in tagged]
     rows = (
         TagFact.objects.filter(
             filters.dimension_q("fact__"),
@@ -321,10 +366,10 @@ def by_tag(filters: Filters, *, limit: int = 15) -> list[CountRow]:
 
 
 def by_operator(filters: Filters) -> list[CountRow]:
+    source, counted = _volume(filters)
     rows = (
-        period_facts(filters)
-        .values("assignee_id", "assignee__display_name", "assignee__email")
-        .annotate(count=Count("id"))
+        source.values("assignee_id", "assignee__display_name", "assignee__email")
+        .annotate(count=counted)
         .order_by()
     )
     ordered = sorted(
@@ -348,11 +393,9 @@ def by_operator(filters: Filters) -> list[CountRow]:
 
 def by_day(filters: Filters) -> list[CountRow]:
     """Return the tickets created per local day of the shop, every day of the period."""
+    source, counted = _volume(filters)
     counts = dict(
-        period_facts(filters)
-        .values("created_on")
-        .annotate(count=Count("id"))
-        .values_list("created_on", "count")
+        source.values("created_on").annotate(count=counted).values_list("created_on", "count")
     )
     zone = filters.start.tzinfo
     day = filters.start.astimezone(zone).date()
@@ -366,6 +409,9 @@ def by_day(filters: Filters) -> list[CountRow]:
 
 def heatmap(filters: Filters) -> list[list[int]]:
     """Return tickets created per weekday (rows, Monday first) and local hour (columns)."""
+    bucketed = rollups.period_hour_grid(filters)
+    if bucketed is not None:
+        return bucketed
     grid = [[0] * 24 for _ in range(7)]
     rows = (
         period_facts(filters)
@@ -391,6 +437,9 @@ def backlog_q(bucket: str, now: dt.datetime) -> Q:
 
 def backlog(filters: Filters, now: dt.datetime) -> list[CountRow]:
     """Return the open tickets now by age (the period does not apply)."""
+    bucketed = rollups.backlog_counts(filters, now, BACKLOG_BUCKETS)
+    if bucketed is not None:
+        return [CountRow(key, str(label), bucketed[key]) for key, _l, _u, label in BACKLOG_BUCKETS]
     values = TicketFact.objects.filter(filters.dimension_q(), is_open=True).aggregate(
         **{key: Count("id", filter=backlog_q(key, now)) for key, *_rest in BACKLOG_BUCKETS}
     )
@@ -442,7 +491,8 @@ def drilldown_q(figure: str, now: dt.datetime) -> tuple[Q, bool]:
 
     Figures: tickets, new_customer, returning_customer, resolved, reopened, one_touch,
     csat_answered, csat:<score>, tag:<id>, day:<YYYY-MM-DD>, heat:<weekday>:<hour>,
-    backlog:<bucket> (durations: `drilldown_tickets`). An unknown figure raises ValueError.
+    backlog:<bucket>, topic:<term> (durations: `drilldown_tickets`). An unknown figure raises
+    ValueError.
     """
     name, _sep, argument = figure.partition(":")
     simple = {
@@ -468,6 +518,8 @@ def drilldown_q(figure: str, now: dt.datetime) -> tuple[Q, bool]:
             return Q(created_weekday=weekday, created_hour=hour), True
         if name == "backlog":
             return backlog_q(argument, now), False
+        if name == "topic" and argument:  # analytics.topics: tickets whose text holds a term
+            return Q(topic_terms__term=argument), True
     except (KeyError, ValueError) as error:
         raise ValueError(figure) from error
     raise ValueError(figure)
@@ -508,6 +560,10 @@ def drilldown_tickets(
     """Return the tickets behind a figure (newest first; for a duration each finished clock,
     slowest first) and their total; at most DRILLDOWN_LIMIT rows."""
     name, _sep, metric = figure.partition(":")
+    if name == "handle":
+        from madoguchi.analytics.handle_time import handle_drilldown
+
+        return handle_drilldown(filters, operator=metric, with_operators=with_operators)
     if name == "duration":
         if metric not in METRICS:
             raise ValueError(figure)
@@ -535,13 +591,9 @@ def drilldown_tickets(
 
 def operator_choices(filters: Filters) -> list[tuple[int, str]]:
     """Return the people with tickets assigned in the shops in the period (the operator filter)."""
+    source, _counted = _volume(replace(filters, channel="", category_id=None, assignee_id=None))
     rows = (
-        TicketFact.objects.filter(
-            shop_id__in=filters.shop_ids,
-            created_at__gte=filters.start,
-            created_at__lt=filters.end,
-            assignee__isnull=False,
-        )
+        source.filter(assignee__isnull=False)
         .values_list("assignee_id", "assignee__display_name", "assignee__email")
         .distinct()
         .order_by("assignee__display_name", "assignee_id")

@@ -8,6 +8,7 @@ they touch; `analytics_rebuild` recomputes every ticket of a shop from scratch. 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
@@ -16,8 +17,18 @@ from django.db import transaction
 from django.db.models import Max
 
 from madoguchi.accounts.models import User
+from madoguchi.analytics import topics
 from madoguchi.analytics.facts import RESOLVED_STATUSES, EventRow, ticket_figures
-from madoguchi.analytics.models import AnalyticsSettings, DurationFact, TagFact, TicketFact
+from madoguchi.analytics.models import (
+    AnalyticsSettings,
+    DailyCount,
+    DailyDistribution,
+    DurationFact,
+    HandleFact,
+    TagFact,
+    TicketFact,
+)
+from madoguchi.analytics.rollups import days_of, days_recompute
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
 from madoguchi.conversations.models import Ticket
@@ -45,6 +56,8 @@ def _facts_delete(ticket_ids: Sequence[int]) -> None:
     if fact_ids:
         DurationFact.objects.filter(fact_id__in=fact_ids).delete()
         TagFact.objects.filter(fact_id__in=fact_ids).delete()
+        HandleFact.objects.filter(fact_id__in=fact_ids).delete()
+        topics.topic_facts_delete(fact_ids=fact_ids)
         TicketFact.objects.filter(id__in=fact_ids).delete()
 
 
@@ -79,14 +92,26 @@ def ticket_facts_refresh(
     )
     events: dict[int, list[EventRow]] = defaultdict(list)
     rows = Event.objects.filter(shop_id=shop_id, ticket_id__in=wanted).values_list(
-        "ticket_id", "id", "type", "occurred_at", "payload"
+        "ticket_id", "id", "type", "occurred_at", "payload", "actor_user_id"
     )
-    for ticket_id, event_id, event_type, occurred_at, payload in rows:
-        events[ticket_id].append(EventRow(event_id, event_type, occurred_at, payload or {}))
+    for ticket_id, event_id, event_type, occurred_at, payload, actor_user_id in rows:
+        events[ticket_id].append(
+            EventRow(event_id, event_type, occurred_at, payload or {}, actor_user_id)
+        )
+    topic_days = topics.topic_days(shop_id=shop_id, ticket_ids=wanted)
+    old_days = set(
+        TicketFact.objects.filter(ticket_id__in=wanted).values_list("created_on", flat=True)
+    ) | days_of(
+        DurationFact.objects.filter(fact__ticket_id__in=wanted).values_list(
+            "started_at", flat=True
+        ),
+        zone,
+    )
     _facts_delete(wanted)
     facts: list[TicketFact] = []
     durations: list[tuple[TicketFact, list[DurationFact]]] = []
     tags: list[tuple[TicketFact, list[TagFact]]] = []
+    handles: list[tuple[TicketFact, list[HandleFact]]] = []
     for ticket in tickets:
         figures = ticket_figures(
             created_at=ticket.created_at, events=events.get(ticket.id, ()), calendar=calendar
@@ -138,6 +163,20 @@ def ticket_facts_refresh(
                 ],
             )
         )
+        handles.append(
+            (
+                fact,
+                [
+                    HandleFact(
+                        shop_id=shop_id,
+                        operator_id=work.user_id,
+                        seconds=work.seconds,
+                        composing_seconds=work.composing_seconds,
+                    )
+                    for work in figures.work
+                ],
+            )
+        )
         tags.append(
             (
                 fact,
@@ -162,37 +201,58 @@ def ticket_facts_refresh(
         insert_all(children_durations)
     if children_tags:
         insert_all(children_tags)
+    children_handles = []
+    for fact, handle_items in handles:
+        for handle_item in handle_items:
+            handle_item.fact_id = fact.pk
+            children_handles.append(handle_item)
+    if children_handles:
+        insert_all(children_handles)
+    topics.topic_facts_store(shop_id=shop_id, facts=facts, days=topic_days)
     customer_ids = {ticket.customer_id for ticket in tickets if ticket.customer_id}
-    customer_flags_refresh(shop_id=shop_id, customer_ids=customer_ids)
+    flagged_days = customer_flags_refresh(shop_id=shop_id, customer_ids=customer_ids)
+    # The daily rollups of every day these facts counted in, before and after (ADR 0022).
+    days_recompute(
+        shop_id=shop_id,
+        days=old_days
+        | flagged_days
+        | {fact.created_on for fact in facts}
+        | days_of((item.started_at for item in children_durations), zone),
+        zone=zone,
+    )
     return len(tickets)
 
 
-def customer_flags_refresh(*, shop_id: int, customer_ids: Iterable[int]) -> None:
+def customer_flags_refresh(*, shop_id: int, customer_ids: Iterable[int]) -> set[dt.date]:
     """Mark each customer's first ticket in the shop (by creation time, then id) as new and
-    the later ones as returning."""
+    the later ones as returning; return the local days of the facts changed."""
     wanted = list(customer_ids)
     if not wanted:
-        return
+        return set()
     rows = (
         TicketFact.objects.filter(shop_id=shop_id, customer_id__in=wanted)
         .order_by("customer_id", "created_at", "ticket_id")
-        .values_list("id", "customer_id", "is_new_customer")
+        .values_list("id", "customer_id", "is_new_customer", "created_on")
     )
     seen: set[int] = set()
     to_new, to_returning = [], []
-    for fact_id, customer_id, is_new in rows:
+    changed_days: set[dt.date] = set()
+    for fact_id, customer_id, is_new, created_on in rows:
         if customer_id is None:
             continue
         should_be_new = customer_id not in seen
         seen.add(customer_id)
         if should_be_new and not is_new:
             to_new.append(fact_id)
+            changed_days.add(created_on)
         elif not should_be_new and is_new:
             to_returning.append(fact_id)
+            changed_days.add(created_on)
     if to_new:
         TicketFact.objects.filter(id__in=to_new).update(is_new_customer=True)
     if to_returning:
         TicketFact.objects.filter(id__in=to_returning).update(is_new_customer=False)
+    return changed_days
 
 
 def _touched_tickets(shop_id: int, rows: Sequence[tuple[int, int | None, str, dict]]) -> set[int]:  # type: ignore[type-arg]
@@ -261,7 +321,11 @@ def analytics_rebuild_shop(*, shop_id: int, batch_size: int = REFRESH_BATCH) -> 
         fact_ids = TicketFact.objects.filter(shop_id=shop_id).values_list("id", flat=True)
         DurationFact.objects.filter(shop_id=shop_id).delete()
         TagFact.objects.filter(shop_id=shop_id).delete()
+        HandleFact.objects.filter(shop_id=shop_id).delete()
+        topics.topic_facts_clear(shop_id=shop_id)
         TicketFact.objects.filter(id__in=list(fact_ids)).delete()
+        DailyCount.objects.filter(shop_id=shop_id).delete()
+        DailyDistribution.objects.filter(shop_id=shop_id).delete()
     rebuilt = 0
     last_id = 0
     while True:

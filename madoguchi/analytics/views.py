@@ -24,8 +24,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from madoguchi.analytics import charts, selectors
+from madoguchi.analytics.dashboard_extras import dashboard_extras
 from madoguchi.analytics.forms import MAX_PERIOD_DAYS, AnalyticsSettingsForm, DashboardFilterForm
+from madoguchi.analytics.handle_time import clock
 from madoguchi.analytics.services import analytics_settings_for, analytics_settings_save
+from madoguchi.analytics.topics import rising_topics_context
 from madoguchi.conversations.models import Category
 from madoguchi.core.errors import PermissionDeniedError
 from madoguchi.tenancy.access import Actor, access_shop
@@ -288,6 +291,21 @@ def _render_dashboard(request: HttpRequest, parsed: Request) -> HttpResponse:
         "is_lead": parsed.shop is not None and _actor(request).is_lead_for(parsed.shop.id),
         "time_zone": parsed.zone.key,
     }
+    context.update(
+        dashboard_extras(
+            actor=_actor(request),
+            shops=parsed.shops,
+            filters=parsed.filters,
+            with_operators=parsed.with_operators,
+            tickets_url=lambda **changes: _tickets_url(parsed, **changes),
+        )
+    )
+    # One shop at a time: across 20 shops the day-term sums cost more than the whole dashboard.
+    context["rising_topics"] = None
+    if len(parsed.filters.shop_ids) == 1:
+        context.update(
+            rising_topics_context(parsed.filters, lambda **changes: _tickets_url(parsed, **changes))
+        )
     return render(request, "analytics/dashboard.html", context)
 
 
@@ -327,7 +345,15 @@ def tickets(request: HttpRequest) -> HttpResponse:
             "parsed": parsed,
             "shop": parsed.shop,
             "figure": figure,
-            "rows": [(row, hours_minutes(row.business_seconds)) for row in rows],
+            "rows": [
+                (
+                    row,
+                    clock(row.business_seconds)
+                    if figure.startswith("handle")
+                    else hours_minutes(row.business_seconds),
+                )
+                for row in rows
+            ],
             "total": total,
             "limit": selectors.DRILLDOWN_LIMIT,
             "dashboard_url": f"{reverse('analytics:dashboard')}?{parsed.query()}",

@@ -148,6 +148,14 @@ KNOWLEDGE_CANDIDATE_DISMISSED = "knowledge.candidate_dismissed"
 KNOWLEDGE_IMPROVEMENT_SAVED = "knowledge.improvement_saved"
 # analytics (ADR 0022)
 ANALYTICS_SETTINGS_CHANGED = "analytics.settings_changed"
+ANALYTICS_EXPORTED = "analytics.exported"  # tickets or figures downloaded as CSV
+# reports: the monthly client report
+REPORT_SETTINGS_CHANGED = "report.settings_changed"
+REPORT_POINT_SAVED = "report.point_saved"  # an improvement point written, accepted or removed
+REPORT_GENERATED = "report.generated"
+REPORT_SENT = "report.sent"
+REPORT_VIEWED = "report.viewed"
+REPORT_DOWNLOADED = "report.downloaded"  # the PDF was downloaded
 # csat: the survey settings and customers' opt-outs
 CSAT_SETTINGS_CHANGED = "csat.settings_changed"
 CSAT_OPT_OUT_CHANGED = "csat.opt_out_changed"
@@ -267,6 +275,7 @@ ALL = frozenset(
         PRIVACY_RETENTION_CHANGED,
         PRIVACY_CUSTOMER_EXPORTED,
         PRIVACY_CUSTOMER_ERASED,
+        PRIVACY_SHOP_DELETED,
         BILLING_SETTINGS_CHANGED,
         BILLING_CONTRACT_CREATED,
         BILLING_CONTRACT_CHANGED,
@@ -275,7 +284,6 @@ ALL = frozenset(
         BILLING_INVOICE_ISSUED,
         BILLING_CREDIT_NOTE_ISSUED,
         BILLING_INVOICES_EXPORTED,
-        PRIVACY_SHOP_DELETED,
         KNOWLEDGE_SETTINGS_CHANGED,
         KNOWLEDGE_CATEGORY_SAVED,
         KNOWLEDGE_ARTICLE_CREATED,
@@ -286,6 +294,13 @@ ALL = frozenset(
         KNOWLEDGE_CANDIDATE_DISMISSED,
         KNOWLEDGE_IMPROVEMENT_SAVED,
         ANALYTICS_SETTINGS_CHANGED,
+        ANALYTICS_EXPORTED,
+        REPORT_SETTINGS_CHANGED,
+        REPORT_POINT_SAVED,
+        REPORT_GENERATED,
+        REPORT_SENT,
+        REPORT_VIEWED,
+        REPORT_DOWNLOADED,
         CSAT_SETTINGS_CHANGED,
         CSAT_OPT_OUT_CHANGED,
     }

@@ -4,9 +4,7 @@ quoting and CRLF line ends, times in UTC, and no cell that a spreadsheet would r
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Iterable, Iterator
 
@@ -15,16 +13,9 @@ from django.utils.translation import gettext, pgettext
 
 from madoguchi.audit.labels import action_label
 from madoguchi.audit.models import AuditEntry
+from madoguchi.core.csv import BOM, csv_text_lines, spreadsheet_safe
 
-BOM = "\ufeff"
-# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
-# (OWASP "CSV injection"); a leading apostrophe makes it text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: str) -> str:
-    """Return `value` so that a spreadsheet shows it as text, never runs it."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+__all__ = ["BOM", "csv_lines", "spreadsheet_safe"]
 
 
 def _header() -> list[str]:
@@ -60,17 +51,7 @@ def csv_lines(entries: Iterable[AuditEntry], *, language: str) -> Iterator[str]:
 
     Labels are in `language` (the lines are made while the response streams, after the view).
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-
-    def line(cells: list[str]) -> str:
-        writer.writerow([spreadsheet_safe(cell) for cell in cells])
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
     with translation.override(language):
-        yield BOM + line(_header())
-        for entry in entries:
-            yield line(_row(entry))
+        lines = csv_text_lines(_header(), (_row(entry) for entry in entries))
+        yield BOM + next(lines)
+        yield from lines

@@ -149,6 +149,13 @@ LABELS: dict[str, str | Promise] = {
     actions.KNOWLEDGE_CANDIDATE_DISMISSED: _("FAQ candidate dismissed"),
     actions.KNOWLEDGE_IMPROVEMENT_SAVED: _("Improvement item saved"),
     actions.ANALYTICS_SETTINGS_CHANGED: _("Analytics settings changed"),
+    actions.ANALYTICS_EXPORTED: _("Analytics exported as CSV"),
+    actions.REPORT_SETTINGS_CHANGED: _("Monthly report settings changed"),
+    actions.REPORT_POINT_SAVED: _("Monthly report improvement point changed"),
+    actions.REPORT_GENERATED: _("Monthly report generated"),
+    actions.REPORT_SENT: _("Monthly report mailed"),
+    actions.REPORT_VIEWED: _("Monthly report viewed"),
+    actions.REPORT_DOWNLOADED: _("Monthly report PDF downloaded"),
     actions.CSAT_SETTINGS_CHANGED: _("CSAT survey settings changed"),
     actions.CSAT_OPT_OUT_CHANGED: _("CSAT survey opt-out changed"),
 }
@@ -232,6 +239,7 @@ GROUPS: tuple[ActionGroup, ...] = (
             "analytics.",
             "knowledge.settings",
             "csat.settings",
+            "report.settings",
         ),
     ),
 )

@@ -14,8 +14,8 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from madoguchi.audit.export import BOM, spreadsheet_safe
 from madoguchi.billing.models import TAX_RATES, Invoice, TaxCategory
+from madoguchi.core.csv import BOM, spreadsheet_safe
 from madoguchi.core.pdf import render_pdf
 
 

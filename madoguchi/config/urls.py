@@ -23,6 +23,7 @@ urlpatterns = [
     path("settings/", include("madoguchi.administration.urls")),
     path("audit/", include("madoguchi.audit.urls")),
     path("analytics/", include("madoguchi.analytics.urls")),
+    path("reports/", include("madoguchi.reports.urls")),
     path("billing/", include("madoguchi.billing.urls")),
     path("menu/counts/", core_views.menu_counts, name="menu_counts"),
 ]

@@ -109,9 +109,11 @@ def seed_demo(*, password: str = content.DEMO_PASSWORD) -> SeedResult:
     _seed_retention(shop=shops[content.SHOPS[0].key], admin=people["admin"], now=now)
     _seed_csat(shop=shops[content.SHOPS[0].key], admin=people["admin"], now=now)
     _seed_billing(shop=shops[content.SHOPS[0].key], admin=people["admin"], today=now.date())
+    _seed_handle_time(shops=shops)
     _seed_analytics()
     for spec in content.SHOPS:
         _seed_knowledge(shop=shops[spec.key], admin=people["admin"])
+    _seed_reports(shop=shops[content.SHOPS[0].key], supervisor=people["supervisor"], now=now)
     return SeedResult(tickets_created=created, logins=_logins(people))
 
 
@@ -965,6 +967,46 @@ def _seed_sla_clocks(*, shops: dict[str, Shop], now: dt.datetime) -> None:
             consumer_advance(name=ROUTING_CURSOR, position=last_event)
 
 
+def _seed_handle_time(*, shops: dict[str, Shop]) -> None:
+    """Give every staff reply and note the time its author worked on the ticket before it
+    (`ticket.worked`, as the ticket page reports it), so the dashboard shows handle time.
+    Deterministic per message; idempotent: tickets that have such events are left alone."""
+    from madoguchi.conversations.models import Message
+    from madoguchi.events.models import ActorKind, Event
+    from madoguchi.events.services import event_append
+
+    for shop in shops.values():
+        with in_shop(shop.id):
+            done = set(
+                Event.objects.filter(shop=shop, type="ticket.worked").values_list(
+                    "ticket_id", flat=True
+                )
+            )
+            written = (
+                Message.objects.filter(
+                    ticket__shop=shop,
+                    direction__in=[Message.Direction.OUTBOUND, Message.Direction.NOTE],
+                    author_user__isnull=False,
+                )
+                .exclude(ticket_id__in=done)
+                .select_related("ticket", "author_user")
+                .order_by("id")
+            )
+            for message in written:
+                # Reading 1-6 minutes, then writing 1-5 minutes: varied, never random.
+                viewing = 60 + (message.id * 37) % 300
+                composing = 60 + (message.id * 53) % 240
+                event_append(
+                    shop=shop,
+                    type="ticket.worked",
+                    actor_kind=ActorKind.OPERATOR,
+                    ticket=message.ticket,
+                    actor_user=message.author_user,
+                    payload={"seconds": viewing + composing, "composing_seconds": composing},
+                    occurred_at=message.created_at - dt.timedelta(seconds=5),
+                )
+
+
 def _seed_analytics() -> None:
     """Apply every seeded event to the analytics facts, as the periodic job would, so the
     dashboards show the demo's history at once. Idempotent: a second run applies only events
@@ -1131,3 +1173,51 @@ def _seed_knowledge(*, shop: Shop, admin: User) -> None:
                 owner=admin,
                 ticket_numbers=numbers,
             )
+
+
+def _seed_reports(*, shop: Shop, supervisor: User, now: dt.datetime) -> None:
+    """Monthly reports on for the first shop, last month's improvement points (one written, one
+    accepted from the improvement list) and its generated report. Idempotent: a month that has
+    a report is left alone."""
+    from zoneinfo import ZoneInfo
+
+    from madoguchi.reports.models import ClientReport, ImprovementPoint
+    from madoguchi.reports.selectors import suggestions
+    from madoguchi.reports.services import (
+        improvement_point_accept,
+        improvement_point_add,
+        report_generate,
+        report_settings_for,
+        report_settings_save,
+    )
+
+    local = now.astimezone(ZoneInfo(shop.time_zone)).date()
+    month = (local.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    with in_shop(shop.id):
+        if ClientReport.objects.filter(shop=shop, month=month).exists():
+            return
+        if report_settings_for(shop_id=shop.id).pk is None:
+            report_settings_save(
+                user=supervisor,
+                shop=shop,
+                is_enabled=True,
+                shows_operator_names=False,
+                extra_recipients=[],
+            )
+        if not ImprovementPoint.objects.filter(shop=shop, month=month).exists():
+            improvement_point_add(
+                user=supervisor,
+                shop=shop,
+                month=month,
+                area=ImprovementPoint.Area.PRODUCT,
+                text="茶葉の賞味期限と保存方法を商品ページに明記すると、問い合わせが減る見込みです。",
+            )
+            for suggestion in suggestions(shop_id=shop.id, month=month)[:1]:
+                improvement_point_accept(
+                    user=supervisor,
+                    shop=shop,
+                    month=month,
+                    source=suggestion.source,
+                    source_id=suggestion.source_id,
+                )
+        report_generate(shop=shop, month=month, user=supervisor, now=now)

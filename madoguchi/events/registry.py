@@ -28,6 +28,12 @@ _TYPES = [
         " rule, and reason such as sla-breach).",
     ),
     EventType("ticket.category_changed", 1, "Category changed (payload: old, new)."),
+    EventType(
+        "ticket.worked",
+        1,
+        "Staff worked on the ticket page, visible and focused (payload: seconds,"
+        " composing_seconds: the part spent typing in the composer; the actor is the person).",
+    ),
     EventType("ticket.tags_changed", 1, "Tags changed (payload: added, removed)."),
     EventType(
         "message.auto_replied",

@@ -86,6 +86,14 @@ def refresh_open_slas(shop: Shop, *, refresh_open_tickets: bool) -> None:
         enqueue_on_commit(refresh_shop_slas, shop.id)
 
 
+def recompute_analytics(shop: Shop) -> None:
+    """After commit, rebuild the shop's analytics facts: their business time follows the
+    calendar (debounced, `analytics.recompute`)."""
+    from madoguchi.analytics.recompute import facts_rebuild_request
+
+    facts_rebuild_request(shop_id=shop.id)
+
+
 # Reads ------------------------------------------------------------------------------------------
 
 
@@ -290,6 +298,7 @@ def business_calendar_save(
         },
     )
     refresh_open_slas(shop, refresh_open_tickets=refresh_open_tickets)
+    recompute_analytics(shop)
     return settings
 
 
@@ -337,6 +346,7 @@ def closure_add(
         changes={"new": _closure_changes(closure)},
     )
     refresh_open_slas(shop, refresh_open_tickets=refresh_open_tickets)
+    recompute_analytics(shop)
     return closure
 
 
@@ -354,3 +364,4 @@ def closure_delete(*, actor: Actor, shop: Shop, closure: Closure) -> None:
         actor=actor.user, action=actions.CLOSURE_DELETED, target=closure, shop=shop, changes=changes
     )
     refresh_open_slas(shop, refresh_open_tickets=True)
+    recompute_analytics(shop)

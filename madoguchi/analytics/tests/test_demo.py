@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from madoguchi.analytics import selectors
-from madoguchi.analytics.models import DurationFact, TicketFact
+from madoguchi.analytics.models import DurationFact, HandleFact, TicketFact
 from madoguchi.analytics.services import analytics_rebuild
 from madoguchi.conversations.models import Ticket
 from madoguchi.demo.seed import seed_demo
@@ -38,5 +38,9 @@ def test_the_demo_seed_builds_the_rollups():
         assert seeded[0].tickets == 80
         assert seeded[0].csat_answered > 0
         assert seeded[1][0].count > 0  # first responses measured
+        handle_rows = HandleFact.objects.values_list("fact__ticket_id", "operator_id", "seconds")
+        handles = sorted(handle_rows)
+        assert len(handles) > 40  # the demo's replies come with handle time
         analytics_rebuild()
         assert _figures(shop_ids) == seeded
+        assert sorted(handle_rows.all()) == handles

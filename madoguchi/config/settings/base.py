@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "madoguchi.administration",
     "madoguchi.privacy",
     "madoguchi.analytics",
+    "madoguchi.reports",
     "madoguchi.billing",
     "madoguchi.csat",
     "madoguchi.knowledge",

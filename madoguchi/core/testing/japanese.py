@@ -143,7 +143,7 @@ ALLOWED_WORDS = frozenset(
         "FAQ QR TOTP HTML OK PIN Web SKU EC Chrome Safari Firefox Gmail Outlook Google Microsoft "
         "Yamato Sagawa JP Post Seino ZIP Basic Bearer HTTP HTTPS JSON UTF Shift_JIS SJIS "
         "Webhook DM FAX GMO PayPay Amazon Rakuten Yahoo BASE STORES MakeShop futureshop "
-        "Asia Tokyo UTC JST English SPF DKIM DMARC include"
+        "Asia Tokyo UTC JST English SPF DKIM DMARC include Excel"
     )
     .lower()
     .split()

@@ -467,6 +467,56 @@ def _tea_analytics(world: Any) -> None:
     analytics_rebuild(shop_ids=[world.tea.id])
 
 
+TEA_REPORT_ID = 9201
+TEA_REPORT_POINT_ID = 9202
+TEA_REPORT_ITEM_ID = 9203
+
+
+def _report_pdf(text: str) -> bytes:
+    from madoguchi.core.pdf import html_to_pdf
+
+    return html_to_pdf(f"<p>{text}</p>")
+
+
+def _tea_report(world: Any) -> None:
+    """A version (id 9201) of the tea shop's November report, an improvement point (9202) and
+    an open improvement item (9203) to accept; the stored figures name the shop."""
+    import datetime as dt
+
+    from madoguchi.knowledge.models import ImprovementItem
+    from madoguchi.reports.models import ClientReport, ImprovementPoint
+
+    with unscoped("test setup"):
+        ClientReport.objects.get_or_create(
+            id=TEA_REPORT_ID,
+            defaults={
+                "shop": world.tea,
+                "month": dt.date(2026, 11, 1),
+                "version": 1,
+                "created_at": timezone.now(),
+                "figures": {"shop": world.tea.name, "charts": {"volume": "<svg></svg>"}},
+                "html": "",
+                "pdf": _report_pdf("matrix-report-pdf"),
+            },
+        )
+        ImprovementPoint.objects.get_or_create(
+            id=TEA_REPORT_POINT_ID,
+            defaults={
+                "shop": world.tea,
+                "month": dt.date(2026, 11, 1),
+                "area": "product",
+                "text": "x",
+            },
+        )
+        ImprovementItem.objects.get_or_create(
+            id=TEA_REPORT_ITEM_ID, defaults={"shop": world.tea, "title": "matrix item"}
+        )
+
+
+def _reports(name: str, *args: Any) -> Callable[[Any], str]:
+    return lambda world: reverse(f"reports:{name}", args=[world.tea.slug, *args])
+
+
 def _tea_attainment(world: Any) -> None:
     """A first-response measure of this month under the tea shop's policy "matrix-policy"."""
     from madoguchi.operations.models import SlaMeasureRecord, SlaPolicy
@@ -1382,6 +1432,20 @@ SHOP_ROUTES: dict[str, Route] = {
         setup=_tea_analytics,
         user="supervisor",
     ),
+    # The CSV downloads of the analytics (ADR 0022): the dashboard's readers and filters.
+    "analytics:export_tickets": Route(
+        "GET",
+        lambda world: reverse("analytics:export_tickets") + f"?shop={world.tea.slug}",
+        setup=_tea_analytics,
+        user="supervisor",
+    ),
+    "analytics:export_metrics": Route(
+        "GET",
+        lambda world: reverse("analytics:export_metrics") + f"?shop={world.tea.slug}",
+        setup=_tea_analytics,
+        user="supervisor",
+        marker=lambda world: "Tickets per day",
+    ),
     "analytics:chart": Route(
         "GET",
         lambda world: reverse("analytics:chart", args=["channels"]) + f"?shop={world.tea.slug}",
@@ -1395,6 +1459,81 @@ SHOP_ROUTES: dict[str, Route] = {
         lambda world: {"shows_operator_names_to_client": "on"},
         302,
         user="supervisor",
+    ),
+    # Monthly client reports: the shop's leads manage them, its client reads them (operators 403).
+    "reports:shop_reports": Route(
+        "GET", _reports("shop_reports"), setup=_tea_report, user="supervisor", **_SHOP_NAME
+    ),
+    "reports:report": Route(
+        "GET",
+        _reports("report", TEA_REPORT_ID),
+        setup=_tea_report,
+        user="client_tea",
+        **_SHOP_NAME,
+    ),
+    "reports:pdf": Route(
+        "GET",
+        _reports("pdf", TEA_REPORT_ID),
+        setup=_tea_report,
+        user="client_tea",
+        marker=lambda world: "matrix-report-pdf",
+    ),
+    "reports:chart": Route(
+        "GET",
+        _reports("chart", TEA_REPORT_ID, "volume"),
+        setup=_tea_report,
+        user="client_tea",
+        marker=lambda world: "<svg",
+    ),
+    "reports:send": Route(
+        "POST", _reports("send", TEA_REPORT_ID), expected=302, setup=_tea_report, user="supervisor"
+    ),
+    "reports:generate": Route(
+        "POST",
+        _reports("generate"),
+        lambda world: {"month": "2026-11"},
+        302,
+        user="supervisor",
+    ),
+    "reports:point_add": Route(
+        "POST",
+        _reports("point_add"),
+        lambda world: {"month": "2026-11", "area": "product", "text": "x"},
+        302,
+        user="supervisor",
+    ),
+    "reports:point_accept": Route(
+        "POST",
+        _reports("point_accept"),
+        lambda world: {
+            "month": "2026-11",
+            "source": "improvement_item",
+            "source_id": TEA_REPORT_ITEM_ID,
+        },
+        302,
+        setup=_tea_report,
+        user="supervisor",
+    ),
+    "reports:point_delete": Route(
+        "POST",
+        _reports("point_delete", TEA_REPORT_POINT_ID),
+        expected=302,
+        setup=_tea_report,
+        user="supervisor",
+    ),
+    "reports:settings": Route(
+        "POST",
+        _reports("settings"),
+        lambda world: {"is_enabled": "on"},
+        302,
+        user="supervisor",
+    ),
+    # The ticket page's handle-time heartbeat: the shop's staff only (analytics.handle_views).
+    "analytics:ticket_worked": Route(
+        "POST",
+        lambda world: reverse("analytics:ticket_worked", kwargs=_ticket_kwargs(world)),
+        lambda world: {"seconds": "30", "composing": "10"},
+        204,
     ),
     # The menu's attention counts of a shop, loaded after each page.
     "menu_counts": Route(
@@ -2615,6 +2754,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
         "conversations:ticket_new",
         "conversations:ticket_merge",
         "conversations:ticket_split",
+        "analytics:ticket_worked",
     ],
 )
 def test_the_shops_own_client_may_not_change_tickets(english: Any, world: Any, name: str) -> None:
@@ -2722,7 +2862,43 @@ def _ceramics_customer_data(world: Any) -> str:
     return "ceramics-export-row"
 
 
+def _ceramics_analytics_category(world: Any) -> str:
+    """The ceramics ticket in a category of its own, in the ceramics shop's analytics: the tea
+    shop's analytics CSVs never name it."""
+    from madoguchi.analytics.services import analytics_rebuild
+    from madoguchi.conversations.models import Category
+
+    with unscoped("test setup"):
+        category = Category.objects.create(shop=world.ceramics, name="ceramics-export-category")
+        world.ceramics_ticket.category = category
+        world.ceramics_ticket.save(update_fields=["category"])
+        analytics_rebuild(shop_ids=[world.ceramics.id])
+    return "ceramics-export-category"
+
+
+def _ceramics_report(world: Any) -> str:
+    """A version of the ceramics shop's report: the tea shop's PDF never is its document."""
+    import datetime as dt
+
+    from madoguchi.reports.models import ClientReport
+
+    with unscoped("test setup"):
+        ClientReport.objects.create(
+            shop=world.ceramics,
+            month=dt.date(2026, 11, 1),
+            version=1,
+            created_at=timezone.now(),
+            figures={"shop": world.ceramics.name},
+            html="",
+            pdf=_report_pdf("ceramics-report-pdf"),
+        )
+    return "ceramics-report-pdf"
+
+
 DOWNLOADS: dict[str, Callable[[Any], str]] = {
+    "reports:pdf": _ceramics_report,
+    "analytics:export_tickets": _ceramics_analytics_category,
+    "analytics:export_metrics": _ceramics_analytics_category,
     "privacy:export_json": _ceramics_customer_data,
     "conversations:ticket_attachment": _ceramics_attachment,
     "mail:raw": _ceramics_raw_mail,
@@ -2741,6 +2917,9 @@ NOT_AUDITED: dict[str, str] = {
     # Recomputes the open FAQ candidates from the tickets (the periodic job does the same);
     # deciding on one is audited.
     "knowledge:candidates_refresh": "a recomputation the periodic job also makes",
+    # The ticket page's handle-time heartbeat: a measurement appended to the event log as
+    # `ticket.worked` (who, how long), about twice a minute; it changes no ticket or setting.
+    "analytics:ticket_worked": "a measurement kept in the event log as ticket.worked",
 }
 
 
