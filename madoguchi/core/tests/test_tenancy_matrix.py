@@ -509,7 +509,7 @@ def _tea_report(world: Any) -> None:
             },
         )
         ImprovementItem.objects.get_or_create(
-            id=TEA_REPORT_ITEM_ID, defaults={"shop": world.tea, "title": "matrix item"}
+            id=TEA_REPORT_ITEM_ID, defaults={"shop": world.tea, "title": "マトリクスの改善項目"}
         )
 
 
