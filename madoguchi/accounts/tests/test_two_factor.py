@@ -187,7 +187,7 @@ def test_staff_of_a_workspace_that_requires_it_must_set_it_up_first(world):
     assert inbox["Location"].startswith(SETUP)
     assert client.get(reverse("accounts:profile"))["Location"].startswith(SETUP)
     page = client.get(SETUP)
-    assert "所属するワークスペースでは2段階認証が必須です" in page.text
+    assert "2段階認証を必須とするワークスペースのメンバーは" in page.text
     device = TOTPDevice.objects.get(user=world.operator_tea)
     client.post(SETUP, {"code": code_for(device)})
     assert client.get(reverse("accounts:recovery_codes")).status_code == 200
