@@ -153,13 +153,3 @@ def test_another_shops_flagged_mail_is_not_shown_through_this_shop(
     client.force_login(world.operator_tea)
     url = reverse("conversations:ticket", kwargs={"shop_slug": "ceramics", "number": ticket.number})
     assert client.get(url).status_code == 404
-
-
-def test_the_demo_seed_leaves_a_flagged_mail(mail_world: Any) -> None:
-    from madoguchi.demo.seed import _seed_spoofed_mail
-
-    with scopes_disabled():
-        _seed_spoofed_mail(shop=mail_world.tea, address=TEA_ADDRESS)
-        row = RawMail.objects.get(shop=mail_world.tea, from_address=TEA_ADDRESS)
-        assert (row.status, row.authentication_warning) == ("processed", "dmarc_failed")
-        assert Ticket.objects.get(pk=row.ticket_id).subject == "お支払い情報の再登録"
