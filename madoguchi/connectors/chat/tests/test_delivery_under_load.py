@@ -12,7 +12,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connection
 from django.test import override_settings
 
 from madoguchi.connectors.chat import db, replay, services
@@ -182,10 +181,9 @@ def test_both_executors_store_and_deliver_every_message(world, widget, threads) 
         assert Message.objects.filter(external_id__contains=":client-exec-").count() == 5
 
 
-@pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="the in-memory test database fails concurrent writers; a file database has the gate",
-)
+# PostgreSQL pass only: the in-memory SQLite test database fails concurrent writers (a file
+# database has the write gate).
+@pytest.mark.postgresql
 def test_two_tabs_first_messages_at_once_open_one_ticket(world, widget) -> None:
     # Both sockets loaded the conversation without a ticket; their first messages are stored
     # concurrently on the pool. The second must find the ticket the first opened.
