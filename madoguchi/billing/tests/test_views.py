@@ -184,11 +184,14 @@ def test_the_client_sees_usage_and_downloads_its_invoice(english: Client, world:
         )
     from django.utils import timezone
 
-    contacts(world.tea, 3, at=timezone.now())
+    contacts(world.tea, 2, at=timezone.now())
+    contacts(world.tea, 1, channel="web_form", at=timezone.now())
     english.force_login(world.client_tea)
     page = english.get(reverse("billing:shop", args=[world.tea.slug]))
     assert page.status_code == 200
     assert "3 billable contacts" in page.text and "50 included (6%)" in page.text
+    # Channels by name, not by key.
+    assert "<li>Email: 2</li>" in page.text and "<li>Web form: 1</li>" in page.text
     assert invoice.number in page.text
     pdf = english.get(reverse("billing:shop_invoice_pdf", args=[world.tea.slug, invoice.pk]))
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"

@@ -36,6 +36,13 @@ def ticket_reference(number: int, prefix: str) -> str:
     return f"#{prefix}-{number}"
 
 
+@register.filter
+def channel_label(channel: str) -> str:
+    """A channel's name in the current language (`{{ "web_form"|channel_label }}`); an unknown
+    key (a channel since removed) is shown as it is."""
+    return _labels(Channel, get_language()).get(channel, channel)
+
+
 @lru_cache(maxsize=64)
 def _labels(choices: type[models.Choices], language: str | None) -> dict[str, str]:
     # Evaluating lazy choice labels through gettext for every row is a visible share of the inbox's

@@ -92,6 +92,10 @@ def test_the_outbox_lists_every_status_in_japanese_with_the_error_in_words(
     assert reverse("conversations:ticket", args=["tea", world.tea_ticket.number]) in page
     assert page.count(">再送</button>") == 1
     assert reverse("mail:outbound_retry", args=["tea", outbox_rows["failed"].id]) in page
+    # The system's own message and the subject are not ours to translate (a Japanese browser
+    # must not offer to translate "Connection refused" or "Re:").
+    assert 'サーバーの応答 <q translate="no">[Errno 111] Connection refused</q>' in page
+    assert page.count('<td translate="no"><a href="/mail/tea/outbox/') == 4
 
 
 def test_the_outbox_filters_by_status(client, world, outbox_rows):
