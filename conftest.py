@@ -13,6 +13,7 @@ pytest_plugins = [
     "madoguchi.core.testing.fixtures",
     "madoguchi.core.testing.live_server",
     "madoguchi.core.testing.mailservers",
+    "madoguchi.core.testing.clamav",
 ]
 
 

@@ -21,6 +21,9 @@ TICKET_ASSIGNED = "ticket.assigned"
 MESSAGE_ADDED = "message.added"
 MESSAGE_DELIVERY_HANDLED = "message.delivery_handled"
 ATTACHMENT_DOWNLOADED = "attachment.downloaded"
+ATTACHMENT_MALWARE_FOUND = "attachment.malware_found"  # the virus scanner flagged a file
+# A supervisor downloaded a flagged file anyway, with the reason they gave.
+ATTACHMENT_RELEASED = "attachment.released"
 TICKET_MERGED = "ticket.merged"
 TICKET_SPLIT = "ticket.split"
 REPLY_DRAFT_SUBMITTED = "reply.draft_submitted"
@@ -182,6 +185,8 @@ ALL = frozenset(
         MESSAGE_ADDED,
         MESSAGE_DELIVERY_HANDLED,
         ATTACHMENT_DOWNLOADED,
+        ATTACHMENT_MALWARE_FOUND,
+        ATTACHMENT_RELEASED,
         TICKET_MERGED,
         TICKET_SPLIT,
         REPLY_DRAFT_SUBMITTED,

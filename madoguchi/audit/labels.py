@@ -37,6 +37,8 @@ LABELS: dict[str, str | Promise] = {
     actions.MESSAGE_ADDED: _("Message added"),
     actions.MESSAGE_DELIVERY_HANDLED: _("Failed delivery handled"),
     actions.ATTACHMENT_DOWNLOADED: _("Attachment downloaded"),
+    actions.ATTACHMENT_MALWARE_FOUND: _("Malware found in an attachment"),
+    actions.ATTACHMENT_RELEASED: _("Attachment with malware downloaded"),
     actions.TICKET_MERGED: _("Tickets merged"),
     actions.TICKET_SPLIT: _("Ticket split"),
     actions.REPLY_DRAFT_SUBMITTED: _("Reply submitted for approval"),

@@ -6,7 +6,16 @@ class ConversationsConfig(AppConfig):
     label = "conversations"
 
     def ready(self) -> None:
+        import datetime as dt
+
         from django.utils.translation import gettext_lazy as _
+
+        from madoguchi.conversations.tasks import attachments_scan_sweep_task
+        from madoguchi.core.scheduler import register_periodic
+
+        register_periodic(
+            "attachments_scan", dt.timedelta(minutes=2), attachments_scan_sweep_task.enqueue
+        )
 
         from madoguchi.core import navigation
         from madoguchi.core.navigation import MenuEntry

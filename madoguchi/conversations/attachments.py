@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from django.core.files import File
 from django.db import transaction
+from django.utils.translation import gettext
 
 from madoguchi.audit import actions
 from madoguchi.audit.services import record
-from madoguchi.core.errors import NotFoundError
+from madoguchi.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 
 if TYPE_CHECKING:
     from madoguchi.conversations.models import Attachment
@@ -49,13 +50,25 @@ def served_content_type(content_type: str) -> str:
 
 @transaction.atomic
 def attachment_download(
-    *, actor: Actor, attachment: Attachment, ip_address: str | None = None
+    *,
+    actor: Actor,
+    attachment: Attachment,
+    ip_address: str | None = None,
+    release_reason: str = "",
 ) -> File[bytes]:
     """Open the attachment's stored file for reading and record the download in the audit log.
 
     The caller streams and closes the returned file. A file missing from storage is logged and
-    raised as `NotFoundError`; nothing left the system then, so nothing is audited.
+    raised as `NotFoundError`; nothing left the system then, so nothing is audited. A file in
+    which malware was found leaves only for a supervisor or admin of its shop who gives a
+    reason (`release_reason`, audited as `attachment.released`); otherwise
+    `PermissionDeniedError`.
     """
+    if attachment.is_infected:
+        if not actor.is_lead_for(attachment.shop_id):
+            raise PermissionDeniedError(gettext("Only a supervisor may download this file."))
+        if not release_reason.strip():
+            raise ValidationError(gettext("Say why you need the file."))
     if not attachment.file.name:
         logger.error(
             "Attachment %s (shop %s) has no stored file", attachment.pk, attachment.shop_id
@@ -73,17 +86,24 @@ def attachment_download(
         )
         raise NotFoundError("Attachment not found") from None
     try:
+        changes: dict[str, object] = {
+            "message": attachment.message_id,
+            "filename": attachment.filename,
+            "size": attachment.size,
+            "sha256": attachment.sha256,
+        }
+        if attachment.is_infected:
+            changes.update(signature=attachment.scan_signature, reason=release_reason.strip())
         record(
             actor=actor.user,
-            action=actions.ATTACHMENT_DOWNLOADED,
+            action=(
+                actions.ATTACHMENT_RELEASED
+                if attachment.is_infected
+                else actions.ATTACHMENT_DOWNLOADED
+            ),
             target=attachment,
             shop=attachment.shop,
-            changes={
-                "message": attachment.message_id,
-                "filename": attachment.filename,
-                "size": attachment.size,
-                "sha256": attachment.sha256,
-            },
+            changes=changes,
             ip_address=ip_address,
         )
     except BaseException:

@@ -233,7 +233,22 @@ def attachment_upload_to(instance: "Attachment", filename: str) -> str:
     return f"attachments/{instance.shop_id}/{uuid.uuid4().hex}"
 
 
+def initial_scan_status() -> str:
+    """A new file waits for the virus scanner when one is configured; else it stays unscanned."""
+    from madoguchi.core.clamd import configured_address
+
+    return (
+        Attachment.ScanStatus.PENDING if configured_address() else Attachment.ScanStatus.NOT_SCANNED
+    )
+
+
 class Attachment(models.Model):
+    class ScanStatus(models.TextChoices):
+        PENDING = "pending", _("Waiting for the virus scan")
+        CLEAN = "clean", _("No malware found")
+        INFECTED = "infected", _("Malware found")
+        NOT_SCANNED = "not_scanned", _("Not scanned for malware")
+
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     filename = models.CharField(_("file name"), max_length=255)
@@ -242,8 +257,28 @@ class Attachment(models.Model):
     sha256 = models.CharField(max_length=64)
     file = models.FileField(upload_to=attachment_upload_to, max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The malware scan (conversations.scanning): a file with malware found is kept, never served
+    # without a supervisor's recorded override; "not scanned" is never taken for clean.
+    scan_status = models.CharField(
+        _("virus scan"), max_length=12, choices=ScanStatus.choices, default=initial_scan_status
+    )
+    scan_signature = models.CharField(max_length=200, blank=True)  # what the scanner found
+    scanned_at = models.DateTimeField(null=True, blank=True)
 
     objects = ShopScopedManager()
 
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["shop", "id"],
+                condition=Q(scan_status="pending"),
+                name="attachment_scan_pending",
+            )
+        ]
+
     def __str__(self) -> str:
         return self.filename
+
+    @property
+    def is_infected(self) -> bool:
+        return self.scan_status == self.ScanStatus.INFECTED

@@ -14,6 +14,11 @@ urlpatterns = [
         name="ticket_attachment",
     ),
     path(
+        "shops/<slug:shop_slug>/tickets/<int:number>/attachments/<int:attachment_id>/release/",
+        views.ticket_attachment_release,
+        name="ticket_attachment_release",
+    ),
+    path(
         "shops/<slug:shop_slug>/tickets/<int:number>/reply/",
         views.ticket_reply,
         name="ticket_reply",

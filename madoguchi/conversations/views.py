@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +35,7 @@ from madoguchi.conversations.forms import (
     TicketNewForm,
     TicketPropertiesForm,
 )
-from madoguchi.conversations.models import Category, Channel, Message, Ticket
+from madoguchi.conversations.models import Attachment, Category, Channel, Message, Ticket
 from madoguchi.conversations.outbound import (
     delivery_failure_handle,
     delivery_failure_retry,
@@ -469,19 +470,67 @@ def ticket_detail(request: HttpRequest, shop_slug: str, number: int) -> HttpResp
 @require_GET
 def ticket_attachment(
     request: HttpRequest, shop_slug: str, number: int, attachment_id: int
-) -> FileResponse:
+) -> HttpResponseBase:
     """Send one attachment of the ticket as a download that the browser never renders.
 
-    Whoever sees the ticket page may download what it lists; each download is audited.
+    Whoever sees the ticket page may download what it lists; each download is audited. A file
+    with malware found is not sent: the page says what was found (and offers a supervisor the
+    recorded override, `ticket_attachment_release`).
     """
     actor = _actor(request)
     ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
     attachment = access_attachment(actor=actor, ticket=ticket, attachment_id=attachment_id)
+    if attachment.is_infected:
+        return _infected_page(request, actor, ticket, attachment, error="", status=403)
     stored = attachment_download(
         actor=actor,
         attachment=attachment,
         ip_address=client_address(request),
     )
+    return _file_response(stored, attachment)
+
+
+@login_required
+@require_POST
+def ticket_attachment_release(
+    request: HttpRequest, shop_slug: str, number: int, attachment_id: int
+) -> HttpResponseBase:
+    """Download a file in which malware was found: a supervisor's decision, with its reason."""
+    actor = _actor(request)
+    ticket = access_ticket(actor=actor, shop_slug=shop_slug, number=number)
+    attachment = access_attachment(actor=actor, ticket=ticket, attachment_id=attachment_id)
+    try:
+        stored = attachment_download(
+            actor=actor,
+            attachment=attachment,
+            ip_address=client_address(request),
+            release_reason=request.POST.get("reason", "")[:500],
+        )
+    except (PermissionDeniedError, ValidationError) as error:
+        return _infected_page(request, actor, ticket, attachment, error=str(error), status=403)
+    return _file_response(stored, attachment)
+
+
+def _infected_page(
+    request: HttpRequest,
+    actor: Actor,
+    ticket: Ticket,
+    attachment: Attachment,
+    *,
+    error: str,
+    status: int,
+) -> HttpResponse:
+    context = {
+        "ticket": ticket,
+        "shop": ticket.shop,
+        "attachment": attachment,
+        "may_release": actor.is_lead_for(ticket.shop_id),
+        "error": error,
+    }
+    return render(request, "conversations/attachment_infected.html", context, status=status)
+
+
+def _file_response(stored: Any, attachment: Attachment) -> FileResponse:
     response = FileResponse(
         stored,
         as_attachment=True,

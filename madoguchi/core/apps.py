@@ -28,6 +28,9 @@ class CoreConfig(AppConfig):
         from madoguchi.core.redis_policy import check_redis_eviction_policy
 
         checks.register(check_redis_eviction_policy, "redis")  # security checklist case 78
+        from madoguchi.core.clamd import check_malware_scanner
+
+        checks.register(check_malware_scanner, "security", deploy=True)  # checklist case 58
         from madoguchi.core.rq_settings import uses_rq
 
         if uses_rq():

@@ -350,6 +350,9 @@ MADOGUCHI = {
     "WORKER_HEARTBEAT_SECONDS": env.float("MADOGUCHI_WORKER_HEARTBEAT_SECONDS", default=5.0),
     "WORKER_DEAD_SECONDS": env.float("MADOGUCHI_WORKER_DEAD_SECONDS", default=30.0),
     "SCHEDULER_TICK_SECONDS": env.float("MADOGUCHI_SCHEDULER_TICK_SECONDS", default=5.0),
+    # ClamAV's daemon for scanning every received file (core.clamd): a unix socket path or
+    # host:port; empty: files are kept as "not scanned" (deploy check W081 says so).
+    "CLAMD": env.str("MADOGUCHI_CLAMD", default=""),
     # The site's public address, for links in mail and messages sent by background work (CSAT).
     "SITE_URL": env.str("MADOGUCHI_SITE_URL", default="http://127.0.0.1:8000"),
 }

@@ -27,6 +27,7 @@ from madoguchi.connectors.line.extensions import PostbackContext, postback_handl
 from madoguchi.connectors.line.models import LineChannel, LineEvent, LineInbound, LineWebhook
 from madoguchi.connectors.mail.attachments import effective_content_type
 from madoguchi.conversations.models import Attachment, Channel, Message, Ticket
+from madoguchi.conversations.scanning import scan_after_commit
 from madoguchi.conversations.services import InboundMessage, receive_inbound
 from madoguchi.core.errors import stored_error_text
 from madoguchi.core.tasks import enqueue_on_commit
@@ -207,6 +208,7 @@ def _save_media(message: Message, content: client.Content, message_id: str) -> N
     )
     stored.file.save("attachment", ContentFile(content.data), save=False)
     stored.save()
+    scan_after_commit(message.shop_id)
 
 
 def _unsent(channel: LineChannel, message_id: str) -> bool:

@@ -47,6 +47,7 @@ from madoguchi.connectors.mail.parsing import ParsedMail
 from madoguchi.connectors.mail.sending import is_our_message_id
 from madoguchi.connectors.mail.thread_matching import ThreadQuery, find_tickets, ticket_tag_in
 from madoguchi.conversations.models import Attachment, Channel, Message, Ticket
+from madoguchi.conversations.scanning import scan_after_commit
 from madoguchi.conversations.services import (
     MAX_BODY_CHARS,
     InboundMessage,
@@ -923,6 +924,8 @@ def _save_attachments(messages: Sequence[tuple[Message, ParsedMail]]) -> None:
             row.file.save("attachment", ContentFile(attachment.content), save=False)
             stored.append(row)
     insert_all(stored)
+    for shop_id in {row.shop_id for row in stored}:
+        scan_after_commit(shop_id)
 
 
 def raw_mail_reprocess(*, raw_mail: RawMail) -> None:

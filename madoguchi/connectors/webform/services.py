@@ -24,6 +24,7 @@ from madoguchi.connectors.mail.autoreply import ack_send
 from madoguchi.connectors.webform.forms import CheckedFile
 from madoguchi.connectors.webform.models import Submission, SubmissionFile, WebForm
 from madoguchi.conversations.models import Attachment, Channel, Ticket
+from madoguchi.conversations.scanning import scan_after_commit
 from madoguchi.conversations.services import InboundMessage, receive_inbound
 from madoguchi.core.errors import PermissionDeniedError, ValidationError, stored_error_text
 from madoguchi.core.rate_limits import hit
@@ -168,6 +169,7 @@ def _process(submission: Submission) -> Ticket:
             )
             attachment.file.save("attachment", ContentFile(bytes(stored.data)), save=False)
             attachment.save()
+            scan_after_commit(submission.shop_id)
         if result.is_new_ticket:
             ack_send(
                 ticket=ticket,

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PRODUCTION = "madoguchi.config.settings.production"
@@ -57,10 +58,11 @@ def _settings(settings_module: str, **extra: str) -> dict[str, object]:
     return json.loads(completed.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def test_check_deploy_reports_nothing_on_the_production_settings() -> None:
+def test_check_deploy_reports_nothing_on_the_production_settings(clamd: Any) -> None:
+    # A deployment scans received files (W081 without a scanner that answers).
     completed = _run(
         ["-m", "madoguchi", "check", "--deploy", "--fail-level", "WARNING"],
-        _environment(PRODUCTION),
+        _environment(PRODUCTION, MADOGUCHI_CLAMD=clamd.address),
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stdout.strip() == "System check identified no issues (0 silenced)."

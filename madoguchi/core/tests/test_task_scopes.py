@@ -52,6 +52,7 @@ CROSS_SHOP: dict[str, str] = {
     "madoguchi.core.tasks.refresh_planner_statistics": "database statistics, no shop data",
     "madoguchi.analytics.tasks.analytics_apply_task": "applies the event log, per shop's events",
     "madoguchi.reports.tasks.monthly_reports_task": "lists the shops with reports on, enters each",
+    "madoguchi.conversations.tasks.attachments_scan_sweep_task": "each file's own shop, by row",
 }
 
 MISSING_ID = 2_000_000_007

@@ -276,6 +276,30 @@ def _tea_attachment(world: Any) -> None:
         attachment.save()
 
 
+def _tea_infected_attachment(world: Any) -> None:
+    """An attachment (id 9005) of the tea ticket in which the scanner found malware."""
+    from django.core.files.base import ContentFile
+
+    from madoguchi.conversations.models import Attachment
+
+    with unscoped("test setup"):
+        if Attachment.objects.filter(id=9005).exists():
+            return
+        attachment = Attachment(
+            id=9005,
+            shop=world.tea,
+            message=Message.objects.filter(ticket=world.tea_ticket).earliest("id"),
+            filename="flagged.bin",
+            content_type="application/octet-stream",
+            size=len(TEA_ATTACHMENT),
+            sha256="5" * 64,
+            scan_status=Attachment.ScanStatus.INFECTED,
+            scan_signature="Matrix.Test",
+        )
+        attachment.file.save("matrix", ContentFile(TEA_ATTACHMENT), save=False)
+        attachment.save()
+
+
 def _tea_template(world: Any) -> None:
     from madoguchi.operations.models import ReplyTemplate
 
@@ -1026,6 +1050,18 @@ SHOP_ROUTES: dict[str, Route] = {
         ),
         marker=lambda world: TEA_ATTACHMENT.decode(),
         setup=_tea_attachment,
+    ),
+    # A supervisor's download of a flagged file, with the reason the audit log keeps.
+    "conversations:ticket_attachment_release": Route(
+        "POST",
+        lambda world: reverse(
+            "conversations:ticket_attachment_release",
+            kwargs={**_ticket_kwargs(world), "attachment_id": 9005},
+        ),
+        lambda world: {"reason": "マトリクスの確認"},
+        marker=lambda world: TEA_ATTACHMENT.decode(),
+        setup=_tea_infected_attachment,
+        user="supervisor",
     ),
     "conversations:ticket_reply": Route(
         "POST",
@@ -2569,6 +2605,7 @@ def test_strangers_never_see_the_other_shop_on_global_pages(
 # that shop's admin (who passes every role check there), the object does not exist either.
 OBJECT_ROUTES = [
     "conversations:ticket_attachment",
+    "conversations:ticket_attachment_release",
     "conversations:ticket_delivery",
     "operations:template_edit",
     "operations:draft_review",
@@ -2901,6 +2938,7 @@ DOWNLOADS: dict[str, Callable[[Any], str]] = {
     "analytics:export_metrics": _ceramics_analytics_category,
     "privacy:export_json": _ceramics_customer_data,
     "conversations:ticket_attachment": _ceramics_attachment,
+    "conversations:ticket_attachment_release": _ceramics_attachment,
     "mail:raw": _ceramics_raw_mail,
     "audit:export": _other_workspace_audit_entry,
     "billing:invoices_csv": _other_agencys_invoice,
