@@ -37,6 +37,7 @@ from madoguchi.administration.shop_forms import (
     shop_create_form,
 )
 from madoguchi.administration.shop_services import shop_settings_save
+from madoguchi.conversations.storage_quota import shop_storage_limit, shop_storage_used
 from madoguchi.core.errors import ApplicationError, PermissionDeniedError, ValidationError
 from madoguchi.core.service_forms import error_text
 from madoguchi.operations.view_access import lead_shop, request_actor
@@ -211,6 +212,12 @@ def _settings_form(shop: Shop, data: Any = None) -> ShopSettingsForm:
     )
 
 
+def _storage(shop: Shop) -> dict[str, int]:
+    """The shop's stored files against the deployment's limit (0: none)."""
+    used, limit = shop_storage_used(shop.id), shop_storage_limit()
+    return {"used": used, "limit": limit, "percent": used * 100 // limit if limit else 0}
+
+
 def _shop_page(
     request: HttpRequest,
     actor: Actor,
@@ -242,6 +249,7 @@ def _shop_page(
             "is_owner_admin": is_owner_admin,
             "invitations": open_invitations(shop=shop) if is_owner_admin else [],
             "calendar_url": calendar_url(shop),
+            "storage": _storage(shop),
             "owner": owner,
             "owner_form": owner_form if owner_form is not None else OwnerInvitationForm(),
         },

@@ -69,6 +69,8 @@ def attachment_download(
             raise PermissionDeniedError(gettext("Only a supervisor may download this file."))
         if not release_reason.strip():
             raise ValidationError(gettext("Say why you need the file."))
+    if attachment.withheld:
+        raise NotFoundError("Attachment not stored")  # the ticket page says why
     if not attachment.file.name:
         logger.error(
             "Attachment %s (shop %s) has no stored file", attachment.pk, attachment.shop_id

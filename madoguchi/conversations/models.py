@@ -249,6 +249,14 @@ class Attachment(models.Model):
         INFECTED = "infected", _("Malware found")
         NOT_SCANNED = "not_scanned", _("Not scanned for malware")
 
+    class Withheld(models.TextChoices):
+        """Why a received file was not stored (conversations.storage_quota)."""
+
+        EMPTY = "empty", _("The file is empty.")
+        FILE_LIMIT = "file_limit", _("The file is over the size limit for one file.")
+        TICKET_LIMIT = "ticket_limit", _("The ticket's files reached their size limit.")
+        SHOP_LIMIT = "shop_limit", _("The shop's file storage is full.")
+
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     filename = models.CharField(_("file name"), max_length=255)
@@ -264,6 +272,8 @@ class Attachment(models.Model):
     )
     scan_signature = models.CharField(max_length=200, blank=True)  # what the scanner found
     scanned_at = models.DateTimeField(null=True, blank=True)
+    # Set when the file was not stored (no file then): the row says what the customer sent.
+    withheld = models.CharField(max_length=12, choices=Withheld.choices, blank=True)
 
     objects = ShopScopedManager()
 

@@ -327,6 +327,13 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@madoguchi.lo
 MADOGUCHI = {
     "INBOX_PAGE_SIZE": env.int("MADOGUCHI_INBOX_PAGE_SIZE", default=25),
     "ATTACHMENT_MAX_BYTES": env.int("MADOGUCHI_ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024),
+    # The files kept per ticket and per shop (conversations.storage_quota; 0: no limit).
+    "ATTACHMENT_TICKET_MAX_BYTES": env.int(
+        "MADOGUCHI_ATTACHMENT_TICKET_MAX_BYTES", default=200 * 1024 * 1024
+    ),
+    "SHOP_STORAGE_MAX_BYTES": env.int(
+        "MADOGUCHI_SHOP_STORAGE_MAX_BYTES", default=20 * 1024 * 1024 * 1024
+    ),
     # Email channel: our Message-ID domain, size and time limits, the acknowledgement loop breaker.
     "MAIL_MESSAGE_ID_DOMAIN": env.str(
         "MADOGUCHI_MAIL_MESSAGE_ID_DOMAIN", default="madoguchi.localhost"

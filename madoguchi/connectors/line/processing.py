@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,8 +26,8 @@ from madoguchi.connectors.line.extensions import PostbackContext, postback_handl
 from madoguchi.connectors.line.models import LineChannel, LineEvent, LineInbound, LineWebhook
 from madoguchi.connectors.mail.attachments import effective_content_type
 from madoguchi.conversations.models import Attachment, Channel, Message, Ticket
-from madoguchi.conversations.scanning import scan_after_commit
 from madoguchi.conversations.services import InboundMessage, receive_inbound
+from madoguchi.conversations.storage_quota import attachment_keep
 from madoguchi.core.errors import stored_error_text
 from madoguchi.core.tasks import enqueue_on_commit
 from madoguchi.customers.models import ContactIdentity, Customer
@@ -198,17 +197,12 @@ def _save_media(message: Message, content: client.Content, message_id: str) -> N
     if mismatch:
         logger.info("LINE media of message %s: %s", message.id, mismatch)
     extension = EXTENSIONS.get(content_type, "bin")
-    stored = Attachment(
-        shop_id=message.shop_id,
+    attachment_keep(
         message=message,
-        filename=f"line-{message_id}.{extension}"[:255],
-        content_type=content_type[:127] or "application/octet-stream",
-        size=len(content.data),
-        sha256=hashlib.sha256(content.data).hexdigest(),
+        filename=f"line-{message_id}.{extension}",
+        content_type=content_type,
+        data=content.data,
     )
-    stored.file.save("attachment", ContentFile(content.data), save=False)
-    stored.save()
-    scan_after_commit(message.shop_id)
 
 
 def _unsent(channel: LineChannel, message_id: str) -> bool:

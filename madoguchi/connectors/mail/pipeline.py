@@ -53,6 +53,7 @@ from madoguchi.conversations.services import (
     InboundMessage,
     receive_inbound_many,
 )
+from madoguchi.conversations.storage_quota import Allowance
 from madoguchi.core.db import insert_all, save_each
 from madoguchi.core.errors import stored_error_text
 from madoguchi.core.tasks import enqueue_on_commit
@@ -899,32 +900,47 @@ def _inbound_message(row: RawMail, parsed: ParsedMail, ticket: Ticket | None) ->
 
 
 def _save_attachments(messages: Sequence[tuple[Message, ParsedMail]]) -> None:
-    """Store the attachments; one over the size limit is not stored (the raw mail keeps it)."""
-    max_bytes: int = settings.MADOGUCHI["ATTACHMENT_MAX_BYTES"]
+    """Store the attachments that fit the limits; one that does not (or is empty) is kept as a
+    row without a file saying why (conversations.storage_quota), and the raw mail keeps it."""
+    allowances: dict[int, Allowance] = {}
     stored = []
     for message, parsed in messages:
+        if not parsed.attachments:
+            continue
+        allowance = allowances.get(message.shop_id)
+        if allowance is None:
+            tickets = {row.ticket_id for row, mail in messages if row.shop_id == message.shop_id}
+            allowance = allowances[message.shop_id] = Allowance(message.shop_id, tickets)
         for attachment in parsed.attachments:
-            if attachment.size > max_bytes or len(attachment.content) != attachment.size:
-                logger.warning(
-                    "Attachment of %s bytes not stored for message %s (over the limit)",
-                    attachment.size,
-                    message.id,
-                )
-                continue
+            size = attachment.size
+            reason: str = Attachment.Withheld.FILE_LIMIT
+            if len(attachment.content) == size:  # the parser keeps no bytes over its own limit
+                reason = allowance.reason(ticket_id=message.ticket_id, size=size)
             row = Attachment(
                 shop_id=message.shop_id,
                 message=message,
                 filename=(attachment.filename or "attachment")[:255],
                 content_type=(attachment.content_type or "application/octet-stream")[:127],
-                size=attachment.size,
+                size=size,
                 sha256=attachment.sha256,
+                withheld=reason,
             )
-            # The storage name comes from `attachment_upload_to` (random); the display name is
-            # data.
-            row.file.save("attachment", ContentFile(attachment.content), save=False)
+            if reason:
+                logger.warning(
+                    "Attachment of %s bytes not stored for message %s (%s)",
+                    row.size,
+                    message.id,
+                    reason,
+                )
+                row.scan_status = Attachment.ScanStatus.NOT_SCANNED
+            else:
+                # The storage name comes from `attachment_upload_to` (random); the display
+                # name is data.
+                row.file.save("attachment", ContentFile(attachment.content), save=False)
+                allowance.stored(size)
             stored.append(row)
     insert_all(stored)
-    for shop_id in {row.shop_id for row in stored}:
+    for shop_id in {row.shop_id for row in stored if not row.withheld}:
         scan_after_commit(shop_id)
 
 

@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -23,9 +22,9 @@ from madoguchi.audit.services import record
 from madoguchi.connectors.mail.autoreply import ack_send
 from madoguchi.connectors.webform.forms import CheckedFile
 from madoguchi.connectors.webform.models import Submission, SubmissionFile, WebForm
-from madoguchi.conversations.models import Attachment, Channel, Ticket
-from madoguchi.conversations.scanning import scan_after_commit
+from madoguchi.conversations.models import Channel, Ticket
 from madoguchi.conversations.services import InboundMessage, receive_inbound
+from madoguchi.conversations.storage_quota import Allowance, attachment_keep
 from madoguchi.core.errors import PermissionDeniedError, ValidationError, stored_error_text
 from madoguchi.core.rate_limits import hit
 from madoguchi.core.tasks import enqueue_on_commit
@@ -158,18 +157,17 @@ def _process(submission: Submission) -> Ticket:
     )
     ticket: Ticket = Ticket.objects.select_related("shop").get(pk=result.ticket.pk)
     if not result.is_duplicate:
-        for stored in submission.files.all():
-            attachment = Attachment(
-                shop_id=submission.shop_id,
+        files = list(submission.files.all())
+        allowance = Allowance(submission.shop_id, [ticket.id]) if files else None
+        for stored in files:
+            # A file that does not fit is kept by the submission (`stored.data`).
+            attachment_keep(
                 message=result.message,
                 filename=stored.filename,
                 content_type=stored.content_type,
-                size=stored.size,
-                sha256=stored.sha256,
+                data=bytes(stored.data),
+                allowance=allowance,
             )
-            attachment.file.save("attachment", ContentFile(bytes(stored.data)), save=False)
-            attachment.save()
-            scan_after_commit(submission.shop_id)
         if result.is_new_ticket:
             ack_send(
                 ticket=ticket,

@@ -92,7 +92,9 @@ def test_an_attachment_over_the_limit_is_not_stored(mail_world, tmp_path, capsys
 
     assert (summary["tickets_created"], summary["too_large"]) == (1, 0)
     with scopes_disabled():
-        assert Attachment.objects.filter(shop=mail_world.tea).count() == 0
+        # The ticket lists the file as not stored (conversations.storage_quota).
+        (attachment,) = Attachment.objects.filter(shop=mail_world.tea)
+        assert (attachment.withheld, attachment.file.name) == ("file_limit", "")
         row = RawMail.objects.get(idempotency_key="att@x")
     assert (row.status, len(bytes(row.raw)) > 5_000) == ("processed", True)
 
