@@ -8,10 +8,11 @@ those facts (`analytics.rollups`, built when missing). Kept in `.bench/analytics
 its own PostgreSQL database and reused while its ticket count matches the scale.
 
 Cases, through the real view with a signed-in supervisor (Django's test client): the default
-dashboard (the last 30 days, compared with the 30 before) of the largest shop, and of all 20
-shops. `first_ms` is the first request of the process (cold: nothing cached anywhere, as after a
-restart); p50/p95 are over the following requests, each computing every figure again (the
-dashboard keeps no cache). The charts are separate image requests and are timed as one case.
+dashboard (the last 30 days, compared with the 30 before) of the largest shop, of all 20
+shops, and of all 20 shops filtered to one channel. `first_ms` is the first request of the
+process (cold: nothing cached anywhere, as after a restart); p50/p95 are over the following
+requests, each computing every figure again (the dashboard keeps no cache). The charts are
+separate image requests and are timed as one case.
 """
 
 from __future__ import annotations
@@ -300,6 +301,7 @@ def _build_rollups() -> None:
     """Build the daily rollups from the seeded facts, as `analytics_rebuild` does."""
     from django.db import connection
 
+    from madoguchi.analytics.models import FactsRebuild
     from madoguchi.analytics.rollups import rollups_rebuild_shop
     from madoguchi.tenancy.models import Shop
     from madoguchi.tenancy.scoping import in_shop
@@ -308,6 +310,9 @@ def _build_rollups() -> None:
     for shop_id in Shop.objects.order_by("id").values_list("id", flat=True):
         with in_shop(shop_id):
             rollups_rebuild_shop(shop_id=shop_id)
+    # The rollups are now those of the facts: nothing is left for a rebuild (a migration asks
+    # for one where it changed what they keep).
+    FactsRebuild.objects.all().delete()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     log(f"built the daily rollups from the facts in {time.perf_counter() - started:.1f} s")
@@ -332,8 +337,8 @@ def _ensure_dataset(scale: str) -> dict[str, int]:
             _seed(expected)
             took = time.perf_counter() - started
             log(f"seeded {expected:,} tickets with their facts in {took:.1f} s")
-        if not DailyDistribution.objects.exists():
-            _build_rollups()
+        if not DailyDistribution.objects.exclude(channel="").exists():
+            _build_rollups()  # none yet, or from before the rollups kept channels
         return {
             "tickets": TicketFact.objects.count(),
             "durations": DurationFact.objects.count(),
@@ -359,6 +364,8 @@ def measure(*, engine: str, scale: str) -> list[Result]:
         "shop": f"{reverse('analytics:dashboard')}?shop={largest.slug}",
         "agency_20_shops": reverse("analytics:dashboard"),
         "agency_charts": reverse("analytics:chart", args=["volume"]),
+        # A channel filter: the daily counts still serve it, the durations come from the facts.
+        "agency_email_only": f"{reverse('analytics:dashboard')}?channel=email",
     }
     results: list[Result] = []
     for case, url in cases.items():

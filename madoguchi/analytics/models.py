@@ -285,10 +285,12 @@ class DailyCount(models.Model):
 class DailyDistribution(models.Model):
     """One local day of a shop: tickets created per hour, per tag, and the histograms of the
     clocks started that day (fixed log-scale bins of `analytics.rollups`, business and elapsed
-    seconds), every channel, category and operator together."""
+    seconds), of one channel or (`channel` "") of every channel, every category and operator
+    together."""
 
     shop = models.ForeignKey("tenancy.Shop", on_delete=models.PROTECT, related_name="+")
     day = models.DateField()
+    channel = models.CharField(max_length=16, blank=True)  # "": every channel together
     hours = models.JSONField(default=list)  # 24 counts, local hour of creation
     tags = models.JSONField(default=dict)  # {tag id: [name, count]}
     durations = models.JSONField(default=dict)  # {metric: {"b": {bin: n}, "e": {bin: n}}}
@@ -298,7 +300,9 @@ class DailyDistribution(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["shop", "day"], name="dailydistribution_unique_day")
+            models.UniqueConstraint(
+                fields=["shop", "day", "channel"], name="dailydistribution_unique_day_channel"
+            )
         ]
 
     def __str__(self) -> str:

@@ -100,6 +100,24 @@ def facts_rebuild_task(shop_id: int) -> int:
         return facts_rebuild_run(shop_id=shop_id)
 
 
+def facts_rebuild_sweep(*, now: dt.datetime | None = None) -> list[int]:
+    """Enqueue the rebuild of every shop whose request no task is taking: queued longer than
+    `QUEUED_TOO_LONG` (a lost job, or a request a migration made) or running longer than
+    `RUNNING_TOO_LONG` (a dead worker). Return the shops. Runs unscoped (the periodic job)."""
+    now = now or timezone.now()
+    pending = FactsRebuild.objects.filter(
+        Q(finished_at__isnull=True) | Q(requested_at__gt=F("finished_at"))
+    )
+    lost = pending.filter(
+        Q(started_at__isnull=True) | Q(started_at__lt=F("requested_at")),
+        requested_at__lt=now - QUEUED_TOO_LONG,
+    ) | pending.filter(started_at__lt=now - RUNNING_TOO_LONG)
+    shop_ids = sorted(set(lost.values_list("shop_id", flat=True)))
+    for shop_id in shop_ids:
+        facts_rebuild_task.enqueue(shop_id)
+    return shop_ids
+
+
 def shops_recomputing(*, shop_ids: Sequence[int]) -> list[int]:
     """Return which of these shops have a requested or running rebuild of their facts."""
     return list(

@@ -2,7 +2,8 @@
 
 Two tables per local day of a shop (the shop's time zone, as `TicketFact.created_on`):
 `DailyCount`, the ticket counts per channel x category x assignee, and `DailyDistribution`,
-the tickets per hour of creation and per tag and the histograms of the clocks started that day.
+the tickets per hour of creation and per tag and the histograms of the clocks started that day,
+once for every channel together and once per channel.
 A day's rows are a pure function of that day's facts: whenever `services.ticket_facts_refresh`
 changes facts (the periodic job following the event log, or `analytics_rebuild`), it recomputes
 every day those facts belonged to before and after, in the same transaction
@@ -51,6 +52,8 @@ RELATIVE_PRECISION = 2 ** (1 / (2 * STEPS_PER_DOUBLING)) - 1
 EXACT_UP_TO = 2000
 DEFAULT_ZONE = "Asia/Tokyo"
 CHUNK_DAYS = 31
+
+_DayChannel = tuple[dt.date, str]  # a distribution row's key: ("" is every channel)
 
 _bypass: contextvars.ContextVar[bool] = contextvars.ContextVar("analytics_rollups_bypass")
 
@@ -163,16 +166,19 @@ def _chunk_recompute(shop_id: int, days: list[dt.date], zone: ZoneInfo) -> None:
             for row in counts
         ]
     )
-    hours: dict[dt.date, list[int]] = {}
-    for day, hour, count in (
-        facts.values("created_on", "created_hour")
+    # Each day has a row for every channel together ("") and one per channel it had tickets or
+    # clocks of, so a channel filter reads the rollups too.
+    hours: dict[_DayChannel, list[int]] = {}
+    for day, channel, hour, count in (
+        facts.values("created_on", "channel", "created_hour")
         .annotate(count=Count("id"))
         .order_by()
-        .values_list("created_on", "created_hour", "count")
+        .values_list("created_on", "channel", "created_hour", "count")
     ):
-        hours.setdefault(day, [0] * 24)[hour] = count
-    tags: dict[dt.date, dict[str, list[object]]] = defaultdict(dict)
-    for day, tag_id, name, count in (
+        for key in ((day, ""), (day, channel)):
+            hours.setdefault(key, [0] * 24)[hour] += count
+    tags: dict[_DayChannel, dict[str, list[object]]] = defaultdict(dict)
+    for day, channel, tag_id, name, count in (
         TagFact.objects.filter(
             shop_id=shop_id,
             fact__shop_id=shop_id,
@@ -180,47 +186,53 @@ def _chunk_recompute(shop_id: int, days: list[dt.date], zone: ZoneInfo) -> None:
             fact__created_at__lt=until,
             fact__created_on__in=days,
         )
-        .values("fact__created_on", "tag_id", "name")
+        .values("fact__created_on", "fact__channel", "tag_id", "name")
         .annotate(count=Count("id"))
         .order_by()
-        .values_list("fact__created_on", "tag_id", "name", "count")
+        .values_list("fact__created_on", "fact__channel", "tag_id", "name", "count")
     ):
-        tags[day][str(tag_id)] = [name, count]
-    open_now = dict(
+        for key in ((day, ""), (day, channel)):
+            counted = tags[key].setdefault(str(tag_id), [name, 0])
+            counted[1] = int(str(counted[1])) + count
+    open_now: dict[_DayChannel, int] = defaultdict(int)
+    for day, channel, count in (
         facts.filter(is_open=True)
-        .values("created_on")
+        .values("created_on", "channel")
         .annotate(count=Count("id"))
         .order_by()
-        .values_list("created_on", "count")
-    )
+        .values_list("created_on", "channel", "count")
+    ):
+        open_now[(day, "")] += count
+        open_now[(day, channel)] += count
     wanted = set(days)
-    histograms: dict[dt.date, dict[str, dict[str, dict[str, int]]]] = {}
+    histograms: dict[_DayChannel, dict[str, dict[str, dict[str, int]]]] = {}
     clocks = DurationFact.objects.filter(
         shop_id=shop_id,
         metric__in=[str(metric) for metric in DurationFact.Metric],
         started_at__gte=since,
         started_at__lt=until,
-    ).values_list("metric", "started_at", "business_seconds", "elapsed_seconds")
-    for metric, started_at, business, elapsed in clocks:
+    ).values_list("metric", "started_at", "business_seconds", "elapsed_seconds", "channel")
+    for metric, started_at, business, elapsed, channel in clocks:
         day = started_at.astimezone(zone).date()
         if day not in wanted:
             continue
-        both = histograms.setdefault(day, {}).setdefault(metric, {"b": {}, "e": {}})
-        for key, seconds in (("b", business), ("e", elapsed)):
-            bin_ = str(bin_of(seconds))
-            both[key][bin_] = both[key].get(bin_, 0) + 1
+        for key in ((day, ""), (day, channel)):
+            both = histograms.setdefault(key, {}).setdefault(metric, {"b": {}, "e": {}})
+            for which, seconds in (("b", business), ("e", elapsed)):
+                bin_ = str(bin_of(seconds))
+                both[which][bin_] = both[which].get(bin_, 0) + 1
     insert_all(
         [
             DailyDistribution(
                 shop_id=shop_id,
                 day=day,
-                hours=hours.get(day, [0] * 24),
-                tags=tags.get(day, {}),
-                durations=histograms.get(day, {}),
-                open_tickets=open_now.get(day, 0),
+                channel=channel,
+                hours=hours.get((day, channel), [0] * 24),
+                tags=tags.get((day, channel), {}),
+                durations=histograms.get((day, channel), {}),
+                open_tickets=open_now.get((day, channel), 0),
             )
-            for day in days
-            if day in hours or day in histograms
+            for day, channel in sorted(set(hours) | set(histograms))
         ]
     )
 
@@ -300,16 +312,28 @@ class Histogram:
         return None  # pragma: no cover - the ranks never exceed the count
 
 
+def _distributions(shop_ids: Sequence[int], first: dt.date, last: dt.date, channel: str) -> Any:
+    """The `DailyDistribution` rows of [first, last): every channel's ("") or one channel's."""
+    return DailyDistribution.objects.filter(
+        shop_id__in=shop_ids, day__gte=first, day__lt=last, channel=channel
+    )
+
+
 def histograms(
-    shop_ids: Sequence[int], first: dt.date, last: dt.date, *, with_elapsed: bool = True
+    shop_ids: Sequence[int],
+    first: dt.date,
+    last: dt.date,
+    *,
+    with_elapsed: bool = True,
+    channel: str = "",
 ) -> dict[str, dict[str, Histogram]]:
     """Return per metric the business ("b") and elapsed ("e") histograms of the local days
-    [first, last) of the shops."""
+    [first, last) of the shops (of one channel's tickets when `channel` is given)."""
     merged: dict[str, dict[str, dict[int, int]]] = {}
     keys = ("b", "e") if with_elapsed else ("b",)
-    for durations in DailyDistribution.objects.filter(
-        shop_id__in=shop_ids, day__gte=first, day__lt=last
-    ).values_list("durations", flat=True):
+    for durations in _distributions(shop_ids, first, last, channel).values_list(
+        "durations", flat=True
+    ):
         for metric, both in durations.items():
             target = merged.setdefault(metric, {"b": {}, "e": {}})
             for key in keys:
@@ -323,12 +347,12 @@ def histograms(
     }
 
 
-def hour_grid(shop_ids: Sequence[int], first: dt.date, last: dt.date) -> list[list[int]]:
+def hour_grid(
+    shop_ids: Sequence[int], first: dt.date, last: dt.date, *, channel: str = ""
+) -> list[list[int]]:
     """Tickets created per weekday (Monday first) and local hour over [first, last)."""
     grid = [[0] * 24 for _ in range(7)]
-    for day, hours in DailyDistribution.objects.filter(
-        shop_id__in=shop_ids, day__gte=first, day__lt=last
-    ).values_list("day", "hours"):
+    for day, hours in _distributions(shop_ids, first, last, channel).values_list("day", "hours"):
         row = grid[day.weekday()]
         for hour, count in enumerate(hours):
             row[hour] += count
@@ -336,13 +360,11 @@ def hour_grid(shop_ids: Sequence[int], first: dt.date, last: dt.date) -> list[li
 
 
 def tag_counts(
-    shop_ids: Sequence[int], first: dt.date, last: dt.date
+    shop_ids: Sequence[int], first: dt.date, last: dt.date, *, channel: str = ""
 ) -> list[tuple[int, str, int]]:
     """(tag id, name, tickets) over [first, last), unordered."""
     totals: dict[tuple[int, str], int] = {}
-    for tags in DailyDistribution.objects.filter(
-        shop_id__in=shop_ids, day__gte=first, day__lt=last
-    ).values_list("tags", flat=True):
+    for tags in _distributions(shop_ids, first, last, channel).values_list("tags", flat=True):
         for tag_id, (name, count) in tags.items():
             key = (int(tag_id), name)
             totals[key] = totals.get(key, 0) + count
@@ -357,7 +379,8 @@ def days_of(moments: Iterable[dt.datetime], zone: ZoneInfo) -> set[dt.date]:
 
 
 def _has_dimensions(filters: Filters) -> bool:
-    return bool(filters.channel) or (filters.category_id, filters.assignee_id) != (None, None)
+    """Whether the filters narrow by what the distributions do not keep (they keep channels)."""
+    return (filters.category_id, filters.assignee_id) != (None, None)
 
 
 def filter_days(filters: Filters) -> tuple[dt.date, dt.date] | None:
@@ -388,11 +411,13 @@ def summary_values(filters: Filters) -> dict[str, int] | None:
 def period_histograms(
     filters: Filters, *, with_elapsed: bool
 ) -> dict[str, dict[str, Histogram]] | None:
-    """The duration histograms of the period (every channel, category and operator only)."""
+    """The duration histograms of the period (every category and operator only)."""
     days = filter_days(filters)
     if days is None or _has_dimensions(filters):
         return None
-    return histograms(filters.shop_ids, days[0], days[1], with_elapsed=with_elapsed)
+    return histograms(
+        filters.shop_ids, days[0], days[1], with_elapsed=with_elapsed, channel=filters.channel
+    )
 
 
 def shared_zone(shop_ids: Sequence[int]) -> ZoneInfo | None:
@@ -420,7 +445,9 @@ def backlog_counts(
         | {now - upper for _key, _lower, upper, _label in buckets if upper is not None}
     )
     days = [point.astimezone(zone).date() for point in points]
-    whole = DailyDistribution.objects.filter(shop_id__in=filters.shop_ids).aggregate(
+    whole = DailyDistribution.objects.filter(
+        shop_id__in=filters.shop_ids, channel=filters.channel
+    ).aggregate(
         **{
             f"p{index}": Sum("open_tickets", filter=Q(day__lt=day))
             for index, day in enumerate(days)
@@ -434,7 +461,7 @@ def backlog_counts(
     for each in ranges:
         either |= each
     partial = (
-        TicketFact.objects.filter(shop_id__in=filters.shop_ids, is_open=True)
+        TicketFact.objects.filter(filters.dimension_q(), is_open=True)
         .filter(either)
         .aggregate(**{f"p{index}": Count("id", filter=each) for index, each in enumerate(ranges)})
     )
@@ -452,7 +479,7 @@ def period_hour_grid(filters: Filters) -> list[list[int]] | None:
     days = filter_days(filters)
     if days is None or _has_dimensions(filters):
         return None
-    return hour_grid(filters.shop_ids, days[0], days[1])
+    return hour_grid(filters.shop_ids, days[0], days[1], channel=filters.channel)
 
 
 def period_tags(filters: Filters, *, limit: int) -> list[tuple[int, str, int]] | None:
@@ -460,5 +487,5 @@ def period_tags(filters: Filters, *, limit: int) -> list[tuple[int, str, int]] |
     days = filter_days(filters)
     if days is None or _has_dimensions(filters):
         return None
-    rows = tag_counts(filters.shop_ids, days[0], days[1])
+    rows = tag_counts(filters.shop_ids, days[0], days[1], channel=filters.channel)
     return sorted(rows, key=lambda row: (-row[2], row[1], row[0]))[:limit]

@@ -122,3 +122,19 @@ def test_a_deferring_backend_gets_one_deferred_task(world, django_capture_on_com
         requested = FactsRebuild.objects.get(shop=world.tea).requested_at
     assert jobs[0].run_after >= requested - dt.timedelta(seconds=1)
     assert jobs[0].run_after > jobs[0].enqueued_at + recompute.REBUILD_DELAY / 2
+
+
+def test_the_periodic_job_takes_up_a_lost_or_migrated_request(world, history):
+    # A request no task will take (a lost job, or one a migration made): stamped long ago.
+    long_ago = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    with unscoped("test setup"):
+        FactsRebuild.objects.create(shop=world.tea, requested_at=long_ago)
+        FactsRebuild.objects.create(shop=world.ceramics, requested_at=dt.datetime.now(dt.UTC))
+    with unscoped("the periodic job"):
+        # The immediate backend of the tests runs the tea shop's rebuild at once; the
+        # ceramics shop's fresh request is left to the task its save enqueued.
+        assert recompute.facts_rebuild_sweep() == [world.tea.id]
+        tea = FactsRebuild.objects.get(shop=world.tea)
+        assert (tea.rebuild_count, tea.is_pending) == (1, False)
+        assert FactsRebuild.objects.get(shop=world.ceramics).rebuild_count == 0
+        assert recompute.facts_rebuild_sweep() == []
