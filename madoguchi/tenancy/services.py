@@ -140,6 +140,13 @@ def check_password(password: str, *, email: str, display_name: str) -> None:
         raise ValidationError(" ".join(error.messages)) from error
 
 
+def new_workspaces_require_two_factor() -> bool:
+    """Whether a new workspace starts with two-step sign-in required of all its staff
+    (`MADOGUCHI["NEW_WORKSPACES_REQUIRE_TWO_FACTOR"]`, on by default; its admins may turn it
+    off, audited)."""
+    return bool(settings.MADOGUCHI.get("NEW_WORKSPACES_REQUIRE_TWO_FACTOR", True))
+
+
 def _unique_slug(model: type[models.Model], name: str, fallback: str) -> str:
     """A slug from the name's Latin letters, else `fallback`; numbered until no row has it."""
     base = slugify(name)[:40].strip("-") or fallback
@@ -233,7 +240,10 @@ def workspace_setup(
 
     admin = User.objects.create_user(email, admin_password, display_name=display_name)
     workspace = Workspace.objects.create(
-        name=name, kind=kind, slug=_unique_slug(Workspace, name, _workspace_fallback_slug())
+        name=name,
+        kind=kind,
+        slug=_unique_slug(Workspace, name, _workspace_fallback_slug()),
+        requires_two_factor=new_workspaces_require_two_factor(),
     )
     Membership.objects.create(user=admin, workspace=workspace, role=Role.ADMIN)
     record(
@@ -381,6 +391,7 @@ def shop_create(
         name=company_name,
         kind=Workspace.Kind.MERCHANT,
         slug=_unique_slug(Workspace, company_name, _workspace_fallback_slug()),
+        requires_two_factor=new_workspaces_require_two_factor(),
     )
     record(
         actor=actor.user,

@@ -90,3 +90,26 @@ def test_the_admins_socket_is_refused_until_the_set_up(world: Any, admins_need_i
 
     assert _signed_in_completely(world.admin, {}) is False
     assert _signed_in_completely(world.supervisor, {}) is True
+
+
+def test_a_new_workspace_requires_two_steps_of_its_operators_too(settings: Any) -> None:
+    from madoguchi.accounts.models import User
+    from madoguchi.tenancy.models import Membership
+    from madoguchi.tenancy.scoping import unscoped
+    from madoguchi.tenancy.services import workspace_setup
+
+    assert base.MADOGUCHI["NEW_WORKSPACES_REQUIRE_TWO_FACTOR"] is True  # outside the suite
+    settings.MADOGUCHI = {**settings.MADOGUCHI, "NEW_WORKSPACES_REQUIRE_TWO_FACTOR": True}
+    with unscoped("setup of an empty database"):
+        made = workspace_setup(
+            workspace_name="窓口サポート",
+            kind="agency",
+            admin_email="admin@agency.example",
+            admin_password="a long pass phrase 2026",
+        )
+        operator = User.objects.create_user("op@agency.example", "another pass phrase 2026")
+        Membership.objects.create(
+            user=operator, workspace=made.workspace, role=Membership.Role.OPERATOR
+        )
+    assert made.workspace.requires_two_factor is True
+    assert sign_in_step(operator, is_verified=False) == Step.SET_UP

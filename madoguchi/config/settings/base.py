@@ -349,6 +349,11 @@ MADOGUCHI = {
     "HASH_KEY": env.str("MADOGUCHI_HASH_KEY", default=""),
     # Every admin must sign in with a second factor, set up at their next sign-in (case 70).
     "TWO_FACTOR_FOR_ADMINS": True,
+    # A new workspace requires two steps of its supervisors and operators too (case 70); its
+    # admins may turn that off on the security page (audited).
+    "NEW_WORKSPACES_REQUIRE_TWO_FACTOR": env.bool(
+        "MADOGUCHI_NEW_WORKSPACES_REQUIRE_TWO_FACTOR", default=True
+    ),
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client
     # (core.client_address); none by default: the connecting peer is the client.
     "TRUSTED_PROXIES": env.list("MADOGUCHI_TRUSTED_PROXIES", default=[]),

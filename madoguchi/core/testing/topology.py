@@ -352,16 +352,16 @@ def prepare_shop(
         user=operator, workspace=membership.workspace, role=Membership.Role.OPERATOR
     )
     ShopAssignment.objects.create(membership=operator_membership, shop=shop)
-    # Every admin signs in with two steps: the admin's session has passed the code step.
-    device = TOTPDevice.objects.create(user=admin, name="topology", confirmed=True)
+    # Every admin signs in with two steps, and a new workspace asks them of all its staff:
+    # each session has passed the code step.
     sessions = {}
     for user in (admin, operator):
+        device = TOTPDevice.objects.create(user=user, name="topology", confirmed=True)
         session = session_store()()
         session["_auth_user_id"] = str(user.pk)
         session["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
         session["_auth_user_hash"] = user.get_session_auth_hash()
-        if user == admin:
-            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session_mark_signed_in(session)
         session.save()
         sessions[user.email] = session.session_key
