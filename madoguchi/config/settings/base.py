@@ -339,6 +339,9 @@ MADOGUCHI = {
         "MADOGUCHI_MAIL_MESSAGE_ID_DOMAIN", default="madoguchi.localhost"
     ),
     "MAIL_MAX_BYTES": env.int("MADOGUCHI_MAIL_MAX_BYTES", default=25 * 1024 * 1024),
+    # The raw mail one processing batch holds parsed at once (a larger mail is a batch alone):
+    # a worker's memory is this, plus the parsing of one mail (about 8x its size at most).
+    "MAIL_BATCH_BYTES": env.int("MADOGUCHI_MAIL_BATCH_BYTES", default=64 * 1024 * 1024),
     "MAIL_PROCESS_TIMEOUT": env.float("MADOGUCHI_MAIL_PROCESS_TIMEOUT", default=60.0),
     "MAIL_ACK_LIMIT_PER_HOUR": env.int("MADOGUCHI_MAIL_ACK_LIMIT_PER_HOUR", default=5),
     "MAIL_IMAP_POLL_SECONDS": env.int("MADOGUCHI_MAIL_IMAP_POLL_SECONDS", default=60),

@@ -448,25 +448,59 @@ def raw_mail_process_waiting(*, shop_id: int, raw_mail_id: int) -> str:
     are taken up: a row waiting for a retry keeps its delay, and an import's rows are its own.
     """
     found = _fresh_waiting(shop_id, also=raw_mail_id, limit=BATCH_SIZE + 1)
-    own_status = next((status for pk, status in found if pk == raw_mail_id), "")
-    waiting = [pk for pk, status in found if status == RawMail.Status.RECEIVED]
+    own_status = next((status for pk, status, _size in found if pk == raw_mail_id), "")
+    waiting = [(pk, size) for pk, status, size in found if status == RawMail.Status.RECEIVED]
     if not waiting:
         # Taken up by an earlier task (the usual case under load): nothing to write.
         return own_status
-    if waiting == [raw_mail_id]:
+    if [pk for pk, _size in waiting] == [raw_mail_id]:
         return raw_mail_process(raw_mail_id=raw_mail_id)
-    waiting = waiting[:BATCH_SIZE]
-    if raw_mail_id not in waiting and own_status in ("", RawMail.Status.RECEIVED):
-        waiting.append(raw_mail_id)  # its own row is never left for the sweeper
+    # Its own row first: it is never left for the sweeper, whatever the byte budget takes.
+    waiting.sort(key=lambda item: item[0] != raw_mail_id)
+    taken = _within_budget(waiting[:BATCH_SIZE], batch_bytes())
     statuses: dict[int, str] = {}
-    parsed_rows = _claim_and_parse(waiting, statuses)
-    if parsed_rows:
-        parsed_rows.extend(_take_up_arrivals(shop_id, len(waiting), statuses))
+    parsed_rows = _claim_and_parse(taken, statuses)
+    if parsed_rows and len(taken) == len(waiting[:BATCH_SIZE]):
+        held = sum(size for _pk, size in waiting[: len(taken)])
+        parsed_rows.extend(_take_up_arrivals(shop_id, len(taken), held, statuses))
     return _apply_batch(parsed_rows, statuses).get(raw_mail_id, "")
 
 
-def _fresh_waiting(shop_id: int, *, also: int | None, limit: int) -> list[tuple[int, str]]:
-    """Return (id, status) of the shop's fresh waiting rows, oldest first, and of row `also`.
+def batch_bytes() -> int:
+    """The raw mail one batch holds parsed at once (`MADOGUCHI["MAIL_BATCH_BYTES"]`)."""
+    return int(settings.MADOGUCHI.get("MAIL_BATCH_BYTES", 64 * 1024 * 1024))
+
+
+def _within_budget(rows: Sequence[tuple[int, int]], budget: int) -> list[int]:
+    """The ids of `rows` (id, size) from the first on while their sizes fit `budget`; the
+    first is always taken, however large."""
+    taken: list[int] = []
+    held = 0
+    for pk, size in rows:
+        if taken and held + size > budget:
+            break
+        taken.append(pk)
+        held += size
+    return taken
+
+
+def _byte_groups(raw_mail_ids: Sequence[int]) -> list[list[int]]:
+    """Split ids, in their order, into groups whose raw mail fits the batch byte budget (a mail
+    over it is a group of its own), so a batch never holds more parsed mail than that."""
+    sizes = dict(RawMail.objects.filter(pk__in=raw_mail_ids).values_list("pk", "size"))
+    budget = batch_bytes()
+    rows = [(pk, sizes.get(pk, 0)) for pk in dict.fromkeys(raw_mail_ids)]
+    groups: list[list[int]] = []
+    while rows:
+        group = _within_budget(rows, budget)
+        groups.append(group)
+        rows = rows[len(group) :]
+    return groups
+
+
+def _fresh_waiting(shop_id: int, *, also: int | None, limit: int) -> list[tuple[int, str, int]]:
+    """Return (id, status, size) of the shop's fresh waiting rows, oldest first, and of row
+    `also`.
 
     One small query, without the ORM's cost (about 0.5 ms): under load most tasks find their
     row taken up already and end here (the shop/status index, then a sort of the few found).
@@ -475,7 +509,7 @@ def _fresh_waiting(shop_id: int, *, also: int | None, limit: int) -> list[tuple[
     own = "id = %s OR " if also is not None else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, status FROM {table} WHERE {own}(shop_id = %s AND status = %s"  # noqa: S608 - names are ours
+            f"SELECT id, status, size FROM {table} WHERE {own}(shop_id = %s AND status = %s"  # noqa: S608 - names are ours
             " AND attempts = 0 AND source <> %s) ORDER BY id LIMIT %s",
             [
                 *([also] if also is not None else []),
@@ -489,26 +523,27 @@ def _fresh_waiting(shop_id: int, *, also: int | None, limit: int) -> list[tuple[
 
 
 def _take_up_arrivals(
-    shop_id: int, taken: int, statuses: dict[int, str]
+    shop_id: int, taken: int, held: int, statuses: dict[int, str]
 ) -> list[tuple[RawMail, ParsedMail]]:
     """Claim and parse the shop's mail that arrived while the batch so far was parsed.
 
     Mail keeps arriving under load while a batch is parsed (the parser holds no lock, so the
     receiver commits meanwhile); each round takes up what came, until a round finds nothing
-    new or the batch holds `BATCH_SIZE`. No round waits for mail: a mail joins only when it is
-    already stored, so the batch is held up by at most the parsing of its newcomers.
+    new or the batch holds `BATCH_SIZE` mails or `batch_bytes()` of them (`held` so far). No
+    round waits for mail: a mail joins only when it is already stored, so the batch is held up
+    by at most the parsing of its newcomers.
     """
     parsed_rows: list[tuple[RawMail, ParsedMail]] = []
+    budget = batch_bytes()
     while taken < BATCH_SIZE:
-        arrived = [
-            pk
-            for pk, _status in _fresh_waiting(shop_id, also=None, limit=BATCH_SIZE - taken)
-            if pk not in statuses
-        ]
-        if not arrived:
-            break
-        taken += len(arrived)
-        parsed_rows.extend(_claim_and_parse(arrived, statuses))
+        found = _fresh_waiting(shop_id, also=None, limit=BATCH_SIZE - taken)
+        arrived = [(pk, size) for pk, _status, size in found if pk not in statuses]
+        if not arrived or held + arrived[0][1] > budget:
+            break  # nothing new, or the next mail would not fit: its own task takes it
+        fitting = _within_budget(arrived, budget - held)
+        taken += len(fitting)
+        held += sum(size for _pk, size in arrived[: len(fitting)])
+        parsed_rows.extend(_claim_and_parse(fitting, statuses))
     return parsed_rows
 
 
@@ -526,7 +561,9 @@ def raw_mail_process_batch(*, raw_mail_ids: Sequence[int]) -> dict[int, str]:
     for another attempt.
     """
     statuses: dict[int, str] = {}
-    return _apply_batch(_claim_and_parse(raw_mail_ids, statuses), statuses)
+    for group in _byte_groups(raw_mail_ids):
+        _apply_batch(_claim_and_parse(group, statuses), statuses)
+    return statuses
 
 
 def _claim_and_parse(

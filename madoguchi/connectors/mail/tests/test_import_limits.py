@@ -171,3 +171,37 @@ def test_the_sweeper_leaves_an_imports_stored_mails_to_the_import(mail_world):
     # A killed import nobody re-runs: swept after an hour.
     assert raw_mail_sweep(now=later + dt.timedelta(hours=1)) == {"stale": 0, "requeued": 1}
     assert statuses() == {"imp@x": "processed", "live@x": "processed"}
+
+
+def _import_peak(capsys, paths) -> int:
+    """The most memory (Python's allocations) importing these files took at once."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        summary = run_import(capsys, *paths)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert summary["tickets_created"] == len(paths)
+    return peak
+
+
+def test_a_batch_holds_at_most_its_byte_budget_of_parsed_mail(
+    mail_world, tmp_path, capsys, settings
+):
+    # Checklist 8 (worker memory bounded): however many large mails an import (or a burst of
+    # SMTP or IMAP mail) brings, a batch holds at most MAIL_BATCH_BYTES of them parsed at once.
+    paths = []
+    for n in range(9):
+        (tmp_path / f"{n}.eml").write_bytes(with_attachment(f"large{n}@x", 5 * 1024 * 1024))
+        paths.append(tmp_path / f"{n}.eml")
+    size = paths[0].stat().st_size
+    settings.MADOGUCHI = {**settings.MADOGUCHI, "MAIL_BATCH_BYTES": 2 * size}
+    alone = _import_peak(capsys, paths[:1])
+    many = _import_peak(capsys, paths[1:])
+    # Parsing one mail takes about ten times its size; eight at once would add far more than
+    # the two the budget lets a batch hold.
+    assert many < alone + 3 * size, (alone / size, many / size)
+    with scopes_disabled():
+        assert Attachment.objects.filter(shop=mail_world.tea).count() == 9

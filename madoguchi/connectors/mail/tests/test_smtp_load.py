@@ -211,3 +211,30 @@ def test_the_receiver_commits_each_mail_on_its_own_and_knows_a_second_delivery(
     )
     assert (bytes(row.raw), row.size, row.idempotency_key) == (raw, len(raw), "once@x")
     assert row.next_attempt_at == row.received_at + pipeline.SWEEP_GRACE
+
+
+@pytest.mark.django_db
+def test_a_batch_takes_up_only_what_fits_its_byte_budget(
+    mail_world, monkeypatch, batches, settings
+):
+    # Checklist 8: a burst of mail is held parsed MAIL_BATCH_BYTES at a time; what does not fit
+    # waits for its own task (or the next batch), arrivals included.
+    tea = mail_world.tea
+    ids = store(tea, "a@x", "b@x", "c@x")
+    size = len(mail("a@x"))
+    settings.MADOGUCHI = {**settings.MADOGUCHI, "MAIL_BATCH_BYTES": 2 * size}
+    arrived = []
+    during_first_parse(monkeypatch, lambda: arrived.extend(store(tea, "d@x")))
+
+    # Its own row first, then what fits: "c@x" and the newcomer wait for their own tasks.
+    assert process_raw_mail_task.call(tea.id, ids[1]) == "processed"
+    assert batches == [["a@x", "b@x"]]
+    assert [status for _id, status, _attempts in rows(tea)] == [
+        "processed",
+        "processed",
+        "received",
+        "received",
+    ]
+    assert process_raw_mail_task.call(tea.id, ids[2]) == "processed"
+    assert batches[1] == ["c@x", "d@x"]
+    assert messages_per_mail(tea) == ["a@x", "b@x", "c@x", "d@x"]
