@@ -31,6 +31,9 @@ class CoreConfig(AppConfig):
         from madoguchi.core.clamd import check_malware_scanner
 
         checks.register(check_malware_scanner, "security", deploy=True)  # checklist case 58
+        from madoguchi.core.site import check_site_url
+
+        checks.register(check_site_url, "security", deploy=True)
         from madoguchi.core.rq_settings import uses_rq
 
         if uses_rq():

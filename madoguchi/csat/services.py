@@ -13,7 +13,6 @@ import hashlib
 import secrets
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
@@ -25,6 +24,7 @@ from madoguchi.audit.services import record
 from madoguchi.conversations.models import Ticket
 from madoguchi.conversations.services import message_auto_reply
 from madoguchi.core.errors import PermissionDeniedError, ValidationError
+from madoguchi.core.site import absolute_url
 from madoguchi.csat.eligibility import skip_reason
 from madoguchi.csat.models import (
     ANSWER_WINDOW,
@@ -72,8 +72,7 @@ def token_digest(token: str) -> str:
 
 def survey_url(token: str) -> str:
     """Return the absolute address of the survey page for `token` (for mail and messages)."""
-    base = str(django_settings.MADOGUCHI.get("SITE_URL") or "http://127.0.0.1:8000")
-    return base.rstrip("/") + reverse("csat:survey", args=[token])
+    return absolute_url(reverse("csat:survey", args=[token]))
 
 
 # Settings --------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from madoguchi.audit import actions
 from madoguchi.audit.services import record
 from madoguchi.core.errors import ConflictError, NotFoundError, ValidationError
 from madoguchi.core.pdf import html_to_pdf, pdf_css
+from madoguchi.core.site import absolute_url
 from madoguchi.knowledge.models import FaqCandidate, ImprovementItem
 from madoguchi.reports.figures import chart_data_urls, report_figures
 from madoguchi.reports.models import ClientReport, ImprovementPoint, ReportSettings
@@ -265,8 +266,7 @@ def report_filename(report: ClientReport) -> str:
 
 
 def report_url(report: ClientReport) -> str:
-    base = str(django_settings.MADOGUCHI.get("SITE_URL") or "http://127.0.0.1:8000")
-    return base.rstrip("/") + reverse("reports:report", args=[report.shop.slug, report.pk])
+    return absolute_url(reverse("reports:report", args=[report.shop.slug, report.pk]))
 
 
 def client_recipients(*, shop: Shop) -> list[str]:

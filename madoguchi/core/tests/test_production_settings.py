@@ -59,10 +59,15 @@ def _settings(settings_module: str, **extra: str) -> dict[str, object]:
 
 
 def test_check_deploy_reports_nothing_on_the_production_settings(clamd: Any) -> None:
-    # A deployment scans received files (W081 without a scanner that answers).
+    # A deployment scans received files (W081 without a scanner that answers) and names its
+    # public address for the links background work mails (W082).
     completed = _run(
         ["-m", "madoguchi", "check", "--deploy", "--fail-level", "WARNING"],
-        _environment(PRODUCTION, MADOGUCHI_CLAMD=clamd.address),
+        _environment(
+            PRODUCTION,
+            MADOGUCHI_CLAMD=clamd.address,
+            MADOGUCHI_SITE_URL="https://desk.example.jp",
+        ),
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stdout.strip() == "System check identified no issues (0 silenced)."
@@ -95,3 +100,12 @@ def test_the_embedded_default_stays_plain_http() -> None:
     assert values["SECURE_SSL_REDIRECT"] is False
     assert values["SECURE_HSTS_SECONDS"] == 0
     assert values["SESSION_COOKIE_NAME"] == "sessionid"
+
+
+def test_check_deploy_warns_while_the_site_address_is_the_development_one(clamd: Any) -> None:
+    completed = _run(
+        ["-m", "madoguchi", "check", "--deploy", "--fail-level", "WARNING"],
+        _environment(PRODUCTION, MADOGUCHI_CLAMD=clamd.address),
+    )
+    assert completed.returncode != 0
+    assert "madoguchi.W082" in completed.stdout + completed.stderr

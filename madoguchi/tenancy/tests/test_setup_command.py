@@ -73,8 +73,9 @@ def test_flags_set_up_a_shop_company_with_its_first_shop(password_file):
     assert AuditEntry.objects.get(action="shop.created").shop == shop
 
 
-def test_flags_set_up_an_agency_with_a_japanese_name(password_file, monkeypatch):
-    monkeypatch.setenv("MADOGUCHI_SITE_URL", "https://madoguchi.example.jp")
+def test_flags_set_up_an_agency_with_a_japanese_name(password_file, settings):
+    # MADOGUCHI_SITE_URL, as the settings read it.
+    settings.MADOGUCHI = {**settings.MADOGUCHI, "SITE_URL": "https://madoguchi.example.jp"}
     out, _ = run(
         "--workspace-name=窓口サポート株式会社",
         "--kind=agency",

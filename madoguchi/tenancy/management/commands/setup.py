@@ -10,7 +10,6 @@ sign-in URL (`--site-url`, else MADOGUCHI_SITE_URL, else http://127.0.0.1:8000).
 from __future__ import annotations
 
 import getpass
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from madoguchi.core.errors import ApplicationError
+from madoguchi.core.site import DEFAULT_SITE_URL, site_url
 from madoguchi.tenancy.models import Workspace
 from madoguchi.tenancy.services import (
     ALREADY_SET_UP,
@@ -32,7 +32,6 @@ from madoguchi.tenancy.services import (
     workspace_setup,
 )
 
-DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 REQUIRED_FLAGS = {
     "workspace_name": "--workspace-name",
     "kind": "--kind",
@@ -50,9 +49,9 @@ KINDS = {
 T = TypeVar("T")
 
 
-def sign_in_url(site_url: str | None) -> str:
-    base = site_url or os.environ.get("MADOGUCHI_SITE_URL") or DEFAULT_SITE_URL
-    return base.rstrip("/") + reverse("accounts:login")
+def sign_in_url(address: str | None) -> str:
+    base = address.rstrip("/") if address else site_url()
+    return base + reverse("accounts:login")
 
 
 class Command(BaseCommand):
