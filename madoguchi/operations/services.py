@@ -20,6 +20,7 @@ from madoguchi.operations.models import (
     RoutingSettings,
     Shift,
     SlaMeasureRecord,
+    SlaPolicy,
 )
 from madoguchi.operations.routing import (
     Candidate,
@@ -128,9 +129,24 @@ def sla_process_new_events(*, batch_size: int = 500) -> int:
             .values_list("id", "shop_id", "ticket_id")[:batch_size]
         )
     touched = {(shop_id, ticket_id) for _id, shop_id, ticket_id in rows}
+    with unscoped("the SLA policies of the batch's shops"):
+        with_policies = set(
+            SlaPolicy.objects.filter(
+                shop_id__in={shop_id for shop_id, _ticket_id in touched}, is_active=True
+            ).values_list("shop_id", flat=True)
+        )
+    without: dict[int, list[int]] = {}
     for shop_id, ticket_id in sorted(touched):
+        if shop_id not in with_policies:
+            without.setdefault(shop_id, []).append(ticket_id)
+            continue
         with in_shop(shop_id):
             sla_refresh(ticket_id=ticket_id)
+    # A shop without an active policy measures nothing: what `sla_refresh` would do for each
+    # of its tickets (drop their measures), in one statement.
+    for shop_id, ticket_ids in without.items():
+        with in_shop(shop_id):
+            SlaMeasureRecord.objects.filter(ticket_id__in=ticket_ids).delete()
     if rows:
         consumer_advance(name=CURSOR, position=rows[-1][0])
     return len(touched)
@@ -407,16 +423,32 @@ def route_ticket(*, ticket_id: int, now: dt.datetime | None = None) -> User | No
 
 
 def route_new_tickets(*, batch_size: int = 500) -> int:
-    """Route tickets created since the routing cursor; return how many were assigned."""
+    """Route tickets created since the routing cursor; return how many were assigned.
+
+    The routing settings of the batch's shops are read once: a ticket of a shop without
+    automatic routing for its channel is passed over without a query of its own (the periodic
+    job shares the web process's CPU in the embedded default, so a burst of new chats must
+    cost little).
+    """
     cursor = consumer_position(name=ROUTING_CURSOR)
     with unscoped("routing reads every shop's new tickets"):
         rows = list(
             Event.objects.filter(id__gt=cursor, type="ticket.created")
             .order_by("id")
-            .values_list("id", "shop_id", "ticket_id")[:batch_size]
+            .values_list("id", "shop_id", "ticket_id", "payload")[:batch_size]
         )
+        routing = {
+            row.shop_id: row
+            for row in RoutingSettings.objects.filter(shop_id__in={row[1] for row in rows})
+        }
     assigned = 0
-    for _event_id, shop_id, ticket_id in rows:
+    for _event_id, shop_id, ticket_id, payload in rows:
+        settings = routing.get(shop_id)
+        channel = (payload or {}).get("channel")
+        if settings is None or (
+            channel and settings.mode_for_channel(channel) == RoutingSettings.Mode.MANUAL
+        ):
+            continue
         with in_shop(shop_id):
             if route_ticket(ticket_id=ticket_id) is not None:
                 assigned += 1

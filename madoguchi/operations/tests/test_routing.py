@@ -144,3 +144,33 @@ def test_manual_mode_assigns_nothing(world):
         assert route_ticket(ticket_id=ticket.id) is None
         RoutingSettings.objects.create(shop=world.tea, mode=RoutingSettings.Mode.MANUAL)
         assert route_ticket(ticket_id=ticket.id) is None
+
+
+def test_new_tickets_of_shops_routed_by_hand_cost_no_query_each(
+    world, django_assert_max_num_queries
+):
+    # Email is routed automatically, chat by hand: a burst of new chats is passed over with the
+    # batch's few queries (the job shares the web process's CPU in the embedded default).
+    operator = _operator(world, languages=["ja"])
+    with in_shop(world.tea.id):
+        RoutingSettings.objects.create(
+            shop=world.tea,
+            mode=RoutingSettings.Mode.LEAST_LOAD,
+            channel_modes={"chat": RoutingSettings.Mode.MANUAL},
+        )
+        for n in range(25):
+            receive_inbound(
+                InboundMessage(
+                    shop_id=world.tea.id,
+                    channel="chat",
+                    external_id=f"chat-{n}",
+                    body_text="こんにちは",
+                    identities=[IdentityInput(kind="email", value=f"v{n}@example.jp")],
+                )
+            )
+    with django_assert_max_num_queries(8):
+        assert route_new_tickets() == 0
+    email = _new_ticket(world, 1)
+    assert route_new_tickets() == 1
+    with in_shop(world.tea.id):
+        assert Ticket.objects.get(pk=email.id).assignee == operator

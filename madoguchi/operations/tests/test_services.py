@@ -156,3 +156,34 @@ def test_warning_once_inside_the_window_and_no_escalation_when_off(world, polici
             40,
         )
         assert not Event.objects.filter(ticket=result.ticket, type="sla.escalated").exists()
+
+
+def test_a_shop_without_a_policy_costs_one_statement_per_batch(
+    world, policies, django_assert_max_num_queries
+):
+    # The tea shop measures; the ceramics shop has no policy (its old measures go). The job
+    # shares the web process's CPU in the embedded default: a burst of the ceramics shop's
+    # chats must not cost queries per ticket.
+    created = dt.datetime(2026, 11, 25, 10, 30, tzinfo=TOKYO)
+    with in_shop(world.tea.id):
+        measured = _inbound(world.tea.id, "tea@example.jp", created)
+    with in_shop(world.ceramics.id):
+        bursts = [
+            _inbound(world.ceramics.id, f"c{n}@example.jp", created, channel="chat")
+            for n in range(30)
+        ]
+        stale = SlaMeasureRecord.objects.create(
+            shop=world.ceramics,
+            ticket=bursts[0].ticket,
+            policy=policies[0],
+            metric=Metric.FIRST_RESPONSE,
+            started_at=created,
+            due_at=created,
+            computed_at=created,
+        )
+    with django_assert_max_num_queries(40):
+        assert sla_process_new_events() == 31
+    with in_shop(world.tea.id):
+        assert SlaMeasureRecord.objects.filter(ticket=measured.ticket).exists()
+    with in_shop(world.ceramics.id):
+        assert not SlaMeasureRecord.objects.filter(pk=stale.pk).exists()
