@@ -86,10 +86,10 @@ def attachments_scan(*, limit: int = BATCH) -> ScanRun:
 
 def _verdict_save(attachment: Attachment, signature: str) -> None:
     status = Status.INFECTED if signature else Status.CLEAN
-    Attachment.objects.filter(pk=attachment.pk, scan_status=Status.PENDING).update(
+    saved = Attachment.objects.filter(pk=attachment.pk, scan_status=Status.PENDING).update(
         scan_status=status, scan_signature=signature[:200], scanned_at=timezone.now()
     )
-    if not signature:
+    if not signature or not saved:  # clean, or another run judged it first
         return
     logger.warning(
         "Malware found in attachment %s of shop %s: %s",
