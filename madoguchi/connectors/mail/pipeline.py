@@ -455,7 +455,13 @@ def raw_mail_process_waiting(*, shop_id: int, raw_mail_id: int) -> str:
         return own_status
     if [pk for pk, _size in waiting] == [raw_mail_id]:
         return raw_mail_process(raw_mail_id=raw_mail_id)
-    # Its own row first: it is never left for the sweeper, whatever the byte budget takes.
+    # Its own row first: it is never left for the sweeper, whatever the byte budget takes (and
+    # even when more rows wait than the query returned).
+    if raw_mail_id not in {pk for pk, _size in waiting} and own_status in (
+        "",
+        RawMail.Status.RECEIVED,
+    ):
+        waiting.append((raw_mail_id, 0))
     waiting.sort(key=lambda item: item[0] != raw_mail_id)
     taken = _within_budget(waiting[:BATCH_SIZE], batch_bytes())
     statuses: dict[int, str] = {}

@@ -238,3 +238,16 @@ def test_a_batch_takes_up_only_what_fits_its_byte_budget(
     assert process_raw_mail_task.call(tea.id, ids[2]) == "processed"
     assert batches[1] == ["c@x", "d@x"]
     assert messages_per_mail(tea) == ["a@x", "b@x", "c@x", "d@x"]
+
+
+@pytest.mark.django_db
+def test_a_tasks_own_row_is_taken_even_behind_a_full_batch_of_older_ones(
+    mail_world, monkeypatch, batches
+):
+    monkeypatch.setattr(pipeline, "BATCH_SIZE", 2)
+    tea = mail_world.tea
+    ids = store(tea, "a@x", "b@x", "c@x", "d@x")
+
+    # The query returns the three oldest: the task's own row ("d@x") goes first all the same.
+    assert process_raw_mail_task.call(tea.id, ids[3]) == "processed"
+    assert batches == [["a@x", "d@x"]]
