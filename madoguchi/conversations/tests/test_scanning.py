@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from email.message import EmailMessage
-from email.policy import SMTP
 from typing import Any
 
 import pytest
@@ -24,7 +22,7 @@ from django.urls import reverse
 from madoguchi.audit import actions
 from madoguchi.audit.models import AuditEntry
 from madoguchi.connectors.mail.pipeline import ingest_raw
-from madoguchi.connectors.mail.tests.mail_builders import TEA_ADDRESS, mail_setup
+from madoguchi.connectors.mail.tests.mail_builders import mail_setup, mail_with_files
 from madoguchi.connectors.webform.tests.test_webform import fields, url, web_form
 from madoguchi.conversations.models import Attachment, Ticket
 from madoguchi.conversations.scanning import attachments_scan
@@ -50,24 +48,12 @@ def _zip(name: str, data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def mail_with(*files: tuple[str, bytes], message_id: str = "files@mail.example.com") -> bytes:
-    mail = EmailMessage(policy=SMTP)
-    mail["From"] = "佐藤 花子 <hanako@example.com>"
-    mail["To"] = TEA_ADDRESS
-    mail["Subject"] = "書類を送ります"
-    mail["Message-ID"] = f"<{message_id}>"
-    mail.set_content("添付をご確認ください。")
-    for name, data in files:
-        mail.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
-    return mail.as_bytes()
-
-
 @pytest.fixture
 def delivered(world: Any, clamd: Any, django_capture_on_commit_callbacks: Any) -> Any:
     """A mail to the tea shop with an EICAR file, the same inside a zip, and a clean PDF, taken
     in while the scanner runs (the scan task runs when the ingest commits)."""
     mail_setup(world)
-    raw = mail_with(
+    raw = mail_with_files(
         ("請求書.com", EICAR),
         ("書類.zip", _zip("readme.txt", EICAR)),
         ("注文書.pdf", b"%PDF-1.4 clean"),
@@ -170,7 +156,7 @@ def test_an_outage_leaves_files_waiting_until_the_scanner_is_back(
     mail_setup(world)
     down = f"127.0.0.1:{free_port()}"
     with scanner(down), django_capture_on_commit_callbacks(execute=True):
-        ingest_raw(shop_ids=[world.tea.id], raw=mail_with(("a.com", EICAR)), source="imap")
+        ingest_raw(shop_ids=[world.tea.id], raw=mail_with_files(("a.com", EICAR)), source="imap")
     with in_shop(world.tea.id):
         row = Attachment.objects.get()
         assert row.scan_status == Status.PENDING
@@ -192,7 +178,7 @@ def test_without_a_scanner_files_are_not_scanned_and_check_deploy_says_so(
 ) -> None:
     mail_setup(world)
     with django_capture_on_commit_callbacks(execute=True):
-        ingest_raw(shop_ids=[world.tea.id], raw=mail_with(("a.com", EICAR)), source="imap")
+        ingest_raw(shop_ids=[world.tea.id], raw=mail_with_files(("a.com", EICAR)), source="imap")
     with in_shop(world.tea.id):
         assert Attachment.objects.get().scan_status == Status.NOT_SCANNED
     assert [message.id for message in check_malware_scanner()] == ["madoguchi.W081"]

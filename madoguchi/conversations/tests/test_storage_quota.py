@@ -7,8 +7,6 @@ holds the bytes. The shop page shows the shop's use against the limit.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.policy import SMTP
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from django.urls import reverse
 
 from madoguchi.connectors.mail.models import RawMail
 from madoguchi.connectors.mail.pipeline import ingest_raw
-from madoguchi.connectors.mail.tests.mail_builders import TEA_ADDRESS, mail_setup
+from madoguchi.connectors.mail.tests.mail_builders import mail_setup, mail_with_files
 from madoguchi.connectors.webform.models import Submission
 from madoguchi.connectors.webform.tests.test_webform import fields, url, web_form
 from madoguchi.conversations.models import Attachment, Ticket
@@ -50,20 +48,6 @@ def limits(*, file: int = 0, ticket: int = 0, shop: int = 0) -> Any:
     )
 
 
-def mail_with(*files: tuple[str, bytes], message_id: str, in_reply_to: str | None = None) -> bytes:
-    mail = EmailMessage(policy=SMTP)
-    mail["From"] = "佐藤 花子 <hanako@example.com>"
-    mail["To"] = TEA_ADDRESS
-    mail["Subject"] = "写真を送ります"
-    mail["Message-ID"] = f"<{message_id}>"
-    if in_reply_to:
-        mail["In-Reply-To"] = f"<{in_reply_to}>"
-    mail.set_content("添付をご確認ください。")
-    for name, data in files:
-        mail.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
-    return mail.as_bytes()
-
-
 @pytest.fixture
 def deliver(world: Any, django_capture_on_commit_callbacks: Any) -> Any:
     mail_setup(world)
@@ -89,7 +73,7 @@ def test_files_over_a_limit_or_empty_are_listed_but_not_stored(
 ) -> None:
     with limits(file=100, ticket=150):
         deliver(
-            mail_with(
+            mail_with_files(
                 ("a.pdf", b"a" * 80),
                 ("empty.txt", b""),
                 ("big.pdf", b"b" * 101),
@@ -120,9 +104,9 @@ def test_files_over_a_limit_or_empty_are_listed_but_not_stored(
 
 def test_the_shops_limit_counts_what_earlier_mail_stored(world: Any, deliver: Any) -> None:
     with limits(shop=100):
-        deliver(mail_with(("first.pdf", b"1" * 60), message_id="one@mail.example.com"))
-        deliver(mail_with(("second.pdf", b"2" * 60), message_id="two@mail.example.com"))
-        deliver(mail_with(("third.pdf", b"3" * 40), message_id="three@mail.example.com"))
+        deliver(mail_with_files(("first.pdf", b"1" * 60), message_id="one@mail.example.com"))
+        deliver(mail_with_files(("second.pdf", b"2" * 60), message_id="two@mail.example.com"))
+        deliver(mail_with_files(("third.pdf", b"3" * 40), message_id="three@mail.example.com"))
     assert kept(world.tea) == {
         "first.pdf": ("", True),
         "second.pdf": (Withheld.SHOP_LIMIT, False),
@@ -149,7 +133,7 @@ def test_the_shop_page_shows_the_use_and_warns_near_the_limit(
     world: Any, deliver: Any, client: Any
 ) -> None:
     with limits(shop=10_000):
-        deliver(mail_with(("photo.jpg", b"p" * 8_500), message_id="p@mail.example.com"))
+        deliver(mail_with_files(("photo.jpg", b"p" * 8_500), message_id="p@mail.example.com"))
         client.force_login(world.admin)
         page = client.get(reverse("administration:shop_edit", args=["tea"]))
     assert page.status_code == 200

@@ -254,50 +254,41 @@ def _tea_failed_reply(world: Any) -> None:
 TEA_ATTACHMENT = b"matrix-attachment-body"
 
 
-def _tea_attachment(world: Any) -> None:
-    """An attachment (id 9001) of the tea ticket's message, stored under MEDIA_ROOT (tmp)."""
+def _tea_file(world: Any, attachment_id: int, **fields: Any) -> None:
+    """An attachment of the tea ticket's first message, stored under MEDIA_ROOT (tmp)."""
     from django.core.files.base import ContentFile
 
     from madoguchi.conversations.models import Attachment
 
     with unscoped("test setup"):
-        if Attachment.objects.filter(id=9001).exists():
+        if Attachment.objects.filter(id=attachment_id).exists():
             return
         attachment = Attachment(
-            id=9001,
+            id=attachment_id,
             shop=world.tea,
             message=Message.objects.filter(ticket=world.tea_ticket).earliest("id"),
-            filename="matrix.txt",
-            content_type="text/plain",
             size=len(TEA_ATTACHMENT),
             sha256="0" * 64,
+            **fields,
         )
         attachment.file.save("matrix", ContentFile(TEA_ATTACHMENT), save=False)
         attachment.save()
+
+
+def _tea_attachment(world: Any) -> None:
+    _tea_file(world, 9001, filename="matrix.txt", content_type="text/plain")
 
 
 def _tea_infected_attachment(world: Any) -> None:
-    """An attachment (id 9005) of the tea ticket in which the scanner found malware."""
-    from django.core.files.base import ContentFile
-
-    from madoguchi.conversations.models import Attachment
-
-    with unscoped("test setup"):
-        if Attachment.objects.filter(id=9005).exists():
-            return
-        attachment = Attachment(
-            id=9005,
-            shop=world.tea,
-            message=Message.objects.filter(ticket=world.tea_ticket).earliest("id"),
-            filename="flagged.bin",
-            content_type="application/octet-stream",
-            size=len(TEA_ATTACHMENT),
-            sha256="5" * 64,
-            scan_status=Attachment.ScanStatus.INFECTED,
-            scan_signature="Matrix.Test",
-        )
-        attachment.file.save("matrix", ContentFile(TEA_ATTACHMENT), save=False)
-        attachment.save()
+    """A file (id 9005) in which the scanner found malware."""
+    _tea_file(
+        world,
+        9005,
+        filename="flagged.bin",
+        content_type="application/octet-stream",
+        scan_status="infected",
+        scan_signature="Matrix.Test",
+    )
 
 
 def _tea_template(world: Any) -> None:

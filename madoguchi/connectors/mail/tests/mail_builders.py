@@ -66,6 +66,21 @@ def make_mail(
     return mail.as_bytes()
 
 
+def mail_with_files(
+    *files: tuple[str, bytes], message_id: str = "files@mail.example.com", to: str = TEA_ADDRESS
+) -> bytes:
+    """A customer's mail to the tea shop with these (name, bytes) attachments."""
+    mail = EmailMessage(policy=SMTP)
+    mail["From"] = "佐藤 花子 <hanako@example.com>"
+    mail["To"] = to
+    mail["Subject"] = "書類を送ります"
+    mail["Message-ID"] = f"<{message_id}>"
+    mail.set_content("添付をご確認ください。")
+    for name, data in files:
+        mail.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return mail.as_bytes()
+
+
 def make_dsn(*, original_message_id: str, recipient: str, status: str) -> bytes:
     """A Postfix-style RFC 3464 delivery status notification."""
     action = "failed" if status.startswith("5") else "delayed"
