@@ -105,6 +105,45 @@ def _add_usage(shop_id: int, size: int) -> None:
         cache.incr(_usage_key(shop_id), size)
 
 
+def attachment_row(
+    *,
+    message: Message,
+    filename: str,
+    content_type: str,
+    size: int,
+    sha256: str,
+    content: bytes | None,
+    allowance: Allowance,
+) -> Attachment:
+    """An unsaved attachment of `message` whose file is stored when it fits the limits; else
+    the row says why and has no file. `content` None: the bytes were not kept (over the
+    parser's own limit)."""
+    reason = (
+        allowance.reason(ticket_id=message.ticket_id, size=size)
+        if content is not None
+        else Withheld.FILE_LIMIT
+    )
+    attachment = Attachment(
+        shop_id=message.shop_id,
+        message=message,
+        filename=filename[:255] or "attachment",
+        content_type=content_type[:127] or "application/octet-stream",
+        size=size,
+        sha256=sha256,
+        withheld=reason,
+    )
+    if reason:
+        logger.warning(
+            "Attachment of %s bytes not stored for message %s (%s)", size, message.id, reason
+        )
+        attachment.scan_status = Attachment.ScanStatus.NOT_SCANNED
+    else:
+        # The storage name comes from `attachment_upload_to` (random); the display name is data.
+        attachment.file.save("attachment", ContentFile(content or b""), save=False)
+        allowance.stored(size)
+    return attachment
+
+
 def attachment_keep(
     *,
     message: Message,
@@ -117,28 +156,16 @@ def attachment_keep(
     scanned; pass the batch's `allowance` when saving several."""
     from madoguchi.conversations.scanning import scan_after_commit
 
-    if allowance is None:
-        allowance = Allowance(message.shop_id, [message.ticket_id])
-    reason = allowance.reason(ticket_id=message.ticket_id, size=len(data))
-    attachment = Attachment(
-        shop_id=message.shop_id,
+    attachment = attachment_row(
         message=message,
-        filename=filename[:255] or "attachment",
-        content_type=content_type[:127] or "application/octet-stream",
+        filename=filename,
+        content_type=content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
-        withheld=reason,
+        content=data,
+        allowance=allowance or Allowance(message.shop_id, [message.ticket_id]),
     )
-    if reason:
-        logger.warning(
-            "Attachment of %s bytes not stored for message %s (%s)", len(data), message.id, reason
-        )
-        attachment.scan_status = Attachment.ScanStatus.NOT_SCANNED
-        attachment.save()
-        return attachment
-    # The storage name comes from `attachment_upload_to` (random); the display name is data.
-    attachment.file.save("attachment", ContentFile(data), save=False)
     attachment.save()
-    allowance.stored(len(data))
-    scan_after_commit(message.shop_id)
+    if not attachment.withheld:
+        scan_after_commit(message.shop_id)
     return attachment

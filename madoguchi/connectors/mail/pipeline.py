@@ -27,7 +27,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -46,14 +45,14 @@ from madoguchi.connectors.mail.models import (
 from madoguchi.connectors.mail.parsing import ParsedMail
 from madoguchi.connectors.mail.sending import is_our_message_id
 from madoguchi.connectors.mail.thread_matching import ThreadQuery, find_tickets, ticket_tag_in
-from madoguchi.conversations.models import Attachment, Channel, Message, Ticket
+from madoguchi.conversations.models import Channel, Message, Ticket
 from madoguchi.conversations.scanning import scan_after_commit
 from madoguchi.conversations.services import (
     MAX_BODY_CHARS,
     InboundMessage,
     receive_inbound_many,
 )
-from madoguchi.conversations.storage_quota import Allowance
+from madoguchi.conversations.storage_quota import Allowance, attachment_row
 from madoguchi.core.db import insert_all, save_each
 from madoguchi.core.errors import stored_error_text
 from madoguchi.core.tasks import enqueue_on_commit
@@ -955,33 +954,18 @@ def _save_attachments(messages: Sequence[tuple[Message, ParsedMail]]) -> None:
             tickets = {row.ticket_id for row, mail in messages if row.shop_id == message.shop_id}
             allowance = allowances[message.shop_id] = Allowance(message.shop_id, tickets)
         for attachment in parsed.attachments:
-            size = attachment.size
-            reason: str = Attachment.Withheld.FILE_LIMIT
-            if len(attachment.content) == size:  # the parser keeps no bytes over its own limit
-                reason = allowance.reason(ticket_id=message.ticket_id, size=size)
-            row = Attachment(
-                shop_id=message.shop_id,
-                message=message,
-                filename=(attachment.filename or "attachment")[:255],
-                content_type=(attachment.content_type or "application/octet-stream")[:127],
-                size=size,
-                sha256=attachment.sha256,
-                withheld=reason,
-            )
-            if reason:
-                logger.warning(
-                    "Attachment of %s bytes not stored for message %s (%s)",
-                    row.size,
-                    message.id,
-                    reason,
+            whole = len(attachment.content) == attachment.size  # else over the parser's limit
+            stored.append(
+                attachment_row(
+                    message=message,
+                    filename=attachment.filename or "attachment",
+                    content_type=attachment.content_type or "application/octet-stream",
+                    size=attachment.size,
+                    sha256=attachment.sha256,
+                    content=attachment.content if whole else None,
+                    allowance=allowance,
                 )
-                row.scan_status = Attachment.ScanStatus.NOT_SCANNED
-            else:
-                # The storage name comes from `attachment_upload_to` (random); the display
-                # name is data.
-                row.file.save("attachment", ContentFile(attachment.content), save=False)
-                allowance.stored(size)
-            stored.append(row)
+            )
     insert_all(stored)
     for shop_id in {row.shop_id for row in stored if not row.withheld}:
         scan_after_commit(shop_id)
