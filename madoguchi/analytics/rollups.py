@@ -177,7 +177,7 @@ def _chunk_recompute(shop_id: int, days: list[dt.date], zone: ZoneInfo) -> None:
     ):
         for key in ((day, ""), (day, channel)):
             hours.setdefault(key, [0] * 24)[hour] += count
-    tags: dict[_DayChannel, dict[str, list[object]]] = defaultdict(dict)
+    tags: dict[_DayChannel, dict[str, tuple[str, int]]] = defaultdict(dict)
     for day, channel, tag_id, name, count in (
         TagFact.objects.filter(
             shop_id=shop_id,
@@ -192,8 +192,8 @@ def _chunk_recompute(shop_id: int, days: list[dt.date], zone: ZoneInfo) -> None:
         .values_list("fact__created_on", "fact__channel", "tag_id", "name", "count")
     ):
         for key in ((day, ""), (day, channel)):
-            counted = tags[key].setdefault(str(tag_id), [name, 0])
-            counted[1] = int(str(counted[1])) + count
+            _name, before = tags[key].get(str(tag_id), (name, 0))
+            tags[key][str(tag_id)] = (name, before + count)
     open_now: dict[_DayChannel, int] = defaultdict(int)
     for day, channel, count in (
         facts.filter(is_open=True)
@@ -228,7 +228,10 @@ def _chunk_recompute(shop_id: int, days: list[dt.date], zone: ZoneInfo) -> None:
                 day=day,
                 channel=channel,
                 hours=hours.get((day, channel), [0] * 24),
-                tags=tags.get((day, channel), {}),
+                tags={
+                    tag_id: [name, count]
+                    for tag_id, (name, count) in tags.get((day, channel), {}).items()
+                },
                 durations=histograms.get((day, channel), {}),
                 open_tickets=open_now.get((day, channel), 0),
             )
