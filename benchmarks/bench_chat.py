@@ -10,7 +10,8 @@ the ticket page do:
 - `BENCH_CHAT_RATE` visitor messages per second, each from a visitor picked in turn, timed from
   the frame sent to the operator socket's event (visitor -> operator);
 - `BENCH_CHAT_RATE` operator replies per second through the ticket page's reply endpoint (a POST
-  as htmx sends it), to tickets the operator has seen, timed from the POST to the visitor
+  as htmx sends it, with the newest message the operator socket saw on the ticket as
+  `seen_message`), to tickets the operator has seen, timed from the POST to the visitor
   socket's frame (operator -> visitor).
 
 A socket that closes reconnects and resumes from its cursor, as the widget and the ticket page
@@ -262,6 +263,9 @@ class Tally:
     errors: dict[str, int] = field(default_factory=dict)
     # visitor index -> ticket path, once the operator saw a message of theirs
     tickets: dict[int, str] = field(default_factory=dict)
+    # ticket path -> the newest message id the operator saw on it (the page's `seen_message`)
+    seen: dict[str, int] = field(default_factory=dict)
+    ticket_paths: dict[int, str] = field(default_factory=dict)  # ticket id -> path
     is_running: bool = True
 
 
@@ -350,6 +354,10 @@ class Drive:
         visitor = self.owner.get(client_id)
         if visitor is not None and frame.get("url"):
             self.tally.tickets[visitor] = str(frame["url"])
+            self.tally.ticket_paths[frame["ticket_id"]] = str(frame["url"])
+        path = self.tally.ticket_paths.get(frame.get("ticket_id"))  # type: ignore[arg-type]
+        if path is not None and isinstance(message.get("id"), int):
+            self.tally.seen[path] = max(self.tally.seen.get(path, 0), message["id"])
 
     # Visitor side
 
@@ -503,7 +511,9 @@ class Drive:
 
     def _post_reply(self, path: str, text: str) -> int:
         csrf = "b" * 32
-        body = urllib.parse.urlencode({"body": text, "status": ""})
+        # As the page does: the newest message it showed (the reply conflict check's reference).
+        seen = self.tally.seen.get(path, 0)
+        body = urllib.parse.urlencode({"body": text, "status": "", "seen_message": seen})
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         try:
             connection.request(

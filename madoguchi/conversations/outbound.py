@@ -75,14 +75,18 @@ def delivery_status_set(*, message_id: int, status: str, error: str = "") -> Non
     if status not in Message.DeliveryStatus.values:
         raise ValueError(f"Unknown delivery status {status!r}")
     is_failed = status == Message.DeliveryStatus.FAILED
-    updated = Message.objects.filter(pk=message_id, direction=Message.Direction.OUTBOUND).update(
+    replies = Message.objects.filter(pk=message_id, direction=Message.Direction.OUTBOUND)
+    before = replies.select_for_update().values("ticket_id", "delivery_status").first()
+    if before is None:
+        return
+    replies.update(
         delivery_status=status,
         delivery_error=error[:2000] if is_failed else "",
         delivery_handled_at=None,
     )
-    if updated:
-        ticket_ids = Message.objects.filter(pk=message_id).values_list("ticket_id", flat=True)
-        ticket_delivery_refresh(ticket_ids=list(ticket_ids))
+    # The flag counts failed replies only: a change between two other states leaves it be.
+    if is_failed or before["delivery_status"] == Message.DeliveryStatus.FAILED:
+        ticket_delivery_refresh(ticket_ids=[before["ticket_id"]])
 
 
 def _unhandled_failures() -> Exists:

@@ -190,17 +190,31 @@ def access_ticket(*, actor: Actor, shop_slug: str, number: int) -> Ticket:
     return ticket
 
 
-def ticket_timeline(*, actor: Actor, ticket: Ticket) -> list[Message]:
-    """Return the ticket's messages oldest first; internal notes only for staff."""
-    messages = (
-        Message.objects.filter(ticket=ticket)
+def _visible_messages(actor: Actor, ticket: Ticket) -> QuerySet[Message]:
+    """The ticket's messages the actor sees: internal notes only for staff."""
+    messages = Message.objects.filter(ticket=ticket)
+    if not actor.sees_internal_notes(ticket.shop_id):
+        messages = messages.exclude(direction=Message.Direction.NOTE)
+    return messages
+
+
+def ticket_timeline(*, actor: Actor, ticket: Ticket, after_id: int = 0) -> list[Message]:
+    """Return the ticket's messages oldest first; internal notes only for staff.
+
+    With `after_id`, only the messages stored after that one (what a page that showed it lacks).
+    """
+    return list(
+        _visible_messages(actor, ticket)
+        .filter(id__gt=after_id)
         .select_related("author_user", "author_customer")
         .prefetch_related("attachments")
         .order_by("created_at", "id")
     )
-    if not actor.sees_internal_notes(ticket.shop_id):
-        messages = messages.exclude(direction=Message.Direction.NOTE)
-    return list(messages)
+
+
+def ticket_message_count(*, actor: Actor, ticket: Ticket) -> int:
+    """How many messages of the ticket the actor sees (as `ticket_timeline` lists them)."""
+    return _visible_messages(actor, ticket).count()
 
 
 def access_reply(*, ticket: Ticket, message_id: int) -> Message:

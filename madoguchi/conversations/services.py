@@ -597,9 +597,10 @@ def message_reply(
         changes={"direction": "outbound", "ticket": ticket.number}
         | ({"approved_by": approved_by.id} if approved_by is not None else {}),
     )
-    search_index_ticket_on_commit(ticket.id)
     # The channel's connector queues the sending in this same transaction (its outbox row).
+    # Before the search index: a chat reply is pushed by the first after-commit handler.
     dispatch_outbound(message)
+    search_index_ticket_on_commit(ticket.id)
     return message
 
 

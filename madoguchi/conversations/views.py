@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 
 from madoguchi.accounts.models import User
 from madoguchi.commerce.selectors import orders_for_ticket
@@ -52,6 +53,7 @@ from madoguchi.conversations.selectors import (
     inbox_page,
     inbox_views,
     reply_delivery_notice,
+    ticket_message_count,
     ticket_timeline,
 )
 from madoguchi.conversations.services import (
@@ -584,8 +586,61 @@ def ticket_reply(request: HttpRequest, shop_slug: str, number: int) -> HttpRespo
             assert outcome.message is not None
             # Read after the commit: a chat reply is pushed (or refused) by then.
             level, notice = reply_delivery_notice(message_id=outcome.message.id)
+            seen = form.cleaned_data["seen_message"]
+            if _is_partial(request) and _reply_changed_only_the_timeline(ticket, form, level=level):
+                messages.add_message(request, level, notice)
+                return _render_reply_sent(request, ticket, seen_message_id=seen)
             return _after_change(request, ticket, notice, level=level)
     return _render_ticket(request, ticket, reply_form=form)
+
+
+def _reply_changed_only_the_timeline(ticket: Ticket, form: ReplyForm, *, level: int) -> bool:
+    """Whether a reply just sent left the page as it was but for new messages and the notice.
+
+    `ticket` is as it was before the reply. Not so after the first reply (the status, the
+    first-response figures and the split buttons change), a new status, a template (it may set
+    status, tags and category), a reply that was not sent (the failed-replies banner), or a
+    form that did not say which message its page showed last.
+    """
+    status = form.cleaned_data["status"]
+    return (
+        level == messages.SUCCESS
+        and bool(form.cleaned_data["seen_message"])
+        and not form.cleaned_data.get("template")
+        and ticket.first_responded_at is not None
+        and ticket.status != Ticket.Status.NEW
+        and (not status or status == ticket.status)
+    )
+
+
+def _render_reply_sent(
+    request: HttpRequest, ticket: Ticket, *, seen_message_id: int
+) -> HttpResponse:
+    """Answer a reply sent from the ticket page: a clear composer, the new messages, the notice.
+
+    Re-rendering the whole workspace reads and renders every panel again; at a live chat's
+    pace of replies that was most of the server's work (issue 19). The composer is swapped in
+    place of itself; the messages after the one the page showed last (the reply, and whatever
+    arrived meanwhile) are appended to the timeline and the notice replaces the old one, out
+    of band. The chat script drops a visitor's message that it had already shown live.
+    """
+    actor = _actor(request)
+    newer = ticket_timeline(actor=actor, ticket=ticket, after_id=seen_message_id)
+    seen = max((message.id for message in newer), default=seen_message_id)
+    context = {
+        "ticket": ticket,
+        "shop": ticket.shop,
+        "newer_messages": newer,
+        # Whether a message may be split out is decided as on the whole page.
+        "timeline_messages": ticket_message_count(actor=actor, ticket=ticket),
+        "is_staff": actor.is_staff_for(ticket.shop_id),
+        "reply_form": ReplyForm(initial={"seen_message": seen}),
+        "oob": True,
+    }
+    response = render(request, "conversations/_reply_sent.html", context)
+    response = retarget(reswap(response, "outerHTML"), "#reply-composer")
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 @login_required

@@ -4,7 +4,8 @@ A supervisor allows a shop site on the chat settings page and stays in the inbox
 present). A visitor opens the shop's page, served by another HTTP server on another origin, with
 the one-tag widget; writes in Japanese; the operator sees it live in the inbox, opens the ticket,
 answers; the visitor sees the answer; a second visitor message (with markup) appears live on the
-ticket page as text; the visitor reloads and sees the whole conversation exactly once.
+ticket page as text; a second answer appends to the page without re-rendering it; the visitor
+reloads and sees the whole conversation exactly once.
 """
 
 from __future__ import annotations
@@ -137,18 +138,38 @@ def test_visitor_and_operator_chat_live_and_the_visitor_resumes_once(
     expect(visitor_messages).to_have_count(3)
     assert visitor_messages.last.locator("b").count() == 0
 
+    # A second reply leaves the page as it was but for the timeline, the notice and a clear
+    # composer (the workspace is not swapped: the mark survives). The reply appends what
+    # arrived after the page's last message, so the visitor's message shown live comes
+    # again, and the page keeps it once.
+    operator.evaluate("document.getElementById('ticket-workspace').dataset.mark = 'kept'")
+    follow_up = "どういたしまして。またお気軽にご連絡ください。"
+    reply_form.locator("textarea[name=body]").fill(follow_up)
+    reply_form.locator("button[type=submit]").click()
+    expect(timeline).to_have_count(before + 3)
+    expect(timeline.last).to_contain_text(follow_up)
+    expect(reply_form.locator("textarea[name=body]")).to_have_value("")
+    expect(operator.locator("#ticket-workspace")).to_have_attribute("data-mark", "kept")
+    expect(operator.locator(".flash__item")).to_have_count(1)
+    operator.wait_for_timeout(300)  # give a duplicate the chance to stay
+    shown = timeline.evaluate_all("items => items.map(item => item.dataset.messageId)")
+    assert len(shown) == len(set(shown)) == before + 3
+    newest = reply_form.locator("input[name=seen_message]").get_attribute("value")
+    assert newest == shown[-1]
+    expect(outbound).to_have_count(2)
+
     # The visitor reloads: the same conversation comes back, every message once, in order.
     visitor.reload()
     expect(visitor.get_by_test_id("chat-panel")).to_be_visible()
-    expect(visitor_messages).to_have_count(3)
+    expect(visitor_messages).to_have_count(4)
     # The texts, without the state marks under the visitor's own messages.
     expect(visitor_messages.get_by_test_id("chat-message-text")).to_have_text(
-        [question, answer, thanks]
+        [question, answer, thanks, follow_up]
     )
     visitor.wait_for_timeout(500)  # give a duplicate the chance to show up
-    expect(visitor_messages).to_have_count(3)
+    expect(visitor_messages).to_have_count(4)
     ids = visitor_messages.evaluate_all("items => items.map(item => item.dataset.id)")
-    assert len(set(ids)) == 3
+    assert len(set(ids)) == 4
 
 
 # Before the widget runs: keep its sockets reachable from the page and let the test cut the

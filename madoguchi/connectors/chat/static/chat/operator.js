@@ -152,6 +152,18 @@
     };
   }
 
+  // A reply sent from the ticket page appends, out of band, the messages after the one the page
+  // showed last; a visitor's message this script already showed live is not kept twice.
+  document.addEventListener("htmx:afterSettle", function () {
+    var timeline = document.querySelector("[data-testid=timeline]");
+    if (!timeline) { return; }
+    var ids = {};
+    Array.prototype.forEach.call(timeline.querySelectorAll("[data-message-id]"), function (item) {
+      var id = item.getAttribute("data-message-id");
+      if (ids[id]) { item.parentNode.removeChild(item); } else { ids[id] = true; }
+    });
+  });
+
   document.addEventListener("input", function (event) {
     var target = event.target;
     var holder = document.querySelector("[data-chat-operator]");
