@@ -293,6 +293,11 @@ CHAT_SOCKETS_PER_ADDRESS = env.int("CHAT_SOCKETS_PER_ADDRESS", default=100)
 # Threads for the chat sockets' database work (connectors/chat/db.py); 0: asgiref's one shared
 # thread (channels' database_sync_to_async), as before issue 19.
 CHAT_DATABASE_THREADS = env.int("CHAT_DATABASE_THREADS", default=4)
+# The web process's garbage collector thresholds (gen0, gen1, gen2), set by `serve` after start-up
+# with the start-up heap frozen (core.garbage, ADR 0026); CPython's default is 700,10,10.
+SERVE_GC_THRESHOLDS = tuple(
+    int(value) for value in env.list("SERVE_GC_THRESHOLDS", default=["10000", "10", "10"])
+)
 
 LOGGING = {
     "version": 1,

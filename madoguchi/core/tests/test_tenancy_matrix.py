@@ -3043,19 +3043,23 @@ def websocket_routes() -> list[str]:
 
     from madoguchi.config.asgi import websocket_application
 
-    app: Any = websocket_application
-    while not isinstance(app, URLRouter):
-        app = app.inner
+    def router_in(app: Any) -> Any:
+        """The URLRouter inside the middleware around it (or the app itself, if none)."""
+        while not isinstance(app, URLRouter) and hasattr(app, "inner"):
+            app = app.inner
+        return app
+
     routes: list[str] = []
 
     def collect(router: URLRouter, prefix: str) -> None:
         for route in router.routes:
-            if isinstance(route.callback, URLRouter):
-                collect(route.callback, prefix + str(route.pattern))
+            inner = router_in(route.callback)
+            if isinstance(inner, URLRouter):
+                collect(inner, prefix + str(route.pattern))
             else:
                 routes.append(prefix + str(route.pattern))
 
-    collect(app, "")
+    collect(router_in(websocket_application), "")
     return routes
 
 
