@@ -29,6 +29,8 @@ Knobs: `BENCH_CHAT_LAYERS` (inprocess, redis; also inmemory-upstream and redis-u
 layers before ADR 0017), `BENCH_CHAT_LEVELS` (quick: 100,1000; full: 100,1000,5000),
 `BENCH_CHAT_SECONDS` (quick 10, full 60), `BENCH_CHAT_SHOPS` (5), `BENCH_CHAT_RATE` (10),
 `BENCH_CHAT_REDIS_URL` (redis://127.0.0.1:6379/4, flushed before each Redis run),
+`BENCH_CHAT_WORKER` (embedded: `serve` runs the jobs in its own process, as the demo does;
+separate: `serve --no-worker --no-scheduler` and a `madoguchi worker` process beside it),
 `BENCH_CHAT_ENGINES` (sqlite).
 """
 
@@ -83,6 +85,7 @@ def settings_for(scale: str) -> dict[str, Any]:
         "shops": int(os.environ.get("BENCH_CHAT_SHOPS", "5")),
         "rate": float(os.environ.get("BENCH_CHAT_RATE", "10")),
         "redis_url": os.environ.get("BENCH_CHAT_REDIS_URL", "redis://127.0.0.1:6379/4"),
+        "worker": os.environ.get("BENCH_CHAT_WORKER", "embedded"),
     }
 
 
@@ -663,23 +666,26 @@ def run_level(*, engine: str, scale: str, layer: str, level: int, config: dict[s
         **layer_environment(layer, redis_url),
     }
     server_log = BENCH_DIR / f"chat-server-{layer}-{level}.log"
+    separate = config["worker"] == "separate"
+    serve = [sys.executable, "-m", "madoguchi", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with server_log.open("wb") as output:
         server = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "madoguchi",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            [*serve, *(["--no-worker", "--no-scheduler"] if separate else [])],
             cwd=ROOT,
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+    worker = None
+    if separate:  # as a deployment with Redis runs it: the jobs in a process of their own
+        with (BENCH_DIR / f"chat-worker-{layer}-{level}.log").open("wb") as output:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "madoguchi", "worker"],
+                cwd=ROOT,
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
     shutdown_seconds = None
     try:
         _wait_until_serving(port, server)
@@ -704,6 +710,13 @@ def run_level(*, engine: str, scale: str, layer: str, level: int, config: dict[s
         if server.poll() is None:
             server.kill()
             server.wait()
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=SHUTDOWN_WAIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
     tally = drive.tally
     server_lines = server_log.read_text(errors="replace").splitlines()
     to_operator = _percentiles(tally.visitor_to_operator_ms)
@@ -725,6 +738,7 @@ def run_level(*, engine: str, scale: str, layer: str, level: int, config: dict[s
         "engine": engine,
         "scale": scale,
         "layer": layer,
+        "worker": config["worker"],
         "sockets": level,
         "seconds": config["seconds"],
         **outcome,
