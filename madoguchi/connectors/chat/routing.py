@@ -5,8 +5,6 @@ session stack (no cookie, session or user is read for it, and none is kept for i
 at 5,000 open sockets that state was a fifth of the objects the garbage collector walks).
 """
 
-from channels.auth import AuthMiddlewareStack
-from channels.routing import URLRouter
 from django.urls import path, re_path
 
 from madoguchi.connectors.chat.consumers import OperatorConsumer, VisitorConsumer
@@ -17,9 +15,3 @@ visitor_urlpatterns = [
 staff_urlpatterns = [
     path("ws/operator/", OperatorConsumer.as_asgi()),
 ]
-
-# For the chat's own tests: each consumer checks the Origin itself (per shop for visitors, same
-# host for operators); sessions and users for the operator socket only.
-websocket_application = URLRouter(
-    [*visitor_urlpatterns, re_path(r"", AuthMiddlewareStack(URLRouter(staff_urlpatterns)))]
-)

@@ -4,14 +4,13 @@ Through the test client with real rows. The whole workspace comes back whenever 
 timeline changes (first reply, a new status, a template, a reply not sent, no `seen_message`).
 """
 
-import hashlib
 import re
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from madoguchi.connectors.chat.models import ChatConversation, ChatWidget
+from madoguchi.connectors.chat.models import ChatConversation
+from madoguchi.connectors.chat.tests.builders import conversation_on
 from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.services import message_note, message_reply
 from madoguchi.core.testing import factories
@@ -37,17 +36,7 @@ def answered(world):
     with in_shop(world.tea.id):
         ticket = factories.TicketFactory(shop=world.tea, channel="chat", subject="配送について")
         factories.MessageFactory(ticket=ticket, channel="chat", body_text="いつ届きますか")
-        widget, _ = ChatWidget.objects.get_or_create(shop=world.tea)
-        conversation = ChatConversation.objects.create(
-            shop=world.tea,
-            widget=widget,
-            token_hash=hashlib.sha256(b"visitor").hexdigest(),
-            public_id="chat-append",
-            customer=ticket.customer,
-            ticket=ticket,
-            created_at=timezone.now(),
-        )
-        conversation.tickets.add(ticket)
+        conversation_on(ticket, public_id="chat-append")
         first = message_reply(
             actor=actor_for_user(world.operator_tea), ticket=ticket, body_text="確認します"
         )

@@ -3,12 +3,11 @@ LINE (1-5 quick replies through the local LINE server, a postback answer); mail 
 test_services."""
 
 import datetime as dt
-import hashlib
 
 import pytest
 from django.utils import timezone
 
-from madoguchi.connectors.chat.models import ChatConversation, ChatWidget
+from madoguchi.connectors.chat.tests.builders import conversation_on
 from madoguchi.connectors.line.models import LineChannel
 from madoguchi.connectors.line.tests.test_line import body_of, deliver, make_channel, text_event
 from madoguchi.conversations.models import Message, Ticket
@@ -32,17 +31,7 @@ def test_a_chat_ticket_gets_its_survey_as_a_chat_message(world, django_capture_o
     with in_shop(world.tea.id):
         ticket = factories.TicketFactory(shop=world.tea, channel="chat")
         factories.MessageFactory(ticket=ticket, body_text="配送について質問です")
-        widget, _ = ChatWidget.objects.get_or_create(shop=world.tea)
-        conversation = ChatConversation.objects.create(
-            shop=world.tea,
-            widget=widget,
-            token_hash=hashlib.sha256(b"visitor").hexdigest(),
-            public_id="chat-csat",
-            customer=ticket.customer,
-            ticket=ticket,
-            created_at=timezone.now(),
-        )
-        conversation.tickets.add(ticket)
+        conversation_on(ticket, public_id="chat-csat")
     solve(world, ticket)
     with django_capture_on_commit_callbacks(execute=True):
         assert surveys_send_due(now=_later(6)) == 1

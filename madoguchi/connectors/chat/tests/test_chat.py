@@ -14,9 +14,9 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
+from madoguchi.config.asgi import websocket_application
 from madoguchi.connectors.chat import services
 from madoguchi.connectors.chat.models import ChatConversation, OperatorPresence, token_digest
-from madoguchi.connectors.chat.routing import websocket_application
 from madoguchi.connectors.chat.tests.conftest import ORIGIN
 from madoguchi.connectors.chat.views import widget_labels
 from madoguchi.conversations.models import Message, Ticket
