@@ -259,6 +259,9 @@ def rollups_rebuild_shop(*, shop_id: int) -> int:
     """Recompute every rollup day of the shop from its facts; return how many days.
 
     Runs in the shop's scope (after the facts are rebuilt, or on facts loaded in bulk)."""
+    from madoguchi.analytics.services import facts_lock
+
+    facts_lock(shop_id)
     zone = zone_of(shop_id)
     DailyCount.objects.filter(shop_id=shop_id).delete()
     DailyDistribution.objects.filter(shop_id=shop_id).delete()

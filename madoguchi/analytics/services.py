@@ -2,7 +2,7 @@
 
 The periodic job reads each shop's new events from a cursor of its own
 (`analytics.shop.<id>` in `events.ConsumerCursor`) and recomputes the facts of every ticket
-they touch; `analytics_rebuild` recomputes every ticket of a shop from scratch. Both go through
+they touch; `analytics_rebuild` recomputes every ticket of a shop, in place. Both go through
 `ticket_facts_refresh`, so they store the same rows (ADR 0022).
 """
 
@@ -35,7 +35,7 @@ from madoguchi.conversations.models import Ticket
 from madoguchi.core.db import insert_all
 from madoguchi.events.models import Event
 from madoguchi.events.selectors import events_after
-from madoguchi.events.services import consumer_advance, consumer_position
+from madoguchi.events.services import consumer_advance, consumer_lock, consumer_position
 from madoguchi.operations.calendar import BusinessCalendar
 from madoguchi.operations.selectors import calendar_for_shop
 from madoguchi.tenancy.models import Shop
@@ -47,6 +47,14 @@ REFRESH_BATCH = 500
 
 def cursor_name(shop_id: int) -> str:
     return f"analytics.shop.{shop_id}"
+
+
+def facts_lock(shop_id: int) -> int:
+    """Take the shop's turn to write its facts and rollups until the transaction ends; return
+    its cursor's position. Two writers that each delete and re-insert a day's rollups at once
+    would otherwise both insert (PostgreSQL, read committed): the periodic job beside a rebuild
+    counted every ticket twice."""
+    return consumer_lock(name=cursor_name(shop_id))
 
 
 def _facts_delete(ticket_ids: Sequence[int]) -> None:
@@ -74,6 +82,7 @@ def ticket_facts_refresh(
     wanted = sorted(set(ticket_ids))
     if not wanted:
         return 0
+    facts_lock(shop_id)
     calendar = calendar or calendar_for_shop(shop_id=shop_id)
     zone = ZoneInfo(calendar.time_zone)
     tickets = list(
@@ -281,18 +290,20 @@ def analytics_apply_shop(*, shop_id: int, batch_size: int = APPLY_BATCH) -> int:
     calendar = calendar_for_shop(shop_id=shop_id)
     while True:
         position = consumer_position(name=cursor_name(shop_id))
-        rows = list(
-            events_after(shop_id=shop_id, cursor=position, limit=batch_size).values_list(
-                "id", "ticket_id", "type", "payload"
-            )
-        )
-        if not rows:
+        if not events_after(shop_id=shop_id, cursor=position, limit=1).exists():
             return applied
         with transaction.atomic():
-            ticket_facts_refresh(
-                shop_id=shop_id, ticket_ids=_touched_tickets(shop_id, rows), calendar=calendar
+            position = facts_lock(shop_id)  # another writer may have moved it meanwhile
+            rows = list(
+                events_after(shop_id=shop_id, cursor=position, limit=batch_size).values_list(
+                    "id", "ticket_id", "type", "payload"
+                )
             )
-            consumer_advance(name=cursor_name(shop_id), position=rows[-1][0])
+            if rows:
+                ticket_facts_refresh(
+                    shop_id=shop_id, ticket_ids=_touched_tickets(shop_id, rows), calendar=calendar
+                )
+                consumer_advance(name=cursor_name(shop_id), position=rows[-1][0])
         applied += len(rows)
         if len(rows) < batch_size:
             return applied
@@ -312,20 +323,15 @@ def analytics_apply_new_events(*, batch_size: int = APPLY_BATCH) -> int:
 def analytics_rebuild_shop(*, shop_id: int, batch_size: int = REFRESH_BATCH) -> int:
     """Recompute every fact of the shop from its events; return how many tickets.
 
+    In place, a batch of tickets per transaction: each batch replaces its tickets' facts and
+    recomputes the days they counted on, so a dashboard read during a rebuild counts every
+    ticket once (some still measured by the old calendar), never a half-empty shop. Rollup
+    days left without a ticket (a changed time zone moves the days) are recomputed last.
     The cursor moves to the newest event seen before the rebuild started, so the periodic job
     goes on from there (refreshing a ticket twice gives the same rows). Runs in the shop's scope.
     """
     newest = Event.objects.filter(shop_id=shop_id).aggregate(newest=Max("id"))["newest"] or 0
     calendar = calendar_for_shop(shop_id=shop_id)
-    with transaction.atomic():
-        fact_ids = TicketFact.objects.filter(shop_id=shop_id).values_list("id", flat=True)
-        DurationFact.objects.filter(shop_id=shop_id).delete()
-        TagFact.objects.filter(shop_id=shop_id).delete()
-        HandleFact.objects.filter(shop_id=shop_id).delete()
-        topics.topic_facts_clear(shop_id=shop_id)
-        TicketFact.objects.filter(id__in=list(fact_ids)).delete()
-        DailyCount.objects.filter(shop_id=shop_id).delete()
-        DailyDistribution.objects.filter(shop_id=shop_id).delete()
     rebuilt = 0
     last_id = 0
     while True:
@@ -338,8 +344,26 @@ def analytics_rebuild_shop(*, shop_id: int, batch_size: int = REFRESH_BATCH) -> 
             break
         rebuilt += ticket_facts_refresh(shop_id=shop_id, ticket_ids=ticket_ids, calendar=calendar)
         last_id = ticket_ids[-1]
-    consumer_position(name=cursor_name(shop_id))  # creates the cursor of a shop never applied
-    consumer_advance(name=cursor_name(shop_id), position=newest)
+    with transaction.atomic():
+        facts_lock(shop_id)  # creates the cursor of a shop never applied
+        ticket_days = set(
+            TicketFact.objects.filter(shop_id=shop_id)
+            .values_list("created_on", flat=True)
+            .distinct()
+        )
+        rollup_days = set(
+            DailyCount.objects.filter(shop_id=shop_id)
+            .values_list("created_on", flat=True)
+            .distinct()
+        ) | set(
+            DailyDistribution.objects.filter(shop_id=shop_id)
+            .values_list("day", flat=True)
+            .distinct()
+        )
+        days_recompute(
+            shop_id=shop_id, days=rollup_days - ticket_days, zone=ZoneInfo(calendar.time_zone)
+        )
+        consumer_advance(name=cursor_name(shop_id), position=newest)
     return rebuilt
 
 

@@ -116,6 +116,17 @@ def consumer_position(*, name: str) -> int:
     return cursor.position
 
 
+def consumer_lock(*, name: str) -> int:
+    """Lock the consumer's cursor until the current transaction ends; return its position.
+
+    The consumer's writers take turns on it: a second one waits here until the first commits
+    and then reads what the first wrote (PostgreSQL; SQLite's IMMEDIATE transactions already
+    run one writer at a time). Call it first in the transaction, before any other write.
+    """
+    cursor, _ = ConsumerCursor.objects.select_for_update().get_or_create(name=name)
+    return cursor.position
+
+
 def consumer_advance(*, name: str, position: int) -> None:
     """Move the consumer's cursor forward (never backwards)."""
     ConsumerCursor.objects.filter(name=name, position__lt=position).update(position=position)

@@ -3,15 +3,22 @@ from them gives the figures of the facts (durations within the stated precision)
 
 import datetime as dt
 import random
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
+from django.db.models import Sum
 
 from madoguchi.analytics import rollups, selectors
-from madoguchi.analytics.models import DailyCount, DailyDistribution
+from madoguchi.analytics.models import DailyCount, DailyDistribution, TicketFact
 from madoguchi.analytics.services import analytics_apply_new_events, analytics_rebuild
-from madoguchi.analytics.tests.history import TOKYO
+from madoguchi.analytics.tests.history import TOKYO, event
 from madoguchi.analytics.tests.test_rollup import _generate
-from madoguchi.tenancy.scoping import shop_scope
+from madoguchi.conversations.models import Ticket
+from madoguchi.core.testing import factories
+from madoguchi.tenancy.models import Shop
+from madoguchi.tenancy.scoping import in_shop, shop_scope, unscoped
 
 PERIOD_START = dt.datetime(2026, 9, 1, tzinfo=TOKYO)
 
@@ -130,3 +137,132 @@ def test_a_period_off_the_shops_midnight_is_counted_from_the_facts(world):
         assert rollups.filter_days(filters) is None
         with rollups.bypassed():
             assert rollups.filter_days(filters.previous()) is None
+
+
+def test_a_rebuild_counts_every_ticket_once_at_every_step(world, monkeypatch):
+    # A calendar save rebuilds the shop's facts while people read the dashboard: between any two
+    # batches every ticket is counted once (the CI once read half of them mid-rebuild).
+    from madoguchi.analytics import services
+
+    with shop_scope((world.tea.id, world.ceramics.id)):
+        _generate(world, random.Random(7), count=40, apply_every=5)
+        analytics_apply_new_events()
+        before = _rows()
+        tickets = Ticket.objects.filter(shop=world.tea).count()
+        real = services.ticket_facts_refresh
+        seen = []
+
+        def refresh_then_count(**kwargs):
+            refreshed = real(**kwargs)
+            counted = DailyCount.objects.filter(shop=world.tea).aggregate(sum=Sum("tickets"))
+            seen.append((TicketFact.objects.filter(shop=world.tea).count(), counted["sum"]))
+            return refreshed
+
+        monkeypatch.setattr(services, "ticket_facts_refresh", refresh_then_count)
+        assert services.analytics_rebuild_shop(shop_id=world.tea.id, batch_size=4) == tickets
+        assert len(seen) == -(-tickets // 4)
+        assert set(seen) == {(tickets, tickets)}
+        assert _rows() == before
+
+
+def test_a_rebuild_after_a_time_zone_change_equals_a_full_recomputation(world):
+    # A reply cycle that started on 3 September in Tokyo started on the 2nd in Los Angeles:
+    # the 3rd, left without a ticket or a clock, must lose its rollup row.
+    september_3 = dt.date(2026, 9, 3)
+    with shop_scope((world.tea.id, world.ceramics.id)):
+        created = dt.datetime(2026, 9, 1, 20, tzinfo=TOKYO)
+        ticket = factories.TicketFactory(shop=world.tea, created_at=created, channel="email")
+        event(ticket, "ticket.created", created, channel="email", subject="", via="test")
+        event(ticket, "message.received", created, message_id=0, channel="email")
+        event(ticket, "message.replied", created + dt.timedelta(hours=1), message_id=0)
+        asked = dt.datetime(2026, 9, 3, 1, tzinfo=TOKYO)
+        event(ticket, "message.received", asked, message_id=0, channel="email")
+        event(ticket, "message.replied", asked + dt.timedelta(hours=1), message_id=0)
+        analytics_apply_new_events()
+
+        def tea_days():
+            return set(
+                DailyDistribution.objects.filter(shop=world.tea).values_list("day", flat=True)
+            )
+
+        assert september_3 in tea_days()
+        with unscoped("test: the shop moves"):
+            Shop.objects.filter(pk=world.tea.pk).update(time_zone="America/Los_Angeles")
+        analytics_rebuild(shop_ids=[world.tea.id])
+        assert dt.date(2026, 9, 2) in tea_days()
+        assert september_3 not in tea_days()
+        rebuilt = _rows()
+        rollups.rollups_rebuild_shop(shop_id=world.tea.id)
+        assert _rows() == rebuilt
+
+
+def _backend_waits_for_a_lock(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_of_a_shops_facts_take_turns(world):
+    # The periodic job and a rebuild (or two workers) refresh two tickets of the same day at
+    # once. Each deletes and re-inserts the day's rollups; without turns, the second one's
+    # delete misses the first one's rows under read committed and the day counts double.
+    from madoguchi.analytics import services
+
+    with in_shop(world.tea.id):
+        second = factories.TicketFactory(shop=world.tea, created_at=world.tea_ticket.created_at)
+        services.ticket_facts_refresh(
+            shop_id=world.tea.id, ticket_ids=[world.tea_ticket.id, second.id]
+        )
+    first_wrote, release = threading.Event(), threading.Event()
+    second_pid: list[int] = []
+    errors: list[BaseException] = []
+
+    def first_writer() -> None:
+        try:
+            with in_shop(world.tea.id), transaction.atomic():
+                services.ticket_facts_refresh(
+                    shop_id=world.tea.id, ticket_ids=[world.tea_ticket.id]
+                )
+                first_wrote.set()
+                release.wait(timeout=20)
+        except BaseException as error:  # reported by the test thread below
+            errors.append(error)
+        finally:
+            first_wrote.set()
+            connection.close()
+
+    def second_writer() -> None:
+        try:
+            first_wrote.wait(timeout=20)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                second_pid.append(cursor.fetchone()[0])
+            with in_shop(world.tea.id):
+                services.ticket_facts_refresh(shop_id=world.tea.id, ticket_ids=[second.id])
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first_writer), threading.Thread(target=second_writer)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not (second_pid and _backend_waits_for_a_lock(second_pid[0])):
+            assert time.monotonic() < deadline, "the second writer never waited for the first"
+            time.sleep(0.05)
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert errors == []
+    with in_shop(world.tea.id):
+        counted = DailyCount.objects.filter(shop=world.tea).aggregate(sum=Sum("tickets"))
+        assert counted["sum"] == 2
+        together = _rows()
+        rollups.rollups_rebuild_shop(shop_id=world.tea.id)
+        assert _rows() == together
