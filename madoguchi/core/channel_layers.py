@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import heapq
 import itertools
 import logging
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -396,6 +398,13 @@ REDIS_POOL_TIMEOUT_SECONDS = 10.0
 # took over 5 s; a membership left behind lives for a day, so leaving a group is retried.
 REDIS_CONNECT_TIMEOUT_SECONDS = 15.0
 GROUP_DISCARD_ATTEMPTS = 4
+# The pump pops up to this many of the process's messages per round trip when they queue up.
+PUMP_BATCH = 100
+# After a failed read (Redis restarting), the pump tries again this much later.
+PUMP_RETRY_SECONDS = 1.0
+# The pump's connection has no read timeout: the kernel probes it after 10 s idle, every 5 s,
+# and gives up after 3 unanswered probes.
+PUMP_KEEPALIVE = {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 5, socket.TCP_KEEPCNT: 3}
 
 
 def redis_layer_config(url: str, *, max_connections: int) -> dict[str, Any]:
@@ -478,6 +487,159 @@ class RedisChannelLayer(UpstreamRedisChannelLayer):
         self.receive_buffer: collections.defaultdict[str, _GapQueue] = collections.defaultdict(
             functools.partial(_GapQueue, self.capacity)
         )
+        # The process's channels whose consumer reads them: receive() was called and not
+        # cancelled (a consumer between two messages is still here).
+        self._readers: set[str] = set()
+        self._pump: asyncio.Task[None] | None = None
+
+    # Receiving: one task per process reads Redis for every channel of the process.
+
+    async def receive(self, channel: str) -> Message:
+        """Return the next message on `channel`, waiting for one.
+
+        channels_redis makes the waiting consumers take turns as the process's reader: each
+        waiting receive holds two tasks (the reader's lock and its buffer), and each message
+        costs four round trips to Redis (restore the in-flight backup, pop, back it up, clear
+        the backup) plus a hand-over of the lock through the event loop. With 5,000 sockets that
+        serial chain was the p99. Here one task per process (`_pump_run`) pops the process's
+        messages and puts them in the channels' buffers; a waiting receive is a wait on its
+        buffer. A message popped but not yet handed over is lost only if the process dies,
+        which ends its sockets too: they reconnect and replay from their cursors (ADR 0018).
+        """
+        if "!" not in channel:
+            message: Message = await super().receive(channel)
+            return message
+        assert self.require_valid_channel_name(channel), "Channel name not valid"
+        process_channel = self.non_local_name(channel)
+        assert process_channel.endswith(self.client_prefix + "!"), "Wrong client prefix"
+        self._pump_start(process_channel)
+        self._readers.add(channel)
+        buffer = self._buffer(channel)
+        try:
+            message = await buffer.get()
+        except asyncio.CancelledError:
+            # The consumer ended (or a caller stopped waiting): its buffer stays for a later
+            # receive until the pump sweeps it; with no reader left, the pump stops.
+            self._readers.discard(channel)
+            if not self._readers:
+                self._pump_stop()
+            raise
+        if buffer.empty() and self.receive_buffer.get(channel) is buffer:
+            del self.receive_buffer[channel]
+        return message
+
+    def _buffer(self, channel: str) -> _GapQueue:
+        """The channel's buffer, usable on the running loop (a queue that waited on a loop
+        that has ended is replaced, its messages kept)."""
+        buffer = self.receive_buffer[channel]
+        bound = getattr(buffer, "_loop", None)
+        if bound is not None and bound is not asyncio.get_running_loop():
+            fresh = _GapQueue(self.capacity)
+            while not buffer.empty():
+                fresh.put_nowait(buffer.get_nowait())
+            buffer = self.receive_buffer[channel] = fresh
+        return buffer
+
+    def _pump_start(self, process_channel: str) -> None:
+        if self._pump is not None and not self._pump.done():
+            if self._pump.get_loop() is asyncio.get_running_loop():
+                return
+            if not self._pump.get_loop().is_closed():
+                raise RuntimeError("Two event loops are trying to receive() on one channel layer")
+        self._pump = asyncio.get_running_loop().create_task(
+            self._pump_run(process_channel), name="madoguchi-channel-layer-pump"
+        )
+
+    def _pump_stop(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            self._pump = None
+
+    def _pump_connection(self, index: int) -> tuple[aioredis.Redis, bool]:
+        """The pump's own connection to Redis, and whether the pump closes it.
+
+        Without a read timeout: with one, redis-py reads inside `asyncio.timeout`, and on
+        Python 3.11 a cancel that lands while a pop is being read was sometimes swallowed, so the
+        cancelled pump went on popping (reproduced with redis-py alone). TCP keepalive notices a
+        Redis server that vanished instead (PUMP_KEEPALIVE)."""
+        host = dict(self.hosts[index])
+        if "address" not in host:
+            return self.connection(index), False
+        address = host.pop("address")
+        host.pop("max_connections", None)
+        host.update(
+            socket_timeout=None,
+            socket_keepalive=True,
+            socket_keepalive_options=PUMP_KEEPALIVE,
+            single_connection_client=True,
+        )
+        return aioredis.Redis.from_url(address, **host), True
+
+    async def _pump_run(self, process_channel: str) -> None:
+        """Pop the process's messages from Redis and hand each to its channels' buffers."""
+        key = self.prefix + process_channel
+        connection, is_own = self._pump_connection(self.consistent_hash(process_channel))
+        try:
+            await self._pump_loop(connection, key)
+        finally:
+            if is_own:
+                await connection.aclose()
+
+    async def _pump_loop(self, connection: aioredis.Redis, key: str) -> None:
+        swept_at = time.monotonic()
+        while True:
+            try:
+                # (key, member, score) or None; [(member, score), ...] below.
+                popped: Any = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+                if popped is not None:
+                    self._hand_over(popped[1])
+                    # What arrived meanwhile, a batch per round trip.
+                    while True:
+                        batch: Any = await connection.zpopmin(key, PUMP_BATCH)
+                        for member, _score in batch:
+                            self._hand_over(member)
+                        if len(batch) < PUMP_BATCH:
+                            break
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("channel layer: reading %s from Redis failed; retrying", key)
+                await asyncio.sleep(PUMP_RETRY_SECONDS)
+            if time.monotonic() - swept_at >= self.expiry:
+                swept_at = time.monotonic()
+                self._sweep_buffers()
+
+    def _hand_over(self, member: bytes) -> None:
+        message = self.deserialize(member)
+        channels = message.pop("__asgi_channel__", None)
+        if isinstance(channels, str):
+            self.receive_buffer[channels].put_nowait(message)
+        elif isinstance(channels, list):
+            for channel in channels:  # each its own top-level dict, as the in-process layer
+                self.receive_buffer[channel].put_nowait(dict(message))
+
+    def _sweep_buffers(self) -> None:
+        """Forget the buffers of channels nobody reads (a consumer that ended, or never read)."""
+        abandoned = [name for name in self.receive_buffer if name not in self._readers]
+        dropped = 0
+        for name in abandoned:
+            dropped += self.receive_buffer.pop(name).qsize()
+        if dropped:
+            logger.info(
+                "channel layer: dropped %d message(s) of %d channel(s) nobody reads",
+                dropped,
+                len(abandoned),
+            )
+
+    async def close_pools(self) -> None:
+        """Stop the pump, then close the connections (channels_redis)."""
+        pump, self._pump = self._pump, None
+        if pump is not None and not pump.done():
+            pump.cancel()
+            if pump.get_loop() is asyncio.get_running_loop():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+        await super().close_pools()
 
     def _gap_marker(self, channels: list[str]) -> bytes:
         """The serialized gap for `channels`: the same bytes for the same channels."""
@@ -488,12 +650,21 @@ class RedisChannelLayer(UpstreamRedisChannelLayer):
         return bytes(serializer.random_prefix_length) + bytes(body)
 
     async def group_send(self, group: str, message: Message) -> None:
-        """Send `message` to every channel of `group`; a full channel key gets a gap (logged)."""
+        """Send `message` to every channel of `group`; a full channel key gets a gap (logged).
+
+        Two round trips to Redis where channels_redis takes four: the group's expired members
+        go and its members are read in one pipeline, the channel keys' expired messages go and
+        the message is added in another."""
         assert self.require_valid_group_name(group), "Group name not valid"
         key = self._group_key(group)
         connection = self.connection(self.consistent_hash(group))
-        await connection.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
-        channel_names = [name.decode("utf8") for name in await connection.zrange(key, 0, -1)]
+        pipe = connection.pipeline(transaction=False)
+        pipe.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
+        pipe.zrange(key, 0, -1)
+        _removed, names = await pipe.execute()
+        channel_names = [name.decode("utf8") for name in names]
+        if not channel_names:
+            return
         by_connection, messages, capacities = self._map_channel_keys_to_connection(
             channel_names, message
         )
@@ -503,11 +674,10 @@ class RedisChannelLayer(UpstreamRedisChannelLayer):
             members[self.prefix + local].append(channel)
         for index, channel_keys in by_connection.items():
             connection = self.connection(index)
-            pipe = connection.pipeline()
+            pipe = connection.pipeline(transaction=False)
             for channel_key in channel_keys:
                 pipe.zremrangebyscore(channel_key, min=0, max=int(time.time()) - int(self.expiry))
-            await pipe.execute()
-            full = await connection.eval(
+            pipe.eval(
                 _GROUP_SEND_LUA,
                 len(channel_keys),
                 *channel_keys,
@@ -516,6 +686,7 @@ class RedisChannelLayer(UpstreamRedisChannelLayer):
                 time.time(),
                 self.expiry,
             )
+            full = (await pipe.execute())[-1]
             if not full:
                 continue
             # Past the capacity by one marker per group at most: the marker's bytes are the

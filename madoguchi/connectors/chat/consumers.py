@@ -24,6 +24,7 @@ it delivered to the visitor. A `stream.gap` replays from the socket's cursor.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -269,11 +270,14 @@ class VisitorConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "ack", "client_id": client_id, "id": payload["id"]})
         if received.is_duplicate:
             return
-        await self.channel_layer.group_send(
-            conversation_group(conversation.id), {"type": "chat.message", "message": payload}
-        )
-        await self.channel_layer.group_send(
-            operators_group(conversation.shop_id), {"type": "operator.event", "event": notice}
+        # Two groups, two different readers: neither waits for the other's round trips.
+        await asyncio.gather(
+            self.channel_layer.group_send(
+                conversation_group(conversation.id), {"type": "chat.message", "message": payload}
+            ),
+            self.channel_layer.group_send(
+                operators_group(conversation.shop_id), {"type": "operator.event", "event": notice}
+            ),
         )
 
     async def _typing(self) -> None:

@@ -315,6 +315,64 @@ def test_an_idle_redis_receiver_outlives_the_blocking_read_and_still_receives() 
 
 
 @requires_redis
+def test_waiting_redis_receivers_share_one_reader_and_each_gets_its_messages_in_order() -> None:
+    """channels_redis gives every waiting receive two tasks and makes them take turns reading
+    Redis; here one task per process reads for all of them."""
+    prefix = f"madoguchi-test-{uuid.uuid4().hex[:8]}"
+    layer = redis_layer(prefix)
+
+    async def scenario() -> tuple[int, list[list[dict[str, Any]]]]:
+        channels = [await layer.new_channel() for _ in range(200)]
+        for number, channel in enumerate(channels):
+            await layer.group_add("chat.visitors.1", channel)
+            await layer.group_add(f"chat.conversation.{number}", channel)
+        before = asyncio.all_tasks()
+
+        async def read_two(channel: str) -> list[dict[str, Any]]:
+            return [await layer.receive(channel), await layer.receive(channel)]
+
+        readers = [asyncio.create_task(read_two(channel)) for channel in channels]
+        await asyncio.sleep(0.2)
+        layer_tasks = len(asyncio.all_tasks() - before - set(readers))
+        await layer.group_send("chat.visitors.1", {"type": "chat.presence", "n": 1})
+        await asyncio.gather(
+            *(
+                layer.group_send(f"chat.conversation.{number}", {"type": "chat.message", "n": 2})
+                for number in range(len(channels))
+            )
+        )
+        received = await asyncio.wait_for(asyncio.gather(*readers), 10)
+        await layer.flush()
+        return layer_tasks, received
+
+    layer_tasks, received = run(scenario())
+    assert layer_tasks == 1
+    assert received == [[{"type": "chat.presence", "n": 1}, {"type": "chat.message", "n": 2}]] * 200
+
+
+@requires_redis
+def test_the_reader_stops_with_the_last_receive_and_what_arrived_meanwhile_is_received() -> None:
+    prefix = f"madoguchi-test-{uuid.uuid4().hex[:8]}"
+    layer = redis_layer(prefix)
+
+    async def scenario() -> tuple[bool, list[dict[str, Any]]]:
+        channel = await layer.new_channel()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(layer.receive(channel), 0.3)
+        stopped = layer._pump is None
+        await layer.send(channel, {"type": "chat.message", "n": 1})
+        await layer.send(channel, {"type": "chat.message", "n": 2})
+        received = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(2)]
+        await layer.flush()
+        return stopped, received
+
+    assert run(scenario()) == (
+        True,
+        [{"type": "chat.message", "n": 1}, {"type": "chat.message", "n": 2}],
+    )
+
+
+@requires_redis
 def test_500_sockets_closing_at_once_leave_no_group_keys_in_redis() -> None:
     prefix = f"madoguchi-test-{uuid.uuid4().hex[:8]}"
     # A small pool, so that 1,000 concurrent discards far outnumber its connections.
