@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import threading
 import uuid
 
 import pytest
@@ -23,6 +25,7 @@ from madoguchi.conversations.models import Message, Ticket
 from madoguchi.conversations.services import message_reply
 from madoguchi.core.testing import factories
 from madoguchi.customers.models import ContactIdentity, Customer
+from madoguchi.search.models import SearchDocument
 from madoguchi.tenancy import services as tenancy_services
 from madoguchi.tenancy.access import actor_for_user
 from madoguchi.tenancy.scoping import in_shop, unscoped
@@ -458,6 +461,54 @@ def test_operators_see_their_shops_chats_live_and_nothing_else(world, widget) ->
     async_to_sync(scenario)()
     with unscoped("test check"):
         assert not OperatorPresence.objects.exists()
+
+
+def test_the_operator_gets_a_visitor_message_before_its_search_indexing_runs(
+    world, widget, monkeypatch
+) -> None:
+    # The after-commit work (search, inbound hooks) used to run inside the commit, before the
+    # push: two thirds of a message's way to the operator at 5,000 sockets.
+    from madoguchi.search import services as search_services
+
+    _, token = open_conversation(widget)
+    may_index = threading.Event()
+    indexed: list[list[tuple[str, int]]] = []
+    index_queued = search_services._index_queued
+
+    def index_when_allowed(items: list[tuple[str, int]]) -> None:
+        assert may_index.wait(timeout=10)
+        index_queued(items)
+        indexed.append(items)
+
+    monkeypatch.setattr(search_services, "_index_queued", index_when_allowed)
+
+    async def scenario() -> int:
+        tea = operator(world.operator_tea)
+        assert (await tea.connect())[0]
+        guest = visitor(token)
+        await guest.connect()
+        await hello(guest)
+        await say(guest, "client-index-1", "こんにちは")  # opens the ticket, indexed at once
+        await receive(tea)
+        await receive(guest)  # the echo
+        ack = await say(guest, "client-index-2", "検索より先に届きますか")
+        event = await receive(tea)
+        assert event["message"]["id"] == ack["id"]
+        assert indexed == []  # the index is still waiting
+        may_index.set()
+        for _ in range(100):
+            if indexed:
+                break
+            await asyncio.sleep(0.05)
+        await tea.disconnect()
+        await guest.disconnect()
+        return int(event["ticket_id"])
+
+    ticket_id = async_to_sync(scenario)()
+    assert ("ticket", ticket_id) in indexed[0]
+    with unscoped("test check"):
+        document = SearchDocument.objects.get(kind="ticket", object_id=ticket_id)
+    assert "検索より先に届きますか" in document.content
 
 
 def test_operator_socket_needs_a_user_of_a_shop_and_the_same_origin(world) -> None:
