@@ -404,7 +404,11 @@ PUMP_BATCH = 100
 PUMP_RETRY_SECONDS = 1.0
 # The pump's connection has no read timeout: the kernel probes it after 10 s idle, every 5 s,
 # and gives up after 3 unanswered probes.
-PUMP_KEEPALIVE = {socket.TCP_KEEPIDLE: 10, socket.TCP_KEEPINTVL: 5, socket.TCP_KEEPCNT: 3}
+PUMP_KEEPALIVE = {
+    option: value
+    for name, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+    if (option := getattr(socket, name, None)) is not None  # Linux names them all
+}
 
 
 def redis_layer_config(url: str, *, max_connections: int) -> dict[str, Any]:
