@@ -178,12 +178,6 @@ def topic_days_recount(*, shop_id: int, days: Iterable[dt.date]) -> None:
     )
 
 
-def topic_facts_clear(*, shop_id: int) -> None:
-    """Delete every term and day count of the shop (a rebuild starts here)."""
-    TopicTermFact.objects.filter(shop_id=shop_id).delete()
-    TopicDayCount.objects.filter(shop_id=shop_id).delete()
-
-
 @dataclass(frozen=True)
 class RisingTopic:
     """A term with its tickets in the period and in the previous one; `drilldown` holds the
