@@ -33,16 +33,7 @@ def prune_task_results() -> int:
 
 @task()
 def refresh_planner_statistics() -> str:
-    """Let SQLite refresh its planner statistics; return the engine's name.
+    """Let SQLite refresh its planner statistics (core.db); return the engine's name."""
+    from madoguchi.core.db import planner_statistics_refresh
 
-    Without statistics SQLite picks a worse index for the supervisor's inbox at scale (a
-    temporary sort of every open ticket instead of an index walk). PostgreSQL's autovacuum
-    analyzes by itself, so this does nothing there.
-    """
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA analysis_limit=1000")
-            cursor.execute("PRAGMA optimize=0x10002")
-    return connection.vendor
+    return planner_statistics_refresh()

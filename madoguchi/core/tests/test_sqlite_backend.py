@@ -96,3 +96,51 @@ def test_the_in_memory_test_database_has_no_gate() -> None:
     """The tests' SQLite is in memory (threads share it through its cache, not the file lock)."""
     with transaction.atomic():
         assert (GATE.is_held, getattr(connection, "holds_gate", False)) == (False, False)
+
+
+@pytest.mark.sqlite  # a file database with the suite's SQLite settings
+@pytest.mark.django_db
+def test_planner_statistics_wait_for_another_processes_write_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    """`PRAGMA optimize` refreshes stale statistics while another connection (the mail receiver,
+    a separate worker) holds the write lock: it waits for it, as every write does."""
+    import sqlite3
+
+    from madoguchi.core.db import planner_statistics_refresh
+
+    path = tmp_path / "planner.sqlite3"
+    wrapper = DatabaseWrapper({**connection.settings_dict, "NAME": str(path)}, alias="planner")
+    connections["planner"] = wrapper
+    other = sqlite3.connect(path, isolation_level=None, timeout=20, check_same_thread=False)
+    try:
+        with wrapper.cursor() as cursor:
+            cursor.execute("CREATE TABLE parcel (number INTEGER)")
+            cursor.execute("CREATE INDEX parcel_number ON parcel (number)")
+            cursor.executemany("INSERT INTO parcel VALUES (%s)", [(n,) for n in range(50)])
+            cursor.execute("ANALYZE")
+            # The table grew a thousandfold since: the statistics are stale.
+            cursor.executemany("INSERT INTO parcel VALUES (%s)", [(n,) for n in range(50_000)])
+            cursor.execute("SELECT * FROM parcel WHERE number = 7")  # the planner used them
+        holding = threading.Event()
+
+        def write_for_a_while() -> None:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO parcel VALUES (1)")
+            holding.set()
+            time.sleep(0.3)
+            other.execute("COMMIT")
+
+        writer = threading.Thread(target=write_for_a_while)
+        writer.start()
+        assert holding.wait(10)
+        assert planner_statistics_refresh(using="planner") == "sqlite"
+        writer.join(10)
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE idx = 'parcel_number'")
+            rows = int(cursor.fetchone()[0].split()[0])
+    finally:
+        other.close()
+        wrapper.close()
+        del connections["planner"]
+    assert rows > 1_000
