@@ -3,9 +3,9 @@ websockets."""
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.config.settings.local")
+
+from madoguchi.core.asgi_handler import get_asgi_application
 
 # Django is set up before the consumers (and their models) are imported.
 django_application = get_asgi_application()

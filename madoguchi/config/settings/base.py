@@ -293,6 +293,9 @@ CHAT_SOCKETS_PER_ADDRESS = env.int("CHAT_SOCKETS_PER_ADDRESS", default=100)
 # Threads for the chat sockets' database work (connectors/chat/db.py); 0: asgiref's one shared
 # thread (channels' database_sync_to_async), as before issue 19.
 CHAT_DATABASE_THREADS = env.int("CHAT_DATABASE_THREADS", default=4)
+# Threads for HTTP requests' sync work (middleware, views), each kept with its database connection
+# between requests (core.asgi_handler, ADR 0027); a request waits when all are busy.
+SERVE_REQUEST_THREADS = env.int("SERVE_REQUEST_THREADS", default=8)
 # The web process's garbage collector thresholds (gen0, gen1, gen2), set by `serve` after start-up
 # with the start-up heap frozen (core.garbage, ADR 0026); CPython's default is 700,10,10.
 SERVE_GC_THRESHOLDS = tuple(

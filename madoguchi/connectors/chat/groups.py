@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -25,12 +27,28 @@ def operators_group(shop_id: int) -> str:
 
 def push(group: str, event: dict[str, Any]) -> bool:
     """Send `event` to `group`; False (logged) when the layer is unreachable."""
+    return push_all([(group, event)])
+
+
+def push_all(sends: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+    """Send each `(group, event)`, all at once in one hand-over to the event loop; False (each
+    failure logged) when any could not be sent."""
     layer = get_channel_layer()
     if layer is None:
         return False
+
+    async def send_all() -> list[BaseException | None]:
+        outcomes: list[BaseException | None] = await asyncio.gather(
+            *(layer.group_send(group, event) for group, event in sends), return_exceptions=True
+        )
+        return outcomes
+
     try:
-        async_to_sync(layer.group_send)(group, event)
-    except Exception:  # the message is stored: a reconnecting client gets it from its cursor
-        logger.warning("chat: could not push to %s", group, exc_info=True)
+        outcomes = async_to_sync(send_all)()
+    except Exception:  # the messages are stored: a reconnecting client gets them from its cursor
+        logger.warning("chat: could not push to %s", [group for group, _ in sends], exc_info=True)
         return False
-    return True
+    failed = [(group, error) for (group, _), error in zip(sends, outcomes, strict=True) if error]
+    for group, error in failed:
+        logger.warning("chat: could not push to %s", group, exc_info=error)
+    return not failed

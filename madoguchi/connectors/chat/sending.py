@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext_noop
 
-from madoguchi.connectors.chat.groups import conversation_group, operators_group, push
+from madoguchi.connectors.chat.groups import conversation_group, operators_group, push_all
 from madoguchi.connectors.chat.models import ChatConversation
 from madoguchi.connectors.chat.services import message_payload
 from madoguchi.conversations.models import Message
@@ -42,20 +42,25 @@ def push_reply(*, message_id: int, shop_id: int) -> bool:
                 message_id=message_id, status=Message.DeliveryStatus.FAILED, error=NO_CONVERSATION
             )
             return False
-        delivery_status_set(message_id=message_id, status=Message.DeliveryStatus.SENT)
         event = {"type": "chat.message", "message": message_payload(message)}
-        for conversation_id in conversation_ids:
-            push(conversation_group(conversation_id), event)
-        push(
-            operators_group(shop_id),
-            {
-                "type": "operator.event",
-                "event": {
-                    "kind": "message",
-                    "shop_id": shop_id,
-                    "ticket_id": message.ticket_id,
-                    "message": message_payload(message),
-                },
+        operator_event = {
+            "type": "operator.event",
+            "event": {
+                "kind": "message",
+                "shop_id": shop_id,
+                "ticket_id": message.ticket_id,
+                "message": message_payload(message),
             },
+        }
+        # Pushed first, recorded after: the visitor does not wait for the status's write.
+        push_all(
+            [
+                *(
+                    (conversation_group(conversation_id), event)
+                    for conversation_id in conversation_ids
+                ),
+                (operators_group(shop_id), operator_event),
+            ]
         )
+        delivery_status_set(message_id=message_id, status=Message.DeliveryStatus.SENT)
     return True

@@ -211,3 +211,46 @@ def test_two_tabs_first_messages_at_once_open_one_ticket(world, widget) -> None:
         stored = Message.objects.filter(external_id__contains=":client-tab-")
         assert stored.count() == 2
         assert len({message.ticket_id for message in stored}) == 1
+
+
+def test_pushes_go_out_together_and_a_refused_group_does_not_keep_the_others(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asgiref.sync import sync_to_async
+    from channels.exceptions import ChannelFull
+
+    from madoguchi.connectors.chat.groups import push_all
+
+    layer = get_channel_layer()
+    original = layer.group_send
+
+    async def refusing(group: str, message: dict) -> None:
+        if group == "chat.test.full":
+            raise ChannelFull()
+        await original(group, message)
+
+    monkeypatch.setattr(layer, "group_send", refusing)
+
+    async def scenario() -> tuple[bool, list[dict], bool]:
+        first, second = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("chat.test.first", first)
+        await layer.group_add("chat.test.second", second)
+        sends = [
+            ("chat.test.first", {"type": "chat.message", "n": 1}),
+            ("chat.test.full", {"type": "chat.message", "n": 2}),
+            ("chat.test.second", {"type": "chat.message", "n": 3}),
+        ]
+        refused = await sync_to_async(push_all)(sends)
+        received = [
+            await asyncio.wait_for(layer.receive(first), 5),
+            await asyncio.wait_for(layer.receive(second), 5),
+        ]
+        delivered = await sync_to_async(push_all)([sends[0]])
+        await asyncio.wait_for(layer.receive(first), 5)
+        return refused, received, delivered
+
+    refused, received, delivered = async_to_sync(scenario)()
+    assert refused is False and delivered is True
+    assert [message["n"] for message in received] == [1, 3]
+    assert "could not push to chat.test.full" in caplog.text
+    assert "chat.test.first" not in caplog.text

@@ -266,7 +266,7 @@ def test_a_stream_gap_makes_the_visitor_and_the_operator_sockets_replay(
         assert (await receive(a))["message"]["id"] == asked["id"]
 
         # The layer drops the reply's pushes (a full channel): nobody hears of it live.
-        monkeypatch.setattr("madoguchi.connectors.chat.sending.push", lambda *args: False)
+        monkeypatch.setattr("madoguchi.connectors.chat.sending.push_all", lambda *args: False)
         answer_id = await database_sync_to_async(reply)(world, widget, "あります")
         assert await guest.receive_nothing(timeout=0.2)
         assert await a.receive_nothing(timeout=0.2)
@@ -387,7 +387,7 @@ def test_a_gap_replays_an_older_message_dropped_behind_a_newer_one(
     # socket shows the newer one first, so the gap's replay starts before its cursor.
     _, token = open_conversation(widget)
     present(world, widget)
-    monkeypatch.setattr("madoguchi.connectors.chat.sending.push", lambda *args: False)
+    monkeypatch.setattr("madoguchi.connectors.chat.sending.push_all", lambda *args: False)
 
     async def scenario() -> None:
         guest = visitor(token)
