@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
 from madoguchi.core.garbage import tune_for_serving
+from madoguchi.core.keepalive import KeepaliveWebSocketProtocol
 from madoguchi.core.scheduler import SchedulerThread
 from madoguchi.core.workers import (
     HeartbeatThread,
@@ -131,6 +132,9 @@ class Command(BaseCommand):
                 # Chat frames are a few hundred bytes: compressing them saves next to nothing,
                 # and each socket's compressor held about 64 KiB (issue 19: 5,000 sockets).
                 ws_per_message_deflate=False,
+                # uvicorn's own keepalive (a ping every 20 s, closed without a pong in 20 s),
+                # timed by one timer per process instead of one per socket (core.keepalive).
+                ws=KeepaliveWebSocketProtocol,
             )
         finally:
             # E.g. the rows of the chat sockets closed last, not yet deleted by their batch.
