@@ -31,7 +31,9 @@ layers before ADR 0017), `BENCH_CHAT_LEVELS` (quick: 100,1000; full: 100,1000,50
 `BENCH_CHAT_REDIS_URL` (redis://127.0.0.1:6379/4, flushed before each Redis run),
 `BENCH_CHAT_WORKER` (embedded: `serve` runs the jobs in its own process, as the demo does;
 separate: `serve --no-worker --no-scheduler` and a `madoguchi worker` process beside it),
-`BENCH_CHAT_ENGINES` (sqlite).
+`BENCH_CHAT_ENGINES` (sqlite), `BENCH_CHAT_REPLY_CONNECTION` (keepalive: each reply thread keeps
+its HTTP connection open between replies, as the operator's browser does; new: a connection for
+each reply, as this benchmark did before session 12).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import uuid
@@ -62,6 +65,7 @@ QUICK = {"levels": (100, 1000), "seconds": 10.0}
 FULL = {"levels": (100, 1000, 5000), "seconds": 60.0}
 CONNECT_CONCURRENCY = 50
 MAX_REPLIES_IN_FLIGHT = 20
+REPLY_CONNECTION_IDLE_SECONDS = 4.0
 SERVER_START_SECONDS = 60.0
 SHUTDOWN_WAIT_SECONDS = 30.0
 GROUP_KEYS_WAIT_SECONDS = 30.0
@@ -86,6 +90,7 @@ def settings_for(scale: str) -> dict[str, Any]:
         "rate": float(os.environ.get("BENCH_CHAT_RATE", "10")),
         "redis_url": os.environ.get("BENCH_CHAT_REDIS_URL", "redis://127.0.0.1:6379/4"),
         "worker": os.environ.get("BENCH_CHAT_WORKER", "embedded"),
+        "reply_connection": os.environ.get("BENCH_CHAT_REPLY_CONNECTION", "keepalive"),
     }
 
 
@@ -288,6 +293,8 @@ class Drive:
         self.operator_cursor = 0
         self.is_closing = False
         self.operator_ready = asyncio.Event()
+        # Each reply thread's HTTP connection and when it was last used (keep-alive).
+        self.reply_connections = threading.local()
 
     @property
     def host(self) -> str:
@@ -517,7 +524,7 @@ class Drive:
         # As the page does: the newest message it showed (the reply conflict check's reference).
         seen = self.tally.seen.get(path, 0)
         body = urllib.parse.urlencode({"body": text, "status": "", "seen_message": seen})
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        connection = self._reply_connection()
         try:
             connection.request(
                 "POST",
@@ -533,9 +540,31 @@ class Drive:
             )
             response = connection.getresponse()
             response.read()
+            self.reply_connections.used_at = time.monotonic()
             return int(response.status)
-        finally:
+        except BaseException:
+            self.reply_connections.connection = None
             connection.close()
+            raise
+        finally:
+            if self.config["reply_connection"] != "keepalive":
+                connection.close()
+
+    def _reply_connection(self) -> http.client.HTTPConnection:
+        """This thread's connection, kept open between replies as the operator's browser does
+        (`BENCH_CHAT_REPLY_CONNECTION=new`: a new one for each reply), and opened again before
+        the server's keep-alive timeout (uvicorn: 5 s) could close it under a request."""
+        local = self.reply_connections
+        connection = getattr(local, "connection", None)
+        idle = time.monotonic() - getattr(local, "used_at", 0.0)
+        if connection is None or idle > REPLY_CONNECTION_IDLE_SECONDS:
+            if connection is not None:
+                connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            local.connection = (
+                connection if self.config["reply_connection"] == "keepalive" else None
+            )
+        return connection
 
     # The run
 
