@@ -380,8 +380,13 @@ def _smtp_code(error: Exception) -> int | None:
     return None
 
 
+# What `outbound_send` returns for a mail deleted before its task ran.
+GONE = "gone"
+
+
 def outbound_send(*, outbound_id: int) -> str:
-    """Send one queued mail if it is due; return the row's status afterwards.
+    """Send one queued mail if it is due; return the row's status afterwards (`GONE` if the
+    row was deleted meanwhile).
 
     Safe to call twice: only the caller whose UPDATE claims the queued row sends.
     """
@@ -396,7 +401,11 @@ def outbound_send(*, outbound_id: int) -> str:
             attempts=F("attempts") + 1,
         )
     )
-    outbound = OutboundMail.objects.get(pk=outbound_id)
+    outbound = OutboundMail.objects.filter(pk=outbound_id).first()
+    if outbound is None:
+        # Deleted while its task waited (the ticket erased, the shop deleted): nothing to send.
+        logger.info("Outbound mail %s not sent: it no longer exists", outbound_id)
+        return GONE
     if not claimed:
         return outbound.status
     if not _is_verified_sender(shop_id=outbound.shop_id, from_address=outbound.from_address):

@@ -155,6 +155,24 @@ def test_an_unreachable_server_retries_later(
 
 
 @pytest.mark.django_db
+def test_a_mail_deleted_before_its_task_ran_is_not_sent_and_the_task_ends_cleanly(
+    world, settings, email_ticket, django_capture_on_commit_callbacks, caplog
+):
+    from madoguchi.connectors.mail.sending import GONE
+    from madoguchi.connectors.mail.tasks import send_outbound_mail_task
+
+    settings.EMAIL_PORT = free_port()  # the first attempt fails: the mail waits for a retry
+    ticket = email_ticket()
+    message = reply(world, ticket, "お届けは明日です。", django_capture_on_commit_callbacks)
+    with scopes_disabled():
+        outbound_id = OutboundMail.objects.get(message=message).id
+        OutboundMail.objects.filter(id=outbound_id).delete()  # e.g. the ticket was erased
+    caplog.set_level(logging.INFO, logger="madoguchi.connectors.mail.sending")
+    assert send_outbound_mail_task.call(ticket.shop_id, outbound_id) == GONE
+    assert f"Outbound mail {outbound_id} not sent: it no longer exists" in caplog.text
+
+
+@pytest.mark.django_db
 def test_a_row_left_in_sending_is_not_resent_blindly(
     world, sink, email_ticket, django_capture_on_commit_callbacks
 ):
