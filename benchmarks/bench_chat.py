@@ -768,6 +768,7 @@ def run_level(*, engine: str, scale: str, layer: str, level: int, config: dict[s
         "scale": scale,
         "layer": layer,
         "worker": config["worker"],
+        "reply_connection": config["reply_connection"],
         "sockets": level,
         "seconds": config["seconds"],
         **outcome,

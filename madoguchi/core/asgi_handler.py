@@ -4,9 +4,10 @@ Django's stock `ASGIHandler` wraps every request in a fresh `ThreadSensitiveCont
 starts a new thread for each request's sync code, and that thread's database connection is new
 too: `CONN_MAX_AGE` never reuses one, and every request pays for a connection (its PRAGMAs on
 SQLite; a TCP connection and authentication on PostgreSQL). All of our middleware is sync, and
-Django's async request path still goes back to the event loop between the middleware, each view
-middleware and the view: about five hand-overs between the loop and the thread per request. With
-thousands of chat sockets on the loop, each hand-over waits its turn (issue 19).
+Django's async request path still goes back and forth between the event loop and the thread for
+the `request_started` receivers, the middleware chain, each view middleware, the view and the
+response's close. With thousands of chat sockets on the loop, each hand-over waits its turn
+(issue 19).
 
 `PooledThreadASGIHandler` builds the middleware chain in sync mode and runs a request's sync
 parts (the `request_started` receivers, the middleware and the view in one call, the response's

@@ -48,7 +48,11 @@ def push_all(sends: Sequence[tuple[str, dict[str, Any]]]) -> bool:
     except Exception:  # the messages are stored: a reconnecting client gets them from its cursor
         logger.warning("chat: could not push to %s", [group for group, _ in sends], exc_info=True)
         return False
-    failed = [(group, error) for (group, _), error in zip(sends, outcomes, strict=True) if error]
+    failed = [
+        (group, error)
+        for (group, _), error in zip(sends, outcomes, strict=True)
+        if error is not None
+    ]
     for group, error in failed:
         logger.warning("chat: could not push to %s", group, exc_info=error)
     return not failed
