@@ -543,7 +543,7 @@ class Drive:
             self.reply_connections.used_at = time.monotonic()
             return int(response.status)
         except BaseException:
-            self.reply_connections.connection = None
+            self.reply_connections.connection = None  # the next reply opens a new one
             connection.close()
             raise
         finally:
@@ -552,17 +552,18 @@ class Drive:
 
     def _reply_connection(self) -> http.client.HTTPConnection:
         """This thread's connection, kept open between replies as the operator's browser does
-        (`BENCH_CHAT_REPLY_CONNECTION=new`: a new one for each reply), and opened again before
-        the server's keep-alive timeout (uvicorn: 5 s) could close it under a request."""
+        and opened again before the server's keep-alive timeout (uvicorn: 5 s) could close it
+        under a request; with `BENCH_CHAT_REPLY_CONNECTION=new`, a new one for each reply."""
+        if self.config["reply_connection"] != "keepalive":
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         local = self.reply_connections
         connection = getattr(local, "connection", None)
         idle = time.monotonic() - getattr(local, "used_at", 0.0)
         if connection is None or idle > REPLY_CONNECTION_IDLE_SECONDS:
             if connection is not None:
                 connection.close()
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-            local.connection = (
-                connection if self.config["reply_connection"] == "keepalive" else None
+            connection = local.connection = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=120
             )
         return connection
 

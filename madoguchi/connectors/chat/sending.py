@@ -42,14 +42,16 @@ def push_reply(*, message_id: int, shop_id: int) -> bool:
                 message_id=message_id, status=Message.DeliveryStatus.FAILED, error=NO_CONVERSATION
             )
             return False
-        event = {"type": "chat.message", "message": message_payload(message)}
+        # One payload for both events, as for a visitor's message (the layers copy what they send).
+        payload = message_payload(message)
+        event = {"type": "chat.message", "message": payload}
         operator_event = {
             "type": "operator.event",
             "event": {
                 "kind": "message",
                 "shop_id": shop_id,
                 "ticket_id": message.ticket_id,
-                "message": message_payload(message),
+                "message": payload,
             },
         }
         # Pushed first, recorded after: the visitor does not wait for the status's write.
