@@ -65,15 +65,33 @@ def dispatch_outbound(message: Message) -> bool:
     return True
 
 
-@transaction.atomic
-def delivery_status_set(*, message_id: int, status: str, error: str = "") -> None:
+def delivery_status_set(
+    *, message_id: int, status: str, error: str = "", replaces: str | None = None
+) -> None:
     """Record how far the channel got with delivering an outbound message.
 
     `error` says why a failed delivery failed (an English `gettext_noop` sentence of ours, or
     the server's text); any other status clears it. The ticket's flag follows in one UPDATE.
+
+    A connector that knows the status it moves the reply on from (`replaces`: its own "queued"
+    after a push, "stored" for a reply of this transaction) writes it in one UPDATE, and only
+    while the reply still has that status. Neither may be "failed": between two other states
+    the ticket's flag cannot change, so nothing is read (a live chat reply's path, issue 19).
     """
     if status not in Message.DeliveryStatus.values:
         raise ValueError(f"Unknown delivery status {status!r}")
+    if replaces is not None:
+        if Message.DeliveryStatus.FAILED in (status, replaces):
+            raise ValueError("`replaces` is for changes between states that are not 'failed'")
+        Message.objects.filter(
+            pk=message_id, direction=Message.Direction.OUTBOUND, delivery_status=replaces
+        ).update(delivery_status=status, delivery_error="", delivery_handled_at=None)
+        return
+    _delivery_status_change(message_id=message_id, status=status, error=error)
+
+
+@transaction.atomic
+def _delivery_status_change(*, message_id: int, status: str, error: str) -> None:
     is_failed = status == Message.DeliveryStatus.FAILED
     replies = Message.objects.filter(pk=message_id, direction=Message.Direction.OUTBOUND)
     before = replies.select_for_update().values("ticket_id", "delivery_status").first()

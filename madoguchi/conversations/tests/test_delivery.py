@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from madoguchi.audit.models import AuditEntry
+from madoguchi.connectors.chat.tests.builders import conversation_on
 from madoguchi.connectors.mail.models import MailAddress, OutboundMail
 from madoguchi.connectors.mail.tests.mail_builders import mail_setup
 from madoguchi.conversations.models import Message, Ticket
@@ -174,6 +175,8 @@ def test_a_chat_reply_is_queued_until_the_commit_pushes_it(client, world):
     with unscoped("test setup"):
         Ticket.objects.filter(pk=world.tea_ticket.pk).update(channel="chat")
         world.tea_ticket.refresh_from_db()
+    with in_shop(world.tea.id):
+        conversation_on(world.tea_ticket, public_id="chat-queued")
     client.force_login(world.operator_tea)
     response = client.post(ticket_url(world.tea_ticket, "reply"), {"body": "確認します。"}, **HTMX)
     # The push runs after the commit (never reached here: the test database wraps the request).
@@ -241,6 +244,37 @@ def test_a_background_failure_marks_the_ticket_and_a_status_change_keeps_it(clie
     assert 'data-testid="failed-reply-reason">The mail server refused the mail.<' in banner
     assert 'data-testid="failed-reply-retry"' in banner
     assert delivery_url(world.tea_ticket, reply) in banner
+
+
+def test_a_known_change_between_live_states_is_one_update_and_only_from_that_state(world):
+    with unscoped("test setup"):
+        reply = factories.MessageFactory(
+            ticket=world.tea_ticket, direction="outbound", delivery_status="queued"
+        )
+    with in_shop(world.tea.id), CaptureQueriesContext(connection) as queries:
+        delivery_status_set(message_id=reply.id, status="sent", replaces="queued")
+    assert len(queries) == 1
+    reply.refresh_from_db()
+    assert reply.delivery_status == "sent"
+    with in_shop(world.tea.id):
+        # Stale knowledge changes nothing: the reply is no longer "queued".
+        delivery_status_set(message_id=reply.id, status="stored", replaces="queued")
+        reply.refresh_from_db()
+        assert reply.delivery_status == "sent"
+        with pytest.raises(ValueError, match="failed"):
+            delivery_status_set(message_id=reply.id, status="failed", replaces="sent")
+    assert flag(world.tea_ticket) is False
+
+
+def test_another_shops_reply_keeps_its_status(world):
+    with unscoped("test setup"):
+        reply = factories.MessageFactory(
+            ticket=world.ceramics_ticket, direction="outbound", delivery_status="queued"
+        )
+    with in_shop(world.tea.id):
+        delivery_status_set(message_id=reply.id, status="sent", replaces="queued")
+    reply.refresh_from_db()
+    assert reply.delivery_status == "queued"
 
 
 def test_retry_queues_the_mail_again_and_clears_the_marker(client, world):

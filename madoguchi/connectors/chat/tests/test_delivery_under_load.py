@@ -12,9 +12,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connection, transaction
 from django.test import override_settings
 
-from madoguchi.connectors.chat import db, replay, services
+from madoguchi.connectors.chat import db, replay, sending, services
 from madoguchi.connectors.chat.models import VisitorSocket
 from madoguchi.connectors.chat.tests.test_chat import hello, open_conversation, present, visitor
 from madoguchi.connectors.chat.tests.test_resume import hello_frames, next_frame, reply, say
@@ -254,3 +255,31 @@ def test_pushes_go_out_together_and_a_refused_group_does_not_keep_the_others(
     assert [message["n"] for message in received] == [1, 3]
     assert "could not push to chat.test.full" in caplog.text
     assert "chat.test.first" not in caplog.text
+
+
+def test_a_reply_is_pushed_right_after_its_commit_with_no_query_between(
+    world, widget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation, _ = open_conversation(widget)
+    with in_shop(widget.shop_id):
+        services.visitor_message(conversation=conversation, client_id="client-1", text="届きますか")
+    steps: list[str] = []
+    real_push_all = sending.push_all
+
+    def pushing(sends):
+        steps.append("push")
+        return real_push_all(sends)
+
+    def querying(execute, sql, params, many, context):
+        steps.append(sql.split()[0].upper())
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(sending, "push_all", pushing)
+    with connection.execute_wrapper(querying), transaction.atomic():
+        transaction.on_commit(lambda: steps.append("committed"))  # runs first after the commit
+        reply_id = reply(world, widget, "明日お届けします")
+    committed = steps.index("committed")
+    assert steps[committed + 1] == "push"
+    assert steps[committed + 2 :].count("UPDATE") >= 1  # "sent", written after the push
+    with in_shop(widget.shop_id):
+        assert Message.objects.get(pk=reply_id).delivery_status == Message.DeliveryStatus.SENT
