@@ -5,6 +5,9 @@ again after its customer has several more tickets, contact identities and orders
 the count must not grow with the rows (an N+1 fails) and stays under a fixed ceiling. The ticket
 list is checked in `conversations/tests/test_selectors.py::test_inbox_page_query_ceiling` and the
 inbox and the ticket's messages in `conversations/tests/test_views.py`.
+
+A chat reply sent from the ticket page is counted too, and where its push to the visitor comes:
+at 5,000 open chat sockets every statement before the push is latency the visitor sees (issue 19).
 """
 
 from __future__ import annotations
@@ -18,14 +21,22 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from madoguchi.commerce.services import AddressInput, LineInput, OrderInput, order_create
+from madoguchi.connectors.chat import sending
+from madoguchi.connectors.chat.tests.builders import conversation_on
+from madoguchi.conversations.models import Message
+from madoguchi.conversations.services import message_reply
 from madoguchi.core.testing import factories
-from madoguchi.tenancy.scoping import unscoped
+from madoguchi.tenancy.access import actor_for_user
+from madoguchi.tenancy.scoping import in_shop, unscoped
 
 ROWS = 6
 # Measured (SQLite and PostgreSQL alike): 14 and 31 queries, whatever the number of rows; the
 # ceilings leave a little room.
 CUSTOMER_PAGE_CEILING = 18
 TICKET_PAGE_CEILING = 36
+# Measured on SQLite: 33 statements, the push after the 19th (its BEGIN and COMMIT are statements).
+CHAT_REPLY_CEILING = 36
+CHAT_REPLY_PUSH_CEILING = 21
 
 
 @pytest.fixture
@@ -117,3 +128,50 @@ def test_ticket_page_queries_do_not_grow_with_the_customers_identities_and_order
     assert f'data-order="YE-{3000 + ROWS}"' in client.get(url).text  # the newest order
     assert after == before
     assert after <= TICKET_PAGE_CEILING
+
+
+@pytest.mark.django_db(transaction=True)  # the push runs after the commit
+def test_a_chat_reply_from_the_ticket_page_is_pushed_after_a_few_statements(
+    client, world, monkeypatch
+):
+    with in_shop(world.tea.id):
+        ticket = factories.TicketFactory(shop=world.tea, channel="chat")
+        factories.MessageFactory(ticket=ticket, channel="chat", body_text="いつ届きますか")
+        conversation_on(ticket, public_id="chat-budget")
+        message_reply(actor=actor_for_user(world.operator_tea), ticket=ticket, body_text="確認")
+    url = reverse(
+        "conversations:ticket_reply", kwargs={"shop_slug": "tea", "number": ticket.number}
+    )
+    client.force_login(world.operator_tea)
+    captured = CaptureQueriesContext(connection)
+    pushed_at: list[int] = []  # statements run before each push
+    push_all = sending.push_all
+
+    def counting_push_all(sends):
+        pushed_at.append(len(captured))
+        return push_all(sends)
+
+    monkeypatch.setattr(sending, "push_all", counting_push_all)
+
+    def reply(text: str) -> tuple[int, int]:
+        with unscoped("test setup"):
+            newest = Message.objects.filter(ticket=ticket).latest("id").id
+        with captured:
+            response = client.post(
+                url, {"body": text, "status": "", "seen_message": newest}, HTTP_HX_REQUEST="true"
+            )
+        assert response.status_code == 200
+        assert response["HX-Retarget"] == "#reply-composer"  # appended, not re-rendered
+        return len(captured), pushed_at[-1]
+
+    reply("少々お待ちください")  # warm the session and the content-type caches
+    before = reply("明日発送します")
+    with unscoped("test setup"):
+        for _ in range(ROWS):
+            factories.MessageFactory(ticket=ticket, channel="chat")
+            factories.MessageFactory(ticket=ticket, channel="chat", direction="outbound")
+    after = reply("発送しました")
+    assert after == before
+    total, before_the_push = after
+    assert total <= CHAT_REPLY_CEILING
+    assert before_the_push <= CHAT_REPLY_PUSH_CEILING
