@@ -28,7 +28,7 @@ from madoguchi.core.site import absolute_url
 from madoguchi.knowledge.models import FaqCandidate, ImprovementItem
 from madoguchi.reports.figures import chart_data_urls, report_figures
 from madoguchi.reports.models import ClientReport, ImprovementPoint, ReportSettings
-from madoguchi.tenancy.access import actor_for_user
+from madoguchi.tenancy.access import actors_for_users
 from madoguchi.tenancy.models import Membership, Shop
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
@@ -282,10 +282,12 @@ def client_recipients(*, shop: Shop) -> list[str]:
             .distinct()
             .order_by("email")
         )
+        people = list(users)
+        actors = actors_for_users(people)
         addresses = [
             user.email
-            for user in users
-            if actor_for_user(user).role_for(shop.id) == Membership.Role.CLIENT
+            for user in people
+            if actors[user.pk].role_for(shop.id) == Membership.Role.CLIENT
         ]
     for extra in report_settings_for(shop_id=shop.id).extra_recipient_list:
         if extra.lower() not in {address.lower() for address in addresses}:

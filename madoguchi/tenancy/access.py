@@ -8,6 +8,7 @@ forbidden one give the same `NotFoundError`, which becomes a 404.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -97,21 +98,23 @@ def _shop_is_engaged(shop_id: int) -> bool:
     return Engagement.objects.filter(_engagements_active_on(today), shop_id=shop_id).exists()
 
 
-def _grant_rows_sql() -> str:
-    """One round trip for everything `actor_for_user` needs: the user's active memberships, each
-    with the shops it reaches and how (own workspace, active engagement, operator assignment).
+def _grant_rows_sql(users: int) -> str:
+    """One round trip for everything `actors_for_users` needs: the users' active memberships,
+    each with the shops it reaches and how (own workspace, active engagement, operator
+    assignment).
 
     The actor is computed on every request; as four ORM queries it was a visible share of the
-    inbox's server time, mostly in building the queries. Columns: membership id, workspace id,
-    role, trainee flag, source (see `_SOURCE_*`), shop id (NULL for the membership row itself).
+    inbox's server time, mostly in building the queries. Columns: user id, membership id,
+    workspace id, role, trainee flag, source (see `_SOURCE_*`), shop id (NULL for the membership
+    row itself). Parameters: the `users` ids and True, four times, the day twice after the third.
     """
     quote = connection.ops.quote_name
     membership = quote(Membership._meta.db_table)
     shop = quote(Shop._meta.db_table)
     engagement = quote(Engagement._meta.db_table)
     assignment = quote(ShopAssignment._meta.db_table)
-    head = "SELECT m.id, m.workspace_id, m.role, m.is_trainee"
-    mine = "m.user_id = %s AND m.is_active = %s"
+    head = "SELECT m.user_id, m.id, m.workspace_id, m.role, m.is_trainee"
+    mine = f"m.user_id IN ({', '.join(['%s'] * users)}) AND m.is_active = %s"
     return (
         f"{head}, {_SOURCE_MEMBERSHIP}, NULL FROM {membership} m WHERE {mine}"
         f" UNION ALL {head}, {_SOURCE_OWNED}, s.id FROM {membership} m"
@@ -139,18 +142,36 @@ def actor_for_user(user: User | None, *, on: dt.date | None = None) -> Actor:
     """Return the actor for `user`: the shops each active membership reaches, strongest role."""
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
+    return actors_for_users([user], on=on)[user.pk]
+
+
+def actors_for_users(users: Iterable[User], *, on: dt.date | None = None) -> dict[int, Actor]:
+    """Return each active user's actor by user id, all in one round trip (lists of people:
+    assignable staff, a shop's leads or its clients). An inactive user is `ANONYMOUS`."""
+    people = {user.pk: user for user in users}
+    actors: dict[int, Actor] = {pk: ANONYMOUS for pk, user in people.items() if not user.is_active}
+    ids = [pk for pk in people if pk not in actors]
+    if not ids:
+        return actors
     day = connection.ops.adapt_datefield_value(on or timezone.localdate())
-    mine = (user.pk, True)
+    mine = (*ids, True)
     with connection.cursor() as cursor:
-        cursor.execute(_grant_rows_sql(), (*mine, *mine, *mine, day, day, *mine))
+        cursor.execute(_grant_rows_sql(len(ids)), (*mine, *mine, *mine, day, day, *mine))
         rows = cursor.fetchall()
-    reaches: dict[int, _MembershipReach] = {}
-    for membership_id, workspace_id, role, is_trainee, source, shop_id in rows:
-        reach = reaches.setdefault(
+    reaches: dict[int, dict[int, _MembershipReach]] = {pk: {} for pk in ids}
+    for user_id, membership_id, workspace_id, role, is_trainee, source, shop_id in rows:
+        reach = reaches[user_id].setdefault(
             membership_id, _MembershipReach(workspace_id, Role(role), bool(is_trainee))
         )
         if shop_id is not None:
             reach.shops.setdefault(source, set()).add(shop_id)
+    for pk, user_reaches in reaches.items():
+        actors[pk] = _actor(people[pk], user_reaches)
+    return actors
+
+
+def _actor(user: User, reaches: dict[int, _MembershipReach]) -> Actor:
+    """The actor of `user` from the shops each of their active memberships reaches."""
     if not reaches:
         return Actor(user=user)
 
@@ -230,7 +251,9 @@ def shop_staff(*, shop_id: int) -> list[User]:
         .distinct()
         .order_by("display_name", "id")
     )
-    return [user for user in candidates if actor_for_user(user, on=today).is_staff_for(shop_id)]
+    people = list(candidates)
+    actors = actors_for_users(people, on=today)
+    return [user for user in people if actors[user.pk].is_staff_for(shop_id)]
 
 
 def require_workspace_lead(actor: Actor, workspace_id: int) -> Workspace:

@@ -6,7 +6,8 @@ the count must not grow with the rows (an N+1 fails) and stays under a fixed cei
 list is checked in `conversations/tests/test_selectors.py::test_inbox_page_query_ceiling` and the
 inbox and the ticket's messages in `conversations/tests/test_views.py`.
 
-A chat reply sent from the ticket page is counted too, and where its push to the visitor comes:
+The ticket page is counted again with more staff who may be assigned its ticket. A chat reply
+sent from the ticket page is counted too, and where its push to the visitor comes:
 at 5,000 open chat sockets every statement before the push is latency the visitor sees (issue 19).
 """
 
@@ -27,6 +28,7 @@ from madoguchi.conversations.models import Message
 from madoguchi.conversations.services import message_reply
 from madoguchi.core.testing import factories
 from madoguchi.tenancy.access import actor_for_user
+from madoguchi.tenancy.models import Membership
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
 ROWS = 6
@@ -112,6 +114,18 @@ def test_customer_page_queries_do_not_grow_with_tickets_identities_and_orders(cl
     assert after <= CUSTOMER_PAGE_CEILING
 
 
+def _add_staff(world) -> None:
+    """More people who may be assigned the tea shop's tickets (the page's assignee list): an
+    operator assigned to it, one assigned elsewhere, a supervisor of the agency, for each row."""
+    role = Membership.Role
+    for _ in range(ROWS):
+        assigned = factories.MembershipFactory(workspace=world.agency, role=role.OPERATOR)
+        factories.ShopAssignmentFactory(membership=assigned, shop=world.tea)
+        elsewhere = factories.MembershipFactory(workspace=world.agency, role=role.OPERATOR)
+        factories.ShopAssignmentFactory(membership=elsewhere, shop=world.ceramics)
+        factories.MembershipFactory(workspace=world.agency, role=role.SUPERVISOR)
+
+
 def test_ticket_page_queries_do_not_grow_with_the_customers_identities_and_orders(client, world):
     ticket = world.tea_ticket
     url = reverse("conversations:ticket", kwargs={"shop_slug": "tea", "number": ticket.number})
@@ -124,6 +138,7 @@ def test_ticket_page_queries_do_not_grow_with_the_customers_identities_and_order
         for _ in range(ROWS):
             factories.MessageFactory(ticket=ticket, direction="outbound")
             factories.MessageFactory(ticket=ticket, direction="note")
+        _add_staff(world)
     after = _queries(client, url)
     assert f'data-order="YE-{3000 + ROWS}"' in client.get(url).text  # the newest order
     assert after == before

@@ -12,6 +12,7 @@ from madoguchi.tenancy.access import (
     access_shop,
     access_shop_by_id,
     actor_for_user,
+    actors_for_users,
     require_staff,
     shop_staff,
     visible_shops,
@@ -171,6 +172,43 @@ def test_require_staff(world):
         require_staff(actor=actor_for_user(world.client_tea), shop_id=world.tea.id)
     with pytest.raises(PermissionDeniedError):
         require_staff(actor=actor_for_user(world.operator_tea), shop_id=world.ceramics.id)
+
+
+def test_actors_for_many_people_are_each_ones_actor_in_one_query(world, django_assert_num_queries):
+    trainee = factories.MembershipFactory(
+        workspace=world.agency, role=Role.OPERATOR, is_trainee=True
+    )
+    factories.ShopAssignmentFactory(membership=trainee, shop=world.ceramics)
+    inactive = factories.MembershipFactory(workspace=world.agency, role=Role.SUPERVISOR).user
+    inactive.is_active = False
+    inactive.save()
+    nobody = factories.UserFactory()  # no membership at all
+    people = [
+        world.admin,
+        world.supervisor,
+        world.operator_tea,
+        world.operator_ceramics,
+        world.client_tea,
+        world.client_ceramics,
+        trainee.user,
+        inactive,
+        nobody,
+    ]
+    with django_assert_num_queries(1):
+        actors = actors_for_users(people)
+    assert set(actors) == {person.pk for person in people}
+    for person in people:
+        one = actor_for_user(person)
+        many = actors[person.pk]
+        assert (many.user, many.grants, many.workspace_roles) == (
+            one.user,
+            one.grants,
+            one.workspace_roles,
+        ), person
+    assert actors[inactive.pk] is ANONYMOUS
+    assert actors[nobody.pk].shop_ids == ()
+    assert actors[trainee.user.pk].is_trainee_for(world.ceramics.id)
+    assert actors[world.operator_tea.pk].shop_ids == (world.tea.id,)
 
 
 def test_shop_staff_lists_people_who_work_the_shop(world):
