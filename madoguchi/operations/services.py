@@ -31,7 +31,7 @@ from madoguchi.operations.routing import (
 )
 from madoguchi.operations.selectors import calendar_for_shop, policy_for_ticket, ticket_history
 from madoguchi.operations.sla import SlaTargets, compute_measures
-from madoguchi.tenancy.access import actors_for_users, shop_staff
+from madoguchi.tenancy.access import shop_staff
 from madoguchi.tenancy.models import Membership, Shop
 from madoguchi.tenancy.scoping import in_shop, unscoped
 
@@ -276,9 +276,7 @@ def _reassign_on_breach(record: SlaMeasureRecord, *, now: dt.datetime) -> Reassi
 def _escalate(record: SlaMeasureRecord, *, reassignment: Reassignment, now: dt.datetime) -> None:
     """Tell the shop's supervisors and admins about a breach (their alerts page shows it)."""
     shop = record.ticket.shop
-    staff = shop_staff(shop_id=shop.id)
-    actors = actors_for_users(staff)
-    leads = [user.id for user in staff if actors[user.pk].is_lead_for(shop.id)]
+    leads = [user.id for user in shop_staff(shop_id=shop.id, leads=True)]
     event_append(
         shop=shop,
         ticket=record.ticket,

@@ -229,8 +229,9 @@ def require_staff(*, actor: Actor, shop_id: int) -> None:
         raise PermissionDeniedError("Only support staff may do this.")
 
 
-def shop_staff(*, shop_id: int) -> list[User]:
-    """Return the active people who work tickets of the shop (assignable), by name."""
+def shop_staff(*, shop_id: int, leads: bool = False) -> list[User]:
+    """Return the active people who work tickets of the shop (assignable), by name; with
+    `leads`, only its supervisors and admins."""
     from madoguchi.accounts.models import User
 
     shop = Shop.objects.get(pk=shop_id)
@@ -253,7 +254,8 @@ def shop_staff(*, shop_id: int) -> list[User]:
     )
     people = list(candidates)
     actors = actors_for_users(people, on=today)
-    return [user for user in people if actors[user.pk].is_staff_for(shop_id)]
+    keeps = Actor.is_lead_for if leads else Actor.is_staff_for
+    return [user for user in people if keeps(actors[user.pk], shop_id)]
 
 
 def require_workspace_lead(actor: Actor, workspace_id: int) -> Workspace:

@@ -231,6 +231,7 @@ def test_shop_staff_lists_people_who_work_the_shop(world):
     )
     assert staff == expected
     assert inactive not in staff and left not in staff
+    assert set(shop_staff(shop_id=world.tea.id, leads=True)) == {world.admin, world.supervisor}
 
     ceramics_staff = shop_staff(shop_id=world.ceramics.id)
     assert set(ceramics_staff) == {world.admin, world.supervisor, world.operator_ceramics}
